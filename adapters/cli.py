@@ -1,0 +1,302 @@
+"""The ``trainbot`` command line, and the composition root that builds the bot.
+
+This is the only place that reads settings and wires the rooms together: store, course,
+bot core, front doors and (in later releases) the scheduler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+
+from bot.errors import NotAvailableYet, TrainbotError
+from bot.settings import Settings, load_settings
+from quizzes.loader import ContentError
+
+logger = logging.getLogger("trainbot")
+_VERBOSE = False
+
+app = typer.Typer(
+    name="trainbot",
+    help="Chat-based training assistant: grounded Q&A, micro-lessons, daily quizzes, weekly summaries.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+users_app = typer.Typer(
+    help="Manage enrolled people (roster import, listing).", no_args_is_help=True
+)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="Database URL or SQLite file path (default: TRAINBOT_DATABASE_URL)."),
+]
+
+
+def _database_url(value: str | None) -> str | None:
+    """Accept a URL or a plain SQLite file path such as ``var/sim.db``."""
+    if value is None:
+        return None
+    return value if "://" in value else f"sqlite:///{value}"
+
+
+def _settings(db: str | None = None) -> Settings:
+    overrides: dict[str, Any] = {}
+    url = _database_url(db)
+    if url:
+        overrides["database_url"] = url
+    settings = load_settings(**overrides)
+    if not _VERBOSE:
+        logging.getLogger().setLevel(settings.log_level.upper())
+    return settings
+
+
+def _quiet_logs_for_console() -> None:
+    """In a terminal chat, log lines would interleave with the conversation."""
+    if not _VERBOSE:
+        logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def _not_available(command: str, issue: str) -> None:
+    raise NotAvailableYet(f"'trainbot {command}' is not available yet ({issue}).")
+
+
+@app.callback()
+def _root(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug details.")] = False,
+) -> None:
+    global _VERBOSE
+    _VERBOSE = verbose
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@app.command()
+def validate(
+    directory: Annotated[
+        Path | None,
+        typer.Argument(help="Content directory (default: TRAINBOT_CONTENT_DIR)."),
+    ] = None,
+) -> None:
+    """Check course content; print every problem as file:line, or the counts when valid."""
+    from bot.library import check_course
+
+    root = directory if directory is not None else _settings().content_dir
+    course, problems = check_course(root)
+    if course is None:
+        for problem in problems:
+            typer.echo(
+                f"{root / problem.path if not Path(problem.path).is_absolute() else problem.path}:{problem.line}: {problem.message}"
+            )
+        typer.echo(f"{len(problems)} problem(s) found in {root}", err=True)
+        raise typer.Exit(1)
+    counts = course.counts()
+    typer.echo(
+        f"{root}: OK — {counts['tracks']} tracks, {counts['lessons']} lessons "
+        f"({counts['lesson_files']} files), {counts['questions']} questions "
+        f"({counts['question_entries']} entries, {counts['drafts']} drafts), "
+        f"{counts['blackouts']} blackout windows, {counts['materials']} materials"
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: DbOption = None) -> None:
+    """Apply database migrations (the bot also does this when it starts)."""
+    from bot.store.db import upgrade
+
+    settings = _settings(db)
+    upgrade(settings.database_url)
+    typer.echo("database is up to date")
+
+
+@app.command()
+def ingest(
+    directory: Annotated[Path | None, typer.Argument(help="Materials directory.")] = None,
+) -> None:
+    """Build or update the Q&A index from course materials."""
+    _not_available("ingest", "the knowledge issue adds it")
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, or '-' to read one per line.")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Ask the course materials a question."""
+    _not_available("ask", "the knowledge issue adds it")
+
+
+def _build_bot(settings: Settings) -> Any:
+    """Compose the bot core: store (migrated), course library, clock."""
+    from bot.app import TrainBot
+    from bot.library import CourseLibrary
+    from bot.store.db import Database
+
+    db = Database(settings.database_url)
+    db.upgrade()
+    library = CourseLibrary(settings.content_dir)
+    problems = library.reload()
+    if problems:
+        raise ContentError(problems)
+    return TrainBot(settings=settings, db=db, library=library)
+
+
+def _console_person(name: str, role: str, settings: Settings, language: str | None) -> Any:
+    from bot.events import Person
+
+    return Person(
+        platform="console",
+        user_id=name,
+        display_name=name,
+        locale=language or settings.language,
+        timezone=settings.timezone,
+    )
+
+
+async def _chat(settings: Settings, name: str, role: str, language: str | None) -> int:
+    from adapters.console import ConsoleChat
+
+    _quiet_logs_for_console()
+    bot = _build_bot(settings)
+    if role == "admin" and not settings.is_admin("console", name):
+        settings.admins.append(f"console:{name}")
+    chat = ConsoleChat(bot, _console_person(name, role, settings, language))
+    return await chat.run()
+
+
+AsOption = Annotated[str, typer.Option("--as", help="Who you are in the console chat.")]
+
+
+class RoleChoice(StrEnum):
+    """Roles selectable for the console user."""
+
+    learner = "learner"
+    manager = "manager"
+    admin = "admin"
+
+
+class LanguageChoice(StrEnum):
+    """Languages of the console user."""
+
+    zh = "zh"
+    en = "en"
+
+
+RoleOption = Annotated[RoleChoice, typer.Option("--role", help="Your role in the console chat.")]
+LangOption = Annotated[
+    LanguageChoice | None,
+    typer.Option("--lang", help="Your language; default TRAINBOT_LANGUAGE."),
+]
+
+
+@app.command()
+def chat(
+    name: AsOption = "learner",
+    role: RoleOption = RoleChoice.learner,
+    language: LangOption = None,
+    db: DbOption = None,
+) -> None:
+    """Chat with the bot in this terminal (reads piped stdin line by line)."""
+    settings = _settings(db)
+    raise typer.Exit(asyncio.run(_chat(settings, name, role, language)))
+
+
+@app.command()
+def run(
+    name: AsOption = "learner",
+    role: RoleOption = RoleChoice.learner,
+    language: LangOption = None,
+    db: DbOption = None,
+) -> None:
+    """Start the bot: every configured front door (console when no token is set)."""
+    settings = _settings(db)
+    if settings.telegram_token or settings.slack_bot_token:
+        _not_available("run with Slack or Telegram", "the chat adapters issue adds them")
+    logger.info("no Slack or Telegram token configured: starting the console chat")
+    raise typer.Exit(asyncio.run(_chat(settings, name, role, language)))
+
+
+@app.command()
+def report(
+    week: Annotated[str | None, typer.Option(help="ISO week, e.g. 2026-W47.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Weekly completion summary for managers."""
+    _not_available("report", "the weekly summary issue adds it")
+
+
+@users_app.command("import")
+def users_import(
+    roster: Annotated[Path, typer.Argument(help="Roster CSV file.")],
+    db: DbOption = None,
+) -> None:
+    """Import or update people from a roster CSV."""
+    _not_available("users import", "the learning engine issue adds it")
+
+
+@users_app.command("list")
+def users_list(db: DbOption = None) -> None:
+    """List enrolled people."""
+    from sqlalchemy import select
+
+    from bot.store.db import Database
+    from bot.store.models import Person
+
+    settings = _settings(db)
+    database = Database(settings.database_url)
+    database.upgrade()
+    with database.session() as session:
+        people = session.scalars(select(Person).order_by(Person.id)).all()
+        for person in people:
+            typer.echo(
+                f"{person.id}\t{person.platform}:{person.platform_user_id}\t{person.display_name}"
+                f"\t{person.role.value}\t{person.status.value}\t{person.language}\t{person.timezone}"
+                f"\t{person.track_id or '-'}"
+            )
+        typer.echo(f"{len(people)} people", err=True)
+
+
+@app.command()
+def simulate(
+    learners: Annotated[int, typer.Option(help="Number of simulated learners.")] = 50,
+    days: Annotated[int, typer.Option(help="Days to simulate.")] = 14,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+) -> None:
+    """Simulate learners over weeks with a virtual clock (also previews a campaign)."""
+    _not_available("simulate", "the learning engine issue adds it")
+
+
+def main() -> None:
+    """Entry point: run the CLI, printing trainbot's own errors without a traceback."""
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(prog_name="trainbot", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    except ContentError as exc:
+        typer.echo(f"trainbot: {exc}", err=True)
+        sys.exit(1)
+    except TrainbotError as exc:
+        typer.echo(f"trainbot: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    sys.exit(result if isinstance(result, int) else 0)

@@ -1,0 +1,125 @@
+"""The neutral event vocabulary shared by the bot core and every adapter.
+
+Adapters translate a platform's updates into these events and render :class:`Reply`
+objects natively; handlers never see a Slack or Telegram type. That is what lets one
+transcript test run against every front door.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class ConversationKind(StrEnum):
+    """Where a message was written."""
+
+    DIRECT = "direct"
+    CHANNEL = "channel"
+    THREAD = "thread"
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """Someone talking to the bot, as their platform knows them.
+
+    Attributes:
+        platform: ``telegram``, ``slack`` or ``console``.
+        user_id: the platform's stable user id.
+        display_name: a name to greet them by.
+        locale: the platform's locale (e.g. ``zh-CN``, ``en-US``), if known.
+        timezone: an IANA zone name, when the platform tells it (Slack does).
+    """
+
+    platform: str
+    user_id: str
+    display_name: str = ""
+    locale: str | None = None
+    timezone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """Where to answer: a DM, a channel, or a thread inside a channel."""
+
+    platform: str
+    chat_id: str
+    kind: ConversationKind = ConversationKind.DIRECT
+    thread_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A free-text message, or a mention of the bot (the mention already stripped)."""
+
+    person: Person
+    conversation: Conversation
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A slash command such as ``/quiz``; ``name`` has no slash and is lower case."""
+
+    person: Person
+    conversation: Conversation
+    name: str
+    args: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ButtonPress:
+    """A press on a button the bot sent; ``payload`` is opaque to adapters.
+
+    Attributes:
+        message_ref: the platform's reference of the message holding the button, so
+            the bot can ask the adapter to edit it.
+    """
+
+    person: Person
+    conversation: Conversation
+    payload: str
+    message_ref: str | None = None
+
+
+Event = Text | Command | ButtonPress
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A button: a label shown to the person and an opaque payload sent back."""
+
+    label: str
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file sent with a reply (a PNG chart, a CSV export)."""
+
+    filename: str
+    content: bytes
+    mime_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """Something the bot says.
+
+    Attributes:
+        text: Markdown-ish text: ``**bold**``, ``_italic_``, ``- `` lists and plain lines.
+            Adapters escape it for their platform.
+        buttons: rows of buttons.
+        attachment: an optional file.
+        in_thread: answer inside the thread the event came from, when the platform has
+            threads.
+        edit_ref: replace the message with this platform reference instead of sending a
+            new one (used after a quiz answer, to remove its buttons).
+    """
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    attachment: Attachment | None = None
+    in_thread: bool = False
+    edit_ref: str | None = None
+    meta: dict[str, str] = field(default_factory=dict, compare=False)

@@ -1,0 +1,1 @@
+"""Use cases: each takes a neutral event and returns replies."""

@@ -1,0 +1,70 @@
+"""Enrolment basics: /start, /help, /stop, and what to do with text and buttons."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.events import ButtonPress, Command, Event, Reply, Text
+from bot.i18n import language_from_locale, t
+from bot.people import enrol, find_person
+from bot.store.models import PersonStatus, Role
+
+if TYPE_CHECKING:
+    from bot.app import BotContext
+
+
+def language_for(ctx: BotContext, event: Event) -> str:
+    """The person's stored language, else one chosen from their platform locale."""
+    with ctx.db.session() as session:
+        person = find_person(session, event.person)
+        if person is not None:
+            return person.language
+    return language_from_locale(event.person.locale, ctx.settings.language)
+
+
+async def start(ctx: BotContext, event: Command) -> list[Reply]:
+    """Enrol a new person, or resume pushes for one who said /stop."""
+    who = event.person
+    role = Role.ADMIN if ctx.settings.is_admin(who.platform, who.user_id) else Role.LEARNER
+    with ctx.db.session() as session:
+        person, created = enrol(
+            session,
+            who,
+            now=ctx.clock.now(),
+            default_language=ctx.settings.language,
+            default_timezone=ctx.settings.timezone,
+            role=role,
+        )
+        key = "welcome_new" if created else "welcome_back"
+        name = person.display_name
+        language = person.language
+    return [Reply(t(language, key, name=name)), Reply(t(language, "help"))]
+
+
+async def show_help(ctx: BotContext, event: Command) -> list[Reply]:
+    """List the commands in the person's language."""
+    return [Reply(t(language_for(ctx, event), "help"))]
+
+
+async def stop(ctx: BotContext, event: Command) -> list[Reply]:
+    """Pause every push to this person; questions are still answered."""
+    with ctx.db.session() as session:
+        person = find_person(session, event.person)
+        if person is None:
+            language = language_from_locale(event.person.locale, ctx.settings.language)
+            return [Reply(t(language, "not_enrolled"))]
+        person.status = PersonStatus.OPTED_OUT
+        person.status_reason = "said /stop"
+        person.updated_at = ctx.clock.now()
+        language = person.language
+    return [Reply(t(language, "stopped"))]
+
+
+async def text(ctx: BotContext, event: Text) -> list[Reply]:
+    """Free text is a question for the course materials."""
+    return [Reply(t(language_for(ctx, event), "ask_not_available"))]
+
+
+async def button(ctx: BotContext, event: ButtonPress) -> list[Reply]:
+    """A press on a button this version does not know."""
+    return [Reply(t(language_for(ctx, event), "stale_button"))]

@@ -1,0 +1,48 @@
+"""The outbound port: how the bot pushes messages without knowing any platform.
+
+Adapters implement :class:`Outbound`; the composition root hands one per platform to the
+dispatcher. Failures are raised as the small hierarchy below so the bot can decide to
+retry, wait or mark a person unreachable.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bot.events import Conversation, Reply
+
+
+class SendError(Exception):
+    """Sending failed."""
+
+
+class RecipientUnreachable(SendError):
+    """The platform refuses to deliver to this person (blocked the bot, left, deleted)."""
+
+
+class RateLimited(SendError):
+    """The platform asked us to slow down for ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: float, message: str = "rate limited") -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class TransientSendError(SendError):
+    """A timeout or server error; trying again later may work."""
+
+
+class Outbound(Protocol):
+    """Sends replies to a conversation on one platform."""
+
+    platform: str
+
+    async def send(self, conversation: Conversation, reply: Reply) -> str | None:
+        """Send ``reply`` and return the platform's reference of the message, if any.
+
+        Raises:
+            RecipientUnreachable: the person cannot be reached any more.
+            RateLimited: the platform asked to wait.
+            TransientSendError: a timeout or a 5xx answer.
+        """
+        ...

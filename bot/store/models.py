@@ -1,0 +1,291 @@
+"""Tables of the store.
+
+Everything important is a row: people, deliveries, attempts, review state, questions asked
+and their feedback, and the platform events already handled. Times are stored as aware
+UTC datetimes; ``local_date`` columns are the date in the person's own time zone.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that always goes in and comes out as an aware UTC datetime.
+
+    SQLite has no time zones; storing naive UTC and re-attaching UTC on the way out keeps
+    both backends identical.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a naming convention, so migrations name constraints."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSON}
+
+
+class Role(StrEnum):
+    """What a person may do."""
+
+    LEARNER = "learner"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+class PersonStatus(StrEnum):
+    """Whether pushes go to a person."""
+
+    ACTIVE = "active"
+    OPTED_OUT = "opted_out"  # said /stop; questions are still answered
+    UNREACHABLE = "unreachable"  # the platform refused delivery (blocked the bot, left)
+
+
+class DeliveryKind(StrEnum):
+    """What a delivery carries."""
+
+    LESSON = "lesson"
+    QUIZ = "quiz"
+    REMINDER = "reminder"
+    REPORT = "report"
+
+
+class DeliveryStatus(StrEnum):
+    """Life of a delivery row: claimed -> sent -> answered/completed, or failed/skipped."""
+
+    CLAIMED = "claimed"
+    SENT = "sent"
+    ANSWERED = "answered"  # a quiz whose attempt is recorded
+    COMPLETED = "completed"  # a lesson the person marked as read
+    FAILED = "failed"  # gave up after retries (recorded, never silently dropped)
+    SKIPPED = "skipped"  # nothing to deliver (e.g. the track is finished)
+
+
+def _enum(enum: type[StrEnum], name: str) -> Any:
+    from sqlalchemy import Enum
+
+    return Enum(
+        enum,
+        name=name,
+        native_enum=False,
+        length=16,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+class Team(Base):
+    """A team, possibly inside a parent team; managers see their team and those below."""
+
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+
+    parent: Mapped[Team | None] = relationship(remote_side="Team.id", foreign_keys=[parent_id])
+
+
+class TeamManager(Base):
+    """Who manages which team (a manager may lead several)."""
+
+    __tablename__ = "team_managers"
+
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True
+    )
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class Person(Base):
+    """Someone enrolled (or enrolling) with the bot, on one platform."""
+
+    __tablename__ = "people"
+    __table_args__ = (UniqueConstraint("platform", "platform_user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    platform_user_id: Mapped[str] = mapped_column(String(64))
+    chat_id: Mapped[str | None] = mapped_column(String(64))  # where DMs go, if not the user id
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str | None] = mapped_column(String(200), index=True)
+    language: Mapped[str] = mapped_column(String(8), default="zh")
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    quiz_time: Mapped[str | None] = mapped_column(String(5))  # HH:MM; None = org default
+    track_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    team_id: Mapped[int | None] = mapped_column(
+        ForeignKey("teams.id", ondelete="SET NULL"), index=True
+    )
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"), default=Role.LEARNER)
+    status: Mapped[PersonStatus] = mapped_column(
+        _enum(PersonStatus, "person_status"), default=PersonStatus.ACTIVE, index=True
+    )
+    status_reason: Mapped[str | None] = mapped_column(String(200))
+    enrollment_step: Mapped[str | None] = mapped_column(String(32))  # None once enrolled
+    enrolled_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    team: Mapped[Team | None] = relationship(foreign_keys=[team_id])
+    manager: Mapped[Person | None] = relationship(
+        remote_side="Person.id", foreign_keys=[manager_id]
+    )
+
+
+class Delivery(Base):
+    """One thing pushed to one person: claimed, then sent, then answered or completed.
+
+    ``slot`` makes the claim unique: ``daily`` for the scheduled push (so there is exactly
+    one per person, kind and local date), ``campaign:<id>`` for a campaign,
+    ``on-demand:<n>`` for items asked for with /quiz.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("person_id", "kind", "local_date", "slot"),
+        Index("ix_deliveries_status_claimed_at", "status", "claimed_at"),
+        Index("ix_deliveries_kind_local_date", "kind", "local_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    kind: Mapped[DeliveryKind] = mapped_column(_enum(DeliveryKind, "delivery_kind"))
+    slot: Mapped[str] = mapped_column(String(64), default="daily")
+    local_date: Mapped[date] = mapped_column(Date)
+    item_id: Mapped[str | None] = mapped_column(String(128))  # lesson or question id
+    language: Mapped[str | None] = mapped_column(String(8))
+    track_id: Mapped[str | None] = mapped_column(String(64))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
+    status: Mapped[DeliveryStatus] = mapped_column(
+        _enum(DeliveryStatus, "delivery_status"), default=DeliveryStatus.CLAIMED
+    )
+    send_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    selection: Mapped[dict[str, Any] | None]  # multi-select answers toggled before submit
+    message_ref: Mapped[str | None] = mapped_column(String(200))
+    claimed_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+
+    person: Mapped[Person] = relationship()
+
+
+class Attempt(Base):
+    """One answer to one quiz question; at most one per delivery."""
+
+    __tablename__ = "attempts"
+    __table_args__ = (
+        UniqueConstraint("delivery_id"),
+        Index("ix_attempts_answered_at", "answered_at"),
+        Index("ix_attempts_person_question", "person_id", "question_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    question_id: Mapped[str] = mapped_column(String(128), index=True)
+    delivery_id: Mapped[int | None] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="SET NULL")
+    )
+    chosen: Mapped[dict[str, Any]]  # {"keys": [...]} or {"value": true}
+    correct: Mapped[bool] = mapped_column(Boolean)
+    first_try: Mapped[bool] = mapped_column(Boolean, default=True)
+    answered_at: Mapped[datetime]
+    latency_ms: Mapped[int | None] = mapped_column(Integer)
+    track_id: Mapped[str | None] = mapped_column(String(64))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
+
+
+class ReviewState(Base):
+    """A person's spaced-repetition state for one question (an FSRS card as JSON)."""
+
+    __tablename__ = "review_states"
+    __table_args__ = (Index("ix_review_states_person_due", "person_id", "due"),)
+
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
+    question_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    card: Mapped[dict[str, Any]]
+    due: Mapped[datetime]
+    last_review: Mapped[datetime | None]
+    reviews: Mapped[int] = mapped_column(Integer, default=0)
+    lapses: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AskedQuestion(Base):
+    """A question someone asked, how it was answered, and their feedback."""
+
+    __tablename__ = "asked_questions"
+    __table_args__ = (Index("ix_asked_questions_asked_at", "asked_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8))
+    answered: Mapped[bool] = mapped_column(Boolean)
+    confidence: Mapped[float] = mapped_column(Float)
+    answer: Mapped[str | None] = mapped_column(Text)
+    sources: Mapped[dict[str, Any]]  # {"items": [{"title", "path", "section", "score"}]}
+    feedback: Mapped[int | None] = mapped_column(Integer)  # +1 helpful, -1 not helpful
+    feedback_at: Mapped[datetime | None]
+    asked_at: Mapped[datetime]
+
+
+class ProcessedEvent(Base):
+    """A platform event already handled, so a platform's retry is not answered twice."""
+
+    __tablename__ = "processed_events"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(index=True)

@@ -1,0 +1,278 @@
+"""The learning content: tracks, lessons, questions and the training calendar.
+
+These are plain validated values; :mod:`quizzes.loader` builds them from a content
+directory and reports every problem with its file and line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+Language = Literal["zh", "en"]
+LANGUAGES: tuple[Language, ...] = ("zh", "en")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+DEFAULT_LESSON_DAYS: tuple[Weekday, ...] = ("mon", "wed")
+DEFAULT_QUIZ_DAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
+WEEKDAY_INDEX: dict[str, int] = {
+    day: index for index, day in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
+}
+
+
+def field_error(field_name: str, message: str) -> PydanticCustomError:
+    """A validation error that says which field it is about, so it can be located."""
+    return PydanticCustomError("content", message, {"field": field_name})
+
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+LESSON_MAX_CHARS = 1200
+T = TypeVar("T")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class LocalizedText(_Strict):
+    """A text in both languages."""
+
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+    def get(self, language: str) -> str:
+        """The text in ``language``, falling back to Chinese."""
+        return self.en if language == "en" else self.zh
+
+
+class Cadence(_Strict):
+    """On which weekdays a track pushes lessons and quizzes."""
+
+    lesson_days: list[Weekday] = Field(default_factory=lambda: list(DEFAULT_LESSON_DAYS))
+    quiz_days: list[Weekday] = Field(default_factory=lambda: list(DEFAULT_QUIZ_DAYS))
+    quizzes_per_day: int = Field(default=1, ge=1, le=5)
+
+
+class Track(_Strict):
+    """A learning path for one role and level."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    title: LocalizedText
+    description: LocalizedText | None = None
+    audience: str = Field(min_length=1)
+    level: int = Field(ge=1, le=10)
+    pass_threshold: float = Field(gt=0, le=1)
+    cadence: Cadence = Field(default_factory=Cadence)
+
+
+class Blackout(_Strict):
+    """Dates on which nothing is pushed (business peaks, holidays), ends included."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    title: LocalizedText
+    start: date
+    end: date
+    tracks: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Blackout:
+        if self.end < self.start:
+            raise field_error("end", f"end {self.end} is before start {self.start}")
+        return self
+
+    def covers(self, day: date, track_id: str | None) -> bool:
+        """Whether this window blocks pushes on ``day`` for ``track_id``."""
+        if not self.start <= day <= self.end:
+            return False
+        return self.tracks is None or track_id is None or track_id in self.tracks
+
+
+class Calendar(_Strict):
+    """The organisation's training calendar."""
+
+    blackouts: list[Blackout] = Field(default_factory=list)
+
+    def blackout_on(self, day: date, track_id: str | None = None) -> Blackout | None:
+        """The blackout window covering ``day`` for ``track_id``, if any."""
+        for blackout in self.blackouts:
+            if blackout.covers(day, track_id):
+                return blackout
+        return None
+
+
+class Lesson(_Strict):
+    """A micro-lesson in one language."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    track: str
+    order: int = Field(ge=0)
+    language: Language
+    title: str = Field(min_length=1)
+    source: str | None = None
+    body: str
+    path: str
+    line: int = 1
+
+    @field_validator("body")
+    @classmethod
+    def _short(cls, value: str) -> str:
+        if not value:
+            raise ValueError("lesson body is empty")
+        if len(value) > LESSON_MAX_CHARS:
+            raise ValueError(
+                f"lesson too long: {len(value)} characters (at most {LESSON_MAX_CHARS})"
+            )
+        return value
+
+
+class QuestionType(StrEnum):
+    """How a question is answered."""
+
+    SINGLE = "single"
+    MULTI = "multi"
+    TRUE_FALSE = "true_false"
+
+
+TRUE_FALSE_KEYS = ("true", "false")
+
+
+class Question(_Strict):
+    """A quiz question in one language.
+
+    ``answer`` is normalised to a tuple of option keys; a true/false question uses the keys
+    ``true`` and ``false``.
+    """
+
+    id: str = Field(pattern=ID_PATTERN)
+    language: Language
+    track: str
+    lesson: str
+    type: QuestionType
+    prompt: str = Field(min_length=1)
+    options: dict[str, str] = Field(default_factory=dict)
+    answer: tuple[str, ...]
+    explanation: str = Field(min_length=1)
+    source: str = Field(min_length=1)
+    draft: bool = False
+    path: str = ""
+    line: int = 1
+
+    @field_validator("options", mode="before")
+    @classmethod
+    def _option_texts(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {str(key): str(text) for key, text in value.items()}
+        return value
+
+    @field_validator("answer", mode="before")
+    @classmethod
+    def _answer_keys(cls, value: object) -> object:
+        if isinstance(value, bool):
+            return ("true" if value else "false",)
+        if isinstance(value, str | int):
+            return (str(value),)
+        if isinstance(value, list):
+            return tuple(str(item) for item in value)
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Question:
+        if self.type is QuestionType.TRUE_FALSE:
+            if self.options:
+                raise field_error("options", "a true_false question takes no options")
+            if len(self.answer) != 1 or self.answer[0] not in TRUE_FALSE_KEYS:
+                raise field_error("answer", "the answer of a true_false question is true or false")
+            return self
+        if not self.options:
+            raise field_error("options", f"a {self.type.value} question needs options (found none)")
+        if len(self.options) < 2:
+            raise field_error("options", "a question needs at least 2 options")
+        if not self.answer:
+            raise field_error("answer", "answer is empty")
+        missing = [key for key in self.answer if key not in self.options]
+        if missing:
+            raise field_error(
+                "answer",
+                f"answer {', '.join(missing)} is not among the options ({', '.join(self.options)})",
+            )
+        if self.type is QuestionType.SINGLE and len(self.answer) != 1:
+            raise field_error("answer", "a single-choice question has exactly one answer")
+        if len(set(self.answer)) != len(self.answer):
+            raise field_error("answer", "answer lists a key twice")
+        return self
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The keys a person can choose from, in order."""
+        if self.type is QuestionType.TRUE_FALSE:
+            return TRUE_FALSE_KEYS
+        return tuple(self.options)
+
+    @property
+    def material(self) -> str:
+        """The material file that ``source`` refers to (without the ``#section``)."""
+        return self.source.split("#", 1)[0]
+
+
+@dataclass
+class Course:
+    """A whole, validated content directory."""
+
+    tracks: dict[str, Track]
+    lessons: dict[tuple[str, str], Lesson]
+    questions: dict[tuple[str, str], Question]
+    calendar: Calendar
+    drafts: dict[tuple[str, str], Question] = field(default_factory=dict)
+    materials: list[str] = field(default_factory=list)
+
+    def lesson_ids(self, track_id: str) -> list[str]:
+        """The lessons of a track in order (each id once, whatever its languages)."""
+        orders: dict[str, int] = {}
+        for (lesson_id, _), lesson in self.lessons.items():
+            if lesson.track == track_id:
+                orders[lesson_id] = lesson.order
+        return sorted(orders, key=lambda lesson_id: (orders[lesson_id], lesson_id))
+
+    def lesson(self, lesson_id: str, language: str) -> Lesson | None:
+        """A lesson in ``language``, else in the other language."""
+        return _localised(self.lessons, lesson_id, language)
+
+    def question(self, question_id: str, language: str) -> Question | None:
+        """A published question in ``language``, else in the other language."""
+        return _localised(self.questions, question_id, language)
+
+    def question_ids(self, lesson_id: str) -> list[str]:
+        """The published questions of a lesson, in file order, each id once."""
+        seen: dict[str, None] = {}
+        for (question_id, _), question in self.questions.items():
+            if question.lesson == lesson_id:
+                seen.setdefault(question_id)
+        return list(seen)
+
+    def counts(self) -> dict[str, int]:
+        """How much content there is, for ``trainbot validate``."""
+        return {
+            "tracks": len(self.tracks),
+            "lessons": len({lesson_id for lesson_id, _ in self.lessons}),
+            "lesson_files": len(self.lessons),
+            "questions": len({question_id for question_id, _ in self.questions}),
+            "question_entries": len(self.questions),
+            "drafts": len(self.drafts),
+            "blackouts": len(self.calendar.blackouts),
+            "materials": len(self.materials),
+        }
+
+
+def _localised(items: dict[tuple[str, str], T], item_id: str, language: str) -> T | None:
+    found = items.get((item_id, language))
+    if found is not None:
+        return found
+    for other in LANGUAGES:
+        found = items.get((item_id, other))
+        if found is not None:
+            return found
+    return None

@@ -1,0 +1,146 @@
+"""Shared fixtures: an internet guard, isolated settings, stores on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from bot.clock import FakeClock
+from bot.settings import Settings, load_settings
+from bot.store.db import Database, normalise_url
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_CONTENT = REPO / "content"
+POSTGRES_ENV = "TRAINBOT_TEST_POSTGRES_URL"
+
+
+class InternetAccessError(RuntimeError):
+    """A test tried to reach a host that is not on this machine."""
+
+
+def _is_local(host: Any) -> bool:
+    if host is None:
+        return True
+    host = host.decode() if isinstance(host, bytes) else str(host)
+    if host in ("localhost", "") or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def _no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any test that tries to reach a non-loopback address (or resolve its name)."""
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+    real_getaddrinfo = socket.getaddrinfo
+
+    def _check(sock: socket.socket, address: Any) -> None:
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and not _is_local(address[0]):
+            raise InternetAccessError(f"test tried to reach {address!r}")
+
+    def guarded_connect(sock: socket.socket, address: Any) -> None:
+        _check(sock, address)
+        return real_connect(sock, address)
+
+    def guarded_connect_ex(sock: socket.socket, address: Any) -> int:
+        _check(sock, address)
+        return real_connect_ex(sock, address)
+
+    def guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if not _is_local(host):
+            raise InternetAccessError(f"test tried to resolve {host!r}")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", guarded_connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No TRAINBOT_ variable or .env file of the developer leaks into a test."""
+    for name in list(os.environ):
+        if name.startswith("TRAINBOT_") and name != POSTGRES_ENV:
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A clock stopped at Monday 2026-11-16 01:30 UTC (09:30 in Shanghai)."""
+    return FakeClock(datetime(2026, 11, 16, 1, 30, tzinfo=UTC))
+
+
+def postgres_admin_url() -> str | None:
+    """The PostgreSQL server given to the tests, if any."""
+    return os.environ.get(POSTGRES_ENV) or None
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database, dropped after the test."""
+    admin = postgres_admin_url()
+    if admin is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{POSTGRES_ENV} must be set in CI (.ci/run starts PostgreSQL)")
+        pytest.skip(f"no PostgreSQL server: set {POSTGRES_ENV} to run the PostgreSQL tests")
+    name = f"trainbot_t_{uuid.uuid4().hex[:12]}"
+    admin_engine = create_engine(normalise_url(admin), isolation_level="AUTOCOMMIT")
+    with admin_engine.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(normalise_url(admin)).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin_engine.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin_engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database URL, once for SQLite and once for PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def database(db_url: str) -> Iterator[Database]:
+    """A migrated store on each backend."""
+    db = Database(db_url)
+    db.upgrade()
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def sqlite_database(tmp_path: Path) -> Iterator[Database]:
+    """A migrated SQLite store (for tests whose logic does not depend on the backend)."""
+    db = Database(f"sqlite:///{tmp_path / 'store.db'}")
+    db.upgrade()
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings for a test: the sample course, a store in the test's folder."""
+    return load_settings(
+        database_url=f"sqlite:///{tmp_path / 'trainbot.db'}",
+        content_dir=SAMPLE_CONTENT,
+        index_dir=tmp_path / "index",
+    )
