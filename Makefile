@@ -22,6 +22,10 @@ typecheck: $(DEV_STAMP)
 pytest: $(DEV_STAMP)
 	$(BIN)/pytest
 
+# Benchmarks (docs/benchmarks.md); BENCH_ARGS="--only latency" runs a part.
+bench: $(DEV_STAMP)
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "trainbot needs Python 3.11 or newer (set PYTHON=...)" >&2; exit 1; }

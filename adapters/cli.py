@@ -125,10 +125,55 @@ def db_upgrade(db: DbOption = None) -> None:
 
 @app.command()
 def ingest(
-    directory: Annotated[Path | None, typer.Argument(help="Materials directory.")] = None,
+    directory: Annotated[
+        Path | None,
+        typer.Argument(help="Materials directory (default: the content dir's materials/)."),
+    ] = None,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Drop the index and embed everything again.")
+    ] = False,
 ) -> None:
-    """Build or update the Q&A index from course materials."""
-    _not_available("ingest", "the knowledge issue adds it")
+    """Build or update the Q&A index: unchanged files are skipped, deleted ones removed."""
+    from bot.qa import KnowledgeService
+
+    settings = _settings()
+    service = KnowledgeService(settings)
+    materials = directory if directory is not None else service.materials_dir
+    if not materials.is_dir():
+        raise TrainbotError(f"materials directory not found: {materials}")
+    report = service.ingest(materials, rebuild=rebuild)
+    for name in report.added:
+        typer.echo(f"added    {name}")
+    for name in report.updated:
+        typer.echo(f"updated  {name}")
+    for name in report.removed:
+        typer.echo(f"removed  {name}")
+    for error in report.errors:
+        typer.echo(f"error    {error.path}: {error.reason}", err=True)
+    typer.echo(report.summary())
+    if report.errors:
+        raise typer.Exit(1)
+
+
+def _answer_json(answer: Any) -> dict[str, Any]:
+    """The stable JSON shape of an answer (documented in docs/qa.md)."""
+    return {
+        "question": answer.question,
+        "answered": answer.answered,
+        "answer": answer.text,
+        "confidence": round(answer.confidence, 4),
+        "language": answer.language,
+        "sources": [
+            {
+                "title": hit.chunk.title,
+                "path": hit.chunk.path,
+                "section": hit.chunk.section,
+                "text": hit.chunk.text,
+                "score": round(hit.score, 6),
+            }
+            for hit in answer.sources
+        ],
+    }
 
 
 @app.command()
@@ -136,14 +181,41 @@ def ask(
     question: Annotated[str, typer.Argument(help="The question, or '-' to read one per line.")],
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Ask the course materials a question."""
-    _not_available("ask", "the knowledge issue adds it")
+    """Ask the course materials a question (offline; extractive unless TRAINBOT_LLM is set)."""
+    import json
+
+    from bot.i18n import t
+    from bot.qa import KnowledgeService
+
+    settings = _settings()
+    service = KnowledgeService(settings)
+    if not service.index.exists:
+        raise TrainbotError("the Q&A index has not been built yet: run 'trainbot ingest' first")
+    if question == "-":
+        for line in sys.stdin:
+            if line.strip():
+                answer = service.ask(line.strip())
+                typer.echo(json.dumps(_answer_json(answer), ensure_ascii=False))
+        return
+    answer = service.ask(question)
+    if json_output:
+        typer.echo(json.dumps(_answer_json(answer), ensure_ascii=False, indent=2))
+        return
+    if not answer.answered:
+        typer.echo(t(answer.language, "not_covered"))
+        typer.echo(f"(confidence {answer.confidence:.2f})", err=True)
+        raise typer.Exit(3)
+    from bot.handlers.ask import render_answer
+
+    typer.echo(render_answer(answer, answer.language))
+    typer.echo(f"(confidence {answer.confidence:.2f})", err=True)
 
 
 def _build_bot(settings: Settings) -> Any:
     """Compose the bot core: store (migrated), course library, clock."""
     from bot.app import TrainBot
     from bot.library import CourseLibrary
+    from bot.qa import KnowledgeService
     from bot.store.db import Database
 
     db = Database(settings.database_url)
@@ -152,7 +224,13 @@ def _build_bot(settings: Settings) -> Any:
     problems = library.reload()
     if problems:
         raise ContentError(problems)
-    return TrainBot(settings=settings, db=db, library=library)
+    knowledge = KnowledgeService(settings)
+    if not knowledge.index.exists:
+        typer.echo(
+            f"building the Q&A index from {knowledge.materials_dir} (first start only)...", err=True
+        )
+        typer.echo(knowledge.ingest().summary(), err=True)
+    return TrainBot(settings=settings, db=db, library=library, knowledge=knowledge)
 
 
 def _console_person(name: str, role: str, settings: Settings, language: str | None) -> Any:

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 from bot.clock import Clock, SystemClock
 from bot.events import ButtonPress, Command, Event, Reply, Text
-from bot.handlers import basics
+from bot.handlers import ask, basics
 from bot.i18n import t
 from bot.library import CourseLibrary
+from bot.qa import KnowledgeService
 from bot.settings import Settings
 from bot.store.db import Database
 
@@ -31,6 +32,7 @@ class BotContext:
     db: Database
     clock: Clock
     library: CourseLibrary
+    knowledge: KnowledgeService | None = None
 
 
 CommandHandler = Callable[[BotContext, Command], Awaitable[list[Reply]]]
@@ -43,6 +45,7 @@ class TrainBot:
         settings: the configuration.
         db: the store (migrations already applied).
         library: the course being served.
+        knowledge: the Q&A service; ``None`` answers questions with an apology.
         clock: where time comes from (a fake one in tests and the simulator).
     """
 
@@ -52,15 +55,21 @@ class TrainBot:
         settings: Settings,
         db: Database,
         library: CourseLibrary,
+        knowledge: KnowledgeService | None = None,
         clock: Clock | None = None,
     ) -> None:
         self.ctx = BotContext(
-            settings=settings, db=db, clock=clock or SystemClock(), library=library
+            settings=settings,
+            db=db,
+            clock=clock or SystemClock(),
+            library=library,
+            knowledge=knowledge,
         )
         self._commands: dict[str, CommandHandler] = {
             "start": basics.start,
             "help": basics.show_help,
             "stop": basics.stop,
+            "ask": self._ask_command,
         }
 
     async def handle(self, event: Event) -> list[Reply]:
@@ -68,9 +77,9 @@ class TrainBot:
         if isinstance(event, Command):
             return await self._command(event)
         if isinstance(event, Text):
-            return await basics.text(self.ctx, event)
+            return await ask.ask(self.ctx, event, event.text)
         if isinstance(event, ButtonPress):
-            return await basics.button(self.ctx, event)
+            return await self._button(event)
         raise TypeError(f"not an event: {event!r}")
 
     async def _command(self, event: Command) -> list[Reply]:
@@ -81,6 +90,15 @@ class TrainBot:
         if event.name in COMMANDS:
             return [Reply(t(language, "not_available", name=event.name))]
         return [Reply(t(language, "unknown_command", name=event.name))]
+
+    async def _ask_command(self, ctx: BotContext, event: Command) -> list[Reply]:
+        return await ask.ask(ctx, event, event.args)
+
+    async def _button(self, event: ButtonPress) -> list[Reply]:
+        prefix = event.payload.split(":", 1)[0]
+        if prefix == ask.FEEDBACK_PREFIX:
+            return await ask.feedback(self.ctx, event)
+        return await basics.button(self.ctx, event)
 
     def language_of(self, event: Event) -> str:
         """The language to answer in: the person's stored choice, else their locale."""

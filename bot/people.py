@@ -11,6 +11,8 @@ from bot import events
 from bot.i18n import language_from_locale
 from bot.store.models import Person, PersonStatus, Role
 
+NOT_ENROLLED = "not_enrolled"
+
 
 def find_person(session: Session, who: events.Person) -> Person | None:
     """The stored person behind a platform identity, if enrolled."""
@@ -19,6 +21,37 @@ def find_person(session: Session, who: events.Person) -> Person | None:
             Person.platform == who.platform, Person.platform_user_id == who.user_id
         )
     ).one_or_none()
+
+
+def ensure_known(
+    session: Session,
+    who: events.Person,
+    *,
+    now: datetime,
+    default_language: str,
+    default_timezone: str,
+) -> Person:
+    """The stored person, created (not enrolled: no pushes) on first contact.
+
+    Someone who only asks questions is remembered, so their questions and feedback are
+    theirs; lessons and quizzes start only after /start.
+    """
+    person = find_person(session, who)
+    if person is None:
+        person = Person(
+            platform=who.platform,
+            platform_user_id=who.user_id,
+            display_name=who.display_name or who.user_id,
+            language=language_from_locale(who.locale, default_language),
+            timezone=who.timezone or default_timezone,
+            status=PersonStatus.ACTIVE,
+            enrollment_step=NOT_ENROLLED,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(person)
+        session.flush()
+    return person
 
 
 def enrol(
@@ -36,21 +69,18 @@ def enrol(
         The person and whether they were created now.
     """
     person = find_person(session, who)
-    if person is None:
-        person = Person(
-            platform=who.platform,
-            platform_user_id=who.user_id,
-            display_name=who.display_name or who.user_id,
-            language=language_from_locale(who.locale, default_language),
-            timezone=who.timezone or default_timezone,
-            role=role,
-            status=PersonStatus.ACTIVE,
-            enrolled_at=now,
-            created_at=now,
-            updated_at=now,
+    if person is None or person.enrolled_at is None:
+        person = ensure_known(
+            session,
+            who,
+            now=now,
+            default_language=default_language,
+            default_timezone=default_timezone,
         )
-        session.add(person)
-        session.flush()
+        person.role = role
+        person.enrolled_at = now
+        person.enrollment_step = None
+        person.updated_at = now
         return person, True
     if person.status is PersonStatus.OPTED_OUT:
         person.status = PersonStatus.ACTIVE

@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     chroma_url: str = ""
     embeddings: str = "local"
     llm: str = ""
+    llm_base_url: str = ""
+    llm_api_key: str = ""
 
     # Organisation defaults
     timezone: str = "Asia/Shanghai"

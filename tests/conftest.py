@@ -18,10 +18,14 @@ from sqlalchemy.engine import make_url
 from bot.clock import FakeClock
 from bot.settings import Settings, load_settings
 from bot.store.db import Database, normalise_url
+from knowledge.embeddings import LocalE5Embeddings, embeddings_id
+from knowledge.index import KnowledgeIndex
+from knowledge.search import Retriever
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_CONTENT = REPO / "content"
 POSTGRES_ENV = "TRAINBOT_TEST_POSTGRES_URL"
+LOCAL_ID = embeddings_id("local")
 
 
 class InternetAccessError(RuntimeError):
@@ -137,10 +141,30 @@ def sqlite_database(tmp_path: Path) -> Iterator[Database]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    """Settings for a test: the sample course, a store in the test's folder."""
+def settings(tmp_path: Path, sample_index_dir: Path) -> Settings:
+    """Settings for a test: the sample course and its index, a store in the test's folder."""
     return load_settings(
         database_url=f"sqlite:///{tmp_path / 'trainbot.db'}",
         content_dir=SAMPLE_CONTENT,
-        index_dir=tmp_path / "index",
+        index_dir=sample_index_dir,
     )
+
+
+@pytest.fixture(scope="session")
+def e5() -> LocalE5Embeddings:
+    """The bundled multilingual-e5-small, loaded once per test session."""
+    return LocalE5Embeddings()
+
+
+@pytest.fixture(scope="session")
+def sample_index_dir(tmp_path_factory: pytest.TempPathFactory, e5: LocalE5Embeddings) -> Path:
+    """The sample course's materials, ingested once per session (about 12 s)."""
+    directory = tmp_path_factory.mktemp("sample-index")
+    KnowledgeIndex(directory, e5, LOCAL_ID).ingest(SAMPLE_CONTENT / "materials", progress=False)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def sample_retriever(sample_index_dir: Path, e5: LocalE5Embeddings) -> Retriever:
+    """A retriever over the sample course."""
+    return Retriever(KnowledgeIndex(sample_index_dir, e5, LOCAL_ID))

@@ -11,10 +11,11 @@ from bot.app import TrainBot
 from bot.clock import FakeClock
 from bot.events import Person
 from bot.library import CourseLibrary
+from bot.qa import KnowledgeService
 from bot.settings import Settings
 from bot.store.db import Database
+from bot.store.models import AskedQuestion, PersonStatus, Role
 from bot.store.models import Person as StoredPerson
-from bot.store.models import PersonStatus, Role
 from tests.drivers import ChatDriver, ConsoleDriver
 
 DriverFactory = Callable[..., ChatDriver]
@@ -26,7 +27,9 @@ def bot(settings: Settings, clock: FakeClock) -> TrainBot:
     db.upgrade()
     library = CourseLibrary(settings.content_dir)
     assert library.reload() == []
-    return TrainBot(settings=settings, db=db, library=library, clock=clock)
+    return TrainBot(
+        settings=settings, db=db, library=library, knowledge=KnowledgeService(settings), clock=clock
+    )
 
 
 @pytest.fixture(params=["console"])
@@ -117,3 +120,67 @@ async def test_admins_from_settings_get_the_admin_role(
     await ConsoleDriver(bot, Person("console", "erin", "Erin", "en")).say("/start")
     person = stored(bot, "erin")
     assert person is not None and person.role is Role.ADMIN
+
+
+async def test_a_question_is_answered_with_sources_and_feedback_buttons(
+    chat_as: DriverFactory, bot: TrainBot
+) -> None:
+    alice = chat_as("alice", "zh-CN")
+    await alice.say("/start")
+    (answer,) = await alice.say("培训覆盖率怎么计算？")
+    assert answer.startswith("根据课程资料：")
+    assert "覆盖率" in answer and "[1]" in answer
+    assert "来源：" in answer and "evaluation-guide.pdf" in answer
+    assert "👍 有帮助" in answer and "👎 没帮助" in answer
+    (thanks,) = await alice.press("👍")
+    assert "谢谢你的反馈" in thanks
+    with bot.ctx.db.session() as session:
+        asked = session.scalars(select(AskedQuestion)).one()
+        assert asked.text == "培训覆盖率怎么计算？" and asked.answered and asked.feedback == 1
+        assert asked.sources["items"][0]["path"] == "evaluation-guide.pdf"
+        assert asked.person_id is not None
+
+
+async def test_ask_command_in_english_and_changing_ones_mind(
+    chat_as: DriverFactory, bot: TrainBot
+) -> None:
+    ben = chat_as("ben", "en-US")
+    (answer,) = await ben.say("/ask How often are the training materials reviewed?")
+    assert answer.startswith("From the course materials:") and "Sources:" in answer
+    await ben.press("👍")
+    await ben.press("👎")
+    with bot.ctx.db.session() as session:
+        assert session.scalars(select(AskedQuestion)).one().feedback == -1
+
+
+async def test_an_uncovered_question_is_logged_as_a_content_gap(
+    chat_as: DriverFactory, bot: TrainBot
+) -> None:
+    (answer,) = await chat_as("cai", "zh-CN").say("食堂今天中午吃什么？")
+    assert "课程资料里还没有涉及这个问题" in answer and "培训老师" in answer
+    assert "👍" not in answer
+    with bot.ctx.db.session() as session:
+        asked = session.scalars(select(AskedQuestion)).one()
+        assert not asked.answered and asked.answer is None and asked.confidence < 0.25
+
+
+async def test_ask_without_a_question_explains_how(chat_as: DriverFactory) -> None:
+    (answer,) = await chat_as("dan", "en").say("/ask")
+    assert "Type your question after /ask" in answer
+
+
+async def test_nobody_can_rate_someone_elses_answer(bot: TrainBot) -> None:
+    owner = ConsoleDriver(bot, Person("console", "owner", "Owner", "en"))
+    await owner.say("/start")
+    await owner.say("What is the activation stage?")
+    payload = owner.chat.buttons[0].payload
+    intruder = ConsoleDriver(bot, Person("console", "intruder", "Intruder", "en"))
+    await intruder.say("/start")
+    from bot.events import ButtonPress, Conversation
+
+    (reply,) = await bot.handle(
+        ButtonPress(intruder.person, Conversation("console", "intruder"), payload)
+    )
+    assert reply.text == "That button is no longer active."
+    with bot.ctx.db.session() as session:
+        assert session.scalars(select(AskedQuestion)).one().feedback is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.events import ButtonPress, Command, Event, Reply, Text
+from bot.events import ButtonPress, Command, Event, Reply
 from bot.i18n import language_from_locale, t
 from bot.people import enrol, find_person
 from bot.store.models import PersonStatus, Role
@@ -50,19 +50,18 @@ async def stop(ctx: BotContext, event: Command) -> list[Reply]:
     """Pause every push to this person; questions are still answered."""
     with ctx.db.session() as session:
         person = find_person(session, event.person)
-        if person is None:
-            language = language_from_locale(event.person.locale, ctx.settings.language)
+        if person is None or person.enrolled_at is None:
+            language = (
+                person.language
+                if person
+                else language_from_locale(event.person.locale, ctx.settings.language)
+            )
             return [Reply(t(language, "not_enrolled"))]
         person.status = PersonStatus.OPTED_OUT
         person.status_reason = "said /stop"
         person.updated_at = ctx.clock.now()
         language = person.language
     return [Reply(t(language, "stopped"))]
-
-
-async def text(ctx: BotContext, event: Text) -> list[Reply]:
-    """Free text is a question for the course materials."""
-    return [Reply(t(language_for(ctx, event), "ask_not_available"))]
 
 
 async def button(ctx: BotContext, event: ButtonPress) -> list[Reply]:

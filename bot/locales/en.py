@@ -17,9 +17,19 @@ MESSAGES: dict[str, str] = {
     "welcome_back": "Welcome back, {name}. Lessons and quizzes are on again.",
     "unknown_command": "I don't know the command /{name}. Type /help for the list.",
     "not_available": "Sorry, /{name} is not available yet in this version.",
-    "ask_not_available": (
-        "Sorry, answering questions is not available yet in this version. "
-        "Type /help for what I can do."
+    "answer_intro": "From the course materials:",
+    "sources_heading": "Sources:",
+    "not_covered": (
+        "The course materials don't cover this yet, so I won't guess. "
+        "I've passed your question to the trainers."
+    ),
+    "feedback_up": "👍 Helpful",
+    "feedback_down": "👎 Not helpful",
+    "feedback_thanks": "Thanks for the feedback!",
+    "ask_usage": "Type your question after /ask, for example: /ask How do we win back churned users?",
+    "knowledge_unavailable": (
+        "Sorry, I can't search the course materials right now. "
+        "An administrator needs to run 'trainbot ingest'."
     ),
     "stale_button": "That button is no longer active.",
     "stopped": "Lessons and quizzes are paused. Questions still work; /start resumes.",

@@ -1,0 +1,132 @@
+"""``python -m benchmarks``: run the knowledge benchmarks and write the report.
+
+A full run rewrites docs/benchmarks.md. A partial run (``--only``) writes
+var/benchmarks-partial.md unless ``--out`` says otherwise, so the published report is
+only ever replaced by a complete one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from benchmarks import perf, qa_eval
+from benchmarks.machine import describe_machine, load_average
+from benchmarks.report import BenchmarkRun, SectionRun, write_report
+from knowledge.answer import CONFIDENCE
+
+logger = logging.getLogger("benchmarks")
+
+SECTIONS = ("qa", "latency", "ingest", "reingest")
+FULL_REPORT = perf.ROOT / "docs" / "benchmarks.md"
+PARTIAL_REPORT = perf.ROOT / "var" / "benchmarks-partial.md"
+
+
+def parse_sections(value: str) -> list[str]:
+    """The comma-separated section names of ``--only``, in the canonical order.
+
+    Raises:
+        argparse.ArgumentTypeError: for an unknown name.
+    """
+    chosen = {part.strip() for part in value.split(",") if part.strip()}
+    unknown = chosen - set(SECTIONS)
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(
+            f"unknown section(s) {', '.join(sorted(unknown)) or '(none)'}; choose from {', '.join(SECTIONS)}"
+        )
+    return [name for name in SECTIONS if name in chosen]
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description="Run the knowledge benchmarks and write a report."
+    )
+    parser.add_argument(
+        "--only",
+        type=parse_sections,
+        default=list(SECTIONS),
+        help=f"comma-separated sections to run (default: all of {','.join(SECTIONS)})",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="report file (default: docs/benchmarks.md for a full run, "
+        "var/benchmarks-partial.md otherwise)",
+    )
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="rebuild the cached query-latency corpus instead of reusing it",
+    )
+    return parser.parse_args(argv)
+
+
+def _quality(run: BenchmarkRun) -> None:
+    result = qa_eval.run(perf.SAMPLE_MATERIALS)
+    run.qa = result
+    rows = qa_eval.sweep(CONFIDENCE, result["features"], result["labels"])
+    if all(abs(threshold - CONFIDENCE.threshold) > 1e-9 for threshold, _, _ in rows):
+        shipped = qa_eval.abstention(
+            CONFIDENCE, result["features"], result["labels"], CONFIDENCE.threshold
+        )
+        rows = sorted([*rows, (CONFIDENCE.threshold, *shipped)])
+    run.qa_sweep = rows
+
+
+def _latency(run: BenchmarkRun, *, fresh: bool) -> None:
+    questions = [question["question"] for question in qa_eval.load_questions()]
+    corpus = perf.latency_corpus(rebuild=fresh)
+    run.latency = perf.query_latency(questions, corpus=corpus)
+
+
+def _ingest(run: BenchmarkRun) -> None:
+    run.ingest = perf.ingestion_throughput()
+
+
+def _reingest(run: BenchmarkRun) -> None:
+    run.reingest = perf.reingest()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the chosen sections, print progress to stderr and write the report."""
+    arguments = _arguments(argv)
+    logging.basicConfig(
+        level=logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    logger.setLevel(logging.INFO)
+    sections: list[str] = arguments.only
+    full = sections == list(SECTIONS)
+    out: Path = arguments.out or (FULL_REPORT if full else PARTIAL_REPORT)
+
+    run = BenchmarkRun(machine=describe_machine(), started=datetime.now().astimezone())
+    steps: dict[str, Callable[[], None]] = {
+        "qa": lambda: _quality(run),
+        "latency": lambda: _latency(run, fresh=arguments.fresh),
+        "ingest": lambda: _ingest(run),
+        "reingest": lambda: _reingest(run),
+    }
+    began = time.perf_counter()
+    for name in sections:
+        logger.info("== %s", name)
+        load_before, start = load_average(), time.perf_counter()
+        steps[name]()
+        seconds = time.perf_counter() - start
+        run.sections[name] = SectionRun(seconds, load_before, load_average())
+        logger.info("== %s done in %.0f s", name, seconds)
+    run.seconds = time.perf_counter() - began
+    write_report(run, out, notes_from=FULL_REPORT)
+    logger.info("wrote %s (%.1f min in all)", out, run.seconds / 60)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

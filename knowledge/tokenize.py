@@ -1,0 +1,295 @@
+"""Keyword tokens for BM25: jieba words for Chinese, light-stemmed words for English.
+
+The same function tokenizes passages and questions, so they meet on the same terms.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from functools import lru_cache
+
+import jieba
+
+logger = logging.getLogger(__name__)
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'+-]*|\d+(?:\.\d+)?%?")
+_SEGMENT = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[A-Za-z0-9][A-Za-z0-9'.+%-]*")
+_init_lock = threading.Lock()
+_initialised = False
+
+# Function words that carry no topic in either language. Kept short on purpose: BM25's IDF
+# already discounts common words; this list only removes what would match everything.
+STOPWORDS_ZH = frozenset(
+    [
+        "的",
+        "了",
+        "和",
+        "与",
+        "及",
+        "或",
+        "是",
+        "在",
+        "有",
+        "就",
+        "都",
+        "而",
+        "也",
+        "被",
+        "把",
+        "对",
+        "让",
+        "向",
+        "从",
+        "到",
+        "为",
+        "以",
+        "于",
+        "之",
+        "其",
+        "这",
+        "那",
+        "这个",
+        "那个",
+        "一个",
+        "一些",
+        "什么",
+        "怎么",
+        "怎样",
+        "如何",
+        "哪些",
+        "哪个",
+        "为什么",
+        "吗",
+        "呢",
+        "吧",
+        "啊",
+        "呀",
+        "我",
+        "我们",
+        "你",
+        "你们",
+        "他",
+        "她",
+        "它",
+        "他们",
+        "要",
+        "会",
+        "能",
+        "可以",
+        "应该",
+        "需要",
+        "如果",
+        "因为",
+        "所以",
+        "但",
+        "但是",
+        "并",
+        "并且",
+        "等",
+        "等等",
+        "上",
+        "下",
+        "中",
+        "里",
+        "个",
+        "些",
+        "多少",
+        "请问",
+        "一下",
+        "是否",
+        "还是",
+        "时候",
+        "怎么办",
+    ]
+)
+STOPWORDS_EN = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "if",
+        "then",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "with",
+        "from",
+        "into",
+        "about",
+        "as",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "do",
+        "does",
+        "did",
+        "doing",
+        "have",
+        "has",
+        "had",
+        "having",
+        "i",
+        "me",
+        "my",
+        "we",
+        "our",
+        "you",
+        "your",
+        "he",
+        "she",
+        "it",
+        "its",
+        "they",
+        "them",
+        "their",
+        "this",
+        "that",
+        "these",
+        "those",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "when",
+        "where",
+        "why",
+        "how",
+        "can",
+        "could",
+        "should",
+        "would",
+        "will",
+        "shall",
+        "may",
+        "might",
+        "must",
+        "not",
+        "no",
+        "so",
+        "than",
+        "too",
+        "very",
+        "just",
+        "also",
+        "any",
+        "some",
+        "all",
+        "each",
+        "there",
+        "here",
+        "up",
+        "out",
+        "over",
+        "under",
+        "again",
+        "more",
+        "most",
+        "such",
+        "only",
+        "own",
+        "same",
+        "s",
+        "t",
+        "don't",
+        "can't",
+        "i'm",
+        "it's",
+        "please",
+        "tell",
+        "know",
+        "get",
+    ]
+)
+
+
+def _ensure_jieba() -> None:
+    """Load jieba's dictionary once, quietly (it logs to stderr by default)."""
+    global _initialised
+    if _initialised:
+        return
+    with _init_lock:
+        if not _initialised:
+            jieba.setLogLevel(logging.WARNING)
+            jieba.initialize()
+            _initialised = True
+
+
+def has_cjk(text: str) -> bool:
+    """Whether the text contains Chinese characters."""
+    return bool(_CJK.search(text))
+
+
+def detect_language(text: str) -> str:
+    """``zh`` when Chinese characters make up a real part of the text, else ``en``."""
+    cjk = len(_CJK.findall(text))
+    latin = sum(len(word) for word in _LATIN_WORD.findall(text))
+    return "zh" if cjk and cjk * 3 >= latin * 0.5 else "en"
+
+
+@lru_cache(maxsize=8192)
+def _stem(word: str) -> str:
+    """A deliberately light English stemmer: plural and common verb/noun endings."""
+    for suffix, replacement, minimum in (
+        ("ies", "y", 5),
+        ("sses", "ss", 6),
+        ("ness", "", 7),
+        ("ments", "", 8),
+        ("ment", "", 7),
+        ("ation", "ate", 8),
+        ("ations", "ate", 9),
+        ("ing", "", 6),
+        ("ed", "", 5),
+        ("es", "", 5),
+        ("s", "", 4),
+    ):
+        if word.endswith(suffix) and len(word) >= minimum and not word.endswith("ss"):
+            return word[: len(word) - len(suffix)] + replacement
+    return word
+
+
+def tokenize(text: str) -> list[str]:
+    """Keyword tokens of ``text``: jieba words and character bigrams for Chinese, stems for English.
+
+    Stop words and punctuation are dropped; single Chinese characters are kept only when
+    they are not stop words, since many Chinese terms are one character long.
+    """
+    tokens: list[str] = []
+    for segment in _SEGMENT.findall(text):
+        if _CJK.match(segment):
+            _ensure_jieba()
+            for word in jieba.cut_for_search(segment):
+                if word and word not in STOPWORDS_ZH:
+                    tokens.append(word)
+            # Character bigrams make matching robust to segmentation that differs between
+            # a short question and a long passage (双十一 -> 双十/一 vs 双/十一/大促).
+            tokens.extend(
+                segment[i : i + 2]
+                for i in range(len(segment) - 1)
+                if segment[i : i + 2] not in STOPWORDS_ZH
+            )
+        else:
+            word = segment.lower().strip(".'-")
+            if not word or word in STOPWORDS_EN:
+                continue
+            tokens.append(_stem(word) if word.isalpha() else word)
+    return tokens
+
+
+def content_words(text: str) -> set[str]:
+    """The distinct meaningful tokens of a question (for lexical-overlap signals)."""
+    return {token for token in tokenize(text) if len(token) > 1 or has_cjk(token)}

@@ -1,0 +1,77 @@
+"""The written-answer path through the real langchain-openai client and a local fake server."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from bot.qa import KnowledgeService
+from bot.settings import load_settings
+from tests.conftest import SAMPLE_CONTENT
+from tests.fake_openai import FakeOpenAI
+
+
+def service_for(index_dir: Path, tmp_path: Path, base_url: str) -> KnowledgeService:
+    copy = tmp_path / "index"
+    shutil.copytree(index_dir, copy)
+    settings = load_settings(
+        content_dir=SAMPLE_CONTENT,
+        index_dir=copy,
+        llm="openai:gpt-4o-mini",
+        llm_base_url=base_url,
+        llm_api_key="test-key",
+    )
+    return KnowledgeService(settings)
+
+
+def test_an_answer_is_written_from_numbered_sources(sample_index_dir: Path, tmp_path: Path) -> None:
+    reply = "提高留存主要靠稳定的品质和固定的配送节奏 [1]，并及时跟进预警用户 [2]。"
+    with FakeOpenAI([reply]) as server:
+        answer = service_for(sample_index_dir, tmp_path, server.base_url).ask("如何提高用户留存?")
+    assert answer.answered and answer.text == reply
+    (request,) = server.requests
+    assert request["auth"] == "Bearer test-key"
+    body = request["body"]
+    assert body["model"] == "gpt-4o-mini" and body["temperature"] == 0
+    system, user = body["messages"]
+    assert (
+        system["role"] == "system"
+        and "简体中文" in system["content"]
+        and "NO_ANSWER" in system["content"]
+    )
+    assert user["content"].startswith("Sources:\n\n[1] ")
+    assert "[2] " in user["content"] and user["content"].endswith("Question: 如何提高用户留存?")
+    assert answer.sources[0].chunk.text in user["content"]
+
+
+def test_english_questions_ask_for_an_english_answer(
+    sample_index_dir: Path, tmp_path: Path
+) -> None:
+    with FakeOpenAI(["Coverage is completions divided by the people required [1]."]) as server:
+        answer = service_for(sample_index_dir, tmp_path, server.base_url).ask(
+            "How is training coverage calculated?"
+        )
+    assert answer.answered and answer.language == "en"
+    assert "Answer in English" in server.requests[0]["body"]["messages"][0]["content"]
+
+
+def test_the_model_saying_no_answer_means_abstaining(
+    sample_index_dir: Path, tmp_path: Path
+) -> None:
+    with FakeOpenAI(["NO_ANSWER"]) as server:
+        answer = service_for(sample_index_dir, tmp_path, server.base_url).ask(
+            "用户流失前有哪些预警信号？"
+        )
+    assert len(server.requests) == 1
+    assert not answer.answered and answer.text == ""
+
+
+def test_low_confidence_questions_never_reach_the_model(
+    sample_index_dir: Path, tmp_path: Path
+) -> None:
+    with FakeOpenAI(["should not be used"]) as server:
+        answer = service_for(sample_index_dir, tmp_path, server.base_url).ask(
+            "食堂今天中午吃什么？"
+        )
+    assert not answer.answered
+    assert server.requests == []
