@@ -245,15 +245,42 @@ def _console_person(name: str, role: str, settings: Settings, language: str | No
     )
 
 
-async def _chat(settings: Settings, name: str, role: str, language: str | None) -> int:
+async def _chat(
+    settings: Settings, name: str, role: str, language: str | None, *, schedule: bool = False
+) -> int:
     from adapters.console import ConsoleChat
 
     _quiet_logs_for_console()
-    bot = _build_bot(settings)
     if role == "admin" and not settings.is_admin("console", name):
         settings.admins.append(f"console:{name}")
+    bot = _build_bot(settings)
     chat = ConsoleChat(bot, _console_person(name, role, settings, language))
-    return await chat.run()
+    scheduler = _start_scheduler(settings, bot, {"console": chat}) if schedule else None
+    try:
+        return await chat.run()
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown()
+
+
+def _start_scheduler(settings: Settings, bot: Any, outbound: dict[str, Any]) -> Any:
+    """The dispatcher and scheduler, pushing through the given front doors."""
+    from bot.dispatcher import Dispatcher
+    from bot.scheduler import BotScheduler, Runtime
+
+    dispatcher = Dispatcher(
+        db=bot.ctx.db,
+        library=bot.ctx.library,
+        settings=settings,
+        clock=bot.ctx.clock,
+        outbound=outbound,
+    )
+    scheduler = BotScheduler(
+        settings,
+        Runtime(dispatcher=dispatcher, library=bot.ctx.library, knowledge=bot.ctx.knowledge),
+    )
+    scheduler.start()
+    return scheduler
 
 
 AsOption = Annotated[str, typer.Option("--as", help="Who you are in the console chat.")]
@@ -305,7 +332,7 @@ def run(
     if settings.telegram_token or settings.slack_bot_token:
         _not_available("run with Slack or Telegram", "the chat adapters issue adds them")
     logger.info("no Slack or Telegram token configured: starting the console chat")
-    raise typer.Exit(asyncio.run(_chat(settings, name, role, language)))
+    raise typer.Exit(asyncio.run(_chat(settings, name, role, language, schedule=True)))
 
 
 @app.command()
@@ -319,11 +346,47 @@ def report(
 
 @users_app.command("import")
 def users_import(
-    roster: Annotated[Path, typer.Argument(help="Roster CSV file.")],
+    roster: Annotated[Path, typer.Argument(help="Roster CSV file (format: docs/roster.md).")],
     db: DbOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check and count, but write nothing.")
+    ] = False,
 ) -> None:
-    """Import or update people from a roster CSV."""
-    _not_available("users import", "the learning engine issue adds it")
+    """Import or update people from a roster CSV; every bad row is reported as file:line."""
+    from bot.clock import SystemClock
+    from bot.library import check_course
+    from bot.roster import RosterError, import_roster
+    from bot.store.db import Database
+
+    if not roster.is_file():
+        raise RosterError(f"{roster}: no such file")
+    settings = _settings(db)
+    course, problems = check_course(settings.content_dir)
+    if course is None:
+        typer.echo(
+            f"trainbot: the course in {settings.content_dir} has {len(problems)} problem(s) "
+            "(see 'trainbot validate'); rows naming a track will be rejected",
+            err=True,
+        )
+    database = Database(settings.database_url)
+    try:
+        database.upgrade()
+        report = import_roster(
+            database,
+            roster,
+            course=course,
+            now=SystemClock().now(),
+            default_language=settings.language,
+            default_timezone=settings.timezone,
+            dry_run=dry_run,
+        )
+    finally:
+        database.dispose()
+    for line, message in report.problems:
+        typer.echo(f"{roster}:{line}: {message}")
+    typer.echo(report.summary() + (" (dry run: nothing written)" if dry_run else ""))
+    if report.rejected:
+        raise typer.Exit(1)
 
 
 @users_app.command("list")
@@ -351,11 +414,38 @@ def users_list(db: DbOption = None) -> None:
 @app.command()
 def simulate(
     learners: Annotated[int, typer.Option(help="Number of simulated learners.")] = 50,
-    days: Annotated[int, typer.Option(help="Days to simulate.")] = 14,
+    days: Annotated[int, typer.Option(help="Days to simulate (ending today).")] = 14,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    db: DbOption = None,
 ) -> None:
-    """Simulate learners over weeks with a virtual clock (also previews a campaign)."""
-    _not_available("simulate", "the learning engine issue adds it")
+    """Simulate learners over weeks with a virtual clock, through the real bot code.
+
+    Without --db the store is temporary; with --db the rows stay (for reports).
+    """
+    import json
+
+    from bot.simulation import simulate as run_simulation
+
+    settings = _settings()
+    url = _database_url(db)
+    result = asyncio.run(
+        run_simulation(settings, learners=learners, days=days, seed=seed, db_url=url)
+    )
+    data = result.as_dict()
+    if json_output:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    typer.echo(
+        f"{result.learners} learners, {result.days} days ({result.start[:10]} .. {result.end[:10]})\n"
+        f"deliveries {result.deliveries} (lessons {result.lessons}, quizzes {result.quizzes}), "
+        f"attempts {result.attempts}, accuracy {result.accuracy:.1%}\n"
+        f"duplicates {result.duplicates}, pushes in quiet hours {result.quiet_hour_pushes}, "
+        f"in blackout windows {result.blackout_pushes}\n"
+        f"recall at the end: FSRS {result.recall_fsrs:.3f} vs fixed rotation {result.recall_baseline:.3f}"
+    )
+    for week, numbers in result.weeks.items():
+        typer.echo(f"  {week}: {numbers}")
 
 
 def main() -> None:

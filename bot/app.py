@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from bot.clock import Clock, SystemClock
 from bot.events import ButtonPress, Command, Event, Reply, Text
-from bot.handlers import ask, basics
+from bot.handlers import ask, basics, enrollment, learning
 from bot.i18n import t
 from bot.library import CourseLibrary
 from bot.qa import KnowledgeService
@@ -66,10 +66,13 @@ class TrainBot:
             knowledge=knowledge,
         )
         self._commands: dict[str, CommandHandler] = {
-            "start": basics.start,
+            "start": enrollment.start,
             "help": basics.show_help,
             "stop": basics.stop,
             "ask": self._ask_command,
+            "quiz": learning.quiz_command,
+            "progress": learning.progress,
+            "settings": enrollment.settings_command,
         }
 
     async def handle(self, event: Event) -> list[Reply]:
@@ -98,6 +101,12 @@ class TrainBot:
         prefix = event.payload.split(":", 1)[0]
         if prefix == ask.FEEDBACK_PREFIX:
             return await ask.feedback(self.ctx, event)
+        if prefix in learning.PREFIXES:
+            return await learning.press(self.ctx, event)
+        if prefix == enrollment.ENROL:
+            return await enrollment.enrol_button(self.ctx, event)
+        if prefix == enrollment.SETTING:
+            return await enrollment.settings_button(self.ctx, event)
         return await basics.button(self.ctx, event)
 
     def language_of(self, event: Event) -> str:

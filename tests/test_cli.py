@@ -39,8 +39,6 @@ def test_help_lists_every_command_with_its_help(tmp_path: Path) -> None:
     "args",
     [
         ["report", "--week", "2026-W47"],
-        ["simulate"],
-        ["users", "import", "roster.csv"],
     ],
 )
 def test_unfinished_commands_say_so_and_exit_2(tmp_path: Path, args: list[str]) -> None:

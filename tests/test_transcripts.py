@@ -65,7 +65,7 @@ async def test_help_in_english_for_an_english_locale(chat_as: DriverFactory) -> 
 async def test_start_enrols_once_and_welcomes(chat_as: DriverFactory, bot: TrainBot) -> None:
     alice = chat_as("alice", "en-GB")
     (first,) = await alice.say("/start")
-    assert "Welcome, Alice! You are enrolled." in first
+    assert "Welcome, Alice! You are enrolled" in first and "Which track fits your role?" in first
     person = stored(bot, "alice")
     assert person is not None
     assert (person.language, person.status, person.role) == (

@@ -1,4 +1,4 @@
-"""Enrolment basics: /start, /help, /stop, and what to do with text and buttons."""
+"""Basics: /help, /stop, the person's language, and buttons nobody knows."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 from bot.events import ButtonPress, Command, Event, Reply
 from bot.i18n import language_from_locale, t
-from bot.people import enrol, find_person
-from bot.store.models import PersonStatus, Role
+from bot.people import find_person
+from bot.store.models import PersonStatus
 
 if TYPE_CHECKING:
     from bot.app import BotContext
@@ -20,25 +20,6 @@ def language_for(ctx: BotContext, event: Event) -> str:
         if person is not None:
             return person.language
     return language_from_locale(event.person.locale, ctx.settings.language)
-
-
-async def start(ctx: BotContext, event: Command) -> list[Reply]:
-    """Enrol a new person, or resume pushes for one who said /stop."""
-    who = event.person
-    role = Role.ADMIN if ctx.settings.is_admin(who.platform, who.user_id) else Role.LEARNER
-    with ctx.db.session() as session:
-        person, created = enrol(
-            session,
-            who,
-            now=ctx.clock.now(),
-            default_language=ctx.settings.language,
-            default_timezone=ctx.settings.timezone,
-            role=role,
-        )
-        key = "welcome_new" if created else "welcome_back"
-        name = person.display_name
-        language = person.language
-    return [Reply(t(language, key, name=name)), Reply(t(language, "help"))]
 
 
 async def show_help(ctx: BotContext, event: Command) -> list[Reply]:

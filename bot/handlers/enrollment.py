@@ -1,0 +1,235 @@
+"""Enrolment and personal settings: /start with track and time-zone choice, /settings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.events import Button, ButtonPress, Command, Event, Reply
+from bot.handlers.basics import language_for
+from bot.i18n import t
+from bot.people import enrol, find_person
+from bot.settings import parse_hhmm
+from bot.store.models import Person, Role
+
+if TYPE_CHECKING:
+    from bot.app import BotContext
+
+ENROL = "en"  # en:track:<id> | en:tz:<zone>
+SETTING = "set"  # set:lang:<zh|en> | set:tz:<zone> | set:time:<HH:MM>
+STEP_TRACK = "track"
+STEP_TIMEZONE = "timezone"
+COMMON_ZONES = (
+    "Asia/Shanghai",
+    "Asia/Hong_Kong",
+    "Asia/Singapore",
+    "Asia/Kuala_Lumpur",
+    "Asia/Tokyo",
+    "Europe/London",
+    "Europe/Berlin",
+    "America/New_York",
+    "America/Los_Angeles",
+)
+QUIZ_TIMES = ("08:30", "09:30", "12:30", "17:30")
+
+
+def _zone_label(zone: str, now: datetime) -> str:
+    offset = now.astimezone(ZoneInfo(zone)).utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+    sign = "+" if minutes >= 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"{zone} (UTC{sign}{hours}{f':{rest:02d}' if rest else ''})"
+
+
+def zone_buttons(prefix: str, default: str, now: datetime) -> tuple[tuple[Button, ...], ...]:
+    """Time-zone choices, the organisation's default first."""
+    zones = [default, *(zone for zone in COMMON_ZONES if zone != default)]
+    return tuple((Button(_zone_label(zone, now), f"{prefix}:tz:{zone}"),) for zone in zones)
+
+
+def _track_buttons(ctx: BotContext, language: str) -> tuple[tuple[Button, ...], ...]:
+    tracks = sorted(ctx.library.course.tracks.values(), key=lambda track: (track.level, track.id))
+    return tuple(
+        (Button(track.title.get(language), f"{ENROL}:track:{track.id}"),) for track in tracks
+    )
+
+
+def _summary(ctx: BotContext, person: Person) -> Reply:
+    track = ctx.library.course.tracks.get(person.track_id or "")
+    return Reply(
+        t(
+            person.language,
+            "enrolled_summary",
+            track=track.title.get(person.language) if track else person.track_id,
+            time=person.quiz_time or ctx.settings.quiz_time,
+            timezone=person.timezone,
+        )
+    )
+
+
+def _next_step(ctx: BotContext, person: Person) -> list[Reply]:
+    """Ask for what enrolment still lacks, or confirm it is complete."""
+    if person.enrollment_step == STEP_TRACK:
+        return [
+            Reply(t(person.language, "choose_track"), buttons=_track_buttons(ctx, person.language))
+        ]
+    if person.enrollment_step == STEP_TIMEZONE:
+        buttons = zone_buttons(ENROL, ctx.settings.timezone, ctx.clock.now())
+        return [Reply(t(person.language, "choose_timezone"), buttons=buttons)]
+    return [_summary(ctx, person)]
+
+
+async def start(ctx: BotContext, event: Command) -> list[Reply]:
+    """Enrol a new person (then ask track and time zone), or resume pushes after /stop."""
+    who = event.person
+    role = Role.ADMIN if ctx.settings.is_admin(who.platform, who.user_id) else Role.LEARNER
+    with ctx.db.session() as session:
+        person, created = enrol(
+            session,
+            who,
+            now=ctx.clock.now(),
+            default_language=ctx.settings.language,
+            default_timezone=ctx.settings.timezone,
+            role=role,
+        )
+        if created:
+            # Slack tells us the time zone; Telegram does not, so we ask.
+            person.enrollment_step = (
+                STEP_TRACK if not person.track_id else None if who.timezone else STEP_TIMEZONE
+            )
+            if not person.track_id and len(ctx.library.course.tracks) == 1:
+                person.track_id = next(iter(ctx.library.course.tracks))
+                person.enrollment_step = None if who.timezone else STEP_TIMEZONE
+        greeting = Reply(
+            t(
+                person.language,
+                "welcome_new" if created else "welcome_back",
+                name=person.display_name,
+            )
+        )
+        return [greeting, *_next_step(ctx, person)]
+
+
+async def enrol_button(ctx: BotContext, event: ButtonPress) -> list[Reply]:
+    """A choice made during enrolment (track, then time zone)."""
+    language = language_for(ctx, event)
+    parts = event.payload.split(":", 2)
+    if len(parts) != 3:
+        return [Reply(t(language, "stale_button"))]
+    _, what, value = parts
+    with ctx.db.session() as session:
+        person = find_person(session, event.person)
+        if person is None or person.enrolled_at is None:
+            return [Reply(t(language, "not_enrolled"))]
+        now = ctx.clock.now()
+        if what == "track" and value in ctx.library.course.tracks:
+            person.track_id = value
+            if person.enrollment_step == STEP_TRACK:
+                person.enrollment_step = None if event.person.timezone else STEP_TIMEZONE
+        elif what == "tz" and _valid_zone(value):
+            person.timezone = value
+            if person.enrollment_step == STEP_TIMEZONE:
+                person.enrollment_step = None
+        else:
+            return [Reply(t(person.language, "stale_button"))]
+        person.updated_at = now
+        return _next_step(ctx, person)
+
+
+def _valid_zone(zone: str) -> bool:
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return "/" in zone or zone == "UTC"
+
+
+def _settings_reply(ctx: BotContext, person: Person) -> Reply:
+    language = person.language
+    text = t(
+        language,
+        "settings_current",
+        lang_name=t(language, f"language_name_{language}"),
+        timezone=person.timezone,
+        time=person.quiz_time or ctx.settings.quiz_time,
+    )
+    buttons: list[tuple[Button, ...]] = [
+        (
+            Button(t(language, "language_name_zh"), f"{SETTING}:lang:zh"),
+            Button(t(language, "language_name_en"), f"{SETTING}:lang:en"),
+        ),
+        tuple(Button(value, f"{SETTING}:time:{value}") for value in QUIZ_TIMES),
+        *zone_buttons(SETTING, ctx.settings.timezone, ctx.clock.now()),
+    ]
+    return Reply(text, buttons=tuple(buttons))
+
+
+def _apply(ctx: BotContext, person: Person, what: str, value: str) -> Reply:
+    """Change one setting; the reply confirms it in the (possibly new) language."""
+    if what in ("lang", "language") and value in ("zh", "en"):
+        person.language = value
+        return Reply(t(value, "settings_saved", what=t(value, "settings_language")))
+    if what in ("tz", "timezone") and _valid_zone(value):
+        person.timezone = value
+        return Reply(
+            t(
+                person.language,
+                "settings_saved",
+                what=t(person.language, "settings_timezone", timezone=value),
+            )
+        )
+    if what == "time":
+        try:
+            moment = parse_hhmm(value)
+        except ValueError as exc:
+            return Reply(t(person.language, "settings_invalid", problem=str(exc)))
+        person.quiz_time = f"{moment:%H:%M}"
+        return Reply(
+            t(
+                person.language,
+                "settings_saved",
+                what=t(person.language, "settings_time", time=person.quiz_time),
+            )
+        )
+    return Reply(t(person.language, "settings_invalid", problem=f"{what} {value}".strip()))
+
+
+async def settings_command(ctx: BotContext, event: Command) -> list[Reply]:
+    """/settings shows the choices; ``/settings tz Europe/Berlin`` changes one directly."""
+    language = language_for(ctx, event)
+    with ctx.db.session() as session:
+        person = find_person(session, event.person)
+        if person is None or person.enrolled_at is None:
+            return [Reply(t(language, "not_enrolled"))]
+        words = event.args.split()
+        if len(words) >= 2:
+            reply = _apply(ctx, person, words[0].lower(), words[1])
+            person.updated_at = ctx.clock.now()
+            return [reply]
+        return [_settings_reply(ctx, person)]
+
+
+async def settings_button(ctx: BotContext, event: ButtonPress) -> list[Reply]:
+    """A press on one of /settings' buttons."""
+    language = language_for(ctx, event)
+    parts = event.payload.split(":", 2)
+    if len(parts) != 3:
+        return [Reply(t(language, "stale_button"))]
+    with ctx.db.session() as session:
+        person = find_person(session, event.person)
+        if person is None or person.enrolled_at is None:
+            return [Reply(t(language, "not_enrolled"))]
+        reply = _apply(ctx, person, parts[1], parts[2])
+        person.updated_at = ctx.clock.now()
+        return [reply]
+
+
+def is_enrolled(person: Person | None) -> bool:
+    """Enrolled and done with enrolment questions: eligible for pushes."""
+    return bool(
+        person and person.enrolled_at and person.enrollment_step is None and person.track_id
+    )
+
+
+__all__ = ["Event", "enrol_button", "is_enrolled", "settings_button", "settings_command", "start"]

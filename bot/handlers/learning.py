@@ -1,0 +1,277 @@
+"""Lessons and quizzes in chat: rendering them, answering, /quiz and /progress."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import IntegrityError
+
+from bot import events
+from bot.events import Button, ButtonPress, Command, Reply
+from bot.handlers.basics import language_for
+from bot.i18n import t
+from bot.learning import (
+    answer_counts,
+    claim,
+    learner_state,
+    local_date,
+    next_on_demand_slot,
+    record_answer,
+    streak,
+)
+from bot.people import find_person
+from bot.store.models import Delivery, DeliveryKind, DeliveryStatus, Person
+from quizzes.content import Course, Lesson, Question, QuestionType
+from quizzes.grading import grade, option_label, toggle
+from quizzes.selection import next_quiz, track_progress, upcoming_reviews
+
+if TYPE_CHECKING:
+    from bot.app import BotContext
+
+logger = logging.getLogger(__name__)
+
+ANSWER = "qa"  # qa:<delivery>:<key>   answer a single-choice or true/false question
+TOGGLE = "qt"  # qt:<delivery>:<key>   toggle an option of a multi-select question
+SUBMIT = "qs"  # qs:<delivery>         submit a multi-select answer
+LESSON_DONE = "lg"  # lg:<delivery>    "Got it"
+LESSON_QUIZ = "lq"  # lq:<delivery>    "Quiz me"
+PREFIXES = (ANSWER, TOGGLE, SUBMIT, LESSON_DONE, LESSON_QUIZ)
+_SHORT_LABEL = 28
+
+
+def lesson_reply(lesson: Lesson, delivery_id: int, language: str) -> Reply:
+    """A micro-lesson with its "Got it" / "Quiz me" buttons."""
+    text = f"{t(language, 'lesson_header', title=lesson.title)}\n\n{lesson.body}"
+    buttons = (
+        (
+            Button(t(language, "lesson_done"), f"{LESSON_DONE}:{delivery_id}"),
+            Button(t(language, "lesson_quiz"), f"{LESSON_QUIZ}:{delivery_id}"),
+        ),
+    )
+    return Reply(text, buttons=buttons)
+
+
+def quiz_reply(
+    question: Question, delivery_id: int, language: str, selection: tuple[str, ...] = ()
+) -> Reply:
+    """A quiz question: the options in the text, one button per option.
+
+    Multi-select questions get toggle buttons (☐/☑) and a Submit button.
+    """
+    lines = [t(language, "quiz_header"), question.prompt]
+    if question.type is QuestionType.MULTI:
+        lines.append(t(language, "quiz_multi_hint"))
+    labels = {key: option_label(question, key, language) for key in question.keys}
+    if question.type is not QuestionType.TRUE_FALSE:
+        lines.extend(labels[key] for key in question.keys)
+    short = all(len(label) <= _SHORT_LABEL for label in labels.values())
+    buttons: list[tuple[Button, ...]] = []
+    for key in question.keys:
+        label = labels[key] if short or question.type is QuestionType.TRUE_FALSE else key
+        if question.type is QuestionType.MULTI:
+            mark = "☑" if key in selection else "☐"
+            buttons.append((Button(f"{mark} {label}", f"{TOGGLE}:{delivery_id}:{key}"),))
+        else:
+            buttons.append((Button(label, f"{ANSWER}:{delivery_id}:{key}"),))
+    if question.type is QuestionType.MULTI:
+        buttons.append((Button(t(language, "quiz_submit"), f"{SUBMIT}:{delivery_id}"),))
+    return Reply("\n".join(lines), buttons=tuple(buttons))
+
+
+def _feedback(question: Question, correct: bool, language: str) -> Reply:
+    answer = "; ".join(option_label(question, key, language) for key in question.answer)
+    verdict = (
+        t(language, "answer_correct") if correct else t(language, "answer_wrong", answer=answer)
+    )
+    source = t(language, "answer_source", source=question.source.replace("#", " › "))
+    return Reply(f"{verdict}\n{question.explanation}\n{source}")
+
+
+def _open_delivery(
+    ctx: BotContext, event: ButtonPress, kind: DeliveryKind
+) -> tuple[Delivery | None, Person | None, str]:
+    """The delivery a button refers to, if it is this person's; and their language."""
+    language = language_for(ctx, event)
+    parts = event.payload.split(":")
+    if len(parts) < 2 or not parts[1].isdigit():
+        return None, None, language
+    with ctx.db.session() as session:
+        delivery = session.get(Delivery, int(parts[1]))
+        person = find_person(session, event.person)
+        if delivery is None or delivery.kind is not kind:
+            return None, person, language
+        session.expunge(delivery)
+        if person is not None:
+            session.expunge(person)
+    return delivery, person, language
+
+
+async def press(ctx: BotContext, event: ButtonPress) -> list[Reply]:
+    """Route a learning button."""
+    prefix = event.payload.split(":", 1)[0]
+    if prefix in (LESSON_DONE, LESSON_QUIZ):
+        return await _lesson_button(ctx, event, quiz=prefix == LESSON_QUIZ)
+    return await _quiz_button(ctx, event)
+
+
+async def _lesson_button(ctx: BotContext, event: ButtonPress, *, quiz: bool) -> list[Reply]:
+    delivery, person, language = _open_delivery(ctx, event, DeliveryKind.LESSON)
+    if delivery is None or person is None:
+        return [Reply(t(language, "stale_button"))]
+    if delivery.person_id != person.id:
+        return [Reply(t(language, "answer_not_yours"))]
+    now = ctx.clock.now()
+    with ctx.db.session() as session:
+        row = session.get(Delivery, delivery.id)
+        if row is not None and row.status in (DeliveryStatus.SENT, DeliveryStatus.CLAIMED):
+            row.status = DeliveryStatus.COMPLETED
+            row.completed_at = now
+    if not quiz:
+        return [Reply(t(language, "lesson_noted"))]
+    return await deliver_quiz_now(ctx, event.person, language)
+
+
+async def _quiz_button(ctx: BotContext, event: ButtonPress) -> list[Reply]:
+    delivery, person, language = _open_delivery(ctx, event, DeliveryKind.QUIZ)
+    if delivery is None or delivery.item_id is None:
+        return [Reply(t(language, "stale_button"))]
+    if person is None or delivery.person_id != person.id:
+        return [Reply(t(language, "answer_not_yours"))]
+    if delivery.status is DeliveryStatus.ANSWERED:
+        return [Reply(t(language, "answer_already"))]
+    if delivery.status is not DeliveryStatus.SENT:
+        return [Reply(t(language, "stale_button"))]
+    course = ctx.library.course
+    question = course.question(delivery.item_id, delivery.language or language)
+    if question is None:  # the question was removed from the course since it was sent
+        return [Reply(t(language, "stale_button"))]
+    parts = event.payload.split(":")
+    prefix = parts[0]
+    if prefix == TOGGLE and len(parts) == 3 and question.type is QuestionType.MULTI:
+        return _toggle(ctx, delivery, question, parts[2], language, event.message_ref)
+    if prefix == SUBMIT and question.type is QuestionType.MULTI:
+        chosen = list((delivery.selection or {}).get("keys", []))
+    elif prefix == ANSWER and len(parts) == 3 and question.type is not QuestionType.MULTI:
+        chosen = [parts[2]]
+    else:
+        return [Reply(t(language, "stale_button"))]
+    try:
+        correct = grade(question, chosen)
+    except ValueError:
+        return [Reply(t(language, "stale_button"))]
+    now = ctx.clock.now()
+    try:
+        with ctx.db.session() as session:
+            row = session.get(Delivery, delivery.id, with_for_update=True)
+            if row is None or row.status is not DeliveryStatus.SENT:
+                return [Reply(t(language, "answer_already"))]
+            record_answer(session, row, chosen=chosen, correct=correct, now=now)
+    except IntegrityError:
+        # Two presses raced past the status check; the store kept exactly one attempt.
+        return [Reply(t(language, "answer_already"))]
+    replies = [_feedback(question, correct, language)]
+    if event.message_ref:
+        closed = quiz_reply(question, delivery.id, language, tuple(chosen))
+        replies.insert(0, Reply(closed.text, edit_ref=event.message_ref))
+    return replies
+
+
+def _toggle(
+    ctx: BotContext,
+    delivery: Delivery,
+    question: Question,
+    key: str,
+    language: str,
+    message_ref: str | None,
+) -> list[Reply]:
+    if key not in question.keys:
+        return [Reply(t(language, "stale_button"))]
+    with ctx.db.session() as session:
+        row = session.get(Delivery, delivery.id)
+        if row is None or row.status is not DeliveryStatus.SENT:
+            return [Reply(t(language, "answer_already"))]
+        current = tuple((row.selection or {}).get("keys", []))
+        selection = toggle(current, key, question)
+        row.selection = {"keys": list(selection)}
+    reply = quiz_reply(question, delivery.id, language, selection)
+    # Edit the question in place where the platform can; the console shows it again.
+    return [Reply(reply.text, buttons=reply.buttons, edit_ref=message_ref)]
+
+
+async def quiz_command(ctx: BotContext, event: Command) -> list[Reply]:
+    """/quiz: the next item now (a due review, a new question, or the next lesson)."""
+    return await deliver_quiz_now(ctx, event.person, language_for(ctx, event))
+
+
+async def deliver_quiz_now(ctx: BotContext, who: events.Person, language: str) -> list[Reply]:
+    """Pick and deliver the next item on demand, through the same claim as pushes."""
+    course = ctx.library.course
+    now = ctx.clock.now()
+    with ctx.db.session() as session:
+        person = find_person(session, who)
+        if person is None or person.enrolled_at is None or not person.track_id:
+            return [Reply(t(language, "not_enrolled"))]
+        state = learner_state(session, person, now)
+        pick = next_quiz(course, state, now)
+        if pick is None:
+            return [Reply(t(person.language, "quiz_nothing_due"))]
+        day = local_date(person, now)
+        slot = next_on_demand_slot(session, person, day)
+        kind = DeliveryKind.LESSON if pick.kind == "lesson" else DeliveryKind.QUIZ
+        delivery = claim(
+            session, person, kind=kind, day=day, slot=slot, item_id=pick.item_id, now=now
+        )
+        if delivery is None:  # a concurrent /quiz took this slot; ask again
+            return [Reply(t(person.language, "stale_button"))]
+        delivery.status = DeliveryStatus.SENT
+        delivery.sent_at = now
+        delivery.send_attempts = 1
+        return render_delivery(course, delivery, person.language, lesson_intro=True)
+
+
+def render_delivery(
+    course: Course, delivery: Delivery, language: str, *, lesson_intro: bool = False
+) -> list[Reply]:
+    """What a delivery looks like in chat (used by /quiz and by the dispatcher)."""
+    assert delivery.item_id is not None
+    if delivery.kind is DeliveryKind.LESSON:
+        lesson = course.lesson(delivery.item_id, delivery.language or language)
+        if lesson is None:
+            return []
+        replies = [lesson_reply(lesson, delivery.id, language)]
+        if lesson_intro:
+            replies.insert(0, Reply(t(language, "quiz_lesson_first")))
+        return replies
+    question = course.question(delivery.item_id, delivery.language or language)
+    if question is None:
+        return []
+    return [quiz_reply(question, delivery.id, language)]
+
+
+async def progress(ctx: BotContext, event: Command) -> list[Reply]:
+    """/progress: streak, accuracy, reviews due and track progress."""
+    language = language_for(ctx, event)
+    course = ctx.library.course
+    now: datetime = ctx.clock.now()
+    with ctx.db.session() as session:
+        person = find_person(session, event.person)
+        if person is None or person.enrolled_at is None or not person.track_id:
+            return [Reply(t(language, "not_enrolled"))]
+        state = learner_state(session, person, now)
+        attempts, correct = answer_counts(session, person)
+        done, total = track_progress(course, state)
+        track = course.tracks.get(person.track_id)
+        text = t(
+            person.language,
+            "progress",
+            track=track.title.get(person.language) if track else person.track_id,
+            lessons_done=done,
+            lessons_total=total,
+            streak=streak(session, person, now),
+            attempts=attempts,
+            accuracy=f"{correct / attempts:.0%}" if attempts else "—",
+            due=upcoming_reviews(state, now, within=timedelta(0)),
+        )
+    return [Reply(text)]

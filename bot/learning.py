@@ -1,0 +1,252 @@
+"""Learning state in the store: claiming deliveries, recording answers, review state.
+
+Every function takes an open session; callers own the transaction. Claims are the heart of
+exactly-once delivery: a delivery row is unique per person, kind, local date and slot, and
+is inserted with ``ON CONFLICT DO NOTHING`` so that two dispatchers (or a retry after a
+crash) can never both own the same push.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import case, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from bot.store.models import (
+    Attempt,
+    Delivery,
+    DeliveryKind,
+    DeliveryStatus,
+    Person,
+    ReviewState,
+)
+from quizzes import srs
+from quizzes.selection import LearnerState
+
+ON_DEMAND_PREFIX = "on-demand:"
+DAILY = "daily"
+
+
+def local_date(person: Person, now: datetime) -> date:
+    """The person's calendar date at ``now``."""
+    return now.astimezone(ZoneInfo(person.timezone)).date()
+
+
+def claim(
+    session: Session,
+    person: Person,
+    *,
+    kind: DeliveryKind,
+    day: date,
+    slot: str,
+    item_id: str | None,
+    now: datetime,
+    language: str | None = None,
+) -> Delivery | None:
+    """Insert a delivery row unless one exists for (person, kind, day, slot).
+
+    Returns:
+        The new delivery, or ``None`` when someone already claimed it.
+    """
+    values: dict[str, Any] = {
+        "person_id": person.id,
+        "kind": kind,
+        "slot": slot,
+        "local_date": day,
+        "item_id": item_id,
+        "language": language or person.language,
+        "track_id": person.track_id,
+        "team_id": person.team_id,
+        "status": DeliveryStatus.CLAIMED,
+        "send_attempts": 0,
+        "claimed_at": now,
+    }
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(Delivery)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["person_id", "kind", "local_date", "slot"])
+        .returning(Delivery.id)
+    )
+    new_id = session.execute(statement).scalar_one_or_none()
+    if new_id is None:
+        return None
+    return session.get(Delivery, new_id)
+
+
+def next_on_demand_slot(session: Session, person: Person, day: date) -> str:
+    """A fresh slot for an item asked for with /quiz (several a day are fine)."""
+    count = session.scalar(
+        select(func.count())
+        .select_from(Delivery)
+        .where(
+            Delivery.person_id == person.id,
+            Delivery.local_date == day,
+            Delivery.slot.like(f"{ON_DEMAND_PREFIX}%"),
+        )
+    )
+    return f"{ON_DEMAND_PREFIX}{(count or 0) + 1}"
+
+
+def learner_state(session: Session, person: Person, now: datetime) -> LearnerState:
+    """What selection needs to know about a person, read with a few aggregate queries."""
+    day = local_date(person, now)
+    delivered_lessons = session.scalars(
+        select(Delivery.item_id)
+        .where(
+            Delivery.person_id == person.id,
+            Delivery.kind == DeliveryKind.LESSON,
+            Delivery.item_id.is_not(None),
+            Delivery.status.in_(
+                [DeliveryStatus.SENT, DeliveryStatus.COMPLETED, DeliveryStatus.CLAIMED]
+            ),
+        )
+        .distinct()
+    ).all()
+    due = dict(
+        session.execute(
+            select(ReviewState.question_id, ReviewState.due).where(
+                ReviewState.person_id == person.id
+            )
+        ).all()
+    )
+    attempted = session.scalars(
+        select(Attempt.question_id).where(Attempt.person_id == person.id).distinct()
+    ).all()
+    today = session.scalars(
+        select(Delivery.item_id).where(
+            Delivery.person_id == person.id,
+            Delivery.kind == DeliveryKind.QUIZ,
+            Delivery.local_date == day,
+            Delivery.item_id.is_not(None),
+        )
+    ).all()
+    return LearnerState(
+        track_id=person.track_id or "",
+        delivered_lessons=tuple(item for item in delivered_lessons if item),
+        due={question_id: moment for question_id, moment in due.items()},
+        attempted=frozenset(attempted),
+        today=frozenset(item for item in today if item),
+    )
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """The outcome of recording an answer."""
+
+    attempt: Attempt
+    correct: bool
+    first_try: bool
+
+
+def record_answer(
+    session: Session,
+    delivery: Delivery,
+    *,
+    chosen: list[str],
+    correct: bool,
+    now: datetime,
+) -> Recorded:
+    """Store the attempt, update the spaced-repetition card, close the delivery.
+
+    The caller has checked that the delivery is open; the unique attempt per delivery in
+    the store is the last line of defence against a double click racing itself.
+    """
+    assert delivery.item_id is not None
+    earlier = session.scalar(
+        select(func.count())
+        .select_from(Attempt)
+        .where(Attempt.person_id == delivery.person_id, Attempt.question_id == delivery.item_id)
+    )
+    latency = None
+    if delivery.sent_at is not None:
+        latency = max(0, int((now - delivery.sent_at).total_seconds() * 1000))
+    attempt = Attempt(
+        person_id=delivery.person_id,
+        question_id=delivery.item_id,
+        delivery_id=delivery.id,
+        chosen={"keys": chosen},
+        correct=correct,
+        first_try=not earlier,
+        answered_at=now,
+        latency_ms=latency,
+        track_id=delivery.track_id,
+        team_id=delivery.team_id,
+    )
+    session.add(attempt)
+    state = session.get(ReviewState, (delivery.person_id, delivery.item_id))
+    card = state.card if state is not None else srs.new_card(now)
+    review = srs.review(card, correct=correct, latency_ms=latency, now=now)
+    if state is None:
+        state = ReviewState(
+            person_id=delivery.person_id,
+            question_id=delivery.item_id,
+            card=review.card,
+            due=review.due,
+            last_review=now,
+            reviews=1,
+            lapses=int(review.lapsed),
+        )
+        session.add(state)
+    else:
+        state.card = review.card
+        state.due = review.due
+        state.last_review = now
+        state.reviews += 1
+        state.lapses += int(review.lapsed)
+    delivery.status = DeliveryStatus.ANSWERED
+    delivery.completed_at = now
+    session.flush()
+    return Recorded(attempt, correct, attempt.first_try)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A person's own numbers for /progress."""
+
+    streak_days: int
+    attempts: int
+    correct: int
+    due_now: int
+    lessons_delivered: int
+    lessons_total: int
+
+    @property
+    def accuracy(self) -> float:
+        """Share of correct answers (0 when nothing answered yet)."""
+        return self.correct / self.attempts if self.attempts else 0.0
+
+
+def streak(session: Session, person: Person, now: datetime) -> int:
+    """Consecutive local days, ending today or yesterday, with at least one answer."""
+    zone = ZoneInfo(person.timezone)
+    moments = session.scalars(
+        select(Attempt.answered_at)
+        .where(Attempt.person_id == person.id, Attempt.answered_at >= now - timedelta(days=400))
+        .order_by(Attempt.answered_at.desc())
+    ).all()
+    days = {moment.astimezone(zone).date() for moment in moments}
+    day = now.astimezone(zone).date()
+    if day not in days:
+        day -= timedelta(days=1)
+    count = 0
+    while day in days:
+        count += 1
+        day -= timedelta(days=1)
+    return count
+
+
+def answer_counts(session: Session, person: Person) -> tuple[int, int]:
+    """(attempts, correct) of a person, counted in the store."""
+    row = session.execute(
+        select(func.count(Attempt.id), func.sum(case((Attempt.correct, 1), else_=0))).where(
+            Attempt.person_id == person.id
+        )
+    ).one()
+    return int(row[0] or 0), int(row[1] or 0)

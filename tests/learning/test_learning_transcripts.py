@@ -1,0 +1,251 @@
+"""Transcripts of the learning flows: enrolment, /quiz, answering, /progress, /settings, /stop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import select
+
+from bot.app import TrainBot
+from bot.clock import FakeClock
+from bot.events import ButtonPress, Conversation, Person
+from bot.library import CourseLibrary
+from bot.settings import Settings
+from bot.store.db import Database
+from bot.store.models import Attempt, Delivery, DeliveryKind, ReviewState
+from bot.store.models import Person as StoredPerson
+from tests.drivers import ChatDriver, ConsoleDriver
+
+DriverFactory = Callable[..., ChatDriver]
+
+
+@pytest.fixture
+def bot(settings: Settings, clock: FakeClock) -> TrainBot:
+    db = Database(settings.database_url)
+    db.upgrade()
+    library = CourseLibrary(settings.content_dir)
+    assert library.reload() == []
+    return TrainBot(settings=settings, db=db, library=library, clock=clock)
+
+
+@pytest.fixture(params=["console"])
+def chat_as(request: pytest.FixtureRequest, bot: TrainBot) -> DriverFactory:
+    def make(
+        user_id: str = "alice", locale: str | None = "en-US", timezone: str | None = None
+    ) -> ChatDriver:
+        return ConsoleDriver(bot, Person(request.param, user_id, user_id.title(), locale, timezone))
+
+    return make
+
+
+def latest(bot: TrainBot, kind: DeliveryKind) -> Delivery:
+    with bot.ctx.db.session() as session:
+        row = session.scalars(
+            select(Delivery).where(Delivery.kind == kind).order_by(Delivery.id.desc())
+        ).first()
+        assert row is not None
+        session.expunge(row)
+        return row
+
+
+def correct_label(bot: TrainBot, delivery: Delivery) -> str:
+    from quizzes.grading import option_label
+
+    question = bot.ctx.library.course.question(delivery.item_id or "", "en")
+    assert question is not None
+    return option_label(question, question.answer[0], "en")
+
+
+async def enrol(
+    driver: ChatDriver, track: str = "Frontline operations", zone: str = "Asia/Shanghai"
+) -> None:
+    await driver.say("/start")
+    await driver.press(track)
+    await driver.press(zone)
+
+
+async def test_enrolment_asks_track_then_time_zone(chat_as: DriverFactory, bot: TrainBot) -> None:
+    alice = chat_as("alice")
+    (welcome,) = await alice.say("/start")
+    assert "Welcome, Alice!" in welcome and "Which track fits your role?" in welcome
+    assert "Frontline operations" in welcome and "Managers' planning" in welcome
+    (zones,) = await alice.press("Managers")
+    assert "Which time zone are you in?" in zones
+    assert zones.index("Asia/Shanghai (UTC+8)") < zones.index("Europe/London")  # org default first
+    (done,) = await alice.press("Europe/Berlin")
+    assert "You're all set: track Managers' planning, daily quiz at 09:30 (Europe/Berlin)" in done
+    with bot.ctx.db.session() as session:
+        person = session.scalars(select(StoredPerson)).one()
+        assert (person.track_id, person.timezone, person.enrollment_step) == (
+            "managers",
+            "Europe/Berlin",
+            None,
+        )
+
+
+async def test_a_platform_that_knows_the_time_zone_is_not_asked(chat_as: DriverFactory) -> None:
+    slacker = chat_as("sam", "en-US", "America/New_York")
+    await slacker.say("/start")
+    (done,) = await slacker.press("Frontline")
+    assert "You're all set" in done and "(America/New_York)" in done
+
+
+async def test_quiz_answer_right_then_double_click(chat_as: DriverFactory, bot: TrainBot) -> None:
+    alice = chat_as("alice")
+    await enrol(alice)
+    (intro, lesson) = (await alice.say("/quiz"))[0].split("📘", 1)
+    assert "First, the next lesson of your track" in intro and "Got it" in lesson
+    (quiz,) = await alice.press("Quiz me")
+    assert "📝 Quiz" in quiz
+    delivery = latest(bot, DeliveryKind.QUIZ)
+    right = correct_label(bot, delivery)
+    (feedback,) = await alice.press(right)
+    assert feedback.startswith("✅ Correct!") and "📎 Source:" in feedback
+    (again,) = await alice.press(right)
+    assert "already answered" in again
+    with bot.ctx.db.session() as session:
+        assert len(session.scalars(select(Attempt)).all()) == 1
+        state = session.get(ReviewState, (delivery.person_id, delivery.item_id))
+        assert state is not None and state.reviews == 1 and state.due > bot.ctx.clock.now()
+
+
+async def test_a_wrong_answer_shows_the_right_one(chat_as: DriverFactory, bot: TrainBot) -> None:
+    bob = chat_as("bob")
+    await enrol(bob)
+    await bob.say("/quiz")
+    await bob.press("Quiz me")
+    delivery = latest(bot, DeliveryKind.QUIZ)
+    question = bot.ctx.library.course.question(delivery.item_id or "", "en")
+    assert question is not None
+    wrong = next(key for key in question.keys if key not in question.answer)
+    from quizzes.grading import option_label
+
+    (feedback,) = await bob.press(option_label(question, wrong, "en"))
+    assert feedback.startswith("❌ Not quite. The answer is:")
+    assert option_label(question, question.answer[0], "en") in feedback
+    assert question.explanation in feedback
+    with bot.ctx.db.session() as session:
+        attempt = session.scalars(select(Attempt)).one()
+        assert not attempt.correct and attempt.chosen == {"keys": [wrong]}
+
+
+async def test_someone_elses_and_stale_buttons_change_nothing(
+    chat_as: DriverFactory, bot: TrainBot
+) -> None:
+    alice = chat_as("alice")
+    await enrol(alice)
+    await alice.say("/quiz")
+    await alice.press("Quiz me")
+    delivery = latest(bot, DeliveryKind.QUIZ)
+    question = bot.ctx.library.course.question(delivery.item_id or "", "en")
+    assert question is not None
+    payload = f"qa:{delivery.id}:{question.answer[0]}"
+    mallory = chat_as("mallory")
+    await enrol(mallory)
+    (reply,) = await bot.handle(
+        ButtonPress(
+            Person("console", "mallory", "Mallory", "en"),
+            Conversation("console", "mallory"),
+            payload,
+        )
+    )
+    assert "sent to someone else" in reply.text
+    (stale,) = await bot.handle(
+        ButtonPress(
+            Person("console", "alice", "Alice", "en"),
+            Conversation("console", "alice"),
+            "qa:999999:A",
+        )
+    )
+    assert stale.text == "That button is no longer active."
+    with bot.ctx.db.session() as session:
+        assert session.scalars(select(Attempt)).all() == []
+
+
+async def test_progress_counts_answers(chat_as: DriverFactory, bot: TrainBot) -> None:
+    carol = chat_as("carol")
+    await enrol(carol)
+    await carol.say("/quiz")
+    await carol.press("Quiz me")
+    await carol.press(correct_label(bot, latest(bot, DeliveryKind.QUIZ)))
+    (progress,) = await carol.say("/progress")
+    assert "Your progress" in progress
+    assert "lessons 1/6" in progress and "Streak: 1 day(s)" in progress
+    assert "Answers: 1, accuracy 100%" in progress
+
+
+async def test_stop_pauses_and_start_resumes_but_questions_still_work(
+    chat_as: DriverFactory, bot: TrainBot
+) -> None:
+    dan = chat_as("dan")
+    await enrol(dan)
+    (paused,) = await dan.say("/stop")
+    assert "paused" in paused
+    (resumed,) = await dan.say("/start")
+    assert "Welcome back, Dan" in resumed and "You're all set" in resumed
+
+
+async def test_settings_change_language_time_zone_and_time(
+    chat_as: DriverFactory, bot: TrainBot
+) -> None:
+    erin = chat_as("erin")
+    await enrol(erin)
+    (current,) = await erin.say("/settings")
+    assert "Your settings" in current and "Daily quiz time: 09:30" in current
+    (saved,) = await erin.press("中文")
+    assert "已保存" in saved and "语言：中文" in saved
+    (tz,) = await erin.say("/settings tz Europe/Berlin")
+    assert "Europe/Berlin" in tz
+    (bad,) = await erin.say("/settings time 25:00")
+    assert "这个设置用不了" in bad
+    (good,) = await erin.say("/settings time 07:45")
+    assert "07:45" in good
+    with bot.ctx.db.session() as session:
+        person = session.scalars(select(StoredPerson)).one()
+        assert (person.language, person.timezone, person.quiz_time) == (
+            "zh",
+            "Europe/Berlin",
+            "07:45",
+        )
+
+
+async def test_multi_select_toggles_then_submits(chat_as: DriverFactory, bot: TrainBot) -> None:
+    from bot.handlers.learning import quiz_reply
+    from quizzes.content import QuestionType
+
+    course = bot.ctx.library.course
+    multi = next(
+        q
+        for (qid, lang), q in course.questions.items()
+        if lang == "en" and q.type is QuestionType.MULTI and q.track == "frontline"
+    )
+    frank = chat_as("frank")
+    await enrol(frank)
+    from bot.learning import claim, local_date
+    from bot.store.models import DeliveryStatus
+
+    with bot.ctx.db.session() as session:
+        person = session.scalars(select(StoredPerson)).one()
+        now = bot.ctx.clock.now()
+        delivery = claim(
+            session,
+            person,
+            kind=DeliveryKind.QUIZ,
+            day=local_date(person, now),
+            slot="test",
+            item_id=multi.id,
+            now=now,
+        )
+        assert delivery is not None
+        delivery.status, delivery.sent_at = DeliveryStatus.SENT, now
+        delivery_id = delivery.id
+    frank_console = frank
+    assert isinstance(frank_console, ConsoleDriver)
+    frank_console.chat._show([quiz_reply(multi, delivery_id, "en")])
+    for key in multi.answer:
+        await frank.press(f"☐ {key}") if len(multi.options[key]) > 28 else await frank.press(
+            f"☐ {key}."
+        )
+    (feedback,) = await frank.press("Submit")
+    assert feedback.startswith("✅ Correct!")
