@@ -336,6 +336,55 @@ def run(
 
 
 @app.command()
+def push(
+    track: Annotated[str | None, typer.Option(help="Send to everyone on this track.")] = None,
+    team: Annotated[str | None, typer.Option(help="Send to everyone in this team.")] = None,
+    lesson: Annotated[str | None, typer.Option(help="The lesson to push.")] = None,
+    quiz: Annotated[
+        bool, typer.Option("--quiz", help="Push each person's next quiz item.")
+    ] = False,
+    name: Annotated[
+        str | None,
+        typer.Option(help="Campaign id (default: from the time); reusing it sends nothing twice."),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Push a lesson or a quiz now to a track or team (the running bot sends it within a minute)."""
+    from datetime import UTC, datetime
+
+    from bot.campaigns import push_campaign
+    from bot.library import CourseLibrary
+    from bot.store.db import Database
+
+    if (lesson is None) == (not quiz):
+        raise TrainbotError("choose exactly one of --lesson ID and --quiz")
+    settings = _settings(db)
+    library = CourseLibrary(settings.content_dir)
+    problems = library.reload()
+    if problems:
+        raise ContentError(problems)
+    database = Database(settings.database_url)
+    database.upgrade()
+    now = datetime.now(UTC)
+    try:
+        result = push_campaign(
+            database,
+            library.course,
+            now=now,
+            name=name or now.strftime("%Y%m%d-%H%M"),
+            track=track,
+            team=team,
+            lesson=lesson,
+        )
+    except ValueError as exc:
+        raise TrainbotError(str(exc)) from None
+    typer.echo(
+        f"{result.campaign}: {result.claimed} deliveries queued for {result.people} people "
+        f"({result.nothing_to_send} with nothing to send); the running bot sends them within a minute"
+    )
+
+
+@app.command()
 def report(
     week: Annotated[str | None, typer.Option(help="ISO week, e.g. 2026-W47.")] = None,
     db: DbOption = None,

@@ -26,8 +26,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -36,7 +37,7 @@ from bot.clock import Clock
 from bot.events import Conversation, ConversationKind, Reply
 from bot.handlers.learning import render_delivery
 from bot.i18n import t
-from bot.learning import DAILY, claim, learner_state
+from bot.learning import DAILY, claim_many, learner_states
 from bot.library import CourseLibrary
 from bot.ports import Outbound, RateLimited, RecipientUnreachable, SendError, TransientSendError
 from bot.ratelimit import RateLimiter, limiter_for
@@ -44,10 +45,11 @@ from bot.settings import QuietHours, Settings, parse_hhmm
 from bot.store.db import Database
 from bot.store.models import Delivery, DeliveryKind, DeliveryStatus, Person, PersonStatus
 from quizzes.content import Course, Track
-from quizzes.selection import next_lesson, next_quiz
+from quizzes.selection import LearnerState, next_lesson, next_quiz
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
 MAX_RETRY_AFTER = 120.0  # never sleep longer than this inside one tick
 
 
@@ -197,59 +199,76 @@ class Dispatcher:
 
     def _claim_due(self, now: datetime, report: TickReport) -> list[int]:
         course = self.library.course
-        wanted: list[tuple[Person, Due]] = []
+        wanted: dict[int, tuple[Person, list[Due]]] = {}
         for person in self._eligible():
             track = course.tracks.get(person.track_id or "")
             if track is None:
                 continue
-            wanted.extend(
-                (person, due) for due in due_pushes(person, track, course, self.settings, now)
-            )
+            pushes = due_pushes(person, track, course, self.settings, now)
+            if pushes:
+                wanted[person.id] = (person, pushes)
         if not wanted:
             return []
-        days = {due.day for _, due in wanted}
+        days = {due.day for _, dues in wanted.values() for due in dues}
+        existing: set[tuple[int, DeliveryKind, date, str]] = set()
         with self.db.session() as session:
-            existing = set(
-                session.execute(
-                    select(
-                        Delivery.person_id, Delivery.kind, Delivery.local_date, Delivery.slot
-                    ).where(
-                        Delivery.local_date.in_(days),
-                        Delivery.person_id.in_({person.id for person, _ in wanted}),
-                    )
-                ).all()
-            )
-        claimed: list[int] = []
-        for person, due in wanted:
-            if (due.person_id, due.kind, due.day, due.slot) in existing:
-                continue
-            with self.db.session() as session:
-                attached = session.merge(person, load=False)
-                state = learner_state(session, attached, now)
-                item: str | None
-                if due.kind is DeliveryKind.LESSON:
-                    item = next_lesson(course, state)
-                else:
-                    pick = next_quiz(course, state, now)
-                    item = pick.item_id if pick is not None and pick.kind == "quiz" else None
-                delivery = claim(
-                    session,
-                    attached,
-                    kind=due.kind,
-                    day=due.day,
-                    slot=due.slot,
-                    item_id=item,
-                    now=now,
+            for person_ids in _chunks(list(wanted), 500):
+                existing.update(
+                    session.execute(
+                        select(
+                            Delivery.person_id, Delivery.kind, Delivery.local_date, Delivery.slot
+                        ).where(Delivery.local_date.in_(days), Delivery.person_id.in_(person_ids))
+                    ).all()
                 )
-                if delivery is None:
-                    continue  # another dispatcher claimed it first
-                report.claimed += 1
-                if item is None:
-                    delivery.status = DeliveryStatus.SKIPPED
-                    delivery.error = "nothing to deliver"
-                    report.skipped += 1
-                    continue
-                claimed.append(delivery.id)
+        open_people = [
+            (
+                person,
+                [
+                    due
+                    for due in dues
+                    if (due.person_id, due.kind, due.day, due.slot) not in existing
+                ],
+            )
+            for person, dues in wanted.values()
+        ]
+        open_people = [(person, dues) for person, dues in open_people if dues]
+        claimed: list[int] = []
+        for batch in _chunks(open_people, 500):
+            with self.db.session() as session:
+                states = learner_states(session, [person for person, _ in batch], now)
+                rows = []
+                for person, dues in batch:
+                    state = states[person.id]
+                    for due in dues:
+                        item, state = _pick(course, state, due.kind, now)
+                        rows.append(
+                            {
+                                "person_id": person.id,
+                                "kind": due.kind,
+                                "slot": due.slot,
+                                "local_date": due.day,
+                                "item_id": item,
+                                "language": person.language,
+                                "track_id": person.track_id,
+                                "team_id": person.team_id,
+                                "status": DeliveryStatus.CLAIMED
+                                if item
+                                else DeliveryStatus.SKIPPED,
+                                "error": None if item else "nothing to deliver",
+                                "send_attempts": 0,
+                                "claimed_at": now,
+                            }
+                        )
+                inserted = set(claim_many(session, rows))
+                report.claimed += len(inserted)
+                if inserted:
+                    sendable = session.scalars(
+                        select(Delivery.id).where(
+                            Delivery.id.in_(inserted), Delivery.status == DeliveryStatus.CLAIMED
+                        )
+                    ).all()
+                    report.skipped += len(inserted) - len(sendable)
+                    claimed.extend(sendable)
         return claimed
 
     def _reclaim_stale(self, now: datetime) -> list[int]:
@@ -281,19 +300,25 @@ class Dispatcher:
 
     async def _send_all(self, delivery_ids: list[int], report: TickReport) -> None:
         """Send people's pushes concurrently, each person's in order (lesson first)."""
-        by_person: dict[int, list[int]] = {}
-        with self.db.session() as session:
-            for delivery_id, person_id in session.execute(
-                select(Delivery.id, Delivery.person_id).where(Delivery.id.in_(delivery_ids))
-            ).all():
-                by_person.setdefault(person_id, []).append(delivery_id)
+        by_person: dict[int, list[tuple[Delivery, Person]]] = {}
+        for ids in _chunks(sorted(delivery_ids), 500):
+            with self.db.session() as session:
+                rows = session.execute(
+                    select(Delivery, Person)
+                    .join(Person, Person.id == Delivery.person_id)
+                    .where(Delivery.id.in_(ids), Delivery.status == DeliveryStatus.CLAIMED)
+                    .order_by(Delivery.id)
+                ).all()
+                session.expunge_all()
+            for delivery, person in rows:
+                by_person.setdefault(person.id, []).append((delivery, person))
 
-        async def send_in_order(ids: list[int]) -> None:
-            for delivery_id in sorted(ids):
-                if not await self._send_one(delivery_id, report):
+        async def send_in_order(items: list[tuple[Delivery, Person]]) -> None:
+            for delivery, person in items:
+                if not await self._send_one(delivery, person, report):
                     break  # unreachable or failing: the rest wait for the next tick
 
-        await asyncio.gather(*(send_in_order(ids) for ids in by_person.values()))
+        await asyncio.gather(*(send_in_order(items) for items in by_person.values()))
 
     def conversation_for(self, person: Person) -> Conversation:
         """Where pushes to a person go: their DM."""
@@ -301,40 +326,33 @@ class Dispatcher:
             person.platform, person.chat_id or person.platform_user_id, ConversationKind.DIRECT
         )
 
-    async def _send_one(self, delivery_id: int, report: TickReport) -> bool:
+    async def _send_one(self, delivery: Delivery, person: Person, report: TickReport) -> bool:
         """Send one claimed delivery; ``False`` when the person's next ones should wait."""
-        course = self.library.course
-        with self.db.session() as session:
-            delivery = session.get(Delivery, delivery_id)
-            if delivery is None or delivery.status is not DeliveryStatus.CLAIMED:
-                return True
-            person = delivery.person
-            if person.status is not PersonStatus.ACTIVE:
-                delivery.status = DeliveryStatus.FAILED
-                delivery.error = f"person is {person.status.value}"
-                report.failed += 1
-                return False
-            replies = render_delivery(course, delivery, person.language)
-            conversation = self.conversation_for(person)
-            platform = person.platform
-            person_id = person.id
+        if person.status is not PersonStatus.ACTIVE:
+            self._finish(
+                delivery.id, DeliveryStatus.FAILED, error=f"person is {person.status.value}"
+            )
+            report.failed += 1
+            return False
+        replies = render_delivery(self.library.course, delivery, person.language)
         if not replies:
-            self._finish(delivery_id, DeliveryStatus.SKIPPED, error="item no longer in the course")
+            self._finish(delivery.id, DeliveryStatus.SKIPPED, error="item no longer in the course")
             report.skipped += 1
             return True
-        sender = self.outbound[platform]
-        limiter = self.limiters.setdefault(platform, limiter_for(platform))
+        conversation = self.conversation_for(person)
+        sender = self.outbound[person.platform]
+        limiter = self.limiters.setdefault(person.platform, limiter_for(person.platform))
         async with self._semaphore:
             refs: list[str | None] = []
             for reply in replies:
                 ref = await self._deliver(
-                    sender, limiter, conversation, reply, delivery_id, person_id, report
+                    sender, limiter, conversation, reply, delivery.id, person.id, report
                 )
                 if ref is _FAILED:
                     return False
                 refs.append(ref if isinstance(ref, str) else None)
         message_ref = next((ref for ref in reversed(refs) if ref), None)
-        self._finish(delivery_id, DeliveryStatus.SENT, message_ref=message_ref)
+        self._finish(delivery.id, DeliveryStatus.SENT, message_ref=message_ref)
         report.sent += 1
         return True
 
@@ -388,16 +406,16 @@ class Dispatcher:
         message_ref: str | None = None,
         error: str | None = None,
     ) -> None:
+        """Record the outcome at once, in its own transaction (one statement)."""
+        values: dict[str, object] = {
+            "status": status,
+            "error": error,
+            "send_attempts": Delivery.send_attempts + 1,
+        }
+        if status is DeliveryStatus.SENT:
+            values.update(sent_at=self._now(), message_ref=message_ref)
         with self.db.session() as session:
-            delivery = session.get(Delivery, delivery_id)
-            if delivery is None:
-                return
-            delivery.status = status
-            delivery.send_attempts += 1
-            if status is DeliveryStatus.SENT:
-                delivery.sent_at = self._now()
-                delivery.message_ref = message_ref
-            delivery.error = error
+            session.execute(update(Delivery).where(Delivery.id == delivery_id).values(**values))
 
     def _unreachable(self, person_id: int, delivery_id: int, reason: str) -> None:
         with self.db.session() as session:
@@ -463,6 +481,25 @@ class Dispatcher:
                 self._unreachable(person.id, delivery_id, str(exc))
             except SendError as exc:
                 logger.warning("reminder not sent: %s", exc)
+
+
+def _pick(
+    course: Course, state: LearnerState, kind: DeliveryKind, now: datetime
+) -> tuple[str | None, LearnerState]:
+    """The item for one due push, and the state as it will be once it is delivered."""
+    if kind is DeliveryKind.LESSON:
+        lesson = next_lesson(course, state)
+        if lesson is None:
+            return None, state
+        return lesson, replace(state, delivered_lessons=(*state.delivered_lessons, lesson))
+    pick = next_quiz(course, state, now)
+    if pick is None or pick.kind != "quiz":
+        return None, state
+    return pick.item_id, replace(state, today=state.today | {pick.item_id})
+
+
+def _chunks(items: list[T], size: int) -> list[list[T]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
 
 
 class _Failed:

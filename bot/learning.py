@@ -136,6 +136,78 @@ def learner_state(session: Session, person: Person, now: datetime) -> LearnerSta
     )
 
 
+def learner_states(
+    session: Session, people: list[Person], now: datetime
+) -> dict[int, LearnerState]:
+    """:func:`learner_state` for many people with four queries in all (the dispatcher's case)."""
+    ids = [person.id for person in people]
+    days = {person.id: local_date(person, now) for person in people}
+    lessons: dict[int, set[str]] = {person_id: set() for person_id in ids}
+    due: dict[int, dict[str, datetime]] = {person_id: {} for person_id in ids}
+    attempted: dict[int, set[str]] = {person_id: set() for person_id in ids}
+    today: dict[int, set[str]] = {person_id: set() for person_id in ids}
+    for person_id, item in session.execute(
+        select(Delivery.person_id, Delivery.item_id).where(
+            Delivery.person_id.in_(ids),
+            Delivery.kind == DeliveryKind.LESSON,
+            Delivery.item_id.is_not(None),
+            Delivery.status.in_(
+                [DeliveryStatus.SENT, DeliveryStatus.COMPLETED, DeliveryStatus.CLAIMED]
+            ),
+        )
+    ).all():
+        if item:
+            lessons[person_id].add(item)
+    for person_id, question_id, moment in session.execute(
+        select(ReviewState.person_id, ReviewState.question_id, ReviewState.due).where(
+            ReviewState.person_id.in_(ids)
+        )
+    ).all():
+        due[person_id][question_id] = moment
+    for person_id, question_id in session.execute(
+        select(Attempt.person_id, Attempt.question_id).where(Attempt.person_id.in_(ids)).distinct()
+    ).all():
+        attempted[person_id].add(question_id)
+    for person_id, item, day in session.execute(
+        select(Delivery.person_id, Delivery.item_id, Delivery.local_date).where(
+            Delivery.person_id.in_(ids),
+            Delivery.kind == DeliveryKind.QUIZ,
+            Delivery.local_date.in_(set(days.values())),
+            Delivery.item_id.is_not(None),
+        )
+    ).all():
+        if item and day == days[person_id]:
+            today[person_id].add(item)
+    return {
+        person.id: LearnerState(
+            track_id=person.track_id or "",
+            delivered_lessons=tuple(sorted(lessons[person.id])),
+            due=due[person.id],
+            attempted=frozenset(attempted[person.id]),
+            today=frozenset(today[person.id]),
+        )
+        for person in people
+    }
+
+
+def claim_many(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert many delivery claims at once; returns the ids actually inserted.
+
+    Rows that someone else claimed first are skipped by ``ON CONFLICT DO NOTHING``.
+    """
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(Delivery)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["person_id", "kind", "local_date", "slot"])
+        .returning(Delivery.id)
+    )
+    return list(session.execute(statement).scalars().all())
+
+
 @dataclass(frozen=True)
 class Recorded:
     """The outcome of recording an answer."""
