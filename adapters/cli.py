@@ -62,7 +62,7 @@ def _settings(db: str | None = None) -> Settings:
 
 
 def _quiet_logs_for_console() -> None:
-    """In a terminal chat, log lines would interleave with the conversation."""
+    """In a terminal chat (or a command printing its own result), log lines are noise."""
     if not _VERBOSE:
         logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
 
@@ -137,6 +137,7 @@ def ingest(
     from bot.qa import KnowledgeService
 
     settings = _settings()
+    _quiet_logs_for_console()  # the command prints its own summary
     service = KnowledgeService(settings)
     materials = directory if directory is not None else service.materials_dir
     if not materials.is_dir():
@@ -188,6 +189,7 @@ def ask(
     from bot.qa import KnowledgeService
 
     settings = _settings()
+    _quiet_logs_for_console()
     service = KnowledgeService(settings)
     if not service.index.exists:
         raise TrainbotError("the Q&A index has not been built yet: run 'trainbot ingest' first")

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from benchmarks import perf, qa_eval
-from benchmarks.machine import describe_machine, load_average
+from benchmarks.machine import cpu_clock, cpu_use, describe_machine
 from benchmarks.report import BenchmarkRun, SectionRun, write_report
 from knowledge.answer import CONFIDENCE
 
@@ -93,6 +93,11 @@ def _reingest(run: BenchmarkRun) -> None:
     run.reingest = perf.reingest()
 
 
+def _progress_or_warning(record: logging.LogRecord) -> bool:
+    """Our progress lines and other libraries' warnings (bm25s sets itself to DEBUG)."""
+    return record.name.startswith("benchmarks") or record.levelno >= logging.WARNING
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the chosen sections, print progress to stderr and write the report."""
     arguments = _arguments(argv)
@@ -103,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         datefmt="%H:%M:%S",
     )
     logger.setLevel(logging.INFO)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_progress_or_warning)
     sections: list[str] = arguments.only
     full = sections == list(SECTIONS)
     out: Path = arguments.out or (FULL_REPORT if full else PARTIAL_REPORT)
@@ -117,11 +124,18 @@ def main(argv: list[str] | None = None) -> int:
     began = time.perf_counter()
     for name in sections:
         logger.info("== %s", name)
-        load_before, start = load_average(), time.perf_counter()
+        before = cpu_clock()
         steps[name]()
-        seconds = time.perf_counter() - start
-        run.sections[name] = SectionRun(seconds, load_before, load_average())
-        logger.info("== %s done in %.0f s", name, seconds)
+        after = cpu_clock()
+        use = cpu_use(before, after, run.machine.usable_cores)
+        run.sections[name] = SectionRun(after.wall - before.wall, use)
+        logger.info(
+            "== %s done in %.0f s (CPU: benchmark %.0f%%, other processes %s)",
+            name,
+            after.wall - before.wall,
+            use.own * 100,
+            f"{use.others * 100:.0f}%" if use.others is not None else "unknown",
+        )
     run.seconds = time.perf_counter() - began
     write_report(run, out, notes_from=FULL_REPORT)
     logger.info("wrote %s (%.1f min in all)", out, run.seconds / 60)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
+import time
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -94,13 +95,61 @@ def describe_machine() -> Machine:
     )
 
 
-def load_average() -> float:
-    """The 1-minute load average (0.0 where the OS does not report one).
+@dataclass(frozen=True)
+class CpuClock:
+    """A reading of the CPU clocks, to tell how busy the machine was between two readings.
+
+    Attributes:
+        wall: monotonic wall time, seconds.
+        busy: seconds all CPUs together spent busy since boot (``/proc/stat``); ``None``
+            where the OS does not report it.
+        own: CPU seconds this process used (all its threads).
+    """
+
+    wall: float
+    busy: float | None
+    own: float
+
+
+def _busy_seconds() -> float | None:
+    try:
+        fields = Path("/proc/stat").read_text(encoding="utf-8").splitlines()[0].split()
+        # user nice system idle iowait irq softirq steal ...: busy is all but idle/iowait.
+        ticks = [int(value) for value in fields[1:9]]
+    except (OSError, ValueError, IndexError):
+        return None
+    busy = sum(ticks) - ticks[3] - ticks[4]
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_clock() -> CpuClock:
+    """Read the clocks now."""
+    times = os.times()
+    return CpuClock(time.monotonic(), _busy_seconds(), times.user + times.system)
+
+
+@dataclass(frozen=True)
+class CpuUse:
+    """How the machine's CPU capacity was used between two readings (shares of 0..1).
+
+    Attributes:
+        own: share used by this process.
+        others: share used by every other process; ``None`` when unknown.
+    """
+
+    own: float
+    others: float | None
+
+
+def cpu_use(before: CpuClock, after: CpuClock, cores: int) -> CpuUse:
+    """The CPU use between two readings, as shares of ``cores`` cores' capacity.
 
     Benchmarks on a shared machine are only comparable when nothing else was busy; the
     report quotes this next to each section.
     """
-    try:
-        return os.getloadavg()[0]
-    except (AttributeError, OSError):
-        return 0.0
+    capacity = max(after.wall - before.wall, 1e-9) * cores
+    own = (after.own - before.own) / capacity
+    if before.busy is None or after.busy is None:
+        return CpuUse(own, None)
+    others = max(0.0, (after.busy - before.busy) - (after.own - before.own)) / capacity
+    return CpuUse(own, others)

