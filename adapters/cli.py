@@ -232,6 +232,7 @@ def _build_bot(settings: Settings) -> Any:
             f"building the Q&A index from {knowledge.materials_dir} (first start only)...", err=True
         )
         typer.echo(knowledge.ingest().summary(), err=True)
+    knowledge.warm_up()
     return TrainBot(settings=settings, db=db, library=library, knowledge=knowledge)
 
 

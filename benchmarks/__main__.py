@@ -1,4 +1,4 @@
-"""``python -m benchmarks``: run the knowledge benchmarks and write the report.
+"""``python -m benchmarks``: run the knowledge and learning benchmarks and write the report.
 
 A full run rewrites docs/benchmarks.md. A partial run (``--only``) writes
 var/benchmarks-partial.md unless ``--out`` says otherwise, so the published report is
@@ -15,14 +15,14 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from benchmarks import perf, qa_eval
+from benchmarks import dispatch, perf, qa_eval
 from benchmarks.machine import cpu_clock, cpu_use, describe_machine
 from benchmarks.report import BenchmarkRun, SectionRun, write_report
 from knowledge.answer import CONFIDENCE
 
 logger = logging.getLogger("benchmarks")
 
-SECTIONS = ("qa", "latency", "ingest", "reingest")
+SECTIONS = ("qa", "latency", "ingest", "reingest", "dispatch", "simulate")
 FULL_REPORT = perf.ROOT / "docs" / "benchmarks.md"
 PARTIAL_REPORT = perf.ROOT / "var" / "benchmarks-partial.md"
 
@@ -120,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         "latency": lambda: _latency(run, fresh=arguments.fresh),
         "ingest": lambda: _ingest(run),
         "reingest": lambda: _reingest(run),
+        "dispatch": lambda: setattr(run, "dispatch", dispatch.throughput()),
+        "simulate": lambda: setattr(run, "simulation", dispatch.fsrs_vs_rotation()),
     }
     began = time.perf_counter()
     for name in sections:

@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import insert
+
 from adapters.memory import MemoryOutbound
 from bot.clock import FakeClock
 from bot.dispatcher import Dispatcher
@@ -50,7 +52,7 @@ def _populate(db: Database, count: int) -> None:
         for index in range(count)
     ]
     with db.session() as session:
-        session.execute(Person.__table__.insert(), rows)
+        session.execute(insert(Person), rows)
 
 
 def throughput(people: int = 10_000, runs: int = 3) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from knowledge.embeddings import LocalE5Embeddings, embeddings_id
 from knowledge.index import KnowledgeIndex
 from knowledge.loaders import load_document
 from knowledge.materials import list_materials
-from knowledge.search import Retriever
+from knowledge.search import Mode, Retriever
 
 EVAL_FILE = Path(__file__).parent / "eval" / "qa.yaml"
 _SPACE = re.compile(r"\s+")
@@ -198,12 +198,12 @@ def run(materials: Path) -> dict[str, Any]:
         index = build_index(materials, Path(workdir) / "index")
         retriever = Retriever(index)
 
-        def ours(mode: str) -> Callable[[str], list[Passage]]:
+        def ours(mode: Mode) -> Callable[[str], list[Passage]]:
             def search(question: str) -> list[Passage]:
                 return [
                     Passage(hit.chunk.path, hit.chunk.text)
                     for hit in retriever.search(question, 10, mode)
-                ]  # type: ignore[arg-type]
+                ]
 
             return search
 

@@ -116,6 +116,11 @@ class KnowledgeService:
             self._index = None
             return self.index
 
+    def warm_up(self) -> None:
+        """Load the model and both indexes now, so the first question is not slow."""
+        if self.index.exists:
+            self.index.warm_up()
+
     def ask(self, question: str) -> Answer:
         """Answer a question from the materials (blocking; see :meth:`ask_async`).
 

