@@ -53,31 +53,25 @@ def claim(
     Returns:
         The new delivery, or ``None`` when someone already claimed it.
     """
-    values: dict[str, Any] = {
-        "person_id": person.id,
-        "kind": kind,
-        "slot": slot,
-        "local_date": day,
-        "item_id": item_id,
-        "language": language or person.language,
-        "track_id": person.track_id,
-        "team_id": person.team_id,
-        "status": DeliveryStatus.CLAIMED,
-        "send_attempts": 0,
-        "claimed_at": now,
-    }
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(Delivery)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["person_id", "kind", "local_date", "slot"])
-        .returning(Delivery.id)
+    inserted = claim_many(
+        session,
+        [
+            {
+                "person_id": person.id,
+                "kind": kind,
+                "slot": slot,
+                "local_date": day,
+                "item_id": item_id,
+                "language": language or person.language,
+                "track_id": person.track_id,
+                "team_id": person.team_id,
+                "status": DeliveryStatus.CLAIMED,
+                "send_attempts": 0,
+                "claimed_at": now,
+            }
+        ],
     )
-    new_id = session.execute(statement).scalar_one_or_none()
-    if new_id is None:
-        return None
-    return session.get(Delivery, new_id)
+    return session.get(Delivery, inserted[0]) if inserted else None
 
 
 def next_on_demand_slot(session: Session, person: Person, day: date) -> str:
@@ -95,45 +89,8 @@ def next_on_demand_slot(session: Session, person: Person, day: date) -> str:
 
 
 def learner_state(session: Session, person: Person, now: datetime) -> LearnerState:
-    """What selection needs to know about a person, read with a few aggregate queries."""
-    day = local_date(person, now)
-    delivered_lessons = session.scalars(
-        select(Delivery.item_id)
-        .where(
-            Delivery.person_id == person.id,
-            Delivery.kind == DeliveryKind.LESSON,
-            Delivery.item_id.is_not(None),
-            Delivery.status.in_(
-                [DeliveryStatus.SENT, DeliveryStatus.COMPLETED, DeliveryStatus.CLAIMED]
-            ),
-        )
-        .distinct()
-    ).all()
-    due = dict(
-        session.execute(
-            select(ReviewState.question_id, ReviewState.due).where(
-                ReviewState.person_id == person.id
-            )
-        ).all()
-    )
-    attempted = session.scalars(
-        select(Attempt.question_id).where(Attempt.person_id == person.id).distinct()
-    ).all()
-    today = session.scalars(
-        select(Delivery.item_id).where(
-            Delivery.person_id == person.id,
-            Delivery.kind == DeliveryKind.QUIZ,
-            Delivery.local_date == day,
-            Delivery.item_id.is_not(None),
-        )
-    ).all()
-    return LearnerState(
-        track_id=person.track_id or "",
-        delivered_lessons=tuple(item for item in delivered_lessons if item),
-        due={question_id: moment for question_id, moment in due.items()},
-        attempted=frozenset(attempted),
-        today=frozenset(item for item in today if item),
-    )
+    """What selection needs to know about one person (see :func:`learner_states`)."""
+    return learner_states(session, [person], now)[person.id]
 
 
 def learner_states(

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from knowledge.chunking import split_sentences as chunk_sentences
 from knowledge.index import KnowledgeIndex
 from knowledge.search import Evidence, Retriever
 from knowledge.tokenize import content_words, detect_language, has_cjk, tokenize
@@ -24,7 +24,6 @@ from knowledge.types import Answer, Hit
 logger = logging.getLogger(__name__)
 
 NO_ANSWER = "NO_ANSWER"
-_SENTENCE_END = re.compile(r"(?<=[。！？；!?])\s*|(?<=[.;])\s+(?=[A-Z0-9\"'(\[])|\n+")
 
 
 FEATURES = (
@@ -133,7 +132,7 @@ def signals(
 
 def split_sentences(text: str) -> list[str]:
     """Sentences of a passage (Chinese and English sentence ends, and line breaks)."""
-    return [part.strip() for part in _SENTENCE_END.split(text) if part and part.strip()]
+    return [part.strip() for part in chunk_sentences(text) if part.strip()]
 
 
 def extract(question: str, hits: Sequence[Hit], *, max_chars: int = 360) -> str:
