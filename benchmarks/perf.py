@@ -496,6 +496,11 @@ def query_latency(
     start = time.perf_counter()
     index = _open_index(corpus.index_directory, embeddings)
     open_seconds = time.perf_counter() - start
+    # As the bot does at every ingest: mine the course's bilingual lexicon (files unchanged
+    # are skipped, so nothing is embedded), so the timed answers include its keyword search.
+    index.ingest(
+        corpus.directory / "materials", parallel_dir=SAMPLE_MATERIALS.parent, progress=False
+    )
     warm_up_seconds = _elapsed(index.warm_up)
     retriever = Retriever(index)
     answerer = Answerer(retriever)

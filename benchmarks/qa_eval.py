@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from knowledge.answer import CONFIDENCE, FEATURES, ConfidenceModel, signals
+from knowledge.answer import CONFIDENCE, FEATURE_SIGNS, FEATURES, ConfidenceModel, signals
 from knowledge.embeddings import LocalE5Embeddings, embeddings_id
 from knowledge.index import KnowledgeIndex
 from knowledge.loaders import load_document
@@ -129,19 +129,20 @@ def langchain_tutorial_search(materials: Path, workdir: Path) -> Callable[[str],
 
 
 def build_index(materials: Path, directory: Path) -> KnowledgeIndex:
-    """Our index over the materials."""
+    """Our index over the materials, with the lexicon mined from the course around them."""
     index = KnowledgeIndex(directory, LocalE5Embeddings(), embeddings_id("local"))
-    index.ingest(materials, progress=False)
+    index.ingest(materials, parallel_dir=materials.parent, progress=False)
     return index
 
 
 def fit_confidence(
     features: list[dict[str, float]], labels: list[int], threshold: float = 0.5
 ) -> ConfidenceModel:
-    """Fit the logistic confidence model (L2-regularised gradient descent).
+    """Fit the logistic confidence model (L2-regularised, projected gradient descent).
 
     Unanswerable questions are weighted up to balance the classes, since abstaining
-    wrongly and answering wrongly matter alike.
+    wrongly and answering wrongly matter alike. After every step each weight is clipped to
+    the side ``FEATURE_SIGNS`` allows (a weight that wants the other side becomes 0).
     """
     x = np.array([[row[name] for name in FEATURES] for row in features])
     y = np.array(labels, dtype=float)
@@ -149,12 +150,15 @@ def fit_confidence(
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
     z = (x - mean) / scale
     weights = np.zeros(len(FEATURES))
+    signs = np.array([FEATURE_SIGNS[name] for name in FEATURES])
     bias = 0.0
     for _ in range(5000):
         p = 1 / (1 + np.exp(-(z @ weights + bias)))
         error = (p - y) * balance
         weights -= 0.3 * (z.T @ error / len(y) + 0.01 * weights)
         bias -= 0.3 * float(np.mean(error))
+        weights = np.where(signs > 0, np.maximum(weights, 0.0), weights)
+        weights = np.where(signs < 0, np.minimum(weights, 0.0), weights)
     raw = weights / scale
     raw_bias = bias - float(np.sum(weights * mean / scale))
     return ConfidenceModel(

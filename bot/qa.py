@@ -102,7 +102,12 @@ class KnowledgeService:
         if rebuild:
             index = self.index_for_rebuild()
             index.reset()
-        report = self.index.ingest(directory or self.materials_dir, progress=progress)
+        # The course's parallel zh/en lessons and quizzes feed the bilingual lexicon.
+        report = self.index.ingest(
+            directory or self.materials_dir,
+            parallel_dir=self.settings.content_dir,
+            progress=progress,
+        )
         logger.info("ingest: %s", report.summary())
         return report
 

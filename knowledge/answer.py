@@ -18,7 +18,15 @@ from typing import Any
 from knowledge.chunking import split_sentences as chunk_sentences
 from knowledge.index import KnowledgeIndex
 from knowledge.search import Evidence, Retriever
-from knowledge.tokenize import content_words, detect_language, has_cjk, tokenize
+from knowledge.tokenize import (
+    QUESTION_WORDS,
+    chinese_words,
+    content_words,
+    detect_language,
+    english_stems,
+    has_cjk,
+    tokenize,
+)
 from knowledge.types import Answer, Hit
 
 logger = logging.getLogger(__name__)
@@ -35,6 +43,21 @@ FEATURES = (
     "cross_lingual",
     "agreement",
 )
+FEATURE_SIGNS = {
+    "top_dense": 1,
+    "dense_margin": 1,
+    "coverage": 1,
+    "weighted_coverage": 1,
+    "unknown": -1,
+    "cross_lingual": 0,
+    "agreement": 1,
+}
+"""Which way each signal may move the confidence (0: either way).
+
+The fit keeps every weight on its side. With 18 unanswerable questions to learn from, an
+unconstrained fit gave overlapping signals opposite signs (more unknown words, more
+confidence) that held in-sample but not across folds.
+"""
 
 
 @dataclass(frozen=True)
@@ -58,9 +81,9 @@ class ConfidenceModel:
 
 
 CONFIDENCE = ConfidenceModel(
-    weights=(3.8699, -0.8873, 3.2675, 1.1259, -0.2626, 0.4817, 0.4394),
-    bias=-2.6913,
-    threshold=0.25,
+    weights=(3.3916, 0.3952, 3.4716, 0.0, 0.0, 0.8558, 0.4925),
+    bias=-3.4735,
+    threshold=0.17,
 )
 """The calibrated model: fitted by ``benchmarks/qa_eval.py`` on ``benchmarks/eval/qa.yaml``.
 
@@ -69,56 +92,102 @@ questions; docs/benchmarks.md shows the whole trade-off curve and what it abstai
 """
 
 
+def question_terms(question: str) -> list[str]:
+    """The question's topic words: jieba words for Chinese, light stems for English."""
+    terms = [*chinese_words(question), *english_stems(question)]
+    seen: dict[str, None] = {}
+    for term in terms:
+        if term not in QUESTION_WORDS and len(term) > 1:
+            seen.setdefault(term, None)
+    return list(seen)
+
+
+def _in_passage(term: str, text: str, tokens: set[str]) -> bool:
+    """Chinese terms as substrings (segmentation differs), English stems as tokens."""
+    return term in text if has_cjk(term) else term in tokens
+
+
+def _term_idf(term: str, index: KnowledgeIndex) -> float:
+    """Rarity of a term: a Chinese word is as rare as its rarest character bigram."""
+    parts = [term[i : i + 2] for i in range(len(term) - 1)] if has_cjk(term) else [term]
+    return max(index.idf(part) for part in parts or [term])
+
+
+def _term_known(term: str, index: KnowledgeIndex) -> bool:
+    """Whether some passage holds the term (a Chinese word: all its character bigrams)."""
+    parts = [term[i : i + 2] for i in range(len(term) - 1)] if has_cjk(term) else [term]
+    return all(index.knows(part) for part in parts or [term])
+
+
 def signals(
     question: str, evidence: Evidence, index: KnowledgeIndex | None = None
 ) -> dict[str, float]:
     """Retrieval signals that tell a covered question from an uncovered one.
 
+    The lexical signals work on the question's topic words (:func:`question_terms`); a
+    word counts as present when it, or one of its translations in the index's bilingual
+    lexicon, is in the passage, so an English question about Chinese material is judged
+    on its words too.
+
     - ``top_dense``: similarity of the best dense match (language-centred vectors).
     - ``dense_margin``: how far the best match stands above the median candidate: an
       on-topic question has a clear peak, an off-topic one a flat profile.
-    - ``coverage``: share of the question's content words found in the top passages.
+    - ``coverage``: share of the question's words present in the top three passages.
     - ``weighted_coverage``: the same, weighted by each word's rarity (IDF), so that the
-      one distinctive word (年假, payroll) counts more than common ones; only words in the
-      best passage's script count (1.0 when none can be compared).
-    - ``unknown``: share of the question's content words that no passage contains at all
-      — a strong sign of a question from outside the course.
+      one distinctive word (年假, payroll) counts more than common ones. Words that can be
+      neither found nor translated into the passages' script do not count.
+    - ``unknown``: share of the question's words that no passage contains at all, in
+      either language — a sign of a question from outside the course (it overlaps
+      ``coverage``, so the fit may leave it at weight 0).
     - ``cross_lingual``: 1 when the question's language differs from the best passage's;
       such matches score lower, so the model learns to expect that.
-    - ``agreement``: 1 when the best hit is in the top 5 of both rankings.
+    - ``agreement``: 1 when the best hit is in the top 5 of the dense ranking and of a
+      keyword ranking (direct or translated).
     """
     dense_scores = [score for _, score in evidence.dense]
     top_dense = dense_scores[0] if dense_scores else 0.0
     median = sorted(dense_scores)[len(dense_scores) // 2] if dense_scores else 0.0
-    words = content_words(question)
-    found: set[str] = set()
-    for hit in evidence.hits[:3]:
-        found |= words & set(tokenize(hit.chunk.embedding_text()))
-    coverage = len(found) / len(words) if words else 0.0
-    weighted = unknown = 0.0
-    best_text = evidence.hits[0].chunk.text if evidence.hits else ""
-    # Only words written in the best passage's script can be looked for in it: an English
-    # question about a Chinese passage is judged on the dense signals alone.
-    comparable = {word for word in words if has_cjk(word) == has_cjk(best_text)}
-    if index is not None and comparable:
-        weights = {word: index.idf(word) for word in comparable}
-        total = sum(weights.values()) or 1.0
-        weighted = sum(weights[word] for word in found & comparable) / total
-    elif words:
-        weighted = 1.0
-    if index is not None and words:
-        unknown = sum(1 for word in words if not index.knows(word)) / len(words)
+    terms = question_terms(question)
+    language = detect_language(question)
+    lexicon = index.lexicon if index is not None else None
+    top = evidence.hits[:3]
+    text = "\n".join(hit.chunk.embedding_text() for hit in top)
+    tokens = set(tokenize(text))
+    passage_cjk = any(has_cjk(hit.chunk.text) for hit in top)
+    present: dict[str, bool] = {}
+    comparable: dict[str, bool] = {}
+    known: dict[str, bool] = {}
+    for term in terms:
+        variants = [term]
+        if lexicon is not None:
+            variants += lexicon.translate([term], "zh" if has_cjk(term) else "en")
+        present[term] = any(_in_passage(variant, text, tokens) for variant in variants)
+        comparable[term] = present[term] or any(
+            has_cjk(variant) == passage_cjk for variant in variants
+        )
+        known[term] = index is None or any(_term_known(variant, index) for variant in variants)
+    found = [term for term in terms if present[term]]
+    coverage = len(found) / len(terms) if terms else 0.0
+    unknown = sum(1 for term in terms if not known[term]) / len(terms) if terms else 0.0
+    weighted = 1.0 if terms else 0.0
+    if index is not None and terms:
+        rarity = {term: _term_idf(term, index) for term in terms}
+        counted = [term for term in terms if comparable[term]]
+        total = sum(rarity[term] for term in counted) or 1.0
+        weighted = (
+            sum(rarity[term] for term in counted if present[term]) / total if counted else 1.0
+        )
     best = evidence.hits[0] if evidence.hits else None
+    translated_top = {chunk_id for chunk_id, _ in evidence.translated[:5]}
     agreement = float(
         best is not None
         and best.dense_rank is not None
         and best.dense_rank <= 5
-        and best.bm25_rank is not None
-        and best.bm25_rank <= 5
+        and (
+            (best.bm25_rank is not None and best.bm25_rank <= 5) or best.chunk.id in translated_top
+        )
     )
-    cross = float(
-        best is not None and detect_language(best.chunk.text) != detect_language(question)
-    )
+    cross = float(best is not None and detect_language(best.chunk.text) != language)
     return {
         "top_dense": top_dense,
         "dense_margin": top_dense - median,

@@ -10,7 +10,9 @@ file, its content hash and chunk ids, and the embedding model the vectors came f
 Unchanged files are skipped, changed files replaced, deleted files removed from both
 indexes. Chunk texts and their keyword tokens live in ``chunks.json`` beside it; the BM25
 index is rebuilt from them in memory when the index is opened (well under a second for
-10,000 chunks).
+10,000 chunks). ``lexicon.json`` holds the bilingual lexicon mined from the course's
+parallel texts when ingest is given them (:mod:`knowledge.lexicon`); an index without it
+searches each language's keywords on their own.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from langchain_core.embeddings import Embeddings
 
 from knowledge.chunking import chunk_document, split_sentences
 from knowledge.embeddings import LocalE5Embeddings
+from knowledge.lexicon import Lexicon, fingerprint, mine
 from knowledge.loaders import load_document
 from knowledge.materials import list_materials
 from knowledge.tokenize import has_cjk, tokenize
@@ -165,6 +168,7 @@ class KnowledgeIndex:
         self._bm25: Any = None
         self._bm25_ids: list[str] = []
         self._document_frequency: dict[str, int] = {}
+        self.lexicon = Lexicon.load(self.lexicon_path)
         self._read_manifest()
 
     # -- persistence ------------------------------------------------------------------
@@ -173,6 +177,11 @@ class KnowledgeIndex:
     def manifest_path(self) -> Path:
         """The manifest file."""
         return self.directory / "manifest.json"
+
+    @property
+    def lexicon_path(self) -> Path:
+        """The bilingual lexicon mined from the course's parallel texts (may be absent)."""
+        return self.directory / "lexicon.json"
 
     @property
     def exists(self) -> bool:
@@ -241,7 +250,9 @@ class KnowledgeIndex:
         self._collection = None
         self.files, self.chunks, self.tokens = {}, {}, {}
         self._bm25 = None
+        self.lexicon = Lexicon()
         self.manifest_path.unlink(missing_ok=True)
+        self.lexicon_path.unlink(missing_ok=True)
         (self.directory / "chunks.json").unlink(missing_ok=True)
 
     # -- ingestion --------------------------------------------------------------------
@@ -250,6 +261,7 @@ class KnowledgeIndex:
         self,
         materials_dir: Path,
         *,
+        parallel_dir: Path | None = None,
         progress: bool | None = None,
         on_progress: Callable[[int, int], None] | None = None,
     ) -> IngestReport:
@@ -257,10 +269,16 @@ class KnowledgeIndex:
 
         Args:
             materials_dir: the materials folder.
+            parallel_dir: a folder with texts in both Chinese and English (the course
+                folder: lessons and quiz questions); a bilingual lexicon mined from it lets
+                a question in one language find keywords in the other
+                (:mod:`knowledge.lexicon`). Mined again only when its files change.
             progress: show a progress bar (default: when stderr is a terminal).
             on_progress: called with (chunks embedded so far, chunks to embed).
         """
         report = IngestReport()
+        if parallel_dir is not None:
+            self._update_lexicon(parallel_dir)
         present = {
             path.relative_to(materials_dir).as_posix(): path
             for path in list_materials(materials_dir)
@@ -333,6 +351,15 @@ class KnowledgeIndex:
         report.chunks_total = len(self.chunks)
         return report
 
+    def _update_lexicon(self, parallel_dir: Path) -> None:
+        if not parallel_dir.is_dir():
+            logger.warning("no parallel texts for the lexicon: %s is not a folder", parallel_dir)
+            return
+        if fingerprint(parallel_dir) == self.lexicon.sources:
+            return
+        self.lexicon = mine(parallel_dir)
+        _write_json(self.lexicon_path, self.lexicon.to_json())
+
     def _embed(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
@@ -381,7 +408,10 @@ class KnowledgeIndex:
 
     def keyword(self, query: str, k: int) -> list[tuple[str, float]]:
         """Best chunks by BM25 over jieba/English tokens: ``(chunk id, score)``, score > 0."""
-        tokens = tokenize(query)
+        return self.keyword_by_tokens(tokenize(query), k)
+
+    def keyword_by_tokens(self, tokens: list[str], k: int) -> list[tuple[str, float]]:
+        """Best chunks by BM25 for already tokenized keywords: ``(chunk id, score)``."""
         if not tokens or not self.chunks:
             return []
         retriever = self._keyword_index()

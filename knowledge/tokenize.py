@@ -17,6 +17,10 @@ logger = logging.getLogger(__name__)
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'+-]*|\d+(?:\.\d+)?%?")
 _SEGMENT = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[A-Za-z0-9][A-Za-z0-9'.+%-]*")
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_ENGLISH_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+# "what's" is "what" (a stop word), "team's" is "team": drop the clitic, not just the "s".
+_CONTRACTION = re.compile(r"(?:n't|'s|'re|'ll|'ve|'d|'m)$")
 _init_lock = threading.Lock()
 _initialised = False
 
@@ -216,6 +220,80 @@ STOPWORDS_EN = frozenset(
     ]
 )
 
+# Words that make a sentence a question but say nothing about its topic. Passages rarely
+# contain them, so they are dropped from questions only (see :func:`question_tokens`): a
+# casually phrased question (干啥, 多久) must neither match passages on them nor look as if
+# it asked about something the materials lack.
+QUESTION_WORDS = frozenset(
+    [
+        "多少",
+        "几",
+        "几天",
+        "几号",
+        "几个",
+        "多久",
+        "多长",
+        "哪里",
+        "哪儿",
+        "哪",
+        "哪些",
+        "谁",
+        "啥",
+        "干啥",
+        "咋",
+        "咋办",
+        "该",
+        "吗",
+        "呢",
+        "么",
+        "是不是",
+        "有没有",
+        "能不能",
+        "要不要",
+        "一般",
+        "现在",
+        "什么样",
+        "还",
+        "又",
+        "得",
+        "着",
+        "过",
+        "没",
+        "不",
+        "自己",
+        "大家",
+        "今天",
+        "时",
+        "后",
+        "前",
+        "much",
+        "many",
+        "long",
+        "often",
+        "actual",
+        "actually",
+        "really",
+        "anyone",
+        "someone",
+        "anything",
+        "something",
+        "way",
+        "kind",
+        "thing",
+        "let",
+        "like",
+        "going",
+        "still",
+        "ever",
+        "need",
+        "want",
+        "allow",
+        "allowed",
+        "ok",
+        "okay",
+    ]
+)
+
 
 def _ensure_jieba() -> None:
     """Load jieba's dictionary once, quietly (it logs to stderr by default)."""
@@ -293,3 +371,22 @@ def tokenize(text: str) -> list[str]:
 def content_words(text: str) -> set[str]:
     """The distinct meaningful tokens of a question (for lexical-overlap signals)."""
     return {token for token in tokenize(text) if len(token) > 1 or has_cjk(token)}
+
+
+def chinese_words(text: str) -> list[str]:
+    """jieba's words (precise mode) of the Chinese parts of ``text``, without stop words."""
+    words: list[str] = []
+    for segment in _CJK_RUN.findall(text):
+        _ensure_jieba()
+        words.extend(word for word in jieba.cut(segment) if word not in STOPWORDS_ZH)
+    return words
+
+
+def english_stems(text: str) -> list[str]:
+    """Light-stemmed English words of ``text``, without stop words and numbers."""
+    stems: list[str] = []
+    for word in _ENGLISH_WORD.findall(text):
+        word = _CONTRACTION.sub("", word.lower()).strip("'-")
+        if word and word not in STOPWORDS_EN:
+            stems.append(_stem(word))
+    return stems
