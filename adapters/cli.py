@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import click
 import typer
 
-from bot.errors import NotAvailableYet, TrainbotError
+from bot.errors import TrainbotError
 from bot.settings import Settings, load_settings
 from quizzes.loader import ContentError
 
@@ -67,10 +67,6 @@ def _quiet_logs_for_console() -> None:
         logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
-def _not_available(command: str, issue: str) -> None:
-    raise NotAvailableYet(f"'trainbot {command}' is not available yet ({issue}).")
-
-
 @app.callback()
 def _root(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug details.")] = False,
@@ -111,6 +107,8 @@ def validate(
         f"({counts['question_entries']} entries, {counts['drafts']} drafts), "
         f"{counts['blackouts']} blackout windows, {counts['materials']} materials"
     )
+    if counts["drafts"]:
+        typer.echo(f"{counts['drafts']} draft questions (not served) — see docs/gaps.md")
 
 
 @db_app.command("upgrade")
@@ -257,7 +255,21 @@ async def _chat(
     if role == "admin" and not settings.is_admin("console", name):
         settings.admins.append(f"console:{name}")
     bot = _build_bot(settings)
-    chat = ConsoleChat(bot, _console_person(name, role, settings, language))
+    person = _console_person(name, role, settings, language)
+    if role == "manager":
+        from bot.people import assign_role
+        from bot.store.models import Role
+
+        with bot.ctx.db.session() as session:
+            assign_role(
+                session,
+                person,
+                Role.MANAGER,
+                now=bot.ctx.clock.now(),
+                default_language=settings.language,
+                default_timezone=settings.timezone,
+            )
+    chat = ConsoleChat(bot, person)
     scheduler = _start_scheduler(settings, bot, {"console": chat}) if schedule else None
     try:
         return await chat.run()
@@ -268,22 +280,9 @@ async def _chat(
 
 def _start_scheduler(settings: Settings, bot: Any, outbound: dict[str, Any]) -> Any:
     """The dispatcher and scheduler, pushing through the given front doors."""
-    from bot.dispatcher import Dispatcher
-    from bot.scheduler import BotScheduler, Runtime
+    from adapters.runner import start_scheduler
 
-    dispatcher = Dispatcher(
-        db=bot.ctx.db,
-        library=bot.ctx.library,
-        settings=settings,
-        clock=bot.ctx.clock,
-        outbound=outbound,
-    )
-    scheduler = BotScheduler(
-        settings,
-        Runtime(dispatcher=dispatcher, library=bot.ctx.library, knowledge=bot.ctx.knowledge),
-    )
-    scheduler.start()
-    return scheduler
+    return start_scheduler(settings, bot, outbound)
 
 
 AsOption = Annotated[str, typer.Option("--as", help="Who you are in the console chat.")]
@@ -332,10 +331,17 @@ def run(
 ) -> None:
     """Start the bot: every configured front door (console when no token is set)."""
     settings = _settings(db)
-    if settings.telegram_token or settings.slack_bot_token:
-        _not_available("run with Slack or Telegram", "the chat adapters issue adds them")
-    logger.info("no Slack or Telegram token configured: starting the console chat")
-    raise typer.Exit(asyncio.run(_chat(settings, name, role, language, schedule=True)))
+    if not (settings.telegram_token or settings.slack_bot_token):
+        logger.info("no Slack or Telegram token configured: starting the console chat")
+        raise typer.Exit(asyncio.run(_chat(settings, name, role, language, schedule=True)))
+    raise typer.Exit(asyncio.run(_serve(settings)))
+
+
+async def _serve(settings: Settings) -> int:
+    from adapters.runner import configured_front_doors, serve
+
+    bot = _build_bot(settings)
+    return await serve(bot, settings, configured_front_doors(bot, settings))
 
 
 @app.command()
@@ -387,13 +393,65 @@ def push(
     )
 
 
+class ReportFormat(StrEnum):
+    """Output formats of ``trainbot report``."""
+
+    md = "md"
+    csv = "csv"
+    html = "html"
+    json = "json"
+
+
 @app.command()
 def report(
-    week: Annotated[str | None, typer.Option(help="ISO week, e.g. 2026-W47.")] = None,
+    week: Annotated[
+        str | None, typer.Option(help="ISO week, e.g. 2026-W47 (default: the last complete one).")
+    ] = None,
+    team: Annotated[str | None, typer.Option(help="Only this team and the teams below it.")] = None,
+    output_format: Annotated[
+        ReportFormat, typer.Option("--format", help="md, csv (one row per person), html or json.")
+    ] = ReportFormat.md,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write to this file instead of stdout.")
+    ] = None,
     db: DbOption = None,
 ) -> None:
-    """Weekly completion summary for managers."""
-    _not_available("report", "the weekly summary issue adds it")
+    """Weekly completion summary (docs/reports.md): coverage, completion, accuracy, follow-ups."""
+    from datetime import UTC, datetime
+
+    from bot.library import CourseLibrary
+    from bot.reports.export import render_file, summary_for
+    from bot.store.db import Database
+
+    fmt = output_format.value
+    settings = _settings(db)
+    _quiet_logs_for_console()
+    library = CourseLibrary(settings.content_dir)
+    problems = library.reload()
+    if problems:
+        raise ContentError(problems)
+    database = Database(settings.database_url)
+    try:
+        database.upgrade()
+        summary = summary_for(
+            database,
+            library.course,
+            week=week,
+            team=team,
+            timezone=settings.timezone,
+            now=datetime.now(UTC),
+            language=settings.language,
+            include_people=fmt == "csv" or team is not None,
+        )
+        text = render_file(summary, fmt, settings.language)
+    finally:
+        database.dispose()
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {out} ({summary.week}, {summary.scope})", err=True)
 
 
 @users_app.command("import")
@@ -480,6 +538,7 @@ def simulate(
     from bot.simulation import simulate as run_simulation
 
     settings = _settings()
+    _quiet_logs_for_console()  # the command prints its own summary
     url = _database_url(db)
     result = asyncio.run(
         run_simulation(settings, learners=learners, days=days, seed=seed, db_url=url)
@@ -498,6 +557,162 @@ def simulate(
     )
     for week, numbers in result.weeks.items():
         typer.echo(f"  {week}: {numbers}")
+
+
+# --- content gaps and question drafts (trainbot gaps, trainbot quizzes draft) ---
+
+quizzes_app = typer.Typer(help="Question banks: draft questions for review.", no_args_is_help=True)
+app.add_typer(quizzes_app, name="quizzes")
+
+
+def _week_window(week: str | None, settings: Settings) -> tuple[str, Any, Any]:
+    """The ISO week (default: the last complete one) and its UTC window."""
+    from datetime import UTC, datetime
+
+    from bot.weeks import iso_week_window, last_complete_week
+
+    label = week or last_complete_week(datetime.now(UTC), settings.timezone)
+    try:
+        start, end = iso_week_window(label, settings.timezone)
+    except ValueError as exc:
+        raise TrainbotError(str(exc)) from None
+    return label.upper(), start, end
+
+
+def _team_ids(database: Any, team: str | None) -> list[int] | None:
+    from bot.gaps import team_ids_under
+
+    if team is None:
+        return None
+    try:
+        return team_ids_under(database, team)
+    except LookupError as exc:
+        raise TrainbotError(str(exc.args[0])) from None
+
+
+@app.command()
+def gaps(
+    week: Annotated[
+        str | None, typer.Option(help="ISO week, e.g. 2026-W47 (default: the last complete week).")
+    ] = None,
+    team: Annotated[str | None, typer.Option(help="Only this team (and teams below it).")] = None,
+    limit: Annotated[int | None, typer.Option(help="Show at most this many gaps.")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Content gaps: questions the bot could not answer or whose answer got 👎, grouped."""
+    import json
+
+    from bot.gaps import content_gaps
+    from bot.store.db import Database
+
+    settings = _settings(db)
+    label, start, end = _week_window(week, settings)
+    database = Database(settings.database_url)
+    database.upgrade()
+    groups = content_gaps(
+        database, start=start, end=end, team_ids=_team_ids(database, team), limit=limit
+    )
+    if json_output:
+        document = {
+            "week": label,
+            "timezone": settings.timezone,
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "team": team,
+            "gaps": [
+                {
+                    "question": group.question,
+                    "variants": list(group.variants),
+                    "count": group.count,
+                    "unanswered": group.unanswered,
+                    "thumbs_down": group.thumbs_down,
+                    "language": group.language,
+                    "last_asked": group.last_asked.isoformat(),
+                }
+                for group in groups
+            ],
+        }
+        typer.echo(json.dumps(document, ensure_ascii=False, indent=2))
+        return
+    where = f" in team {team}" if team else ""
+    typer.echo(f"Content gaps {label}{where} ({settings.timezone}): {len(groups)}")
+    if not groups:
+        return
+    typer.echo(f"{'asked':>5} {'unans.':>6} {'👎':>3}  lang  last asked  question")
+    zone = settings.zone
+    for group in groups:
+        last = group.last_asked.astimezone(zone).strftime("%m-%d %H:%M")
+        typer.echo(
+            f"{group.count:>5} {group.unanswered:>6} {group.thumbs_down:>3}  "
+            f"{group.language:<4}  {last:<11} {group.question}"
+        )
+        for variant in group.variants:
+            typer.echo(f"{'':>36}≈ {variant}")
+
+
+class DraftLanguage(StrEnum):
+    """Languages drafts can be written in."""
+
+    zh = "zh"
+    en = "en"
+
+
+@quizzes_app.command("draft")
+def quizzes_draft(
+    from_gaps: Annotated[
+        bool, typer.Option("--from-gaps", help="Draft from the week's content gaps.")
+    ] = False,
+    lesson: Annotated[str | None, typer.Option(help="Draft for this lesson id.")] = None,
+    week: Annotated[
+        str | None, typer.Option(help="With --from-gaps: ISO week (default: last complete).")
+    ] = None,
+    count: Annotated[int, typer.Option(min=1, max=50, help="How many questions at most.")] = 5,
+    language: Annotated[
+        DraftLanguage | None,
+        typer.Option("--language", help="Write in this language (default: the gap's / lesson's)."),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Draft questions into quizzes/drafts/ for a trainer to review (never served as is)."""
+    from bot.drafts import Drafter
+    from bot.qa import KnowledgeService
+    from bot.store.db import Database
+
+    if from_gaps == (lesson is not None):
+        raise TrainbotError("choose exactly one of --from-gaps and --lesson ID")
+    if week is not None and not from_gaps:
+        raise TrainbotError("--week goes with --from-gaps")
+    settings = _settings(db)
+    _quiet_logs_for_console()
+    drafter = Drafter(settings, KnowledgeService(settings))
+    wanted = language.value if language else None
+    if from_gaps:
+        label, start, end = _week_window(week, settings)
+        database = Database(settings.database_url)
+        database.upgrade()
+        batch = drafter.from_gaps(
+            database, start=start, end=end, label=label, count=count, language=wanted
+        )
+        if not batch.gaps:
+            typer.echo(f"no content gaps in {label}: nothing to draft")
+            return
+        typer.echo(f"{len(batch.gaps)} content gap(s) in {label}")
+    else:
+        batch = drafter.for_lesson(lesson or "", count=count, language=wanted)
+    if batch.path is None:
+        typer.echo(f"no new draft questions ({batch.already_drafted} already drafted or published)")
+        return
+    for entry in batch.entries:
+        typer.echo(
+            f"  {entry.id} [{entry.question.language}, {entry.question.type}] "
+            f"{entry.question.prompt}"
+        )
+    typer.echo(
+        f"wrote {len(batch.entries)} draft question(s) to {batch.path}"
+        + (f" ({batch.already_drafted} already drafted)" if batch.already_drafted else "")
+        + "; review them, remove 'draft: true' and move them into quizzes/ to publish"
+    )
 
 
 def main() -> None:

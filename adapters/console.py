@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
-from typing import Protocol, TextIO
+from typing import TextIO
 
 from bot.events import (
     Button,
@@ -22,18 +22,11 @@ from bot.events import (
     Reply,
     Text,
 )
+from bot.ports import EventHandler
 
 PLATFORM = "console"
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\S+)?(?:\s+(.*))?$", re.DOTALL)
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
-
-
-class Handler(Protocol):
-    """What the console needs from the bot core."""
-
-    async def handle(self, event: Event) -> list[Reply]:
-        """Handle one event."""
-        ...
 
 
 def parse_line(
@@ -89,7 +82,7 @@ class ConsoleChat:
 
     def __init__(
         self,
-        bot: Handler,
+        bot: EventHandler,
         person: Person,
         *,
         stdin: TextIO | None = None,

@@ -14,15 +14,16 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from benchmarks import dispatch, perf, qa_eval
+from benchmarks import dispatch, perf, qa_eval, weekly_summary
 from benchmarks.machine import cpu_clock, cpu_use, describe_machine
 from benchmarks.report import BenchmarkRun, SectionRun, write_report
 from knowledge.answer import CONFIDENCE
 
 logger = logging.getLogger("benchmarks")
 
-SECTIONS = ("qa", "latency", "ingest", "reingest", "dispatch", "simulate")
+SECTIONS = ("qa", "latency", "ingest", "reingest", "dispatch", "simulate", "report")
 FULL_REPORT = perf.ROOT / "docs" / "benchmarks.md"
 PARTIAL_REPORT = perf.ROOT / "var" / "benchmarks-partial.md"
 
@@ -115,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     out: Path = arguments.out or (FULL_REPORT if full else PARTIAL_REPORT)
 
     run = BenchmarkRun(machine=describe_machine(), started=datetime.now().astimezone())
+    weekly: dict[str, Any] = {}
     steps: dict[str, Callable[[], None]] = {
         "qa": lambda: _quality(run),
         "latency": lambda: _latency(run, fresh=arguments.fresh),
@@ -122,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         "reingest": lambda: _reingest(run),
         "dispatch": lambda: setattr(run, "dispatch", dispatch.throughput()),
         "simulate": lambda: setattr(run, "simulation", dispatch.fsrs_vs_rotation()),
+        "report": lambda: weekly.update(weekly_summary.run()),
     }
     began = time.perf_counter()
     for name in sections:
@@ -140,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     run.seconds = time.perf_counter() - began
     write_report(run, out, notes_from=FULL_REPORT)
+    if weekly:  # the weekly-summary section adds itself (with its query plans)
+        weekly_summary.add_to_report(out, weekly)
     logger.info("wrote %s (%.1f min in all)", out, run.seconds / 60)
     return 0
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from bot.clock import Clock, SystemClock
 from bot.events import ButtonPress, Command, Event, Reply, Text
-from bot.handlers import ask, basics, enrollment, learning
+from bot.handlers import ask, basics, enrollment, learning, report
 from bot.i18n import t
 from bot.library import CourseLibrary
 from bot.qa import KnowledgeService
@@ -73,6 +73,7 @@ class TrainBot:
             "quiz": learning.quiz_command,
             "progress": learning.progress,
             "settings": enrollment.settings_command,
+            "report": report.report,
         }
 
     async def handle(self, event: Event) -> list[Reply]:
@@ -90,8 +91,6 @@ class TrainBot:
         if handler is not None:
             return await handler(self.ctx, event)
         language = basics.language_for(self.ctx, event)
-        if event.name in COMMANDS:
-            return [Reply(t(language, "not_available", name=event.name))]
         return [Reply(t(language, "unknown_command", name=event.name))]
 
     async def _ask_command(self, ctx: BotContext, event: Command) -> list[Reply]:

@@ -17,9 +17,3 @@ class ConfigError(TrainbotError):
     """A configuration value is missing or invalid; the message names the variable."""
 
     exit_code = 2
-
-
-class NotAvailableYet(TrainbotError):
-    """A command that this release does not implement yet."""
-
-    exit_code = 2

@@ -77,12 +77,14 @@ def enrol(
             default_language=default_language,
             default_timezone=default_timezone,
         )
-        person.role = role
+        if role is Role.ADMIN or person.role is None:
+            person.role = role  # a role given by the roster (e.g. manager) is kept
         person.enrolled_at = now
         person.enrollment_step = None
         person.updated_at = now
         return person, True
-    if person.status is PersonStatus.OPTED_OUT:
+    if person.status is not PersonStatus.ACTIVE:
+        # after /stop, or unreachable until now: writing to us proves they can be reached
         person.status = PersonStatus.ACTIVE
         person.status_reason = None
         person.updated_at = now
@@ -92,3 +94,22 @@ def enrol(
     if role is Role.ADMIN and person.role is not Role.ADMIN:
         person.role = Role.ADMIN
     return person, False
+
+
+def assign_role(
+    session: Session,
+    who: events.Person,
+    role: Role,
+    *,
+    now: datetime,
+    default_language: str,
+    default_timezone: str,
+) -> Person:
+    """Give someone a role before they enrol (the console's ``--role manager``)."""
+    person = ensure_known(
+        session, who, now=now, default_language=default_language, default_timezone=default_timezone
+    )
+    if person.role is not role:
+        person.role = role
+        person.updated_at = now
+    return person

@@ -1,7 +1,7 @@
-"""The outbound port: how the bot pushes messages without knowing any platform.
+"""The ports: how events reach the bot, and how it pushes without knowing any platform.
 
-Adapters implement :class:`Outbound`; the composition root hands one per platform to the
-dispatcher. Failures are raised as the small hierarchy below so the bot can decide to
+Adapters call an :class:`EventHandler` (the bot core) and implement :class:`Outbound`; the
+composition root hands one outbound port per platform to the dispatcher. Failures are raised as the small hierarchy below so the bot can decide to
 retry, wait or mark a person unreachable.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bot.events import Conversation, Reply
+from bot.events import Conversation, Event, Reply
 
 
 class SendError(Exception):
@@ -30,6 +30,14 @@ class RateLimited(SendError):
 
 class TransientSendError(SendError):
     """A timeout or server error; trying again later may work."""
+
+
+class EventHandler(Protocol):
+    """The inbound port: what every front door needs from the bot core (``TrainBot``)."""
+
+    async def handle(self, event: Event) -> list[Reply]:
+        """Handle one event and return what to say."""
+        ...
 
 
 class Outbound(Protocol):

@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 DISPATCH_JOB = "dispatch"
 REINGEST_JOB = "reingest"
+WEEKLY_REPORT_JOB = "weekly-report"
 
 
 @dataclass
@@ -62,6 +63,18 @@ async def nightly_reingest() -> None:
             logger.info("materials re-ingested: %s", report.summary())
 
 
+async def weekly_reports() -> None:
+    """Job: the Monday summaries (managers, review channel, trainers' content gaps)."""
+    if RUNTIME is None:
+        return
+    from bot.reports.schedule import send_weekly_reports
+
+    try:
+        await send_weekly_reports(RUNTIME.dispatcher)
+    except Exception:  # the next start (or next week) tries again; sent ones stay sent
+        logger.exception("weekly summaries failed")
+
+
 class BotScheduler:
     """Owns the APScheduler instance and its jobs.
 
@@ -97,6 +110,27 @@ class BotScheduler:
         self.scheduler.add_job(
             nightly_reingest, "cron", hour=3, minute=15, id=REINGEST_JOB, replace_existing=True
         )
+        from datetime import UTC, datetime
+
+        from bot.reports.schedule import run_is_due
+
+        day, clock = self.settings.report_schedule.split()
+        hour, minute = clock.split(":")
+        # Re-adding a stored job recomputes its next run, which would drop a run missed
+        # while the bot was down; so run now when this week's time has passed. Every
+        # summary is claimed before it is sent, so a run already made sends nothing again.
+        now = datetime.now(UTC)
+        catch_up = run_is_due(now, self.settings.report_schedule, self.settings.timezone)
+        self.scheduler.add_job(
+            weekly_reports,
+            "cron",
+            day_of_week=day.lower()[:3],
+            hour=int(hour),
+            minute=int(minute),
+            id=WEEKLY_REPORT_JOB,
+            replace_existing=True,
+            **({"next_run_time": now} if catch_up else {}),
+        )
         self.scheduler.start()
         logger.info("scheduler started: dispatch every minute, re-ingest nightly at 03:15")
 
@@ -106,3 +140,9 @@ class BotScheduler:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         RUNTIME = None
+
+
+async def wait_for_running_jobs() -> None:
+    """Wait until a dispatch pass already under way has finished its sends."""
+    async with _dispatch_lock:
+        return

@@ -170,6 +170,17 @@ class Settings(BaseSettings):
         parse_hhmm(parts[1])
         return value
 
+    @field_validator("report_channel")
+    @classmethod
+    def _valid_report_channel(cls, value: str) -> str:
+        platform, _, channel_id = value.strip().partition(":")
+        if value.strip() and (platform not in ("telegram", "slack", "console") or not channel_id):
+            raise ValueError(
+                f"invalid report channel {value!r} "
+                "(expected platform:channel_id, e.g. slack:C0123ABCD or telegram:-1001234567890)"
+            )
+        return value.strip()
+
     @field_validator("admins")
     @classmethod
     def _valid_admins(cls, value: list[str]) -> list[str]:

@@ -1,4 +1,5 @@
-"""Shared fixtures: an internet guard, isolated settings, stores on SQLite and PostgreSQL."""
+"""Shared fixtures: an internet guard, isolated settings, stores on SQLite and PostgreSQL,
+the bot core on the sample course, and transcript drivers for every front door."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import ipaddress
 import os
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,12 +16,17 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from bot.app import TrainBot
 from bot.clock import FakeClock
+from bot.events import Person
+from bot.library import CourseLibrary
+from bot.qa import KnowledgeService
 from bot.settings import Settings, load_settings
 from bot.store.db import Database, normalise_url
 from knowledge.embeddings import LocalE5Embeddings, embeddings_id
 from knowledge.index import KnowledgeIndex
 from knowledge.search import Retriever
+from tests.drivers import FRONT_DOORS, ChatDriver, front_door
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_CONTENT = REPO / "content"
@@ -158,9 +164,11 @@ def e5() -> LocalE5Embeddings:
 
 @pytest.fixture(scope="session")
 def sample_index_dir(tmp_path_factory: pytest.TempPathFactory, e5: LocalE5Embeddings) -> Path:
-    """The sample course's materials, ingested once per session (about 12 s)."""
+    """The sample course's materials (and its bilingual lexicon), ingested once per session."""
     directory = tmp_path_factory.mktemp("sample-index")
-    KnowledgeIndex(directory, e5, LOCAL_ID).ingest(SAMPLE_CONTENT / "materials", progress=False)
+    KnowledgeIndex(directory, e5, LOCAL_ID).ingest(
+        SAMPLE_CONTENT / "materials", parallel_dir=SAMPLE_CONTENT, progress=False
+    )
     return directory
 
 
@@ -168,3 +176,39 @@ def sample_index_dir(tmp_path_factory: pytest.TempPathFactory, e5: LocalE5Embedd
 def sample_retriever(sample_index_dir: Path, e5: LocalE5Embeddings) -> Retriever:
     """A retriever over the sample course."""
     return Retriever(KnowledgeIndex(sample_index_dir, e5, LOCAL_ID))
+
+
+@pytest.fixture
+def bot(settings: Settings, clock: FakeClock) -> TrainBot:
+    """The real bot core: the sample course, Q&A over its index, a fresh store, a fake clock."""
+    db = Database(settings.database_url)
+    db.upgrade()
+    library = CourseLibrary(settings.content_dir)
+    assert library.reload() == []
+    return TrainBot(
+        settings=settings, db=db, library=library, knowledge=KnowledgeService(settings), clock=clock
+    )
+
+
+@pytest.fixture
+def default_locale() -> str | None:
+    """The platform locale of people made by ``chat_as`` (a module may override it)."""
+    return "zh-CN"
+
+
+@pytest.fixture(params=FRONT_DOORS)
+async def chat_as(
+    request: pytest.FixtureRequest, bot: TrainBot, default_locale: str | None
+) -> AsyncIterator[Callable[..., ChatDriver]]:
+    """Make drivers for people chatting through each front door in turn (the real adapter
+    against its fake platform server): ``chat_as("alice", "en-US", "Europe/Berlin")``."""
+    async with front_door(request.param, bot) as driver_for:
+
+        def make(
+            user_id: str = "alice",
+            locale: str | None = default_locale,
+            timezone: str | None = None,
+        ) -> ChatDriver:
+            return driver_for(Person(request.param, user_id, user_id.title(), locale, timezone))
+
+        yield make

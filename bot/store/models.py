@@ -193,6 +193,8 @@ class Delivery(Base):
         UniqueConstraint("person_id", "kind", "local_date", "slot"),
         Index("ix_deliveries_status_claimed_at", "status", "claimed_at"),
         Index("ix_deliveries_kind_local_date", "kind", "local_date"),
+        # Weekly report: one week of deliveries from the index alone (migration 0002).
+        Index("ix_deliveries_sent_at", "sent_at", "kind", "status", "person_id", "team_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -227,6 +229,15 @@ class Attempt(Base):
         UniqueConstraint("delivery_id"),
         Index("ix_attempts_answered_at", "answered_at"),
         Index("ix_attempts_person_question", "person_id", "question_id"),
+        # Weekly report: one week of answers from the index alone (migration 0002).
+        Index(
+            "ix_attempts_answered_week",
+            "answered_at",
+            "person_id",
+            "correct",
+            "first_try",
+            "question_id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

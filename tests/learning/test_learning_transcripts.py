@@ -8,35 +8,17 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import TrainBot
-from bot.clock import FakeClock
 from bot.events import ButtonPress, Conversation, Person
-from bot.library import CourseLibrary
-from bot.settings import Settings
-from bot.store.db import Database
 from bot.store.models import Attempt, Delivery, DeliveryKind, ReviewState
 from bot.store.models import Person as StoredPerson
-from tests.drivers import ChatDriver, ConsoleDriver
+from tests.drivers import ChatDriver
 
 DriverFactory = Callable[..., ChatDriver]
 
 
 @pytest.fixture
-def bot(settings: Settings, clock: FakeClock) -> TrainBot:
-    db = Database(settings.database_url)
-    db.upgrade()
-    library = CourseLibrary(settings.content_dir)
-    assert library.reload() == []
-    return TrainBot(settings=settings, db=db, library=library, clock=clock)
-
-
-@pytest.fixture(params=["console"])
-def chat_as(request: pytest.FixtureRequest, bot: TrainBot) -> DriverFactory:
-    def make(
-        user_id: str = "alice", locale: str | None = "en-US", timezone: str | None = None
-    ) -> ChatDriver:
-        return ConsoleDriver(bot, Person(request.param, user_id, user_id.title(), locale, timezone))
-
-    return make
+def default_locale() -> str | None:
+    return "en-US"
 
 
 def latest(bot: TrainBot, kind: DeliveryKind) -> Delivery:
@@ -84,11 +66,16 @@ async def test_enrolment_asks_track_then_time_zone(chat_as: DriverFactory, bot: 
         )
 
 
-async def test_a_platform_that_knows_the_time_zone_is_not_asked(chat_as: DriverFactory) -> None:
-    slacker = chat_as("sam", "en-US", "America/New_York")
-    await slacker.say("/start")
-    (done,) = await slacker.press("Frontline")
-    assert "You're all set" in done and "(America/New_York)" in done
+async def test_the_time_zone_is_asked_only_when_the_platform_does_not_tell(
+    chat_as: DriverFactory,
+) -> None:
+    sam = chat_as("sam", "en-US", "America/New_York")
+    await sam.say("/start")
+    (done,) = await sam.press("Frontline")
+    if sam.platform == "telegram":  # Telegram never tells a person's time zone
+        assert "Which time zone are you in?" in done and "You're all set" not in done
+    else:
+        assert "You're all set" in done and "(America/New_York)" in done
 
 
 async def test_quiz_answer_right_then_double_click(chat_as: DriverFactory, bot: TrainBot) -> None:
@@ -145,16 +132,16 @@ async def test_someone_elses_and_stale_buttons_change_nothing(
     await enrol(mallory)
     (reply,) = await bot.handle(
         ButtonPress(
-            Person("console", "mallory", "Mallory", "en"),
-            Conversation("console", "mallory"),
+            Person(mallory.platform, mallory.user_id, "Mallory", "en"),
+            Conversation(mallory.platform, mallory.user_id),
             payload,
         )
     )
     assert "sent to someone else" in reply.text
     (stale,) = await bot.handle(
         ButtonPress(
-            Person("console", "alice", "Alice", "en"),
-            Conversation("console", "alice"),
+            Person(alice.platform, alice.user_id, "Alice", "en"),
+            Conversation(alice.platform, alice.user_id),
             "qa:999999:A",
         )
     )
@@ -240,9 +227,8 @@ async def test_multi_select_toggles_then_submits(chat_as: DriverFactory, bot: Tr
         assert delivery is not None
         delivery.status, delivery.sent_at = DeliveryStatus.SENT, now
         delivery_id = delivery.id
-    frank_console = frank
-    assert isinstance(frank_console, ConsoleDriver)
-    frank_console.chat._show([quiz_reply(multi, delivery_id, "en")])
+    (quiz,) = await frank.pushed(quiz_reply(multi, delivery_id, "en"))
+    assert "Submit" in quiz
     for key in multi.answer:
         await frank.press(f"☐ {key}") if len(multi.options[key]) > 28 else await frank.press(
             f"☐ {key}."

@@ -33,16 +33,16 @@ async def test_jobs_persist_in_the_store_and_the_tick_dispatches(settings: Setti
     first = BotScheduler(settings, runtime)
     first.start()
     jobs = {job.id: job for job in first.scheduler.get_jobs()}
-    assert set(jobs) == {"dispatch", "reingest"}
+    assert set(jobs) == {"dispatch", "reingest", "weekly-report"}
     first.shutdown()
     with db.engine.connect() as connection:
         stored = (
             connection.execute(text("SELECT id FROM apscheduler_jobs ORDER BY id")).scalars().all()
         )
-    assert stored == ["dispatch", "reingest"]
+    assert stored == ["dispatch", "reingest", "weekly-report"]
     second = BotScheduler(settings, runtime)  # a restart finds them and replaces them
     second.start()
-    assert len(second.scheduler.get_jobs()) == 2
+    assert len(second.scheduler.get_jobs()) == 3
     assert scheduler_module.RUNTIME is runtime
     await dispatch_tick()  # the job function itself, as APScheduler calls it
     second.shutdown()

@@ -1,0 +1,161 @@
+"""``trainbot run``: every configured front door plus the scheduler, in one process.
+
+Each front door (Telegram, Slack) has the same small lifecycle: ``start()`` connects and
+returns one line saying how, ``drain()`` waits for the events received so far, ``stop()``
+stops receiving and finishes in-flight sends. The runner starts the doors, hands them to
+the dispatcher as its outbound ports, waits for SIGTERM or SIGINT, then stops the
+scheduler first (no new pushes), lets a running dispatch pass finish, and stops the doors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Protocol
+
+from bot.events import Conversation, Reply
+
+if TYPE_CHECKING:
+    from bot.app import TrainBot
+    from bot.scheduler import BotScheduler
+    from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class FrontDoor(Protocol):
+    """A chat platform connection: receives events for the bot, sends its pushes."""
+
+    platform: str
+
+    async def start(self) -> str:
+        """Connect; return one line describing how (never a secret)."""
+        ...
+
+    async def drain(self) -> None:
+        """Wait until every event received so far is handled and answered."""
+        ...
+
+    async def stop(self) -> None:
+        """Stop receiving, finish in-flight sends, close connections."""
+        ...
+
+    async def send(self, conversation: Conversation, reply: Reply) -> str | None:
+        """The outbound port (see :mod:`bot.ports`)."""
+        ...
+
+
+def configured_front_doors(bot: TrainBot, settings: Settings) -> list[FrontDoor]:
+    """The platform front doors whose tokens are set (none: use the console)."""
+    doors: list[FrontDoor] = []
+    if settings.telegram_token:
+        from adapters.telegram import TelegramAdapter
+
+        doors.append(TelegramAdapter(bot, settings))
+    if settings.slack_bot_token:
+        from adapters.slack import SlackAdapter
+
+        doors.append(SlackAdapter(bot, settings))
+    return doors
+
+
+def start_scheduler(settings: Settings, bot: TrainBot, outbound: dict[str, object]) -> BotScheduler:
+    """Start the dispatcher and the scheduled jobs, pushing through ``outbound``."""
+    from bot.dispatcher import Dispatcher
+    from bot.scheduler import BotScheduler, Runtime
+
+    dispatcher = Dispatcher(
+        db=bot.ctx.db,
+        library=bot.ctx.library,
+        settings=settings,
+        clock=bot.ctx.clock,
+        outbound=outbound,  # type: ignore[arg-type]  # every door implements Outbound
+    )
+    scheduler = BotScheduler(
+        settings,
+        Runtime(dispatcher=dispatcher, library=bot.ctx.library, knowledge=bot.ctx.knowledge),
+    )
+    scheduler.start()
+    return scheduler
+
+
+async def stop_scheduler(scheduler: BotScheduler) -> None:
+    """Stop scheduling new runs, then wait for a dispatch pass already under way."""
+    from bot.scheduler import wait_for_running_jobs
+
+    scheduler.shutdown()
+    await wait_for_running_jobs()
+
+
+def quiet_http_client_logs() -> None:
+    """HTTP clients log every request at INFO, and Telegram's URLs contain the token."""
+    for name in ("httpx", "httpcore", "aiohttp.access", "slack_sdk", "slack_bolt"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger(name).level))
+
+
+def install_stop_signals(stop: asyncio.Event) -> Callable[[], None]:
+    """Set ``stop`` on SIGTERM or SIGINT; returns a function removing the handlers."""
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(signum, stop.set)
+            installed.append(signum)
+        except (NotImplementedError, RuntimeError):  # not the main thread, or no support
+            logger.debug("cannot install a handler for %s", signum.name)
+
+    def remove() -> None:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+
+    return remove
+
+
+async def serve(
+    bot: TrainBot,
+    settings: Settings,
+    doors: list[FrontDoor],
+    *,
+    stop: asyncio.Event | None = None,
+    on_started: Callable[[], Awaitable[None]] | None = None,
+) -> int:
+    """Run ``doors`` and the scheduler until ``stop`` is set (or a stop signal arrives).
+
+    Args:
+        bot: the bot core.
+        settings: configuration.
+        doors: the front doors to start, in order.
+        stop: set it to shut down; by default SIGTERM/SIGINT set it.
+        on_started: awaited once everything is up (tests use it).
+
+    Returns:
+        The process exit code (0 after a clean shutdown).
+    """
+    stop = stop or asyncio.Event()
+    quiet_http_client_logs()
+    remove_signals = install_stop_signals(stop)
+    started: list[FrontDoor] = []
+    scheduler: BotScheduler | None = None
+    try:
+        for door in doors:
+            line = await door.start()
+            started.append(door)
+            logger.info("%s", line)
+        scheduler = start_scheduler(settings, bot, {door.platform: door for door in started})
+        if on_started is not None:
+            await on_started()
+        await stop.wait()
+        logger.info("stopping: finishing in-flight work")
+    finally:
+        if scheduler is not None:
+            await stop_scheduler(scheduler)
+        for door in reversed(started):
+            try:
+                await door.stop()
+            except Exception:  # one door failing to close must not keep the others open
+                logger.exception("%s did not stop cleanly", door.platform)
+        remove_signals()
+    logger.info("stopped")
+    return 0

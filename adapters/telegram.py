@@ -1,0 +1,828 @@
+"""The Telegram front door, built on python-telegram-bot 22.
+
+Long polling by default; a webhook with a secret token when ``TRAINBOT_TELEGRAM_WEBHOOK_URL``
+is set. Updates become neutral events through the pure ``parse_*`` functions and replies
+become Bot API calls through the pure ``render_*`` functions; :class:`TelegramAdapter` only
+runs python-telegram-bot's lifecycle, hands events to the bot, sends what comes back and
+maps Telegram's errors onto the outbound port's (``bot.ports``).
+
+Replies use HTML parse mode: ``**bold**`` and ``_italic_`` become tags and everything else
+is escaped, so a question containing ``<b>`` or ``&`` comes back literally. Texts over
+Telegram's 4,096-character limit are split on line boundaries. Button payloads longer than
+``callback_data``'s 64 bytes are kept server-side behind a short token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import html
+import logging
+import re
+import secrets
+import warnings
+from base64 import urlsafe_b64encode
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ChatAction, ParseMode
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    BaseUpdateProcessor,
+    ContextTypes,
+    TypeHandler,
+)
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.app import COMMANDS
+from bot.errors import ConfigError
+from bot.events import (
+    Button,
+    ButtonPress,
+    Command,
+    Conversation,
+    ConversationKind,
+    Event,
+    Person,
+    Reply,
+    Text,
+)
+from bot.i18n import language_from_locale, t
+from bot.ports import EventHandler, RateLimited, RecipientUnreachable, SendError, TransientSendError
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+PLATFORM = "telegram"
+MESSAGE_LIMIT = 4096
+CAPTION_LIMIT = 1024
+CALLBACK_DATA_LIMIT = 64
+ALLOWED_UPDATES = ("message", "callback_query")
+# Payloads too long for callback_data are replaced by this prefix and a digest; real
+# payloads start with a lower-case handler prefix, so the two never collide.
+LONG_PAYLOAD_PREFIX = "~"
+_GROUP_TYPES = ("group", "supergroup")
+_COMMAND = re.compile(r"^/([A-Za-z0-9_]+)(?:@([A-Za-z0-9_]+))?(?:\s+(.*))?$", re.DOTALL)
+_INLINE = re.compile(
+    r"\*\*(?P<bold>[^\n]+?)\*\*"
+    r"|(?<![\w*])_(?P<italic>[^\s_](?:[^\n]*?[^\s_])?)_(?!\w)"
+)
+_TAG = re.compile(r"<[^>]+>")
+
+
+@dataclass(frozen=True, slots=True)
+class BotIdentity:
+    """Who the bot is on Telegram, needed to tell mentions of it in groups."""
+
+    id: int
+    username: str
+
+
+# -- callback data -------------------------------------------------------------------------
+
+
+class CallbackPayloads:
+    """Maps button payloads onto Telegram's 64-byte ``callback_data``.
+
+    Payloads that fit are sent as they are. Longer ones are kept here, in memory, behind
+    ``~`` and a digest of the payload; a press on a token this process no longer knows
+    (after a restart) reaches the bot as an unknown payload, which it answers as a stale
+    button.
+
+    Args:
+        capacity: how many long payloads to remember (oldest forgotten first).
+    """
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self.capacity = capacity
+        self._long: OrderedDict[str, str] = OrderedDict()
+
+    def encode(self, payload: str) -> str:
+        """The ``callback_data`` to send for ``payload``."""
+        if len(payload.encode("utf-8")) <= CALLBACK_DATA_LIMIT and not payload.startswith(
+            LONG_PAYLOAD_PREFIX
+        ):
+            return payload
+        digest = hashlib.sha256(payload.encode("utf-8")).digest()[:18]
+        token = LONG_PAYLOAD_PREFIX + urlsafe_b64encode(digest).decode("ascii")
+        self._long[token] = payload
+        self._long.move_to_end(token)
+        while len(self._long) > self.capacity:
+            self._long.popitem(last=False)
+        return token
+
+    def decode(self, data: str) -> str:
+        """The payload behind ``callback_data`` (unknown tokens come back unchanged)."""
+        if data.startswith(LONG_PAYLOAD_PREFIX):
+            return self._long.get(data, data)
+        return data
+
+
+def _callback_data_as_is(payload: str) -> str:
+    if len(payload.encode("utf-8")) > CALLBACK_DATA_LIMIT:
+        raise ValueError(f"button payload longer than {CALLBACK_DATA_LIMIT} bytes: {payload!r}")
+    return payload
+
+
+# -- parsing -------------------------------------------------------------------------------
+
+
+def parse_person(user: Mapping[str, Any]) -> Person:
+    """A Telegram ``User`` as a neutral person (Telegram never tells the time zone)."""
+    name = " ".join(part for part in (user.get("first_name"), user.get("last_name")) if part)
+    return Person(
+        platform=PLATFORM,
+        user_id=str(user["id"]),
+        display_name=name or str(user.get("username") or user["id"]),
+        locale=user.get("language_code") or None,
+        timezone=None,
+    )
+
+
+def parse_conversation(chat: Mapping[str, Any], message: Mapping[str, Any]) -> Conversation:
+    """Where a message was written: a private chat, a group, or a forum topic."""
+    chat_id = str(chat["id"])
+    if chat.get("type") == "private":
+        return Conversation(PLATFORM, chat_id, ConversationKind.DIRECT)
+    thread = message.get("message_thread_id") if message.get("is_topic_message") else None
+    if thread is not None:
+        return Conversation(PLATFORM, chat_id, ConversationKind.THREAD, str(thread))
+    return Conversation(PLATFORM, chat_id, ConversationKind.CHANNEL)
+
+
+def _strip_mention(text: str, username: str) -> tuple[str, bool]:
+    pattern = re.compile(rf"(?<![\w@])@{re.escape(username)}(?!\w)[,:，：]?", re.IGNORECASE)
+    stripped, count = pattern.subn(" ", text)
+    return " ".join(stripped.split()), count > 0
+
+
+def parse_message(message: Mapping[str, Any], *, me: BotIdentity) -> Event | None:
+    """A ``Message`` as an event, or ``None`` when the bot should stay silent.
+
+    In private chats every text counts. In groups only commands (``/help`` or
+    ``/help@thisbot``, not ``/help@otherbot``), mentions (``@thisbot question``, the
+    mention stripped) and replies to the bot's own messages do. Messages from bots and
+    messages without text are ignored.
+    """
+    sender = message.get("from")
+    chat = message.get("chat")
+    text = message.get("text")
+    if not sender or sender.get("is_bot") or not chat or not isinstance(text, str):
+        return None
+    if chat.get("type") not in ("private", *_GROUP_TYPES):
+        return None
+    person = parse_person(sender)
+    conversation = parse_conversation(chat, message)
+    in_group = chat.get("type") in _GROUP_TYPES
+    command = _COMMAND.match(text.strip())
+    if command:
+        name, target, args = command.group(1).lower(), command.group(2), command.group(3)
+        if target is not None and target.lower() != me.username.lower():
+            return None
+        if in_group and target is None and name not in COMMANDS:
+            return None  # probably another bot's command
+        return Command(person, conversation, name, (args or "").strip())
+    if not in_group:
+        return Text(person, conversation, text.strip()) if text.strip() else None
+    stripped, mentioned = _strip_mention(text, me.username)
+    replied = (message.get("reply_to_message") or {}).get("from") or {}
+    if not mentioned and replied.get("id") != me.id:
+        return None
+    if not stripped:
+        return None
+    command = _COMMAND.match(stripped)
+    if command and command.group(2) is None:
+        name, args = command.group(1).lower(), command.group(3)
+        return Command(person, conversation, name, (args or "").strip())
+    return Text(person, conversation, stripped)
+
+
+def parse_callback_query(
+    query: Mapping[str, Any], *, payloads: CallbackPayloads | None = None
+) -> ButtonPress | None:
+    """A ``CallbackQuery`` as a button press; the message ref is ``chat_id:message_id``."""
+    sender = query.get("from")
+    data = query.get("data")
+    if not sender or not isinstance(data, str):
+        return None
+    person = parse_person(sender)
+    payload = payloads.decode(data) if payloads is not None else data
+    message = query.get("message")
+    if message and message.get("chat"):
+        conversation = parse_conversation(message["chat"], message)
+        ref = f"{message['chat']['id']}:{message['message_id']}"
+        return ButtonPress(person, conversation, payload, message_ref=ref)
+    # A button on an inline message: no chat to answer in but the person's own.
+    conversation = Conversation(PLATFORM, person.user_id, ConversationKind.DIRECT)
+    return ButtonPress(person, conversation, payload)
+
+
+def parse_update(
+    update: Mapping[str, Any], *, me: BotIdentity, payloads: CallbackPayloads | None = None
+) -> Event | None:
+    """An ``Update`` as an event: a new message or a button press; anything else is ``None``."""
+    if update.get("message"):
+        return parse_message(update["message"], me=me)
+    if update.get("callback_query"):
+        return parse_callback_query(update["callback_query"], payloads=payloads)
+    return None
+
+
+def parse_message_ref(ref: str) -> tuple[str, int] | None:
+    """Split a ``chat_id:message_id`` reference; ``None`` when it is not one of ours."""
+    chat_id, _, message_id = ref.rpartition(":")
+    if not chat_id or not message_id.isdigit():
+        return None
+    return chat_id, int(message_id)
+
+
+# -- rendering -----------------------------------------------------------------------------
+
+
+def telegram_length(text: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def render_html(text: str) -> str:
+    """Markdown-ish text as Telegram HTML: ``**bold**``, ``_italic_``, the rest escaped."""
+    parts: list[str] = []
+    position = 0
+    for match in _INLINE.finditer(text):
+        parts.append(html.escape(text[position : match.start()], quote=False))
+        if match.group("bold") is not None:
+            parts.append(f"<b>{html.escape(match.group('bold'), quote=False)}</b>")
+        else:
+            parts.append(f"<i>{html.escape(match.group('italic'), quote=False)}</i>")
+        position = match.end()
+    parts.append(html.escape(text[position:], quote=False))
+    return "".join(parts)
+
+
+def _split_long_line(line: str, limit: int) -> list[str]:
+    """Cut one source line into pieces whose rendering fits, preferring spaces."""
+    pieces: list[str] = []
+    rest = line
+    while rest:
+        if telegram_length(render_html(rest)) <= limit:
+            pieces.append(rest)
+            break
+        # Escaping at most quintuples a character (& -> &amp;), so this prefix fits.
+        end = max(1, limit // 5)
+        while end < len(rest) and telegram_length(render_html(rest[: end + 1])) <= limit:
+            end += max(1, (limit - telegram_length(render_html(rest[:end]))) // 5)
+        end = min(end, len(rest))
+        while end > 1 and telegram_length(render_html(rest[:end])) > limit:
+            end -= 1
+        space = rest.rfind(" ", 0, end)
+        if space > end // 2:
+            end = space + 1
+        pieces.append(rest[:end])
+        rest = rest[end:]
+    return pieces
+
+
+def render_text(text: str, *, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Render ``text`` as HTML chunks of at most ``limit``, split between lines.
+
+    A single line longer than the limit is cut, preferably at a space; markup never
+    spans lines, so every chunk is valid HTML on its own.
+    """
+    rendered: list[str] = []
+    for line in text.split("\n"):
+        html_line = render_html(line)
+        if telegram_length(html_line) <= limit:
+            rendered.append(html_line)
+        else:
+            rendered.extend(render_html(piece) for piece in _split_long_line(line, limit))
+    chunks: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in rendered:
+        added = telegram_length(line) + (1 if current else 0)
+        if current and size + added > limit:
+            chunks.append("\n".join(current))
+            current, size = [], 0
+            added = telegram_length(line)
+        current.append(line)
+        size += added
+    if current:
+        chunks.append("\n".join(current))
+    return [chunk for chunk in chunks if chunk.strip()]
+
+
+def render_keyboard(
+    buttons: Sequence[Sequence[Button]],
+    *,
+    callback_data: Callable[[str], str] = _callback_data_as_is,
+) -> dict[str, Any] | None:
+    """Rows of buttons as an ``InlineKeyboardMarkup`` (``None`` for no buttons)."""
+    rows = [
+        [{"text": button.label, "callback_data": callback_data(button.payload)} for button in row]
+        for row in buttons
+        if row
+    ]
+    return {"inline_keyboard": rows} if rows else None
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramCall:
+    """One Bot API call that a reply becomes.
+
+    Attributes:
+        method: ``sendMessage``, ``editMessageText``, ``sendPhoto`` or ``sendDocument``.
+        params: the call's JSON parameters (without the file).
+        file: the attachment to upload, for ``sendPhoto`` and ``sendDocument``.
+    """
+
+    method: str
+    params: dict[str, Any]
+    file: Any = None
+
+
+def render_reply(
+    reply: Reply,
+    *,
+    chat_id: str,
+    thread_id: str | None = None,
+    reply_to: int | None = None,
+    callback_data: Callable[[str], str] = _callback_data_as_is,
+) -> list[TelegramCall]:
+    """The Bot API calls that show ``reply`` in a chat.
+
+    Long text becomes several messages, the buttons on the last one. ``reply.edit_ref``
+    edits that message instead; Telegram drops the old buttons of an edit that carries
+    none (how an answered quiz loses its keyboard). An
+    attachment is a photo for ``image/png`` and a document otherwise, with the text as
+    its caption when it fits.
+
+    Args:
+        reply: what the bot says.
+        chat_id: the chat to write in.
+        thread_id: the forum topic, if any.
+        reply_to: the message to answer (groups), on the first call only.
+        callback_data: maps a button payload onto ``callback_data``.
+    """
+    keyboard = render_keyboard(reply.buttons, callback_data=callback_data)
+    attachment = reply.attachment
+    caption: str | None = None
+    chunks = render_text(reply.text)
+    if attachment is not None and len(chunks) <= 1:
+        single = chunks[0] if chunks else ""
+        if telegram_length(single) <= CAPTION_LIMIT:
+            caption, chunks = single, []
+    common: dict[str, Any] = {"chat_id": chat_id}
+    if thread_id is not None:
+        common["message_thread_id"] = int(thread_id)
+    calls: list[TelegramCall] = []
+    edit = parse_message_ref(reply.edit_ref) if reply.edit_ref else None
+    for index, chunk in enumerate(chunks):
+        params: dict[str, Any] = {"text": chunk, "parse_mode": "HTML"}
+        if index == 0 and edit is not None and attachment is None:
+            calls.append(
+                TelegramCall(
+                    "editMessageText", {"chat_id": edit[0], "message_id": edit[1], **params}
+                )
+            )
+            continue
+        calls.append(TelegramCall("sendMessage", {**common, **params}))
+    if attachment is not None:
+        is_photo = attachment.mime_type == "image/png"
+        params = {**common}
+        if caption:
+            params.update(caption=caption, parse_mode="HTML")
+        calls.append(TelegramCall("sendPhoto" if is_photo else "sendDocument", params, attachment))
+    if not calls:
+        return []
+    if keyboard is not None:
+        calls[-1].params["reply_markup"] = keyboard
+    if reply_to is not None and calls[0].method != "editMessageText":
+        calls[0].params["reply_parameters"] = {
+            "message_id": reply_to,
+            "allow_sending_without_reply": True,
+        }
+    return calls
+
+
+def command_menu(language: str) -> list[tuple[str, str]]:
+    """The ``/`` menu for ``setMyCommands`` in one language."""
+    return [(name, t(language, f"telegram_command_{name}")) for name in COMMANDS]
+
+
+def file_url_for(api_url: str) -> str:
+    """The file download base URL that goes with a Bot API base URL."""
+    base = api_url.rstrip("/")
+    if base.endswith("/bot"):
+        return base[: -len("bot")] + "file/bot"
+    return base + "/file/bot"
+
+
+def retry_after_seconds(error: RetryAfter) -> float:
+    """``retry_after`` in seconds, whichever type python-telegram-bot hands out."""
+    with warnings.catch_warnings():
+        # PTB 22 warns that the attribute becomes a timedelta; both are handled here.
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def as_send_error(error: TelegramError) -> SendError:
+    """Map a Telegram error onto the outbound port's errors."""
+    text = str(error)
+    if isinstance(error, Forbidden):
+        return RecipientUnreachable(text)
+    if isinstance(error, RetryAfter):
+        return RateLimited(retry_after_seconds(error), text)
+    if isinstance(error, BadRequest):
+        if "chat not found" in text.lower() or "user is deactivated" in text.lower():
+            return RecipientUnreachable(text)
+        return SendError(text)
+    if isinstance(error, NetworkError):  # timeouts and 5xx answers
+        return TransientSendError(text)
+    return SendError(text)
+
+
+# -- the adapter ---------------------------------------------------------------------------
+
+
+# httpx logs every request URL at INFO, and Bot API URLs contain the token.
+_HTTP_LOGGER = logging.getLogger("httpx")
+
+
+class _TokenRedactor(logging.Filter):
+    """Replaces the bot token in log records with ``<token>``."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.token:
+            message = record.getMessage()
+            if self.token in message:
+                record.msg, record.args = message.replace(self.token, "<token>"), ()
+        return True
+
+
+class ChatOrderedUpdates(BaseUpdateProcessor):
+    """Handles updates concurrently across chats but one at a time within a chat.
+
+    A person's quick double click or two messages in a row are then handled in order,
+    while a slow answer for one person never holds up everyone else.
+    """
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._users: dict[int, int] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Run ``coroutine`` once earlier updates of the same chat are done."""
+        key = None
+        if isinstance(update, Update):
+            if update.effective_chat is not None:
+                key = update.effective_chat.id
+            elif update.effective_user is not None:
+                key = update.effective_user.id
+        if key is None:
+            await coroutine
+            return
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] = self._users.get(key, 0) + 1
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            self._users[key] -= 1
+            if not self._users[key]:
+                del self._users[key]
+                del self._locks[key]
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to tear down."""
+
+
+class TelegramAdapter:
+    """The Telegram front door and outbound port.
+
+    Args:
+        bot: the bot core (anything with ``async handle(event) -> list[Reply]``).
+        settings: token, API base URL and webhook configuration.
+        webhook_listen: the address the webhook server binds (webhook mode).
+        max_concurrent_updates: updates handled at once (one at a time per chat).
+    """
+
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        bot: EventHandler,
+        settings: Settings,
+        *,
+        webhook_listen: str = "0.0.0.0",
+        max_concurrent_updates: int = 32,
+    ) -> None:
+        self.bot = bot
+        self.settings = settings
+        self.webhook_listen = webhook_listen
+        self.max_concurrent_updates = max_concurrent_updates
+        self.payloads = CallbackPayloads()
+        self.me: BotIdentity | None = None
+        self._redactor = _TokenRedactor(settings.telegram_token)
+        self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> str:
+        """Connect, register the command menu and begin receiving updates.
+
+        Returns:
+            One line saying how it connected (never the token).
+
+        Raises:
+            ConfigError: when no token is configured.
+        """
+        settings = self.settings
+        if not settings.telegram_token:
+            raise ConfigError("TRAINBOT_TELEGRAM_TOKEN is empty: get a token from @BotFather")
+        if self._app is not None:
+            raise RuntimeError("the Telegram adapter is already running")
+        api_url = settings.telegram_api_url
+        app = (
+            Application.builder()
+            .token(settings.telegram_token)
+            .base_url(api_url)
+            .base_file_url(file_url_for(api_url))
+            .rate_limiter(AIORateLimiter(max_retries=2))
+            .concurrent_updates(ChatOrderedUpdates(self.max_concurrent_updates))
+            .job_queue(None)
+            .build()
+        )
+        app.add_handler(TypeHandler(Update, self._on_update))
+        app.add_error_handler(self._on_error)
+        self._redactor = _TokenRedactor(settings.telegram_token)
+        _HTTP_LOGGER.addFilter(self._redactor)
+        try:
+            await app.initialize()
+        except InvalidToken:
+            _HTTP_LOGGER.removeFilter(self._redactor)
+            # PTB's message repeats the token, so neither it nor the chain goes further.
+            raise ConfigError(f"Telegram refused TRAINBOT_TELEGRAM_TOKEN at {api_url}") from None
+        except BaseException:
+            _HTTP_LOGGER.removeFilter(self._redactor)
+            raise
+        self._app = app
+        try:
+            self.me = BotIdentity(app.bot.id, app.bot.username)
+            await self._register_commands()
+            await app.start()
+            updater = app.updater
+            assert updater is not None  # the builder always makes one
+            if settings.telegram_webhook_url:
+                secret = settings.telegram_webhook_secret
+                if not secret:
+                    # A random secret still keeps strangers out; several processes behind
+                    # one URL need the same configured one.
+                    logger.warning(
+                        "TRAINBOT_TELEGRAM_WEBHOOK_SECRET is empty: using a random secret "
+                        "for this process"
+                    )
+                    secret = secrets.token_urlsafe(32)
+                path = urlsplit(settings.telegram_webhook_url).path.lstrip("/")
+                await updater.start_webhook(
+                    listen=self.webhook_listen,
+                    port=settings.telegram_webhook_port,
+                    url_path=path,
+                    webhook_url=settings.telegram_webhook_url,
+                    secret_token=secret,
+                    allowed_updates=list(ALLOWED_UPDATES),
+                )
+                how = (
+                    f"webhook {settings.telegram_webhook_url} "
+                    f"(listening on {self.webhook_listen}:{settings.telegram_webhook_port})"
+                )
+            else:
+                await updater.start_polling(allowed_updates=list(ALLOWED_UPDATES))
+                how = "long polling"
+        except BaseException:
+            await self.stop()
+            raise
+        line = f"telegram: {how} as @{self.me.username} via {api_url}"
+        logger.info("%s", line)
+        return line
+
+    async def _register_commands(self) -> None:
+        app = self._require_app()
+        menus: list[tuple[str | None, str]] = [
+            (None, self.settings.language),
+            ("zh", "zh"),
+            ("en", "en"),
+        ]
+        for language_code, language in menus:
+            commands = [BotCommand(name, text) for name, text in command_menu(language)]
+            try:
+                await app.bot.set_my_commands(commands, language_code=language_code)
+            except TelegramError as exc:
+                logger.warning("could not register the command menu (%s): %s", language, exc)
+
+    async def drain(self) -> None:
+        """Wait until every update received so far is handled and its replies sent."""
+        if self._app is not None:
+            await self._app.update_queue.join()
+
+    async def stop(self) -> None:
+        """Stop receiving, finish in-flight updates, close the sessions. Idempotent."""
+        app = self._app
+        if app is None:
+            return
+        try:
+            if app.updater is not None and app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await self.drain()
+                await app.stop()
+        finally:
+            self._app = None
+            await app.shutdown()
+            _HTTP_LOGGER.removeFilter(self._redactor)
+
+    def _require_app(self) -> Application[Any, Any, Any, Any, Any, Any]:
+        if self._app is None:
+            raise RuntimeError("the Telegram adapter is not started")
+        return self._app
+
+    # -- outbound port ---------------------------------------------------------------------
+
+    async def send(self, conversation: Conversation, reply: Reply) -> str | None:
+        """Send (or edit) one reply; return ``chat_id:message_id`` of the last message.
+
+        Raises:
+            RecipientUnreachable: the person blocked the bot or the chat is gone.
+            RateLimited: Telegram still said 429 after the rate limiter's own retries.
+            TransientSendError: a timeout or a 5xx answer.
+            SendError: any other refusal.
+        """
+        try:
+            return await self._send(conversation, reply, reply_to=None)
+        except TelegramError as exc:
+            raise as_send_error(exc) from exc
+
+    async def _send(
+        self, conversation: Conversation, reply: Reply, *, reply_to: int | None
+    ) -> str | None:
+        app = self._require_app()
+        calls = render_reply(
+            reply,
+            chat_id=conversation.chat_id,
+            thread_id=conversation.thread_id,
+            reply_to=reply_to,
+            callback_data=self.payloads.encode,
+        )
+        ref: str | None = None
+        for call in calls:
+            result = await self._call(app, call)
+            if isinstance(result, Message):
+                ref = f"{result.chat_id}:{result.message_id}"
+            elif call.method == "editMessageText":
+                ref = reply.edit_ref
+        return ref
+
+    async def _call(
+        self, app: Application[Any, Any, Any, Any, Any, Any], call: TelegramCall
+    ) -> Message | bool:
+        params = dict(call.params)
+        bot = app.bot
+        markup = params.pop("reply_markup", None)
+        keyboard = (
+            InlineKeyboardMarkup(
+                [
+                    [InlineKeyboardButton(b["text"], callback_data=b["callback_data"]) for b in row]
+                    for row in markup["inline_keyboard"]
+                ]
+            )
+            if markup is not None
+            else None
+        )
+        parameters = params.pop("reply_parameters", None)
+        reply_parameters = ReplyParameters(**parameters) if parameters else None
+        if call.method == "editMessageText":
+            try:
+                return await bot.edit_message_text(
+                    params["text"],
+                    chat_id=params["chat_id"],
+                    message_id=params["message_id"],
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=keyboard,
+                )
+            except BadRequest as exc:
+                if "message is not modified" in str(exc).lower():
+                    return True  # a double click asked for the same edit again
+                raise
+        chat_id = params["chat_id"]
+        thread = params.get("message_thread_id")
+        if call.method == "sendMessage":
+            return await bot.send_message(
+                chat_id,
+                params["text"],
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard,
+                reply_parameters=reply_parameters,
+                message_thread_id=thread,
+            )
+        attachment = call.file
+        caption = params.get("caption")
+        mode = ParseMode.HTML if caption else None
+        if call.method == "sendPhoto":
+            return await bot.send_photo(
+                chat_id,
+                attachment.content,
+                caption=caption,
+                parse_mode=mode,
+                reply_markup=keyboard,
+                reply_parameters=reply_parameters,
+                message_thread_id=thread,
+                filename=attachment.filename,
+            )
+        return await bot.send_document(
+            chat_id,
+            attachment.content,
+            caption=caption,
+            parse_mode=mode,
+            reply_markup=keyboard,
+            reply_parameters=reply_parameters,
+            message_thread_id=thread,
+            filename=attachment.filename,
+        )
+
+    # -- receiving -------------------------------------------------------------------------
+
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Translate one update, let the bot handle it, send the replies."""
+        if self.me is None:
+            return
+        raw = update.to_dict()
+        query = update.callback_query
+        if query is not None:
+            try:
+                await query.answer()
+            except TelegramError as exc:
+                # An old query cannot be answered any more; the press still counts.
+                logger.debug("could not answer callback query: %s", exc)
+        event = parse_update(raw, me=self.me, payloads=self.payloads)
+        if event is None:
+            return
+        message = update.effective_message
+        in_group = event.conversation.kind is not ConversationKind.DIRECT
+        reply_to = message.message_id if in_group and message and query is None else None
+        if isinstance(event, Text) or (isinstance(event, Command) and event.name == "ask"):
+            await self._typing(event.conversation)
+        try:
+            replies = await self.bot.handle(event)
+        except Exception:
+            logger.exception("handling a Telegram %s failed", type(event).__name__)
+            language = language_from_locale(event.person.locale, self.settings.language)
+            replies = [Reply(t(language, "telegram_apology"))]
+        for reply in replies:
+            try:
+                await self._send(event.conversation, reply, reply_to=reply_to)
+            except TelegramError as exc:
+                logger.warning("could not answer in chat %s: %s", event.conversation.chat_id, exc)
+
+    async def _typing(self, conversation: Conversation) -> None:
+        app = self._require_app()
+        try:
+            await app.bot.send_chat_action(
+                conversation.chat_id,
+                ChatAction.TYPING,
+                message_thread_id=int(conversation.thread_id) if conversation.thread_id else None,
+            )
+        except TelegramError as exc:
+            logger.debug("could not show typing: %s", exc)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log what python-telegram-bot caught (polling and network trouble)."""
+        logger.error("telegram error: %s", context.error, exc_info=context.error)

@@ -1,0 +1,49 @@
+"""Platform events already handled, so a platform's retry is never answered twice.
+
+Slack re-sends an event when it did not see our acknowledgement in time, and with several
+bot processes behind a load balancer the retry may reach a different process. The row in
+``processed_events`` is inserted with ``ON CONFLICT DO NOTHING``: whichever process inserts
+it first handles the event, everyone else drops it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
+
+from bot.store.db import Database
+from bot.store.models import ProcessedEvent
+
+
+def first_time(db: Database, platform: str, event_id: str, now: datetime) -> bool:
+    """Record ``event_id`` as handled; ``True`` only for the first caller.
+
+    Args:
+        db: the store.
+        platform: ``slack`` or ``telegram``.
+        event_id: the platform's id of the event (Slack's ``event_id``).
+        now: when the event was received (aware UTC).
+    """
+    insert = postgresql.insert if db.dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(ProcessedEvent)
+        .values(platform=platform, event_id=event_id, received_at=now)
+        .on_conflict_do_nothing(index_elements=["platform", "event_id"])
+        .returning(ProcessedEvent.event_id)
+    )
+    with db.session() as session:
+        return session.execute(statement).scalar_one_or_none() is not None
+
+
+def prune(db: Database, older_than: datetime) -> int:
+    """Forget events received before ``older_than``; returns how many rows went.
+
+    Platforms retry within minutes, so a day's history is plenty.
+    """
+    with db.session() as session:
+        result = session.execute(
+            delete(ProcessedEvent).where(ProcessedEvent.received_at < older_than)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,71 @@
+"""``trainbot report``: the weekly summary as a file (Markdown, CSV, HTML or JSON)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from bot.errors import TrainbotError
+from bot.reports.access import team_by_name, teams_below
+from bot.reports.metrics import WeeklySummary, build_summary
+from bot.reports.render import FORMATS, to_csv, to_html, to_json, to_markdown
+from bot.store.db import Database
+from bot.weeks import last_complete_week, parse_week
+from quizzes.content import Course
+
+logger = logging.getLogger(__name__)
+
+
+def summary_for(
+    db: Database,
+    course: Course,
+    *,
+    week: str | None,
+    team: str | None,
+    timezone: str,
+    now: datetime,
+    language: str,
+    include_people: bool,
+) -> WeeklySummary:
+    """The summary of ``week`` (default: the last complete one) for ``team`` or everyone.
+
+    Raises:
+        TrainbotError: for a malformed week or an unknown team.
+    """
+    week = week or last_complete_week(now, timezone)
+    try:
+        parse_week(week)
+    except ValueError as exc:
+        raise TrainbotError(str(exc)) from None
+    team_ids = None
+    if team is not None:
+        with db.session() as session:
+            found = team_by_name(session, team)
+            if found is None:
+                raise TrainbotError(f"no team named {team!r}")
+            team_ids = teams_below(session, [found.id])
+    return build_summary(
+        db,
+        course,
+        week=week,
+        timezone=timezone,
+        team_ids=team_ids,
+        include_people=include_people,
+        language=language,
+        now=now,
+    )
+
+
+def render_file(summary: WeeklySummary, fmt: str, language: str) -> str:
+    """The report in ``fmt`` (one of :data:`~bot.reports.render.FORMATS`)."""
+    if fmt == "md":
+        return to_markdown(summary, language)
+    if fmt == "csv":
+        return to_csv(summary)
+    if fmt == "json":
+        return to_json(summary) + "\n"
+    if fmt == "html":
+        from bot.reports.chart import team_chart
+
+        return to_html(summary, language, team_chart(summary, language))
+    raise TrainbotError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")

@@ -1,0 +1,625 @@
+"""The weekly summary as a chat message, Markdown, CSV, JSON and a printable HTML page."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import json
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.i18n import t
+from bot.reports.metrics import (
+    RATES,
+    Counts,
+    FollowUp,
+    GroupWeek,
+    PersonWeek,
+    QuestionStats,
+    WeeklySummary,
+    change,
+)
+
+CHAT_FOLLOW_UP = 10
+CHAT_GAPS = 3
+PROMPT_CHARS = 60
+FORMATS = ("md", "csv", "html", "json")
+
+
+def percent(value: float | None) -> str:
+    """``83%``, or ``—`` for a rate without a denominator."""
+    return "—" if value is None else f"{value:.0%}"
+
+
+def arrow(delta: float | None) -> str:
+    """▲/▼ with the change in percentage points, ``±0 pp``, or ``—``."""
+    if delta is None:
+        return "—"
+    points = round(delta * 100)
+    if points > 0:
+        return f"▲{points} pp"
+    if points < 0:
+        return f"▼{-points} pp"
+    return "±0 pp"
+
+
+def _short(text: str, limit: int = PROMPT_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _scope(summary: WeeklySummary, language: str) -> str:
+    return t(language, "report_organisation") if summary.scope == "organisation" else summary.scope
+
+
+def _dates(summary: WeeklySummary) -> tuple[str, str]:
+    zone = ZoneInfo(summary.timezone)
+    start = summary.start.astimezone(zone)
+    last_day = summary.end.astimezone(zone) - timedelta(days=1)
+    return f"{start:%Y-%m-%d}", f"{last_day:%Y-%m-%d}"
+
+
+def _reason(item: FollowUp, language: str) -> str:
+    if item.reason == "inactive":
+        return t(language, "report_reason_inactive")
+    return t(language, "report_reason_low_accuracy", accuracy=percent(item.accuracy))
+
+
+def _questions_line(summary: WeeklySummary, language: str) -> str:
+    stats = summary.questions
+    return t(
+        language,
+        "report_questions",
+        asked=stats.asked,
+        unanswered=stats.unanswered,
+        helpfulness=percent(stats.helpfulness),
+        change=f"({arrow(change(stats.helpfulness, summary.questions_last_week.helpfulness))})",
+    )
+
+
+# -- chat ------------------------------------------------------------------------------
+
+
+def chat_text(summary: WeeklySummary, language: str) -> str:
+    """One screen of Markdown-ish text: key rates with changes, hardest, follow-up, gaps."""
+    total = summary.total
+    now, changes = total.this_week, total.changes()
+    start, end = _dates(summary)
+    lines = [
+        f"**{t(language, 'report_title', week=summary.week)}**",
+        _scope(summary, language) + f" · {start} – {end}",
+        f"- {t(language, 'report_coverage')}: {percent(now.coverage)} ({now.active}/{now.enrolled}) {arrow(changes['coverage'])}",
+        f"- {t(language, 'report_completion')}: {percent(now.completion)} ({now.quizzes_answered}/{now.quizzes_delivered}) {arrow(changes['completion'])}",
+        f"- {t(language, 'report_lesson_completion')}: {percent(now.lesson_completion)} ({now.lessons_completed}/{now.lessons_delivered}) {arrow(changes['lesson_completion'])}",
+        f"- {t(language, 'report_accuracy')}: {percent(now.accuracy)} ({now.correct}/{now.attempts}) {arrow(changes['accuracy'])}",
+        f"- {t(language, 'report_pass_rate')}: {percent(now.pass_rate)} ({now.passing}/{now.assessed}) {arrow(changes['pass_rate'])}",
+        f"- {_questions_line(summary, language)}",
+    ]
+    if summary.hardest:
+        lines.append(f"\n**{t(language, 'report_hardest')}**")
+        for number, question in enumerate(summary.hardest, start=1):
+            hard = t(
+                language,
+                "report_hard_item",
+                prompt=_short(question.prompt),
+                accuracy=percent(question.accuracy),
+                tries=question.first_tries,
+            )
+            lines.append(f"{number}. {hard}")
+    lines.append(f"\n**{t(language, 'report_follow_up')}** ({len(summary.follow_up)})")
+    if not summary.follow_up:
+        lines.append(t(language, "report_none"))
+    for item in summary.follow_up[:CHAT_FOLLOW_UP]:
+        lines.append(f"- {item.name} ({item.team}): {_reason(item, language)}")
+    if len(summary.follow_up) > CHAT_FOLLOW_UP:
+        lines.append(t(language, "report_more", count=len(summary.follow_up) - CHAT_FOLLOW_UP))
+    if summary.gaps:
+        lines.append(f"\n**{t(language, 'report_gaps')}**")
+        for gap in summary.gaps[:CHAT_GAPS]:
+            lines.append(f"- {_gap_line(gap, language)}")
+    return "\n".join(lines)
+
+
+def _gap_line(gap: Any, language: str) -> str:
+    return t(
+        language,
+        "report_gap_item",
+        question=_short(gap.question),
+        count=gap.count,
+        unanswered=gap.unanswered,
+        thumbs_down=gap.thumbs_down,
+    )
+
+
+def gap_digest(summary: WeeklySummary, language: str) -> str | None:
+    """The trainers' Monday content-gap list, or ``None`` when there is nothing to say."""
+    if not summary.gaps:
+        return None
+    lines = [t(language, "report_gap_digest", week=summary.week)]
+    lines.extend(f"- {_gap_line(gap, language)}" for gap in summary.gaps)
+    return "\n".join(lines)
+
+
+# -- JSON ------------------------------------------------------------------------------
+
+
+def _counts_json(counts: Counts) -> dict[str, Any]:
+    data: dict[str, Any] = {name: getattr(counts, name) for name in counts.__dataclass_fields__}
+    data.update({name: _round(value) for name, value in counts.rates().items()})
+    return data
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def _group_json(group: GroupWeek) -> dict[str, Any]:
+    return {
+        "key": group.key,
+        "name": group.name,
+        "this_week": _counts_json(group.this_week),
+        "last_week": _counts_json(group.last_week),
+        "change": {name: _round(value) for name, value in group.changes().items()},
+    }
+
+
+def _stats_json(stats: QuestionStats) -> dict[str, Any]:
+    return {
+        "asked": stats.asked,
+        "unanswered": stats.unanswered,
+        "rated": stats.rated,
+        "helpful": stats.helpful,
+        "helpfulness": _round(stats.helpfulness),
+    }
+
+
+def _moment(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _person_json(person: PersonWeek) -> dict[str, Any]:
+    return {
+        "person_id": person.person_id,
+        "name": person.name,
+        "team": person.team,
+        "track": person.track,
+        "status": person.status,
+        "enrolled_at": _moment(person.enrolled_at),
+        "lessons_delivered": person.lessons_delivered,
+        "lessons_completed": person.lessons_completed,
+        "quizzes_delivered": person.quizzes_delivered,
+        "quizzes_answered": person.quizzes_answered,
+        "completion": _round(person.completion),
+        "attempts": person.attempts,
+        "correct": person.correct,
+        "accuracy": _round(person.accuracy),
+        "pass_threshold": person.pass_threshold,
+        "passed": person.passed,
+        "streak": person.streak,
+        "last_answer": _moment(person.last_answer),
+    }
+
+
+def as_dict(summary: WeeklySummary) -> dict[str, Any]:
+    """The JSON shape of the report (documented in docs/reports.md)."""
+    return {
+        "week": summary.week,
+        "previous_week": summary.previous_week,
+        "timezone": summary.timezone,
+        "start": summary.start.isoformat(),
+        "end": summary.end.isoformat(),
+        "scope": summary.scope,
+        "generated_at": _moment(summary.generated_at),
+        "totals": _group_json(summary.total),
+        "teams": [_group_json(row) for row in summary.teams],
+        "tracks": [_group_json(row) for row in summary.tracks],
+        "hardest_questions": [
+            {
+                "question_id": item.question_id,
+                "prompt": item.prompt,
+                "first_tries": item.first_tries,
+                "first_try_correct": item.first_try_correct,
+                "first_try_accuracy": _round(item.accuracy),
+            }
+            for item in summary.hardest
+        ],
+        "follow_up": [
+            {
+                "person_id": item.person_id,
+                "name": item.name,
+                "team": item.team,
+                "reason": item.reason,
+                "accuracy": _round(item.accuracy),
+                "last_answer": _moment(item.last_answer),
+            }
+            for item in summary.follow_up
+        ],
+        "questions": {
+            "this_week": _stats_json(summary.questions),
+            "last_week": _stats_json(summary.questions_last_week),
+            "change": {
+                "helpfulness": _round(
+                    change(summary.questions.helpfulness, summary.questions_last_week.helpfulness)
+                )
+            },
+        },
+        "content_gaps": None
+        if summary.gaps is None
+        else [
+            {
+                "question": gap.question,
+                "variants": list(gap.variants),
+                "count": gap.count,
+                "unanswered": gap.unanswered,
+                "thumbs_down": gap.thumbs_down,
+            }
+            for gap in summary.gaps
+        ],
+        "people": None
+        if summary.people is None
+        else [_person_json(person) for person in summary.people],
+    }
+
+
+def to_json(summary: WeeklySummary, *, indent: int | None = None) -> str:
+    """The report as JSON: compact by default, since an organisation's follow-up list can
+    run to thousands of entries (``indent`` pretty-prints, more slowly)."""
+    return json.dumps(as_dict(summary), ensure_ascii=False, indent=indent)
+
+
+# -- CSV -------------------------------------------------------------------------------
+
+CSV_COLUMNS = (
+    "week",
+    "person_id",
+    "name",
+    "team",
+    "track",
+    "status",
+    "enrolled_at",
+    "lessons_delivered",
+    "lessons_completed",
+    "quizzes_delivered",
+    "quizzes_answered",
+    "completion",
+    "attempts",
+    "correct",
+    "accuracy",
+    "pass_threshold",
+    "passed",
+    "streak",
+    "last_answer",
+    "follow_up",
+)
+
+
+def to_csv(summary: WeeklySummary) -> str:
+    """One row per person (the summary must have been built with its people)."""
+    reasons = {item.person_id: item.reason for item in summary.follow_up}
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for person in summary.people or []:
+        row = _person_json(person)
+        row["week"] = summary.week
+        row["follow_up"] = reasons.get(person.person_id, "")
+        row["passed"] = "" if person.passed is None else str(person.passed).lower()
+        writer.writerow({key: "" if row[key] is None else row[key] for key in CSV_COLUMNS})
+    return buffer.getvalue()
+
+
+# -- Markdown --------------------------------------------------------------------------
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    def escape(cell: str) -> str:
+        return cell.replace("|", "\\|")
+
+    lines = ["| " + " | ".join(escape(cell) for cell in header) + " |"]
+    lines.append("|" + "---|" * len(header))
+    lines.extend("| " + " | ".join(escape(cell) for cell in row) + " |" for row in rows)
+    return lines
+
+
+def _group_header(language: str, first: str) -> list[str]:
+    return [
+        t(language, first),
+        t(language, "report_enrolled"),
+        t(language, "report_active"),
+        t(language, "report_coverage"),
+        t(language, "report_quizzes"),
+        t(language, "report_completion"),
+        t(language, "report_accuracy"),
+        t(language, "report_pass_rate"),
+        t(language, "report_lessons"),
+    ]
+
+
+def _group_cells(group: GroupWeek, language: str) -> list[str]:
+    now, changes = group.this_week, group.changes()
+    name = group.name
+    if group.key == "total" and name == "organisation":
+        name = t(language, "report_organisation")
+    return [
+        name,
+        str(now.enrolled),
+        str(now.active),
+        f"{percent(now.coverage)} {arrow(changes['coverage'])}",
+        f"{now.quizzes_answered}/{now.quizzes_delivered}",
+        f"{percent(now.completion)} {arrow(changes['completion'])}",
+        f"{percent(now.accuracy)} {arrow(changes['accuracy'])}",
+        f"{percent(now.pass_rate)} {arrow(changes['pass_rate'])}",
+        f"{now.lessons_completed}/{now.lessons_delivered}",
+    ]
+
+
+def _teams_with_total(summary: WeeklySummary) -> list[GroupWeek]:
+    """The team rows, and the total row when there is more than one team."""
+    return [*summary.teams, summary.total] if len(summary.teams) > 1 else list(summary.teams)
+
+
+def _key_rows(summary: WeeklySummary, language: str) -> list[list[str]]:
+    total = summary.total
+    before = total.last_week.rates()
+    changes = total.changes()
+    rows = [
+        [t(language, f"report_{name}"), percent(value), percent(before[name]), arrow(changes[name])]
+        for name, value in total.this_week.rates().items()
+    ]
+    helpful = summary.questions.helpfulness
+    helpful_before = summary.questions_last_week.helpfulness
+    rows.append(
+        [
+            t(language, "report_helpfulness"),
+            percent(helpful),
+            percent(helpful_before),
+            arrow(change(helpful, helpful_before)),
+        ]
+    )
+    return rows
+
+
+def _person_header(language: str) -> list[str]:
+    return [
+        t(language, "report_person"),
+        t(language, "report_team"),
+        t(language, "report_quizzes"),
+        t(language, "report_accuracy"),
+        t(language, "report_lessons"),
+        t(language, "report_streak"),
+        t(language, "report_last_answer"),
+    ]
+
+
+def _person_cells(person: PersonWeek, zone: ZoneInfo) -> list[str]:
+    last = person.last_answer.astimezone(zone).strftime("%Y-%m-%d") if person.last_answer else "—"
+    return [
+        person.name,
+        person.team,
+        f"{person.quizzes_answered}/{person.quizzes_delivered}",
+        percent(person.accuracy),
+        f"{person.lessons_completed}/{person.lessons_delivered}",
+        "—" if person.streak is None else str(person.streak),
+        last,
+    ]
+
+
+def to_markdown(summary: WeeklySummary, language: str) -> str:
+    """The report as a Markdown document."""
+    start, end = _dates(summary)
+    zone = ZoneInfo(summary.timezone)
+    header = [
+        t(language, "report_metric"),
+        t(language, "report_this_week"),
+        t(language, "report_last_week"),
+        t(language, "report_change"),
+    ]
+    lines = [
+        f"# {t(language, 'report_title', week=summary.week)}",
+        "",
+        t(
+            language,
+            "report_scope",
+            scope=_scope(summary, language),
+            start=start,
+            end=end,
+            timezone=summary.timezone,
+        ),
+        "",
+        f"## {t(language, 'report_key_numbers')}",
+        "",
+        *_table(header, _key_rows(summary, language)),
+        "",
+        _questions_line(summary, language),
+        "",
+        f"## {t(language, 'report_teams')}",
+        "",
+        *_table(
+            _group_header(language, "report_team"),
+            [_group_cells(row, language) for row in _teams_with_total(summary)],
+        ),
+        "",
+        f"## {t(language, 'report_tracks')}",
+        "",
+        *_table(
+            _group_header(language, "report_track"),
+            [_group_cells(row, language) for row in summary.tracks],
+        ),
+        "",
+        f"## {t(language, 'report_hardest')}",
+        "",
+    ]
+    lines.extend(
+        f"{number}. "
+        + t(
+            language,
+            "report_hard_item",
+            prompt=item.prompt,
+            accuracy=percent(item.accuracy),
+            tries=item.first_tries,
+        )
+        for number, item in enumerate(summary.hardest, start=1)
+    )
+    if not summary.hardest:
+        lines.append(t(language, "report_none"))
+    lines += ["", f"## {t(language, 'report_follow_up')}", ""]
+    lines.extend(
+        f"- {item.name} ({item.team}): {_reason(item, language)}" for item in summary.follow_up
+    )
+    if not summary.follow_up:
+        lines.append(t(language, "report_none"))
+    lines += ["", f"## {t(language, 'report_gaps')}", ""]
+    if summary.gaps is None:
+        lines.append(t(language, "report_gaps_unavailable"))
+    elif not summary.gaps:
+        lines.append(t(language, "report_none"))
+    lines.extend(f"- {_gap_line(gap, language)}" for gap in summary.gaps or [])
+    if summary.people is not None:
+        lines += ["", f"## {t(language, 'report_people')}", ""]
+        lines += _table(
+            _person_header(language), [_person_cells(person, zone) for person in summary.people]
+        )
+    return "\n".join(lines) + "\n"
+
+
+# -- HTML ------------------------------------------------------------------------------
+
+_CSS = """
+body { font-family: "DejaVu Sans", "Noto Sans CJK SC", sans-serif; margin: 24px; color: #1d232a; }
+h1 { font-size: 22px; margin-bottom: 4px; }
+h2 { font-size: 17px; margin-top: 22px; border-bottom: 1px solid #ccd; }
+.scope { color: #556; margin-top: 0; }
+table { border-collapse: collapse; margin: 8px 0; font-size: 13px; }
+th { background: #1f4e79; color: #fff; text-align: left; padding: 4px 8px; }
+td { border-bottom: 1px solid #dde; padding: 4px 8px; }
+tr.total td { font-weight: bold; border-top: 2px solid #1f4e79; }
+img.chart { display: block; width: 1000px; max-width: 100%; height: auto; margin: 8px 0; }
+@media print {
+  body { margin: 0; }
+  h2, table, img.chart { page-break-inside: avoid; }
+}
+"""
+
+
+def _html_table(
+    header: list[str], rows: list[list[str]], *, table_id: str, total_last: bool = False
+) -> str:
+    head = "".join(f"<th>{html.escape(cell)}</th>" for cell in header)
+    body = []
+    for index, row in enumerate(rows):
+        css = ' class="total"' if total_last and index == len(rows) - 1 else ""
+        cells = "".join(f"<td>{html.escape(cell)}</td>" for cell in row)
+        body.append(f"<tr{css}>{cells}</tr>")
+    return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+
+def _html_list(items: list[str], language: str, *, ordered: bool = False) -> str:
+    if not items:
+        return f"<p>{html.escape(t(language, 'report_none'))}</p>"
+    tag = "ol" if ordered else "ul"
+    return f"<{tag}>" + "".join(f"<li>{html.escape(item)}</li>" for item in items) + f"</{tag}>"
+
+
+def to_html(summary: WeeklySummary, language: str, chart_png: bytes) -> str:
+    """A self-contained, printable HTML page with the chart embedded as a data URI."""
+    start, end = _dates(summary)
+    zone = ZoneInfo(summary.timezone)
+    title = t(language, "report_title", week=summary.week)
+    chart = base64.b64encode(chart_png).decode("ascii")
+    key_header = [
+        t(language, "report_metric"),
+        t(language, "report_this_week"),
+        t(language, "report_last_week"),
+        t(language, "report_change"),
+    ]
+    hardest = [
+        t(
+            language,
+            "report_hard_item",
+            prompt=item.prompt,
+            accuracy=percent(item.accuracy),
+            tries=item.first_tries,
+        )
+        for item in summary.hardest
+    ]
+    follow = [f"{item.name} ({item.team}): {_reason(item, language)}" for item in summary.follow_up]
+    if summary.gaps is None:
+        gaps_html = f"<p>{html.escape(t(language, 'report_gaps_unavailable'))}</p>"
+    else:
+        gaps_html = _html_list([_gap_line(gap, language) for gap in summary.gaps], language)
+    parts = [
+        "<!DOCTYPE html>",
+        f'<html lang="{"zh-CN" if language == "zh" else "en"}"><head><meta charset="utf-8">',
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        '<p class="scope">'
+        + html.escape(
+            t(
+                language,
+                "report_scope",
+                scope=_scope(summary, language),
+                start=start,
+                end=end,
+                timezone=summary.timezone,
+            )
+        )
+        + "</p>",
+        f"<h2>{html.escape(t(language, 'report_key_numbers'))}</h2>",
+        _html_table(key_header, _key_rows(summary, language), table_id="key-numbers"),
+        f"<p>{html.escape(_questions_line(summary, language))}</p>",
+        f'<img class="chart" id="chart" width="1000" alt="{html.escape(t(language, "report_chart_alt"))}" '
+        f'src="data:image/png;base64,{chart}">',
+        f"<h2>{html.escape(t(language, 'report_teams'))}</h2>",
+        _html_table(
+            _group_header(language, "report_team"),
+            [_group_cells(row, language) for row in _teams_with_total(summary)],
+            table_id="teams",
+            total_last=len(summary.teams) > 1,
+        ),
+        f"<h2>{html.escape(t(language, 'report_tracks'))}</h2>",
+        _html_table(
+            _group_header(language, "report_track"),
+            [_group_cells(row, language) for row in summary.tracks],
+            table_id="tracks",
+        ),
+        f"<h2>{html.escape(t(language, 'report_hardest'))}</h2>",
+        _html_list(hardest, language, ordered=True),
+        f"<h2>{html.escape(t(language, 'report_follow_up'))}</h2>",
+        _html_list(follow, language),
+        f"<h2>{html.escape(t(language, 'report_gaps'))}</h2>",
+        gaps_html,
+    ]
+    if summary.people is not None:
+        parts += [
+            f"<h2>{html.escape(t(language, 'report_people'))}</h2>",
+            _html_table(
+                _person_header(language),
+                [_person_cells(person, zone) for person in summary.people],
+                table_id="people",
+            ),
+        ]
+    if summary.generated_at is not None:
+        moment = summary.generated_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        parts.append(
+            f'<p class="scope">{html.escape(t(language, "report_generated", moment=moment))}</p>'
+        )
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+__all__ = [
+    "FORMATS",
+    "RATES",
+    "arrow",
+    "as_dict",
+    "chat_text",
+    "gap_digest",
+    "percent",
+    "to_csv",
+    "to_html",
+    "to_json",
+    "to_markdown",
+]

@@ -1,0 +1,73 @@
+"""``trainbot simulate --db`` then ``trainbot report``: the report's totals are the
+simulation's weekly totals, through the real command line."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO, SAMPLE_CONTENT
+
+
+def trainbot(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "adapters", *args],
+        cwd=tmp_path,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "PYTHONPATH": str(REPO),
+            "HOME": str(tmp_path),
+            "TRAINBOT_CONTENT_DIR": str(SAMPLE_CONTENT),
+            "TRAINBOT_LANGUAGE": "en",
+        },
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_report_totals_equal_what_the_simulation_printed(tmp_path: Path) -> None:
+    simulated = trainbot(
+        tmp_path,
+        *("simulate", "--learners", "50", "--days", "14", "--seed", "1"),
+        *("--db", "var/sim.db", "--json"),
+    )
+    assert simulated.returncode == 0, simulated.stderr
+    weeks = json.loads(simulated.stdout)["weeks"]
+    assert weeks and (tmp_path / "var" / "sim.db").is_file()
+    for week, printed in weeks.items():
+        reported = trainbot(
+            tmp_path, "report", "--db", "var/sim.db", "--week", week, "--format", "json"
+        )
+        assert reported.returncode == 0, reported.stderr
+        totals = json.loads(reported.stdout)["totals"]["this_week"]
+        assert {
+            "quizzes": totals["quizzes_delivered"],
+            "answered": totals["quizzes_answered"],
+            "correct": totals["correct"],
+            "lessons": totals["lessons_delivered"],
+        } == printed, week
+
+    week = max(weeks)
+    out = tmp_path / "out" / "team-a.csv"
+    exported = trainbot(
+        tmp_path,
+        *("report", "--db", "var/sim.db", "--week", week, "--team", "Team A"),
+        *("--format", "csv", "--out", str(out)),
+    )
+    assert exported.returncode == 0, exported.stderr
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert rows and {row["team"] for row in rows} == {"Team A"}
+    assert len({row["person_id"] for row in rows}) == len(rows)
+
+
+def test_report_errors_are_one_line(tmp_path: Path) -> None:
+    bad_week = trainbot(tmp_path, "report", "--db", "var/x.db", "--week", "2026-W99")
+    assert bad_week.returncode != 0
+    assert "2026-W99" in bad_week.stderr and "Traceback" not in bad_week.stderr
+    no_team = trainbot(tmp_path, "report", "--db", "var/x.db", "--team", "Nobody")
+    assert no_team.returncode != 0 and "no team named 'Nobody'" in no_team.stderr

@@ -1,0 +1,297 @@
+"""Every metric of the hand-built fortnight (tests/reports/handbuilt.py), worked out by hand.
+
+Runs on SQLite and PostgreSQL (the ``database`` fixture).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.reports.access import teams_below
+from bot.reports.metrics import Counts, WeeklySummary, build_summary
+from bot.store.db import Database
+from quizzes.content import Course
+from quizzes.loader import load_course
+from tests.conftest import SAMPLE_CONTENT
+from tests.reports.handbuilt import WEEK, World, build
+
+ZONE = "Asia/Shanghai"
+
+
+@pytest.fixture(scope="module")
+def course() -> Course:
+    return load_course(SAMPLE_CONTENT)
+
+
+@pytest.fixture
+def world(database: Database) -> World:
+    return build(database)
+
+
+def summary(
+    database: Database, course: Course, *, week: str = WEEK, team_ids: frozenset[int] | None = None
+) -> WeeklySummary:
+    return build_summary(
+        database,
+        course,
+        week=week,
+        timezone=ZONE,
+        team_ids=team_ids,
+        min_first_tries=2,
+        now=datetime(2026, 11, 23, 1, 0, tzinfo=UTC),
+    )
+
+
+def test_the_window_is_monday_to_monday_in_the_org_zone(
+    database: Database, course: Course, world: World
+) -> None:
+    made = summary(database, course)
+    assert made.start == datetime(2026, 11, 15, 16, 0, tzinfo=UTC)
+    assert made.end == datetime(2026, 11, 22, 16, 0, tzinfo=UTC)
+    assert made.previous_week == "2026-W46"
+
+
+def test_organisation_totals(database: Database, course: Course, world: World) -> None:
+    total = summary(database, course).total
+    # Enrolled by the end of W47: Ann Bob Cid Dee Eve Gus = 6 (Fay joins after, Mia is not
+    # enrolled). Active (an answer inside W47): Ann Cid Dee = 3.
+    # Lessons: Ann's (read) + Cid's (unread) = 2 delivered, 1 completed.
+    # Quizzes sent in W47: Ann 4 + Bob 1 + Cid 4 + Dee 2 + Eve 1 = 12; answered: 4+0+4+2+0 = 10
+    # (Ann's 4th counts: sent Sunday 23:30 local, answered Monday 00:00 of W48).
+    # Answers in W47: Ann 3 (2 right; her 4th is in W48), Cid 4 (3 right), Dee 2 (2 right) = 9, 7.
+    # Pass: Ann 2/3 < 80% no; Cid 3/4 = 75% >= 75% yes; Dee 2/2 yes -> 2 of 3 assessed.
+    assert total.this_week == Counts(
+        enrolled=6,
+        active=3,
+        lessons_delivered=2,
+        lessons_completed=1,
+        quizzes_delivered=12,
+        quizzes_answered=10,
+        attempts=9,
+        correct=7,
+        assessed=3,
+        passing=2,
+    )
+    # W46: enrolled Ann Bob Cid Dee Gus = 5. Quizzes: Ann (Sunday 23:59 local) + Bob + Dee
+    # = 3 sent, 3 answered, 3 answers of which 2 right (Dee's wrong). Pass: Ann, Bob.
+    assert total.last_week == Counts(
+        enrolled=5,
+        active=3,
+        quizzes_delivered=3,
+        quizzes_answered=3,
+        attempts=3,
+        correct=2,
+        assessed=3,
+        passing=2,
+    )
+    rates = total.this_week.rates()
+    assert rates["coverage"] == pytest.approx(3 / 6)
+    assert rates["completion"] == pytest.approx(10 / 12)
+    assert rates["lesson_completion"] == pytest.approx(1 / 2)
+    assert rates["accuracy"] == pytest.approx(7 / 9)
+    assert rates["pass_rate"] == pytest.approx(2 / 3)
+    changes = total.changes()
+    assert changes["coverage"] == pytest.approx(3 / 6 - 3 / 5)  # -10 pp
+    assert changes["completion"] == pytest.approx(10 / 12 - 3 / 3)
+    assert changes["accuracy"] == pytest.approx(7 / 9 - 2 / 3)
+    assert changes["pass_rate"] == pytest.approx(0.0)
+    assert changes["lesson_completion"] is None  # no lesson in W46: no rate to compare with
+
+
+def test_teams_including_a_moved_person_and_an_empty_team(
+    database: Database, course: Course, world: World
+) -> None:
+    made = summary(database, course)
+    rows = {row.name: row for row in made.teams}
+    assert set(rows) == {"A", "A1", "B", "Empty", "—"}
+    # A: Ann + Bob. Quizzes 4 + 1 = 5 sent, 4 answered; answers 3, 2 right; Ann fails.
+    assert rows["A"].this_week == Counts(
+        enrolled=2,
+        active=1,
+        lessons_delivered=1,
+        lessons_completed=1,
+        quizzes_delivered=5,
+        quizzes_answered=4,
+        attempts=3,
+        correct=2,
+        assessed=1,
+        passing=0,
+    )
+    # Dee moved to B on Wednesday: her last W47 delivery was B's, so all her W47 work
+    # (including Tuesday's, claimed while in A) is B's. In W46 she was in A.
+    assert rows["B"].this_week == Counts(
+        enrolled=2,
+        active=1,
+        quizzes_delivered=3,
+        quizzes_answered=2,
+        attempts=2,
+        correct=2,
+        assessed=1,
+        passing=1,
+    )
+    assert rows["B"].last_week == Counts()  # Eve not yet enrolled, Dee counted in A
+    assert rows["A"].last_week == Counts(
+        enrolled=3,
+        active=3,
+        quizzes_delivered=3,
+        quizzes_answered=3,
+        attempts=3,
+        correct=2,
+        assessed=3,
+        passing=2,
+    )
+    assert rows["A1"].this_week == Counts(
+        enrolled=1,
+        active=1,
+        lessons_delivered=1,
+        quizzes_delivered=4,
+        quizzes_answered=4,
+        attempts=4,
+        correct=3,
+        assessed=1,
+        passing=1,
+    )
+    assert rows["Empty"].this_week == Counts()
+    assert rows["Empty"].this_week.rates() == dict.fromkeys(rows["Empty"].this_week.rates())
+    assert rows["—"].this_week == Counts(enrolled=1)  # Gus
+    assert rows["—"].this_week.coverage == 0.0
+    # Every person is counted in exactly one team.
+    assert sum((row.this_week for row in made.teams), Counts()) == made.total.this_week
+
+
+def test_tracks(database: Database, course: Course, world: World) -> None:
+    rows = {row.key: row.this_week for row in summary(database, course).tracks}
+    # frontline: Ann Bob Dee Eve Gus; answers Ann 3 (2) + Dee 2 (2); passing Dee only.
+    assert rows["frontline"] == Counts(
+        enrolled=5,
+        active=2,
+        lessons_delivered=1,
+        lessons_completed=1,
+        quizzes_delivered=8,
+        quizzes_answered=6,
+        attempts=5,
+        correct=4,
+        assessed=2,
+        passing=1,
+    )
+    assert rows["managers"].passing == 1 and rows["managers"].enrolled == 1
+
+
+def test_hardest_questions_by_first_try_accuracy(
+    database: Database, course: Course, world: World
+) -> None:
+    made = summary(database, course)
+    # First tries in W47: q1 Ann+Cid+Dee 3/3; q2 Ann(x)+Cid+Dee 2/3; q3 Ann+Cid(x) 1/2;
+    # q5 Cid only (1 < 2 first tries: not ranked). Ann's W48 answer is not a first try.
+    assert [(q.question_id, q.first_tries, q.first_try_correct) for q in made.hardest] == [
+        ("q3", 2, 1),
+        ("q2", 3, 2),
+        ("q1", 3, 3),
+    ]
+
+
+def test_follow_up_and_people(database: Database, course: Course, world: World) -> None:
+    made = summary(database, course)
+    # Gus and Bob: no answer for 7+ days (Gus never); Eve joined mid-week, so not yet.
+    # Ann: 2/3 below 80%.
+    assert [(item.name, item.reason) for item in made.follow_up] == [
+        ("Gus", "inactive"),
+        ("Bob", "inactive"),
+        ("Ann", "low_accuracy"),
+    ]
+    bob = next(item for item in made.follow_up if item.name == "Bob")
+    assert bob.last_answer == datetime(2026, 11, 10, 2, 0, tzinfo=UTC)
+    assert made.people is not None
+    people = {person.name: person for person in made.people}
+    assert set(people) == {"Ann", "Bob", "Cid", "Dee", "Eve", "Gus"}
+    # Streaks at Sunday 23:59:59 local: Ann answered that Sunday only (1); Cid Wed..Sat
+    # (4, counted from yesterday); Dee Tue and Thu (0).
+    assert (people["Ann"].streak, people["Cid"].streak, people["Dee"].streak) == (1, 4, 0)
+    assert people["Cid"].passed is True and people["Ann"].passed is False
+    assert people["Eve"].passed is None and people["Eve"].quizzes_delivered == 1
+    assert people["Dee"].team == "B"
+
+
+def test_questions_and_helpfulness(database: Database, course: Course, world: World) -> None:
+    made = summary(database, course)
+    # W47: 3 asked (the 4th is Monday 00:00 of W48), 1 unanswered, 2 rated, 1 helpful.
+    assert (made.questions.asked, made.questions.unanswered) == (3, 1)
+    assert made.questions.helpfulness == pytest.approx(1 / 2)
+    assert made.questions_last_week.helpfulness == 0.0  # one 👎 in W46
+
+
+def test_a_manager_sees_their_team_and_the_teams_below(
+    database: Database, course: Course, world: World
+) -> None:
+    with database.session() as session:
+        scope = teams_below(session, [world.teams["A"]])
+    assert scope == {world.teams["A"], world.teams["A1"]}
+    made = summary(database, course, team_ids=scope)
+    assert [row.name for row in made.teams] == ["A", "A1"]
+    # Ann Bob (A) + Cid (A1): 3 enrolled, 2 active; answers 3 + 4 = 7, right 2 + 3 = 5.
+    assert made.total.this_week == Counts(
+        enrolled=3,
+        active=2,
+        lessons_delivered=2,
+        lessons_completed=1,
+        quizzes_delivered=9,
+        quizzes_answered=8,
+        attempts=7,
+        correct=5,
+        assessed=2,
+        passing=1,
+    )
+    # W46: Ann Bob Dee (then in A) + Cid = 4 enrolled, 3 active.
+    assert made.total.last_week.enrolled == 4 and made.total.last_week.active == 3
+    assert made.people is not None
+    assert {person.name for person in made.people} == {"Ann", "Bob", "Cid"}
+    assert [(item.name, item.reason) for item in made.follow_up] == [
+        ("Bob", "inactive"),
+        ("Ann", "low_accuracy"),
+    ]
+    # Within A and A1: q2 Ann(x)+Cid 1/2 and q3 Ann+Cid(x) 1/2 tie (by id), q1 2/2.
+    assert [q.question_id for q in made.hardest] == ["q2", "q3", "q1"]
+    assert made.questions.asked == 2  # A's questions only
+
+
+def test_an_empty_team_alone_has_no_rates(database: Database, course: Course, world: World) -> None:
+    made = summary(database, course, team_ids=frozenset({world.teams["Empty"]}))
+    assert made.total.this_week == Counts()
+    assert all(value is None for value in made.total.this_week.rates().values())
+    assert made.follow_up == [] and made.hardest == []
+
+
+def test_a_week_with_no_activity(database: Database, course: Course, world: World) -> None:
+    made = summary(database, course, week="2026-W50")
+    now = made.total.this_week
+    # Everyone enrolled by then (Fay too) = 7, nobody active.
+    assert (now.enrolled, now.active, now.attempts) == (7, 0, 0)
+    assert now.coverage == 0.0
+    assert now.completion is None and now.accuracy is None and now.pass_rate is None
+    assert made.hardest == []
+    assert len(made.follow_up) == 7 and {item.reason for item in made.follow_up} == {"inactive"}
+
+
+def test_an_empty_store(database: Database, course: Course) -> None:
+    made = summary(database, course)
+    assert made.total.this_week == Counts() and made.teams == []
+    assert made.total.this_week.coverage is None
+
+
+def test_questions_the_bot_could_not_answer(
+    database: Database, course: Course, world: World
+) -> None:
+    made = summary(database, course)
+    # W47: the same question unanswered once (team B) and answered but 👎 once (team A);
+    # the 👍 one is no gap, the W46 and W48 ones are outside the week.
+    assert made.gaps is not None
+    assert [(gap.question, gap.count, gap.unanswered, gap.thumbs_down) for gap in made.gaps] == [
+        ("How do we win back churned users?", 2, 1, 1)
+    ]
+    with database.session() as session:
+        only_b = teams_below(session, [world.teams["B"]])
+    scoped = summary(database, course, team_ids=only_b)
+    assert scoped.gaps is not None
+    assert [(gap.count, gap.unanswered, gap.thumbs_down) for gap in scoped.gaps] == [(1, 1, 0)]

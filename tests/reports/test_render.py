@@ -1,0 +1,107 @@
+"""The renderings of one hand-built week: chat, Markdown, CSV, JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.reports.metrics import FollowUp, WeeklySummary, build_summary
+from bot.reports.render import (
+    CHAT_FOLLOW_UP,
+    arrow,
+    as_dict,
+    chat_text,
+    percent,
+    to_csv,
+    to_markdown,
+)
+from bot.store.db import Database
+from quizzes.content import Course
+from quizzes.loader import load_course
+from tests.conftest import SAMPLE_CONTENT
+from tests.reports.handbuilt import build
+
+
+@pytest.fixture(scope="module")
+def course() -> Course:
+    return load_course(SAMPLE_CONTENT)
+
+
+@pytest.fixture
+def week(sqlite_database: Database, course: Course) -> WeeklySummary:
+    build(sqlite_database)
+    return build_summary(
+        sqlite_database,
+        course,
+        week="2026-W47",
+        timezone="Asia/Shanghai",
+        min_first_tries=2,
+        now=datetime(2026, 11, 23, 1, tzinfo=UTC),
+    )
+
+
+def test_rates_and_changes_read_plainly() -> None:
+    assert (percent(None), percent(0.0), percent(2 / 3)) == ("—", "0%", "67%")
+    assert (arrow(None), arrow(0.05), arrow(-0.1), arrow(0.001)) == (
+        "—",
+        "▲5 pp",
+        "▼10 pp",
+        "±0 pp",
+    )
+
+
+def test_the_chat_message_has_the_key_numbers_with_changes(week: WeeklySummary) -> None:
+    text = chat_text(week, "en")
+    assert "Coverage: 50% (3/6) ▼10 pp" in text  # 3/6 vs 3/5 last week
+    assert "Quiz completion: 83% (10/12) ▼17 pp" in text
+    assert "Accuracy: 78% (7/9) ▲11 pp" in text
+    assert "Pass rate: 67% (2/3) ±0 pp" in text
+    assert "Lesson completion: 50% (1/2) —" in text
+    assert "helpful 👍 50% (▲50 pp)" in text
+    assert "1. q3 — 50% of 2 first tries" in text
+    chinese = chat_text(week, "zh")
+    assert "覆盖率: 50% (3/6) ▼10 pp" in chinese
+
+
+def test_the_chat_follow_up_list_is_capped(week: WeeklySummary) -> None:
+    many = [FollowUp(index, f"Person {index}", "A", "inactive", None, None) for index in range(25)]
+    week.follow_up = many
+    text = chat_text(week, "en")
+    assert text.count("no answer for 7+ days") == CHAT_FOLLOW_UP
+    assert "…and 15 more" in text
+    assert len(text.splitlines()) <= 30  # one phone screen
+
+
+def test_csv_has_one_row_per_person(week: WeeklySummary) -> None:
+    rows = list(csv.DictReader(io.StringIO(to_csv(week))))
+    assert [row["name"] for row in rows] == ["Ann", "Bob", "Cid", "Dee", "Eve", "Gus"]
+    ann = rows[0]
+    assert (ann["attempts"], ann["correct"], ann["accuracy"], ann["passed"]) == (
+        "3",
+        "2",
+        "0.6667",
+        "false",
+    )
+    assert ann["follow_up"] == "low_accuracy" and ann["streak"] == "1"
+    assert rows[4]["accuracy"] == "" and rows[4]["passed"] == ""  # Eve: no answer, no rate
+
+
+def test_json_totals_and_undefined_rates(week: WeeklySummary) -> None:
+    data = json.loads(json.dumps(as_dict(week)))
+    assert data["totals"]["this_week"]["quizzes_delivered"] == 12
+    assert data["totals"]["change"]["lesson_completion"] is None
+    empty = next(team for team in data["teams"] if team["name"] == "Empty")
+    assert empty["this_week"]["coverage"] is None
+    assert [item["question_id"] for item in data["hardest_questions"]] == ["q3", "q2", "q1"]
+
+
+def test_markdown_has_every_section(week: WeeklySummary) -> None:
+    text = to_markdown(week, "en")
+    for heading in ("## Key numbers", "## Teams", "## Tracks", "## Hardest questions"):
+        assert heading in text
+    assert "| Coverage | 50% | 60% | ▼10 pp |" in text
+    assert "| Whole organisation | 6 | 3 |" in text

@@ -1,0 +1,148 @@
+"""The Monday summaries: each manager by DM, the review channel, each sent once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from adapters.memory import MemoryOutbound
+from bot.clock import FakeClock
+from bot.dispatcher import Dispatcher
+from bot.errors import ConfigError
+from bot.library import CourseLibrary
+from bot.reports.schedule import parse_channel, run_is_due, send_weekly_reports
+from bot.scheduler import WEEKLY_REPORT_JOB, BotScheduler, Runtime
+from bot.settings import load_settings
+from bot.store.db import Database
+from bot.store.models import Delivery, DeliveryKind, DeliveryStatus, Role
+from bot.store.models import Person as StoredPerson
+from tests.conftest import SAMPLE_CONTENT
+from tests.reports.handbuilt import build
+
+MONDAY_0900 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai, W48
+
+
+def dispatcher_for(db: Database, outbound: MemoryOutbound, channel: str) -> Dispatcher:
+    settings = load_settings(
+        database_url=db.url, content_dir=SAMPLE_CONTENT, report_channel=channel, language="en"
+    )
+    library = CourseLibrary(SAMPLE_CONTENT)
+    assert library.reload() == []
+    return Dispatcher(
+        db=db,
+        library=library,
+        settings=settings,
+        clock=FakeClock(MONDAY_0900),
+        outbound={"console": outbound},
+    )
+
+
+def test_the_report_channel_format() -> None:
+    channel = parse_channel("slack:C0123ABCD")
+    assert channel is not None and (channel.platform, channel.chat_id) == ("slack", "C0123ABCD")
+    assert parse_channel("  ") is None
+    with pytest.raises(ValueError, match="platform:channel_id"):
+        parse_channel("#general")
+
+
+def test_the_run_is_due_from_the_scheduled_time_in_the_org_zone() -> None:
+    zone = "Asia/Shanghai"
+    assert not run_is_due(datetime(2026, 11, 23, 0, 59, tzinfo=UTC), "mon 09:00", zone)
+    assert run_is_due(datetime(2026, 11, 23, 1, 0, tzinfo=UTC), "mon 09:00", zone)
+    assert run_is_due(datetime(2026, 11, 29, 15, 59, tzinfo=UTC), "mon 09:00", zone)  # Sunday
+    assert not run_is_due(datetime(2026, 11, 25, 0, 0, tzinfo=UTC), "fri 17:00", zone)
+
+
+async def test_managers_and_the_channel_get_it_once(sqlite_database: Database) -> None:
+    world = build(sqlite_database)
+    outbound = MemoryOutbound(platform="console")
+    dispatcher = dispatcher_for(sqlite_database, outbound, "console:review")
+    first = await send_weekly_reports(dispatcher)
+    assert (first.week, first.managers, first.channel) == ("2026-W47", 1, True)
+    (to_mia,) = outbound.to("mia")
+    assert "Weekly training summary — 2026-W47" in to_mia.text
+    assert "Coverage: 67% (2/3)" in to_mia.text  # A and A1 only
+    assert to_mia.attachment is not None and to_mia.attachment.mime_type == "image/png"
+    (to_channel,) = outbound.to("review")
+    assert "Coverage: 50% (3/6)" in to_channel.text  # the whole organisation
+    with sqlite_database.session() as session:
+        claimed = session.scalars(
+            select(Delivery).where(Delivery.kind == DeliveryKind.REPORT)
+        ).all()
+        assert [(row.person_id, row.slot, row.status) for row in claimed] == [
+            (world.people["Mia"], "weekly:2026-W47", DeliveryStatus.SENT)
+        ]
+
+    again = await send_weekly_reports(dispatcher)  # e.g. the run after a restart
+    assert (again.managers, again.channel, again.already_sent) == (0, False, 2)
+    assert len(outbound.sent) == 2
+
+
+async def test_a_failed_send_is_recorded(sqlite_database: Database) -> None:
+    build(sqlite_database)
+    outbound = MemoryOutbound(platform="console", blocked={"mia"})
+    run = await send_weekly_reports(dispatcher_for(sqlite_database, outbound, ""))
+    assert run.managers == 0 and run.failed == ["console:mia"]
+    with sqlite_database.session() as session:
+        row = session.scalars(select(Delivery).where(Delivery.kind == DeliveryKind.REPORT)).one()
+        assert row.status is DeliveryStatus.FAILED and "blocked" in (row.error or "")
+
+
+def test_a_bad_report_channel_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigError, match="TRAINBOT_REPORT_CHANNEL: invalid report channel"):
+        load_settings(report_channel="#review")
+    assert load_settings(report_channel=" slack:C0123 ").report_channel == "slack:C0123"
+
+
+async def test_the_scheduler_runs_the_weekly_job_at_the_configured_time(
+    sqlite_database: Database,
+) -> None:
+    outbound = MemoryOutbound(platform="console")
+    dispatcher = dispatcher_for(sqlite_database, outbound, "")
+    settings = dispatcher.settings.model_copy(update={"report_schedule": "tue 08:30"})
+    scheduler = BotScheduler(
+        settings,
+        Runtime(dispatcher=dispatcher, library=dispatcher.library, knowledge=None),
+        persistent=False,
+    )
+    before = datetime.now(UTC)
+    scheduler.start()
+    try:
+        job = scheduler.scheduler.get_job(WEEKLY_REPORT_JOB)
+        assert job is not None
+        assert "day_of_week='tue', hour='8', minute='30'" in str(job.trigger)
+        assert str(job.trigger.timezone) == "Asia/Shanghai"
+        if run_is_due(before, "tue 08:30", "Asia/Shanghai"):
+            # This week's time has passed: the job runs at once (catch-up after a restart).
+            assert job.next_run_time <= datetime.now(UTC)
+        else:
+            assert job.next_run_time == job.trigger.get_next_fire_time(None, before)
+    finally:
+        scheduler.shutdown()
+
+
+async def test_trainers_get_the_content_gaps_once(sqlite_database: Database) -> None:
+    build(sqlite_database)
+    with sqlite_database.session() as session:
+        session.add(
+            StoredPerson(
+                platform="console",
+                platform_user_id="tom",
+                display_name="Tom",
+                language="en",
+                role=Role.ADMIN,
+                created_at=MONDAY_0900,
+                updated_at=MONDAY_0900,
+            )
+        )
+    outbound = MemoryOutbound(platform="console")
+    dispatcher = dispatcher_for(sqlite_database, outbound, "")
+    first = await send_weekly_reports(dispatcher)
+    assert first.admins == 1
+    (digest,) = outbound.to("tom")
+    assert digest.text.startswith("**Content gaps 2026-W47**")
+    assert "- How do we win back churned users? — asked 2×, unanswered 1, 👎 1" in digest.text
+    again = await send_weekly_reports(dispatcher)
+    assert again.admins == 0 and len(outbound.to("tom")) == 1
