@@ -7,6 +7,7 @@ are typed as in chat (``/quiz``). At end of input the chat ends with exit code 0
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import sys
 from typing import TextIO
@@ -22,7 +23,10 @@ from bot.events import (
     Reply,
     Text,
 )
+from bot.i18n import language_from_locale, t
 from bot.ports import EventHandler
+
+logger = logging.getLogger(__name__)
 
 PLATFORM = "console"
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\S+)?(?:\s+(.*))?$", re.DOTALL)
@@ -132,6 +136,11 @@ class ConsoleChat:
         )
         if event is None:
             return
-        replies = await self.bot.handle(event)
+        try:
+            replies = await self.bot.handle(event)
+        except Exception:  # one failing message must not end the chat
+            logger.exception("handling a console %s failed", type(event).__name__)
+            language = language_from_locale(self.person.locale, "zh")
+            replies = [Reply(t(language, "apology"))]
         async with self._lock:
             self._show(replies)

@@ -602,7 +602,12 @@ class SlackAdapter:
         return events_log.first_time(self._db, PLATFORM, event_id, now)
 
     async def _answer(self, event: Event) -> None:
-        replies = await self.bot.handle(event)
+        try:
+            replies = await self.bot.handle(event)
+        except Exception:
+            logger.exception("slack: handling a %s failed", type(event).__name__)
+            language = language_from_locale(event.person.locale, self.settings.language)
+            replies = [Reply(t(language, "apology"))]
         for reply in replies:
             try:
                 await self.send(event.conversation, reply)

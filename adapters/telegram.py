@@ -805,7 +805,7 @@ class TelegramAdapter:
         except Exception:
             logger.exception("handling a Telegram %s failed", type(event).__name__)
             language = language_from_locale(event.person.locale, self.settings.language)
-            replies = [Reply(t(language, "telegram_apology"))]
+            replies = [Reply(t(language, "apology"))]
         for reply in replies:
             try:
                 await self._send(event.conversation, reply, reply_to=reply_to)

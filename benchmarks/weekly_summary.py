@@ -403,11 +403,28 @@ def markdown(data: dict[str, Any]) -> list[str]:
     return lines
 
 
+def summary_rows(data: dict[str, Any]) -> list[str]:
+    """Rows for the report's Summary table, one per store."""
+    return [
+        f"| Weekly summary JSON, {PEOPLE:,} people / {ATTEMPTS:,} attempts, {item.backend} "
+        f"(median of 5) | ≤ {TARGET_S:.0f} s | {item.median * 1000:,.0f} ms | "
+        f"{'✅ met' if item.met else '❌ not met'} |"
+        for item in data["results"]
+    ]
+
+
 def add_to_report(path: Path, data: dict[str, Any]) -> None:
-    """Put the section into a written report, before its Notes (replacing an older one)."""
+    """Put the section into a written report, before its Notes (replacing an older one),
+    and its rows at the end of the Summary table."""
     if not path.is_file():
         return
     content = path.read_text(encoding="utf-8")
+    summary = content.find("## Summary\n")
+    if summary != -1:
+        table_end = content.find("\n\n", content.find("\n|", summary))
+        if table_end != -1:
+            rows = "".join("\n" + row for row in summary_rows(data))
+            content = content[:table_end] + rows + content[table_end:]
     section = "\n".join(markdown(data))
     start = content.find("## Weekly summary\n")
     if start != -1:

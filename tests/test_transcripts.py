@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bot.app import TrainBot
 from bot.clock import FakeClock
@@ -162,3 +162,15 @@ async def test_nobody_can_rate_someone_elses_answer(bot: TrainBot) -> None:
     assert reply.text == "That button is no longer active."
     with bot.ctx.db.session() as session:
         assert session.scalars(select(AskedQuestion)).one().feedback is None
+
+
+async def test_a_failure_while_handling_gets_an_apology_and_the_chat_goes_on(
+    chat_as: DriverFactory, bot: TrainBot
+) -> None:
+    ben = chat_as("ben", "en")
+    with bot.ctx.db.session() as session:
+        session.execute(text("DROP TABLE asked_questions"))  # the store breaks under the bot
+    (sorry,) = await ben.say("What is the activation stage?")
+    assert sorry.strip() == "Sorry, something went wrong on my side. Please try again in a moment."
+    (help_text,) = await ben.say("/help")
+    assert "your training assistant" in help_text

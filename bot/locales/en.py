@@ -137,5 +137,5 @@ MESSAGES: dict[str, str] = {
     "telegram_command_settings": "Language, time zone and quiz time",
     "telegram_command_stop": "Pause lessons and quizzes",
     "telegram_command_report": "Weekly summary (managers)",
-    "telegram_apology": "Sorry, something went wrong on my side. Please try again in a moment.",
+    "apology": "Sorry, something went wrong on my side. Please try again in a moment.",
 }

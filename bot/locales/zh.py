@@ -120,5 +120,5 @@ MESSAGES: dict[str, str] = {
     "telegram_command_settings": "语言、时区和测验时间",
     "telegram_command_stop": "暂停课程和测验推送",
     "telegram_command_report": "每周汇总（经理）",
-    "telegram_apology": "抱歉，我这边出了点问题，请稍后再试。",
+    "apology": "抱歉，我这边出了点问题，请稍后再试。",
 }

@@ -11,7 +11,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from adapters.telegram import TelegramAdapter
 from bot.app import TrainBot
@@ -396,18 +396,6 @@ async def test_a_refused_token_is_a_configuration_error(bot: TrainBot) -> None:
 
 
 # -- failures while handling ---------------------------------------------------------------------
-
-
-async def test_a_failure_while_handling_gets_an_apology_and_polling_goes_on(
-    door: TelegramFrontDoor, bot: TrainBot
-) -> None:
-    ben = door(Person("telegram", "ben", "Ben", "en"))
-    with bot.ctx.db.session() as session:
-        session.execute(text("DROP TABLE asked_questions"))
-    (sorry,) = await ben.say("What is the activation stage?")
-    assert sorry == "Sorry, something went wrong on my side. Please try again in a moment."
-    (help_text,) = await ben.say("/help")
-    assert "your training assistant" in help_text
 
 
 async def test_stale_long_payload_tokens_are_answered_as_stale_buttons(
