@@ -532,7 +532,8 @@ class TelegramAdapter:
     Args:
         bot: the bot core (anything with ``async handle(event) -> list[Reply]``).
         settings: token, API base URL and webhook configuration.
-        webhook_listen: the address the webhook server binds (webhook mode).
+        webhook_listen: the address the webhook server binds (webhook mode; default
+            ``settings.telegram_webhook_listen``).
         max_concurrent_updates: updates handled at once (one at a time per chat).
     """
 
@@ -543,12 +544,12 @@ class TelegramAdapter:
         bot: EventHandler,
         settings: Settings,
         *,
-        webhook_listen: str = "0.0.0.0",
+        webhook_listen: str | None = None,
         max_concurrent_updates: int = 32,
     ) -> None:
         self.bot = bot
         self.settings = settings
-        self.webhook_listen = webhook_listen
+        self.webhook_listen = webhook_listen or settings.telegram_webhook_listen
         self.max_concurrent_updates = max_concurrent_updates
         self.payloads = CallbackPayloads()
         self.me: BotIdentity | None = None

@@ -116,6 +116,7 @@ class Settings(BaseSettings):
     telegram_webhook_url: str = ""
     telegram_webhook_secret: str = ""
     telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
+    telegram_webhook_listen: str = "0.0.0.0"
 
     # Slack
     slack_bot_token: str = ""

@@ -235,7 +235,8 @@ async def test_webhook_mode_checks_the_secret_token(bot: TrainBot) -> None:
         settings.telegram_webhook_url = "https://trainbot.example.com/telegram/updates"
         settings.telegram_webhook_secret = "s3cret-Token_1"
         settings.telegram_webhook_port = port
-        adapter = TelegramAdapter(bot, settings, webhook_listen="127.0.0.1")
+        settings.telegram_webhook_listen = "127.0.0.1"
+        adapter = TelegramAdapter(bot, settings)
         line = await adapter.start()
         try:
             assert line.startswith(
