@@ -15,8 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from knowledge.answer_type import question_focus, type_found
 from knowledge.chunking import split_sentences as chunk_sentences
 from knowledge.index import KnowledgeIndex
+from knowledge.lexicon import Lexicon
 from knowledge.search import Evidence, Retriever
 from knowledge.tokenize import (
     QUESTION_WORDS,
@@ -42,6 +44,8 @@ FEATURES = (
     "unknown",
     "cross_lingual",
     "agreement",
+    "answer_type",
+    "focus",
 )
 FEATURE_SIGNS = {
     "top_dense": 1,
@@ -51,6 +55,8 @@ FEATURE_SIGNS = {
     "unknown": -1,
     "cross_lingual": 0,
     "agreement": 1,
+    "answer_type": 1,
+    "focus": 1,
 }
 """Which way each signal may move the confidence (0: either way).
 
@@ -81,9 +87,9 @@ class ConfidenceModel:
 
 
 CONFIDENCE = ConfidenceModel(
-    weights=(3.3916, 0.3952, 3.4716, 0.0, 0.0, 0.8558, 0.4925),
-    bias=-3.4735,
-    threshold=0.17,
+    weights=(9.0368, 0.0, 0.0, 0.0, -0.3107, 0.8323, 2.2461, 5.0601, 1.2),
+    bias=-8.8968,
+    threshold=0.37,
 )
 """The calibrated model: fitted by ``benchmarks/qa_eval.py`` on ``benchmarks/eval/qa.yaml``.
 
@@ -119,6 +125,28 @@ def _term_known(term: str, index: KnowledgeIndex) -> bool:
     return all(index.knows(part) for part in parts or [term])
 
 
+def _variants(term: str, lexicon: Lexicon | None) -> list[str]:
+    """The term and its lexicon translations."""
+    if lexicon is None:
+        return [term]
+    return [term, *lexicon.translate([term], "zh" if has_cjk(term) else "en")]
+
+
+def _holds(variants: Sequence[str], sentence: str) -> bool:
+    """Whether a sentence holds one of the variants (stems compared without jieba: cheap)."""
+    stems: set[str] | None = None
+    for variant in variants:
+        if has_cjk(variant):
+            if variant in sentence:
+                return True
+            continue
+        if stems is None:
+            stems = set(english_stems(sentence))
+        if variant in stems:
+            return True
+    return False
+
+
 def signals(
     question: str, evidence: Evidence, index: KnowledgeIndex | None = None
 ) -> dict[str, float]:
@@ -143,6 +171,14 @@ def signals(
       such matches score lower, so the model learns to expect that.
     - ``agreement``: 1 when the best hit is in the top 5 of the dense ranking and of a
       keyword ranking (direct or translated).
+    - ``answer_type``: 0 when the question expects a checkable kind of answer (a price, a
+      duration, a phone number: :func:`knowledge.answer_type.expected_type`) and no
+      sentence of the top three passages that holds the question's focus expresses one;
+      else 1 (sentences are all of them when the question has no focus).
+    - ``focus``: 1 when the head of the question's focus
+      (:func:`knowledge.answer_type.question_focus`, the last of its words) or a
+      translation is in the top three passages; also 1 when the question has no focus
+      (a yes/no or wordless question).
     """
     dense_scores = [score for _, score in evidence.dense]
     top_dense = dense_scores[0] if dense_scores else 0.0
@@ -188,6 +224,13 @@ def signals(
         )
     )
     cross = float(best is not None and detect_language(best.chunk.text) != language)
+    focus = [_variants(term, lexicon) for term in question_focus(question)]
+    sentences = [sentence for hit in top for sentence in split_sentences(hit.chunk.text)]
+    if focus:
+        sentences = [s for s in sentences if any(_holds(v, s) for v in focus)]
+        focus_found = any(_in_passage(variant, text, tokens) for variant in focus[-1])
+    else:
+        focus_found = True
     return {
         "top_dense": top_dense,
         "dense_margin": top_dense - median,
@@ -196,6 +239,8 @@ def signals(
         "unknown": unknown,
         "cross_lingual": cross,
         "agreement": agreement,
+        "answer_type": float(type_found(question, "\n".join(sentences))),
+        "focus": float(focus_found),
     }
 
 

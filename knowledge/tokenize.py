@@ -382,6 +382,19 @@ def chinese_words(text: str) -> list[str]:
     return words
 
 
+def chinese_segments(text: str) -> list[str]:
+    """All of jieba's words (precise mode) of the Chinese parts of ``text``, stop words kept.
+
+    For reading a question's structure, where the function words (的, 是) mark where a
+    noun phrase ends and where the question word sits.
+    """
+    words: list[str] = []
+    for segment in _CJK_RUN.findall(text):
+        _ensure_jieba()
+        words.extend(jieba.cut(segment))
+    return words
+
+
 def english_stems(text: str) -> list[str]:
     """Light-stemmed English words of ``text``, without stop words and numbers."""
     stems: list[str] = []
