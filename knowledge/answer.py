@@ -22,6 +22,7 @@ from knowledge.lexicon import Lexicon
 from knowledge.search import Evidence, Retriever
 from knowledge.tokenize import (
     QUESTION_WORDS,
+    chinese_subwords,
     chinese_words,
     content_words,
     detect_language,
@@ -87,9 +88,9 @@ class ConfidenceModel:
 
 
 CONFIDENCE = ConfidenceModel(
-    weights=(9.0368, 0.0, 0.0, 0.0, -0.3107, 0.8323, 2.2461, 5.0601, 1.2),
-    bias=-8.8968,
-    threshold=0.37,
+    weights=(8.7546, 0.0, 0.0, 0.0, -0.4567, 0.8282, 2.2302, 5.6207, 1.1373),
+    bias=-9.2712,
+    threshold=0.38,
 )
 """The calibrated model: fitted by ``benchmarks/qa_eval.py`` on ``benchmarks/eval/qa.yaml``.
 
@@ -147,6 +148,20 @@ def _holds(variants: Sequence[str], sentence: str) -> bool:
     return False
 
 
+def _focus_forms(term: str, lexicon: Lexicon | None) -> list[str]:
+    """The forms a focus word may take in a passage: itself, its translations, its sub-words.
+
+    A Chinese compound the question writes one way is often written shorter in the
+    passage (目标值 in the question, 目标 in the passage), so a focus also counts as found
+    when the passage holds one of the dictionary words inside it
+    (:func:`knowledge.tokenize.chinese_subwords`). English stems already cover inflection.
+    """
+    forms = _variants(term, lexicon)
+    if has_cjk(term):
+        forms += [part for part in chinese_subwords(term) if part not in forms]
+    return forms
+
+
 def signals(
     question: str, evidence: Evidence, index: KnowledgeIndex | None = None
 ) -> dict[str, float]:
@@ -176,9 +191,10 @@ def signals(
       sentence of the top three passages that holds the question's focus expresses one;
       else 1 (sentences are all of them when the question has no focus).
     - ``focus``: 1 when the head of the question's focus
-      (:func:`knowledge.answer_type.question_focus`, the last of its words) or a
-      translation is in the top three passages; also 1 when the question has no focus
-      (a yes/no or wordless question).
+      (:func:`knowledge.answer_type.question_focus`, the last of its words), a
+      translation or, for a Chinese compound, a dictionary word inside it
+      (:func:`_focus_forms`) is in the top three passages; also 1 when the question has
+      no focus (a yes/no or wordless question).
     """
     dense_scores = [score for _, score in evidence.dense]
     top_dense = dense_scores[0] if dense_scores else 0.0
@@ -224,11 +240,11 @@ def signals(
         )
     )
     cross = float(best is not None and detect_language(best.chunk.text) != language)
-    focus = [_variants(term, lexicon) for term in question_focus(question)]
+    focus = [_focus_forms(term, lexicon) for term in question_focus(question)]
     sentences = [sentence for hit in top for sentence in split_sentences(hit.chunk.text)]
     if focus:
-        sentences = [s for s in sentences if any(_holds(v, s) for v in focus)]
-        focus_found = any(_in_passage(variant, text, tokens) for variant in focus[-1])
+        sentences = [s for s in sentences if any(_holds(forms, s) for forms in focus)]
+        focus_found = any(_in_passage(form, text, tokens) for form in focus[-1])
     else:
         focus_found = True
     return {

@@ -403,3 +403,21 @@ def english_stems(text: str) -> list[str]:
         if word and word not in STOPWORDS_EN:
             stems.append(_stem(word))
     return stems
+
+
+def chinese_subwords(word: str) -> list[str]:
+    """The shorter dictionary words inside a Chinese word (目标值 → 目标, 标值), longest first.
+
+    jieba's search mode lists the dictionary words of two or more characters inside a
+    word, so a compound the question writes one way (目标值) can be matched where the
+    passage writes its part (目标). Stop words and the word itself are left out.
+    """
+    if not has_cjk(word) or len(word) < 3:
+        return []
+    _ensure_jieba()
+    parts = {
+        part
+        for part in jieba.cut_for_search(word)
+        if len(part) > 1 and part != word and part not in STOPWORDS_ZH and has_cjk(part)
+    }
+    return sorted(parts, key=lambda part: (-len(part), word.index(part)))

@@ -58,3 +58,25 @@ def test_the_shipped_model_weighs_the_new_signals_on_their_expected_side() -> No
     for name in ("answer_type", "focus"):
         assert FEATURE_SIGNS[name] == 1
         assert weights[name] > 0
+
+
+def test_a_chinese_focus_is_found_through_a_dictionary_word_inside_it() -> None:
+    # The question says 目标值, the passage says 目标: the same thing, written shorter.
+    features = signals("策略应用率的目标值是多少？", _evidence("门店的策略应用率目标是 60%。"))
+    assert features["focus"] == 1.0
+    assert features["answer_type"] == 1.0
+
+
+def test_a_chinese_focus_with_no_part_in_the_passage_stays_missing() -> None:
+    features = signals("策略应用率的目标值是多少？", _evidence("门店的策略应用率每月复盘一次。"))
+    assert features["focus"] == 0.0
+    assert features["answer_type"] == 0.0
+
+
+def test_an_english_focus_is_matched_by_its_stem() -> None:
+    question = "What is the target for the adoption rate?"
+    found = signals(question, _evidence("Stores set targets for the adoption rate: 60%."))
+    assert found["focus"] == 1.0
+    assert found["answer_type"] == 1.0
+    missing = signals(question, _evidence("Stores review the adoption rate every month."))
+    assert missing["focus"] == 0.0
