@@ -569,10 +569,10 @@ def _week_window(week: str | None, settings: Settings) -> tuple[str, Any, Any]:
     """The ISO week (default: the last complete one) and its UTC window."""
     from datetime import UTC, datetime
 
-    from bot.weeks import iso_week_window, last_complete_week
+    from bot.weeks import chosen_week, iso_week_window
 
-    label = week or last_complete_week(datetime.now(UTC), settings.timezone)
     try:
+        label = chosen_week(week or None, datetime.now(UTC), settings.timezone)
         start, end = iso_week_window(label, settings.timezone)
     except ValueError as exc:
         raise TrainbotError(str(exc)) from None

@@ -757,18 +757,8 @@ class TelegramAdapter:
         attachment = call.file
         caption = params.get("caption")
         mode = ParseMode.HTML if caption else None
-        if call.method == "sendPhoto":
-            return await bot.send_photo(
-                chat_id,
-                attachment.content,
-                caption=caption,
-                parse_mode=mode,
-                reply_markup=keyboard,
-                reply_parameters=reply_parameters,
-                message_thread_id=thread,
-                filename=attachment.filename,
-            )
-        return await bot.send_document(
+        send_file = bot.send_photo if call.method == "sendPhoto" else bot.send_document
+        return await send_file(
             chat_id,
             attachment.content,
             caption=caption,

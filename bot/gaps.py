@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Integer, and_, case, func, or_, select
 
+from bot.reports.access import teams_below
 from bot.store.db import Database
 from bot.store.models import AskedQuestion, Team
 from knowledge.tokenize import content_words
@@ -121,29 +122,16 @@ def similar(first: frozenset[str], second: frozenset[str], language: str) -> boo
 
 
 def team_ids_under(db: Database, name: str) -> list[int]:
-    """The ids of team ``name`` and of every team below it.
+    """The ids of team ``name`` (exact name) and of every team below it.
 
     Raises:
         LookupError: when no team has that name.
     """
     with db.session() as session:
-        parents = {
-            row.id: row.parent_id for row in session.execute(select(Team.id, Team.parent_id))
-        }
         found = session.scalars(select(Team.id).where(Team.name == name)).one_or_none()
-    if found is None:
-        raise LookupError(f"unknown team {name!r}")
-    children: dict[int, list[int]] = {}
-    for team_id, parent_id in parents.items():
-        if parent_id is not None:
-            children.setdefault(parent_id, []).append(team_id)
-    ids, pending = [], [found]
-    while pending:
-        team_id = pending.pop()
-        if team_id not in ids:
-            ids.append(team_id)
-            pending.extend(children.get(team_id, []))
-    return sorted(ids)
+        if found is None:
+            raise LookupError(f"unknown team {name!r}")
+        return sorted(teams_below(session, [found]))
 
 
 def content_gaps(

@@ -99,3 +99,15 @@ def last_complete_week(now: datetime, tz: str) -> str:
     local_day = now.astimezone(_zone(tz)).date() - timedelta(days=7)
     year, number, _ = local_day.isocalendar()
     return f"{year}-W{number:02d}"
+
+
+def chosen_week(week: str | None, now: datetime, tz: str) -> str:
+    """``week`` once checked, or by default the last complete week at ``now`` in ``tz``.
+
+    Raises:
+        ValueError: naming the expected format when ``week`` is not a valid ISO week.
+    """
+    if week is None:
+        return last_complete_week(now, tz)
+    parse_week(week)
+    return week

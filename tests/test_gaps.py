@@ -13,7 +13,7 @@ from bot.errors import TrainbotError
 from bot.gaps import GapGroup, content_gaps, normalise_question, team_ids_under
 from bot.store.db import Database
 from bot.store.models import AskedQuestion, Team
-from bot.weeks import iso_week_window, last_complete_week, week_of
+from bot.weeks import chosen_week, iso_week_window, last_complete_week, week_of
 
 START = datetime(2026, 11, 15, 16, 0, tzinfo=UTC)  # Monday 2026-11-16 00:00 in Shanghai
 END = START + timedelta(days=7)
@@ -240,3 +240,11 @@ def test_a_team_includes_the_teams_below_it(sqlite_database: Database) -> None:
     assert team_ids_under(sqlite_database, "south") == [south]
     with pytest.raises(LookupError, match="unknown team 'east'"):
         team_ids_under(sqlite_database, "east")
+
+
+def test_chosen_week_checks_a_given_week_or_takes_the_last_complete_one() -> None:
+    now = datetime(2026, 11, 22, 8, tzinfo=UTC)  # Sunday afternoon in Shanghai: W47 not over
+    assert chosen_week(None, now, "Asia/Shanghai") == "2026-W46"
+    assert chosen_week("2026-W40", now, "Asia/Shanghai") == "2026-W40"
+    with pytest.raises(ValueError, match="2026-W47"):
+        chosen_week("week 40", now, "Asia/Shanghai")

@@ -19,7 +19,7 @@ from bot.i18n import t
 from bot.reports.access import ViewerKind, access_for, team_by_name, teams_below
 from bot.reports.metrics import WeeklySummary, build_summary
 from bot.reports.render import chat_text
-from bot.weeks import last_complete_week, parse_week
+from bot.weeks import chosen_week
 
 if TYPE_CHECKING:
     from bot.app import BotContext
@@ -52,10 +52,8 @@ async def report(ctx: BotContext, event: Command) -> list[Reply]:
     if not access.may_report:
         return [Reply(t(language, "report_no_team"))]
     week, team_name = _arguments(event.args)
-    if week is None:
-        week = last_complete_week(ctx.clock.now(), ctx.settings.timezone)
     try:
-        parse_week(week)
+        week = chosen_week(week, ctx.clock.now(), ctx.settings.timezone)
     except ValueError:
         return [Reply(t(language, "report_bad_week", week=week))]
     team_ids = access.team_ids

@@ -10,7 +10,7 @@ from bot.reports.access import team_by_name, teams_below
 from bot.reports.metrics import WeeklySummary, build_summary
 from bot.reports.render import FORMATS, to_csv, to_html, to_json, to_markdown
 from bot.store.db import Database
-from bot.weeks import last_complete_week, parse_week
+from bot.weeks import chosen_week
 from quizzes.content import Course
 
 logger = logging.getLogger(__name__)
@@ -32,9 +32,8 @@ def summary_for(
     Raises:
         TrainbotError: for a malformed week or an unknown team.
     """
-    week = week or last_complete_week(now, timezone)
     try:
-        parse_week(week)
+        week = chosen_week(week or None, now, timezone)
     except ValueError as exc:
         raise TrainbotError(str(exc)) from None
     team_ids = None

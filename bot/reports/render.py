@@ -382,6 +382,15 @@ def _key_rows(summary: WeeklySummary, language: str) -> list[list[str]]:
     return rows
 
 
+def _key_header(language: str) -> list[str]:
+    return [
+        t(language, "report_metric"),
+        t(language, "report_this_week"),
+        t(language, "report_last_week"),
+        t(language, "report_change"),
+    ]
+
+
 def _person_header(language: str) -> list[str]:
     return [
         t(language, "report_person"),
@@ -411,12 +420,6 @@ def to_markdown(summary: WeeklySummary, language: str) -> str:
     """The report as a Markdown document."""
     start, end = _dates(summary)
     zone = ZoneInfo(summary.timezone)
-    header = [
-        t(language, "report_metric"),
-        t(language, "report_this_week"),
-        t(language, "report_last_week"),
-        t(language, "report_change"),
-    ]
     lines = [
         f"# {t(language, 'report_title', week=summary.week)}",
         "",
@@ -431,7 +434,7 @@ def to_markdown(summary: WeeklySummary, language: str) -> str:
         "",
         f"## {t(language, 'report_key_numbers')}",
         "",
-        *_table(header, _key_rows(summary, language)),
+        *_table(_key_header(language), _key_rows(summary, language)),
         "",
         _questions_line(summary, language),
         "",
@@ -529,12 +532,6 @@ def to_html(summary: WeeklySummary, language: str, chart_png: bytes) -> str:
     zone = ZoneInfo(summary.timezone)
     title = t(language, "report_title", week=summary.week)
     chart = base64.b64encode(chart_png).decode("ascii")
-    key_header = [
-        t(language, "report_metric"),
-        t(language, "report_this_week"),
-        t(language, "report_last_week"),
-        t(language, "report_change"),
-    ]
     hardest = [
         t(
             language,
@@ -568,7 +565,7 @@ def to_html(summary: WeeklySummary, language: str, chart_png: bytes) -> str:
         )
         + "</p>",
         f"<h2>{html.escape(t(language, 'report_key_numbers'))}</h2>",
-        _html_table(key_header, _key_rows(summary, language), table_id="key-numbers"),
+        _html_table(_key_header(language), _key_rows(summary, language), table_id="key-numbers"),
         f"<p>{html.escape(_questions_line(summary, language))}</p>",
         f'<img class="chart" id="chart" width="1000" alt="{html.escape(t(language, "report_chart_alt"))}" '
         f'src="data:image/png;base64,{chart}">',
