@@ -11,8 +11,10 @@ Unchanged files are skipped, changed files replaced, deleted files removed from 
 indexes. Chunk texts and their keyword tokens live in ``chunks.json`` beside it; the BM25
 index is rebuilt from them in memory when the index is opened (well under a second for
 10,000 chunks). ``lexicon.json`` holds the bilingual lexicon mined from the course's
-parallel texts when ingest is given them (:mod:`knowledge.lexicon`); an index without it
-searches each language's keywords on their own.
+parallel texts when ingest is given them (:mod:`knowledge.lexicon`), plus the general
+dictionary's English → Chinese table for the words the passages hold, rebuilt whenever
+the materials change (:mod:`knowledge.dictionary`); an index without it searches each
+language's keywords on their own.
 """
 
 from __future__ import annotations
@@ -30,9 +32,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from knowledge import background
 from knowledge.chunking import chunk_document, split_sentences
+from knowledge.dictionary import cedict_path, edition, english_to_chinese
 from knowledge.embeddings import LocalE5Embeddings
 from knowledge.lexicon import Lexicon, fingerprint, mine
 from knowledge.loaders import load_document
@@ -168,6 +173,7 @@ class KnowledgeIndex:
         self._bm25: Any = None
         self._bm25_ids: list[str] = []
         self._document_frequency: dict[str, int] = {}
+        self._background: dict[str, np.ndarray] | None = None
         self.lexicon = Lexicon.load(self.lexicon_path)
         self._read_manifest()
 
@@ -348,6 +354,8 @@ class KnowledgeIndex:
         if report.changed or touched or not self.exists:
             self._save()
             self._bm25 = None
+        if report.changed or not self.lexicon.dictionary_edition:
+            self._update_dictionary()
         report.chunks_total = len(self.chunks)
         return report
 
@@ -357,7 +365,20 @@ class KnowledgeIndex:
             return
         if fingerprint(parallel_dir) == self.lexicon.sources:
             return
-        self.lexicon = mine(parallel_dir)
+        mined = mine(parallel_dir)
+        mined.dictionary = self.lexicon.dictionary
+        mined.dictionary_edition = self.lexicon.dictionary_edition
+        self.lexicon = mined
+        _write_json(self.lexicon_path, self.lexicon.to_json())
+
+    def _update_dictionary(self) -> None:
+        """Rebuild the general dictionary's table for the words the passages now hold."""
+        path = cedict_path()
+        if path is None:
+            return
+        vocabulary = {token for tokens in self.tokens.values() for token in tokens}
+        self.lexicon.dictionary = english_to_chinese(vocabulary, path)
+        self.lexicon.dictionary_edition = edition(path)
         _write_json(self.lexicon_path, self.lexicon.to_json())
 
     def _embed(self, texts: list[str]) -> list[list[float]]:
@@ -387,6 +408,19 @@ class KnowledgeIndex:
     def dense(self, query: str, k: int) -> list[tuple[str, float]]:
         """Nearest chunks by their best sentence: ``(chunk id, cosine similarity)``."""
         return self.dense_by_vector(self.embeddings.embed_query(query), k)
+
+    def background_similarity(self, vector: list[float], language: str) -> float:
+        """Cosine similarity of an embedded question to the nearest out-of-course sentence.
+
+        See :mod:`knowledge.background`; vectors for the bundled model ship with the code,
+        other models embed the sentences once and cache them in the index directory.
+        """
+        if self._background is None:
+            self._background = background.vectors(
+                self.embeddings, self.embeddings_id, self.directory
+            )
+        matrix = self._background.get(language, self._background["en"])
+        return float(np.max(matrix @ np.asarray(vector, dtype=np.float32)))
 
     def dense_by_vector(self, vector: list[float], k: int) -> list[tuple[str, float]]:
         """Nearest chunks to an already embedded question."""
@@ -457,10 +491,12 @@ class KnowledgeIndex:
         return token in self._document_frequency
 
     def warm_up(self) -> None:
-        """Load the keyword index and the embedding model before the first question."""
+        """Load the keyword index, the embedding model and the background before the first question."""
         if self.chunks:
             self._keyword_index()
-            self.dense("warm up", 1)  # loads Chroma's HNSW index (0.2-0.5 s on 10k chunks)
+            vector = self.embeddings.embed_query("warm up")
+            self.dense_by_vector(vector, 1)  # loads Chroma's HNSW index (0.2-0.5 s on 10k chunks)
+            self.background_similarity(vector, "en")
             return
         self.embeddings.embed_query("warm up")
 

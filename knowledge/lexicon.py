@@ -53,6 +53,10 @@ class Lexicon:
         sources: ``{relative path: [size, mtime_ns]}`` of the parallel files it was mined
             from, so that an unchanged course is not mined again.
         pairs: how many aligned text pairs it was mined from.
+        dictionary: English stem → Chinese words from the general dictionary
+            (:mod:`knowledge.dictionary`), limited to the words the indexed passages hold;
+            consulted for the English words the parallel texts never use.
+        dictionary_edition: which dictionary that table came from ("" when not built).
     """
 
     translations: dict[str, dict[str, list[str]]] = field(
@@ -60,28 +64,51 @@ class Lexicon:
     )
     sources: dict[str, list[int]] = field(default_factory=dict)
     pairs: int = 0
+    dictionary: dict[str, list[str]] = field(default_factory=dict)
+    dictionary_edition: str = ""
 
     def __len__(self) -> int:
-        return sum(len(entries) for entries in self.translations.values())
+        return sum(len(entries) for entries in self.translations.values()) + len(self.dictionary)
 
-    def translate(self, words: Iterable[str], source_language: str) -> list[str]:
-        """The other-language words for ``words`` (tokens of ``source_language``), deduplicated."""
+    def translate(
+        self, words: Iterable[str], source_language: str, *, general: bool = True
+    ) -> list[str]:
+        """The other-language words for ``words`` (tokens of ``source_language``), deduplicated.
+
+        The course's own translations come first; an English word they do not know is
+        looked up in the general dictionary instead (its senses are many, the course's
+        usage is one, so the course wins where it has an answer). ``general=False`` keeps
+        to the course's translations.
+        """
         table = self.translations.get(source_language, {})
+        fallback = self.dictionary if source_language == "en" and general else {}
         seen: dict[str, None] = {}
         for word in words:
-            for translation in table.get(word, ()):
+            for translation in table.get(word) or fallback.get(word) or []:
                 seen.setdefault(translation, None)
         return list(seen)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready form (see :meth:`from_json`)."""
-        return {"translations": self.translations, "sources": self.sources, "pairs": self.pairs}
+        return {
+            "translations": self.translations,
+            "sources": self.sources,
+            "pairs": self.pairs,
+            "dictionary": self.dictionary,
+            "dictionary_edition": self.dictionary_edition,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Lexicon:
         """Read what :meth:`to_json` wrote."""
         translations = {language: {} for language in LANGUAGES} | data.get("translations", {})
-        return cls(translations, dict(data.get("sources", {})), int(data.get("pairs", 0)))
+        return cls(
+            translations,
+            dict(data.get("sources", {})),
+            int(data.get("pairs", 0)),
+            dict(data.get("dictionary", {})),
+            str(data.get("dictionary_edition", "")),
+        )
 
     @classmethod
     def load(cls, path: Path) -> Lexicon:

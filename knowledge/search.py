@@ -12,11 +12,17 @@ however weak its match (docs/benchmarks.md).
 When the index has a bilingual lexicon (:mod:`knowledge.lexicon`), the question's words
 are also translated and searched with BM25 a second time, and that ranking is added the
 same way: ``+ translated_weight * translated_bm25_share``. An English question then finds
-the Chinese passage by its terms too, not only by the dense vectors.
+the Chinese passage by its terms too, not only by the dense vectors. The translated
+ranking weighs more for an English question (:data:`TRANSLATED_WEIGHTS`): the small
+embedding model matches an English question to Chinese sentences weakly, so for English
+questions over Chinese material the translated keywords carry more of the evidence, while
+a Chinese question translated into English mostly meets the few English pages, which
+its dense and direct keyword scores already judge well (measured in docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -31,7 +37,9 @@ from knowledge.types import Hit
 
 Mode = Literal["hybrid", "dense", "bm25"]
 KEYWORD_WEIGHT = 0.8
-TRANSLATED_WEIGHT = 0.8
+
+TRANSLATED_WEIGHTS = {"en": 2.0, "zh": 0.8}
+"""Weight of the translated BM25 ranking, by the question's language."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +53,7 @@ class Evidence:
         translated: the same for the question's words translated through the index's
             bilingual lexicon (empty without one).
         translations: those translated keyword tokens.
+        vector: the question's embedding (None in keyword-only mode).
     """
 
     hits: list[Hit]
@@ -52,6 +61,7 @@ class Evidence:
     keyword: list[tuple[str, float]]
     translated: list[tuple[str, float]] = field(default_factory=list)
     translations: list[str] = field(default_factory=list)
+    vector: list[float] | None = None
 
 
 class Retriever:
@@ -62,9 +72,8 @@ class Retriever:
         candidates: how many chunks each ranking contributes to the fusion.
         keyword_weight: weight of the normalised BM25 score against the standardised dense
             score (tuned on the eval set, docs/benchmarks.md).
-        translated_weight: the same for the BM25 score of the lexicon-translated question
-            (set equal to ``keyword_weight``; 0.5-1.0 measured the same on the eval set,
-            1.2 lower).
+        translated_weights: the same for the BM25 score of the translated question, by
+            the question's language (:data:`TRANSLATED_WEIGHTS`).
     """
 
     def __init__(
@@ -73,12 +82,12 @@ class Retriever:
         *,
         candidates: int = 50,
         keyword_weight: float = KEYWORD_WEIGHT,
-        translated_weight: float = TRANSLATED_WEIGHT,
+        translated_weights: Mapping[str, float] = TRANSLATED_WEIGHTS,
     ) -> None:
         self.index = index
         self.candidates = candidates
         self.keyword_weight = keyword_weight
-        self.translated_weight = translated_weight
+        self.translated_weights = dict(translated_weights)
 
     def translations(self, query: str) -> list[str]:
         """Keyword tokens of the query's words in the other language (via the lexicon)."""
@@ -96,12 +105,15 @@ class Retriever:
 
     def evidence(self, query: str, k: int = 5, mode: Mode = "hybrid") -> Evidence:
         """Search and keep the rankings behind the result."""
-        dense = self.index.dense(query, self.candidates) if mode != "bm25" else []
+        searchable = mode != "bm25" and bool(self.index.chunks)
+        vector = self.index.embeddings.embed_query(query) if searchable else None
+        dense = self.index.dense_by_vector(vector, self.candidates) if vector is not None else []
         keyword = self.index.keyword(query, self.candidates) if mode != "dense" else []
         translations = self.translations(query) if mode != "dense" else []
         translated = self.index.keyword_by_tokens(translations, self.candidates)
-        hits = self._fuse(dense, keyword, k, translated)
-        return Evidence(hits, dense, keyword, translated, translations)
+        weight = self.translated_weights.get(detect_language(query), self.keyword_weight)
+        hits = self._fuse(dense, keyword, k, translated, weight)
+        return Evidence(hits, dense, keyword, translated, translations, vector)
 
     def _fuse(
         self,
@@ -109,6 +121,7 @@ class Retriever:
         keyword: list[tuple[str, float]],
         k: int,
         translated: list[tuple[str, float]] | None = None,
+        translated_weight: float = KEYWORD_WEIGHT,
     ) -> list[Hit]:
         translated = translated or []
         fused: dict[str, float] = {}
@@ -123,7 +136,7 @@ class Retriever:
                 fused.setdefault(chunk_id, floor)  # outside the dense pool: its lowest
         for ranking, weight in (
             (keyword, self.keyword_weight),
-            (translated, self.translated_weight),
+            (translated, translated_weight),
         ):
             if ranking:
                 top = ranking[0][1]
