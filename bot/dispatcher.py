@@ -366,29 +366,69 @@ class Dispatcher:
         person_id: int,
         report: TickReport,
     ) -> object:
+        try:
+            return await self._send_retrying(sender, limiter, conversation, reply)
+        except RecipientUnreachable as exc:
+            self._unreachable(person_id, delivery_id, str(exc))
+            report.unreachable += 1
+            report.failed += 1
+            return _FAILED
+        except SendError:
+            attempts = self._count_attempt(delivery_id)
+            if attempts >= self.max_send_attempts:
+                self._finish(
+                    delivery_id, DeliveryStatus.FAILED, error="gave up after repeated send errors"
+                )
+                report.failed += 1
+            return _FAILED  # still claimed: the stale-claim recovery tries again later
+
+    async def _send_retrying(
+        self, sender: Outbound, limiter: RateLimiter, conversation: Conversation, reply: Reply
+    ) -> str | None:
+        """Send one message: a 429 is waited out, a timeout or 5xx tried again (3 tries).
+
+        Raises:
+            RecipientUnreachable: the person blocked the bot or left (at once, no retry).
+            SendError: still failing after the last try.
+        """
+        last: Exception | None = None
         for attempt in range(3):
             await limiter.wait(conversation.chat_id)
             try:
                 return await sender.send(conversation, reply)
-            except RecipientUnreachable as exc:
-                self._unreachable(person_id, delivery_id, str(exc))
-                report.unreachable += 1
-                report.failed += 1
-                return _FAILED
+            except RecipientUnreachable:
+                raise
             except RateLimited as exc:
                 wait = min(exc.retry_after, MAX_RETRY_AFTER)
                 logger.warning("%s asked to wait %.1fs", conversation.platform, wait)
                 limiter.pause(wait)
+                last = exc
             except (TransientSendError, SendError, OSError) as exc:
                 logger.warning("send failed (attempt %d): %s", attempt + 1, exc)
                 await asyncio.sleep(min(2.0**attempt * 0.05, 1.0))
-        attempts = self._count_attempt(delivery_id)
-        if attempts >= self.max_send_attempts:
-            self._finish(
-                delivery_id, DeliveryStatus.FAILED, error="gave up after repeated send errors"
-            )
-            report.failed += 1
-        return _FAILED  # still claimed: the stale-claim recovery tries again later
+                last = exc
+        raise TransientSendError(f"failed after 3 tries: {last}") from last
+
+    async def send_one(
+        self, person_id: int, conversation: Conversation, reply: Reply
+    ) -> str | None:
+        """Send a message outside a delivery pass (e.g. a weekly report) with the same care.
+
+        Rate limits are shared with the pass, timeouts and server errors are retried, and a
+        person who blocked the bot is marked unreachable, as in a pass.
+
+        Raises:
+            SendError: when it could not be sent (the caller records it).
+        """
+        sender = self.outbound[conversation.platform]
+        limiter = self.limiters.setdefault(
+            conversation.platform, limiter_for(conversation.platform)
+        )
+        try:
+            return await self._send_retrying(sender, limiter, conversation, reply)
+        except RecipientUnreachable as exc:
+            self._mark_unreachable(person_id, str(exc))
+            raise
 
     def _count_attempt(self, delivery_id: int) -> int:
         with self.db.session() as session:
@@ -417,13 +457,17 @@ class Dispatcher:
         with self.db.session() as session:
             session.execute(update(Delivery).where(Delivery.id == delivery_id).values(**values))
 
-    def _unreachable(self, person_id: int, delivery_id: int, reason: str) -> None:
+    def _mark_unreachable(self, person_id: int, reason: str) -> None:
         with self.db.session() as session:
             person = session.get(Person, person_id)
             if person is not None:
                 person.status = PersonStatus.UNREACHABLE
                 person.status_reason = reason[:200]
                 person.updated_at = self._now()
+
+    def _unreachable(self, person_id: int, delivery_id: int, reason: str) -> None:
+        self._mark_unreachable(person_id, reason)
+        with self.db.session() as session:
             delivery = session.get(Delivery, delivery_id)
             if delivery is not None:
                 delivery.status = DeliveryStatus.FAILED

@@ -493,6 +493,8 @@ class KnowledgeIndex:
     def warm_up(self) -> None:
         """Load the keyword index, the embedding model and the background before the first question."""
         if self.chunks:
+            if not self.lexicon.dictionary_edition:
+                self._update_dictionary()  # an index built before the dictionary existed
             self._keyword_index()
             vector = self.embeddings.embed_query("warm up")
             self.dense_by_vector(vector, 1)  # loads Chroma's HNSW index (0.2-0.5 s on 10k chunks)

@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.events import Attachment, Conversation, ConversationKind, Reply
 from bot.learning import claim, local_date
-from bot.ports import SendError
+from bot.ports import RecipientUnreachable, SendError
 from bot.reports.access import managed_teams
 from bot.reports.chart import team_chart
 from bot.reports.metrics import WeeklySummary, build_summary
@@ -240,8 +240,7 @@ async def _send_claimed(
         ``True`` when sent, ``False`` when it failed or had nothing to say, ``None`` when
         it had been claimed before.
     """
-    sender = dispatcher.outbound.get(person.platform)
-    if sender is None:
+    if person.platform not in dispatcher.outbound:
         logger.warning("no front door for %s: weekly summary not sent", person.platform)
         return False
     with dispatcher.db.session() as session:
@@ -265,7 +264,11 @@ async def _send_claimed(
         if reply is None:
             status, error = DeliveryStatus.SKIPPED, "nothing to report"
         else:
-            ref = await sender.send(dispatcher.conversation_for(person), reply)
+            conversation = dispatcher.conversation_for(person)
+            ref = await dispatcher.send_one(person.id, conversation, reply)
+    except RecipientUnreachable as exc:
+        status, error = DeliveryStatus.FAILED, f"unreachable: {exc}"
+        logger.warning("weekly summary to person %d: %s", person.id, error)
     except SendError as exc:
         status, error = DeliveryStatus.FAILED, f"{type(exc).__name__}: {exc}"
         logger.warning("weekly summary to person %d failed: %s", person.id, error)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 from pathlib import Path
 
 from knowledge.answer import signals
@@ -171,3 +172,17 @@ def test_dictionary_follows_the_materials_and_survives_remining(
     index.ingest(materials, parallel_dir=course, progress=False)
     assert index.lexicon.pairs > 0  # mined from the course…
     assert "导出" in index.lexicon.dictionary["export"]  # …and the dictionary kept
+
+
+def test_an_index_from_before_the_dictionary_gets_it_when_warmed_up(
+    tmp_path: Path, e5: LocalE5Embeddings
+) -> None:
+    _, index = ingested_rules(tmp_path, e5)
+    old = Lexicon()  # what an older trainbot wrote: no dictionary part
+    index.lexicon_path.write_text(json.dumps(old.to_json()), encoding="utf-8")
+
+    reopened = KnowledgeIndex(tmp_path / "index", e5, LOCAL_ID)
+    assert reopened.lexicon.dictionary == {}
+    reopened.warm_up()
+    assert "导出" in reopened.lexicon.dictionary["export"]
+    assert KnowledgeIndex(tmp_path / "index", e5, LOCAL_ID).lexicon == reopened.lexicon

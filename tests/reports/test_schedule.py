@@ -81,13 +81,40 @@ async def test_managers_and_the_channel_get_it_once(sqlite_database: Database) -
 
 
 async def test_a_failed_send_is_recorded(sqlite_database: Database) -> None:
-    build(sqlite_database)
+    world = build(sqlite_database)
     outbound = MemoryOutbound(platform="console", blocked={"mia"})
     run = await send_weekly_reports(dispatcher_for(sqlite_database, outbound, ""))
     assert run.managers == 0 and run.failed == ["console:mia"]
+    assert outbound.calls == 1  # a blocked bot is not tried again
     with sqlite_database.session() as session:
         row = session.scalars(select(Delivery).where(Delivery.kind == DeliveryKind.REPORT)).one()
         assert row.status is DeliveryStatus.FAILED and "blocked" in (row.error or "")
+        mia = session.get(StoredPerson, world.people["Mia"])
+        assert mia is not None and mia.status.value == "unreachable"  # as after a lesson push
+
+
+async def test_a_timeout_or_rate_limit_is_retried_before_giving_up(
+    sqlite_database: Database,
+) -> None:
+    build(sqlite_database)
+    outbound = MemoryOutbound(platform="console", fail_next=1, rate_limit_next=1, retry_after=0.01)
+    run = await send_weekly_reports(dispatcher_for(sqlite_database, outbound, ""))
+    assert run.managers == 1 and run.failed == []
+    assert outbound.calls == 3 and len(outbound.to("mia")) == 1
+    with sqlite_database.session() as session:
+        row = session.scalars(select(Delivery).where(Delivery.kind == DeliveryKind.REPORT)).one()
+        assert row.status is DeliveryStatus.SENT
+
+    # Three timeouts in a row: recorded as failed with the reason, the run goes on.
+    flaky = MemoryOutbound(platform="console", fail_next=3)
+    dispatcher = dispatcher_for(sqlite_database, flaky, "")
+    with sqlite_database.session() as session:
+        session.query(Delivery).delete()
+    failed = await send_weekly_reports(dispatcher)
+    assert failed.failed == ["console:mia"] and flaky.calls == 3
+    with sqlite_database.session() as session:
+        row = session.scalars(select(Delivery).where(Delivery.kind == DeliveryKind.REPORT)).one()
+        assert row.status is DeliveryStatus.FAILED and "timed out" in (row.error or "")
 
 
 def test_a_bad_report_channel_is_a_configuration_error() -> None:
