@@ -8,6 +8,7 @@ crash) can never both own the same push.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -254,21 +255,54 @@ class Progress:
 
 def streak(session: Session, person: Person, now: datetime) -> int:
     """Consecutive local days, ending today or yesterday, with at least one answer."""
-    zone = ZoneInfo(person.timezone)
-    moments = session.scalars(
-        select(Attempt.answered_at)
-        .where(Attempt.person_id == person.id, Attempt.answered_at >= now - timedelta(days=400))
-        .order_by(Attempt.answered_at.desc())
-    ).all()
-    days = {moment.astimezone(zone).date() for moment in moments}
-    day = now.astimezone(zone).date()
-    if day not in days:
-        day -= timedelta(days=1)
-    count = 0
-    while day in days:
-        count += 1
-        day -= timedelta(days=1)
-    return count
+    return streaks(session, [person], now)[person.id]
+
+
+STREAK_WINDOW = timedelta(days=400)
+"""How far back a streak is counted (a longer one shows as this many days)."""
+_RECENT = timedelta(days=35)
+
+
+def streaks(session: Session, people: Sequence[Person], now: datetime) -> dict[int, int]:
+    """:func:`streak` for many people at once, one query per 500 people.
+
+    Most streaks are short, so the last 35 days are read first; only people whose streak
+    may reach back further are read again over the whole :data:`STREAK_WINDOW`.
+    """
+    counted = _streaks(session, people, now, _RECENT)
+    longer = [person for person in people if counted[person.id] >= _RECENT.days - 2]
+    if longer:
+        counted.update(_streaks(session, longer, now, STREAK_WINDOW))
+    return counted
+
+
+def _streaks(
+    session: Session, people: Sequence[Person], now: datetime, window: timedelta
+) -> dict[int, int]:
+    zones = {person.id: ZoneInfo(person.timezone) for person in people}
+    days: dict[int, set[date]] = {person.id: set() for person in people}
+    ids = list(zones)
+    for start in range(0, len(ids), 500):
+        rows = session.execute(
+            select(Attempt.person_id, Attempt.answered_at).where(
+                Attempt.person_id.in_(ids[start : start + 500]),
+                Attempt.answered_at >= now - window,
+                Attempt.answered_at <= now,
+            )
+        )
+        for person_id, moment in rows:
+            days[person_id].add(moment.astimezone(zones[person_id]).date())
+    result: dict[int, int] = {}
+    for person_id, answered in days.items():
+        day = now.astimezone(zones[person_id]).date()
+        if day not in answered:
+            day -= timedelta(days=1)
+        count = 0
+        while day in answered:
+            count += 1
+            day -= timedelta(days=1)
+        result[person_id] = count
+    return result
 
 
 def answer_counts(session: Session, person: Person) -> tuple[int, int]:

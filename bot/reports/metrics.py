@@ -49,7 +49,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.gaps import content_gaps
-from bot.learning import streak
+from bot.learning import streaks
 from bot.store.db import Database
 from bot.store.models import (
     AskedQuestion,
@@ -796,10 +796,8 @@ def _with_streaks(session: Session, people: list[PersonWeek], end: datetime) -> 
     for index in range(0, len(ids), 500):
         for row in session.scalars(select(Person).where(Person.id.in_(ids[index : index + 500]))):
             stored[row.id] = row
-    return [
-        replace(person, streak=streak(session, stored[person.person_id], moment))
-        for person in people
-    ]
+    counted = streaks(session, list(stored.values()), moment)
+    return [replace(person, streak=counted[person.person_id]) for person in people]
 
 
 def literal_thresholds(course: Course) -> dict[str, int]:
