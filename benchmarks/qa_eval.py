@@ -26,7 +26,14 @@ from typing import Any
 import numpy as np
 import yaml
 
-from knowledge.answer import CONFIDENCE, FEATURE_SIGNS, FEATURES, ConfidenceModel, signals
+from knowledge.answer import (
+    CONFIDENCE,
+    FEATURE_SIGNS,
+    FEATURES,
+    ConfidenceModel,
+    extract,
+    signals,
+)
 from knowledge.embeddings import LocalE5Embeddings, embeddings_id
 from knowledge.index import KnowledgeIndex
 from knowledge.loaders import load_document
@@ -230,13 +237,21 @@ def run(materials: Path) -> dict[str, Any]:
         results = [evaluate(name, questions, search) for name, search in systems]
         holdout_results = [evaluate(name, holdout, search) for name, search in systems]
 
-        def features_of(items: list[dict[str, Any]]) -> list[dict[str, float]]:
-            return [
-                signals(q["question"], retriever.evidence(q["question"], 5), index) for q in items
-            ]
+        def features_of(items: list[dict[str, Any]]) -> tuple[list[dict[str, float]], float]:
+            """The signals of every question, and how often the extract shows the evidence."""
+            features, shown = [], []
+            for q in items:
+                evidence = retriever.evidence(q["question"], 5)
+                features.append(signals(q["question"], evidence, index))
+                if q["expected"]:
+                    text = extract(
+                        q["question"], evidence.hits[:3], translations=evidence.translations
+                    )
+                    shown.append(any(_norm(e["contains"]) in _norm(text) for e in q["expected"]))
+            return features, sum(shown) / max(1, len(shown))
 
-        features = features_of(questions)
-        holdout_features = features_of(holdout)
+        features, extract_rate = features_of(questions)
+        holdout_features, holdout_extract_rate = features_of(holdout)
     labels = [1 if q["expected"] else 0 for q in questions]
     holdout_labels = [1 if q["expected"] else 0 for q in holdout]
     fitted = fit_confidence(features, labels)
@@ -255,6 +270,8 @@ def run(materials: Path) -> dict[str, Any]:
         "holdout_features": holdout_features,
         "holdout_labels": holdout_labels,
         "holdout": abstention(current, holdout_features, holdout_labels, current.threshold),
+        "extract_rate": extract_rate,
+        "holdout_extract_rate": holdout_extract_rate,
     }
 
 
@@ -314,6 +331,12 @@ if __name__ == "__main__":
             f"held-out {metric.name:39s} hit@1 {metric.hit1:.3f} hit@3 {metric.hit3:.3f} MRR {metric.mrr:.3f}  {metric.by_kind}"
         )
     print("held-out (answered, abstained)", result["holdout"])
+    print(
+        "extract shows the evidence: tuning",
+        result["extract_rate"],
+        "held-out",
+        result["holdout_extract_rate"],
+    )
     for q, f in zip(result["questions"], result["features"], strict=True):
         print(
             "A" if q["expected"] else "U",

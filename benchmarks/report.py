@@ -408,6 +408,15 @@ def _quality(run: BenchmarkRun, cores: int) -> list[str]:
             f"pipeline ({ratio:.2f}×): {_verdict(hybrid.hit3 > tutorial.hit3)}.",
             "",
         ]
+    if "extract_rate" in qa:
+        lines += [
+            "Extractive answers (no LLM): share of the answerable questions whose shown answer "
+            "(the best sentences of the top 3 sources) contains the expected phrase: "
+            f"{_pct(qa['extract_rate'])} on these questions, "
+            f"{_pct(qa['holdout_extract_rate'])} on the held-out ones below. The phrase marks "
+            "the evidence, so this is a lower bound on answers that show it.",
+            "",
+        ]
     lines += _holdout(qa)
     lines += _confidence(qa, run.qa_sweep or [])
     return lines + _section_footer(run, "qa", cores) + [""]

@@ -279,14 +279,22 @@ def split_sentences(text: str) -> list[str]:
     return [part.strip() for part in chunk_sentences(text) if part.strip()]
 
 
-def extract(question: str, hits: Sequence[Hit], *, max_chars: int = 360) -> str:
+def extract(
+    question: str,
+    hits: Sequence[Hit],
+    *,
+    max_chars: int = 360,
+    translations: Sequence[str] = (),
+) -> str:
     """The most relevant sentences of the top sources, in source order, with citations.
 
-    Sentences are ranked by how many of the question's content words they contain; ties
-    (and questions sharing no word with the passage, such as an English question about
-    Chinese material) favour earlier sentences of better-ranked sources.
+    Sentences are ranked by how many of the question's content words they contain, or of
+    their translations (``translations``: the keyword tokens the retriever searched the
+    other language with), so an English question about Chinese material is shown the
+    Chinese sentence that holds its terms; ties favour earlier sentences of better-ranked
+    sources.
     """
-    words = content_words(question)
+    words = content_words(question) | set(translations)
     candidates: list[tuple[float, int, int, str]] = []
     for source_number, hit in enumerate(hits, start=1):
         for position, sentence in enumerate(split_sentences(hit.chunk.text)):
@@ -341,7 +349,8 @@ class Answerer:
         if not hits or confidence < self.model.threshold:
             return Answer(question, False, "", confidence, language, hits)
         if self.llm is None:
-            return Answer(question, True, extract(question, hits), confidence, language, hits)
+            shown = extract(question, hits, translations=evidence.translations)
+            return Answer(question, True, shown, confidence, language, hits)
         text = self._written(question, language, hits)
         if text is None:
             return Answer(question, False, "", confidence, language, hits)

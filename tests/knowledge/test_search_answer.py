@@ -83,6 +83,31 @@ def test_on_topic_questions_are_more_confident_than_off_topic_ones(
     assert on > off
 
 
+def test_extract_for_an_english_question_shows_the_chinese_sentence_with_its_terms() -> None:
+    faq = Chunk(
+        "faq.html#0",
+        "faq.html",
+        "FAQ",
+        "Privacy",
+        "Only message users who opted in. Never screenshot user data into chat apps.",
+        0,
+    )
+    rules = Chunk(
+        "rules.md#0",
+        "rules.md",
+        "数据规范",
+        "使用",
+        "分析时默认使用去标识化的数据。导出数据需要经理审批，导出文件到期删除。",
+        0,
+    )
+    hits = [Hit(faq, 1.0), Hit(rules, 0.9)]
+    question = "Do I need approval before exporting data?"
+    # Without translations nothing but "data" matches, and the first source wins.
+    assert "导出数据需要经理审批" not in extract(question, hits, max_chars=80)
+    shown = extract(question, hits, max_chars=80, translations=["导出", "数据", "审批"])
+    assert "导出数据需要经理审批，导出文件到期删除。 [2]" in shown
+
+
 def test_extract_picks_matching_sentences_in_source_order() -> None:
     chunk_a = Chunk(
         "a.md#0", "a.md", "A", "", "无关的开场白在这里。留存率按注册周分批计算。最后一句也无关。", 0
