@@ -245,7 +245,10 @@ def run(materials: Path) -> dict[str, Any]:
                 features.append(signals(q["question"], evidence, index))
                 if q["expected"]:
                     text = extract(
-                        q["question"], evidence.hits[:3], translations=evidence.translations
+                        q["question"],
+                        evidence.hits[:3],
+                        translations=evidence.translations,
+                        weight=index.idf,
                     )
                     shown.append(any(_norm(e["contains"]) in _norm(text) for e in q["expected"]))
             return features, sum(shown) / max(1, len(shown))

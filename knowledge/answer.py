@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -285,20 +285,23 @@ def extract(
     *,
     max_chars: int = 360,
     translations: Sequence[str] = (),
+    weight: Callable[[str], float] | None = None,
 ) -> str:
     """The most relevant sentences of the top sources, in source order, with citations.
 
-    Sentences are ranked by how many of the question's content words they contain, or of
-    their translations (``translations``: the keyword tokens the retriever searched the
-    other language with), so an English question about Chinese material is shown the
-    Chinese sentence that holds its terms; ties favour earlier sentences of better-ranked
-    sources.
+    Sentences are ranked by the question's content words they contain, or their
+    translations (``translations``: the keyword tokens the retriever searched the other
+    language with), so an English question about Chinese material is shown the Chinese
+    sentence that holds its terms. With ``weight`` (the index's IDF) a rare word counts
+    more than a common one (导出 more than 数据); ties favour earlier sentences of
+    better-ranked sources.
     """
     words = content_words(question) | set(translations)
     candidates: list[tuple[float, int, int, str]] = []
     for source_number, hit in enumerate(hits, start=1):
         for position, sentence in enumerate(split_sentences(hit.chunk.text)):
-            shared = len(words & set(tokenize(sentence)))
+            common = words & set(tokenize(sentence))
+            shared = sum(weight(token) for token in common) if weight else len(common)
             rank_bonus = 1.0 / (source_number + position)
             candidates.append((shared + rank_bonus, source_number, position, sentence))
     chosen: list[tuple[int, int, str]] = []
@@ -349,7 +352,12 @@ class Answerer:
         if not hits or confidence < self.model.threshold:
             return Answer(question, False, "", confidence, language, hits)
         if self.llm is None:
-            shown = extract(question, hits, translations=evidence.translations)
+            shown = extract(
+                question,
+                hits,
+                translations=evidence.translations,
+                weight=self.retriever.index.idf,
+            )
             return Answer(question, True, shown, confidence, language, hits)
         text = self._written(question, language, hits)
         if text is None:
