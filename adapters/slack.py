@@ -2,7 +2,8 @@
 
 Slack wants an acknowledgement within 3 seconds, so every listener acknowledges first and
 hands the work to a task the adapter tracks (``drain()`` awaits them). What reaches the bot
-is a neutral event: a DM (``message.im``) or a mention (``app_mention``) becomes
+is a neutral event: a DM (``message.im``), a mention (``app_mention``) or a reply in a
+thread the bot was mentioned in (``message.channels`` / ``message.groups``) becomes
 :class:`~bot.events.Text`, the ``/train`` slash command becomes a
 :class:`~bot.events.Command`, a button click (``block_actions``) a
 :class:`~bot.events.ButtonPress`. Replies are rendered as Block Kit.
@@ -59,13 +60,15 @@ PLATFORM = "slack"
 SLASH_COMMAND = "/train"
 SUBCOMMANDS = ("ask", "quiz", "progress", "report", "settings", "stop", "start", "help")
 #: Bot events the adapter listens to, as the manifest names them.
-BOT_EVENTS = ("message.im", "app_mention")
+BOT_EVENTS = ("message.im", "app_mention", "message.channels", "message.groups")
 #: OAuth scopes the bot token needs.
 BOT_SCOPES = (
     "app_mentions:read",
+    "channels:history",
     "chat:write",
     "commands",
     "files:write",
+    "groups:history",
     "im:history",
     "im:read",
     "im:write",
@@ -98,6 +101,11 @@ MAX_FALLBACK_CHARS = 3000  # the notification text; the blocks carry the whole m
 USER_CACHE_SECONDS = 3600.0
 EVENTS_KEPT = timedelta(days=1)
 PRUNE_EVERY = timedelta(hours=1)
+THREADS = "slack-thread"
+"""``processed_events`` platform of the threads the bot was mentioned in."""
+THREADS_KEPT = timedelta(days=7)
+"""How long a reply in such a thread, without a new mention, is still answered."""
+_CHANNEL_TYPES = frozenset({"channel", "group"})
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
 _LINK = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
@@ -152,7 +160,11 @@ def parse_event(body: dict[str, Any], *, bot_user_id: str) -> Event | None:
     """Translate an Events API ``event_callback`` into an event, or ``None`` to ignore it.
 
     Ignored: anything from a bot (including ourselves), message subtypes (edits, joins,
-    deletions), messages outside DMs, and event types the bot does not listen to.
+    deletions), channel messages that are not thread replies, thread replies that mention
+    the bot (their ``app_mention`` event carries them), and event types the bot does not
+    listen to. A thread reply in a channel comes back as :class:`~bot.events.Text` in a
+    ``THREAD`` conversation; whether the bot follows that thread is the adapter's call
+    (:func:`is_thread_reply`).
 
     Args:
         body: the whole ``event_callback`` envelope.
@@ -165,8 +177,16 @@ def parse_event(body: dict[str, Any], *, bot_user_id: str) -> Event | None:
         return None
     channel = str(event.get("channel", ""))
     person = Person(PLATFORM, str(user))
-    text = plain_from_slack(str(event.get("text", "")), bot_user_id=bot_user_id)
+    raw = str(event.get("text", ""))
+    text = plain_from_slack(raw, bot_user_id=bot_user_id)
     if event.get("type") == "message":
+        if is_thread_reply(body):
+            if bot_user_id and f"<@{bot_user_id}>" in raw:
+                return None  # answered through its app_mention event
+            conversation = Conversation(
+                PLATFORM, channel, ConversationKind.THREAD, thread_id=str(event["thread_ts"])
+            )
+            return Text(person, conversation, text) if text else None
         if event.get("channel_type") != "im":
             return None
         conversation = Conversation(
@@ -180,6 +200,18 @@ def parse_event(body: dict[str, Any], *, bot_user_id: str) -> Event | None:
             return Command(person, conversation, "help")
         return Text(person, conversation, text)
     return None
+
+
+def is_thread_reply(body: dict[str, Any]) -> bool:
+    """A ``message`` in a channel that replies in a thread (not the thread's first message)."""
+    event = body.get("event") or {}
+    thread = event.get("thread_ts")
+    return (
+        event.get("type") == "message"
+        and event.get("channel_type") in _CHANNEL_TYPES
+        and bool(thread)
+        and thread != event.get("ts")
+    )
 
 
 def parse_slash_command(payload: dict[str, Any]) -> Command:
@@ -411,6 +443,7 @@ class SlackAdapter:
         self._users: dict[str, tuple[float, Person]] = {}
         self._dm_channels: dict[str, str] = {}
         self._last_prune: datetime | None = None
+        self._threads: set[str] = set()  # without a store: the threads followed
         self._started = False
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -550,10 +583,15 @@ class SlackAdapter:
         event = parse_event(body, bot_user_id=self.bot_user_id)
         if event is None:
             return
+        thread = f"{event.conversation.chat_id}:{event.conversation.thread_id}"
+        if is_thread_reply(body) and not self._follows(thread):
+            return  # somebody else's thread: not for the bot
         event_id = str(body.get("event_id") or "")
         if event_id and not self._first_time(event_id):
             logger.info("slack: event %s already handled; retry ignored", event_id)
             return
+        if (body.get("event") or {}).get("type") == "app_mention":
+            self._follow(thread)
         await self._answer(replace(event, person=await self.person(event.person)))
 
     async def _handle_command(self, body: dict[str, Any]) -> None:
@@ -596,10 +634,23 @@ class SlackAdapter:
         now = self._clock_now()
         if self._last_prune is None or now - self._last_prune >= PRUNE_EVERY:
             self._last_prune = now
-            removed = events_log.prune(self._db, now - EVENTS_KEPT)
+            removed = events_log.prune(self._db, PLATFORM, now - EVENTS_KEPT)
+            removed += events_log.prune(self._db, THREADS, now - THREADS_KEPT)
             if removed:
                 logger.debug("slack: forgot %d old processed events", removed)
         return events_log.first_time(self._db, PLATFORM, event_id, now)
+
+    def _follow(self, thread: str) -> None:
+        """Remember a thread the bot was mentioned in: replies there are for it too."""
+        if self._db is None:
+            self._threads.add(thread)
+        else:
+            events_log.first_time(self._db, THREADS, thread, self._clock_now())
+
+    def _follows(self, thread: str) -> bool:
+        if self._db is None:
+            return thread in self._threads
+        return events_log.seen(self._db, THREADS, thread)
 
     async def _answer(self, event: Event) -> None:
         try:

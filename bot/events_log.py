@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.store.db import Database
@@ -22,7 +22,8 @@ def first_time(db: Database, platform: str, event_id: str, now: datetime) -> boo
 
     Args:
         db: the store.
-        platform: ``slack`` or ``telegram``.
+        platform: ``slack`` or ``telegram`` (or another kind of record: ``report``,
+            ``slack-thread``).
         event_id: the platform's id of the event (Slack's ``event_id``).
         now: when the event was received (aware UTC).
     """
@@ -37,13 +38,29 @@ def first_time(db: Database, platform: str, event_id: str, now: datetime) -> boo
         return session.execute(statement).scalar_one_or_none() is not None
 
 
-def prune(db: Database, older_than: datetime) -> int:
-    """Forget events received before ``older_than``; returns how many rows went.
+def seen(db: Database, platform: str, event_id: str) -> bool:
+    """Whether ``event_id`` has been recorded (and not pruned yet)."""
+    with db.session() as session:
+        found = session.scalars(
+            select(ProcessedEvent.event_id).where(
+                ProcessedEvent.platform == platform, ProcessedEvent.event_id == event_id
+            )
+        ).first()
+        return found is not None
 
-    Platforms retry within minutes, so a day's history is plenty.
+
+def prune(db: Database, platform: str, older_than: datetime) -> int:
+    """Forget ``platform``'s events received before ``older_than``; returns how many went.
+
+    Platforms retry within minutes, so a day's history is plenty for retries. Only the
+    given platform's rows go: the same table also remembers which weekly report was posted
+    to the review channel (``report``) and which Slack threads the bot answers in
+    (``slack-thread``), each kept for as long as it matters.
     """
     with db.session() as session:
         result = session.execute(
-            delete(ProcessedEvent).where(ProcessedEvent.received_at < older_than)
+            delete(ProcessedEvent).where(
+                ProcessedEvent.platform == platform, ProcessedEvent.received_at < older_than
+            )
         )
         return int(result.rowcount)  # type: ignore[attr-defined]

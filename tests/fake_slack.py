@@ -618,6 +618,23 @@ class SlackDriver:
         }
         return await self._exchange(json_body(event_envelope(event)), "application/json")
 
+    async def reply_in_thread(
+        self, text: str, *, channel: str, thread_ts: str, channel_type: str = "channel"
+    ) -> list[str]:
+        """Reply in a channel thread without mentioning the bot (a ``message.channels`` event)."""
+        ts = f"{time.time():.6f}"
+        event = {
+            "type": "message",
+            "channel": channel,
+            "channel_type": channel_type,
+            "user": self.user_id,
+            "text": html.escape(text, quote=False),
+            "ts": ts,
+            "thread_ts": thread_ts,
+            "event_ts": ts,
+        }
+        return await self._exchange(json_body(event_envelope(event)), "application/json")
+
     async def pushed(self, reply: Reply) -> list[str]:
         """Have the bot push ``reply`` to this person as the dispatcher does: through
         :meth:`SlackAdapter.send` to the person's user id."""

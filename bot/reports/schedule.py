@@ -5,7 +5,8 @@ Each DM to a stored person is claimed as a ``report`` delivery (unique per perso
 date and slot ``weekly:<week>`` or ``gaps:<week>``) before it is sent, so a run repeated
 after a restart, or by a second bot process, never sends the same summary twice. The
 channel has no person row: its post is recorded as a handled event
-(``processed_events``, ``weekly-report:<week>:<channel>``) before it is sent. That makes
+(``processed_events``, platform ``report``, ``weekly-report:<week>:<channel>``) before
+it is sent. That makes
 it safe for the scheduler to run the job again at every start once this week's time has
 passed (:func:`run_is_due`): a run missed while the bot was down is sent once, and a run
 already made is not repeated.
@@ -22,8 +23,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
 
+from bot import events_log
 from bot.events import Attachment, Conversation, ConversationKind, Reply
 from bot.learning import claim, local_date
 from bot.ports import RecipientUnreachable, SendError
@@ -38,7 +39,6 @@ from bot.store.models import (
     DeliveryStatus,
     Person,
     PersonStatus,
-    ProcessedEvent,
     Role,
     TeamManager,
 )
@@ -286,20 +286,17 @@ async def _send_claimed(
     return status is DeliveryStatus.SENT
 
 
+REPORT_RECORDS = "report"
+"""``processed_events`` platform under which channel posts are recorded (never pruned)."""
+
+
 def _first_post(dispatcher: Dispatcher, channel: Conversation, week: str, now: datetime) -> bool:
     """Record the channel post of ``week``; ``False`` when it was recorded before."""
-    try:
-        with dispatcher.db.session() as session:
-            session.add(
-                ProcessedEvent(
-                    platform=channel.platform,
-                    event_id=f"weekly-report:{week}:{channel.chat_id}"[:128],
-                    received_at=now,
-                )
-            )
-    except IntegrityError:
+    event_id = f"weekly-report:{week}:{channel.chat_id}"[:128]
+    # Before this version the post was recorded under the channel's platform.
+    if events_log.seen(dispatcher.db, channel.platform, event_id):
         return False
-    return True
+    return events_log.first_time(dispatcher.db, REPORT_RECORDS, event_id, now)
 
 
 def scheduled_moment(week_start: datetime, schedule: str, timezone: str) -> datetime:

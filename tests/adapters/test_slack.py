@@ -21,13 +21,22 @@ from adapters.slack import (
     SLASH_COMMAND,
     SUBCOMMANDS,
     SlackAdapter,
+    parse_event,
 )
 from bot import events_log
 from bot.app import TrainBot
 from bot.clock import FakeClock
 from bot.dispatcher import Dispatcher
 from bot.errors import ConfigError
-from bot.events import Attachment, Conversation, ConversationKind, Event, Person, Reply
+from bot.events import (
+    Attachment,
+    Conversation,
+    ConversationKind,
+    Event,
+    Person,
+    Reply,
+    Text,
+)
 from bot.ports import RateLimited, RecipientUnreachable, TransientSendError
 from bot.ratelimit import RateLimiter
 from bot.store.db import Database
@@ -150,6 +159,55 @@ async def test_a_mention_is_answered_in_its_thread(slack: Factory, bot: TrainBot
     (thanks,) = await carol.press("👍")  # the click in the thread is answered there too
     assert "Thanks for the feedback" in thanks
     assert posts(carol.fake)[-1].thread_ts == "1763340100.000200"
+
+
+async def test_replies_in_a_thread_the_bot_was_mentioned_in_are_answered_there(
+    slack: Factory,
+) -> None:
+    carol, dan = slack(person("carol")), slack(person("dan"))
+    thread = "1763340200.000300"
+    await carol.mention("What is retention?", channel="C0GENERAL", ts=thread)
+    (followup,) = await dan.reply_in_thread(
+        "How is training coverage calculated?", channel="C0GENERAL", thread_ts=thread
+    )
+    assert followup.startswith("From the course materials:")
+    answer = posts(dan.fake)[-1]
+    assert (answer.channel, answer.thread_ts) == ("C0GENERAL", thread)
+    # A private channel works the same way.
+    await carol.mention("What is churn?", channel="G0PRIVATE", ts="1763340300.000100")
+    (private,) = await carol.reply_in_thread(
+        "What is retention?",
+        channel="G0PRIVATE",
+        thread_ts="1763340300.000100",
+        channel_type="group",
+    )
+    assert private.startswith("From the course materials:")
+
+    before = len(posts(dan.fake))
+    # Somebody else's thread, and the thread's own first message: not for the bot.
+    await dan.reply_in_thread("lunch?", channel="C0GENERAL", thread_ts="1763340999.000100")
+    await dan.reply_in_thread("What is retention?", channel="C0RANDOM", thread_ts=thread)
+    assert len(posts(dan.fake)) == before
+
+
+def test_a_thread_reply_that_mentions_the_bot_is_left_to_its_app_mention() -> None:
+    body = event_envelope(
+        {
+            "type": "message",
+            "channel": "C0GENERAL",
+            "channel_type": "channel",
+            "user": "U0CAROL",
+            "text": f"<@{BOT_USER_ID}> and what about churn?",
+            "ts": "1763340400.000200",
+            "thread_ts": "1763340400.000100",
+        }
+    )
+    assert parse_event(body, bot_user_id=BOT_USER_ID) is None
+    body["event"]["text"] = "and what about churn?"
+    event = parse_event(body, bot_user_id=BOT_USER_ID)
+    assert isinstance(event, Text) and event.conversation.thread_id == "1763340400.000100"
+    body["event"]["thread_ts"] = body["event"]["ts"]  # a thread's first message
+    assert parse_event(body, bot_user_id=BOT_USER_ID) is None
 
 
 async def test_slash_commands_quiz_and_progress(slack: Factory, bot: TrainBot) -> None:
@@ -435,9 +493,17 @@ def test_processed_events_are_claimed_once_and_pruned(database: Database, clock:
     assert not events_log.first_time(database, "slack", "Ev1", now)
     assert events_log.first_time(database, "telegram", "Ev1", now)
     assert events_log.first_time(database, "slack", "Ev2", now + timedelta(days=2))
-    assert events_log.prune(database, now + timedelta(days=1)) == 2
+    assert events_log.first_time(database, "report", "weekly-report:2026-W47:C0", now)
+    assert events_log.prune(database, "slack", now + timedelta(days=1)) == 1
+    assert events_log.seen(database, "telegram", "Ev1") and events_log.seen(
+        database, "report", "weekly-report:2026-W47:C0"
+    )  # other platforms' records are theirs to prune
     with database.session() as session:
-        assert session.scalars(select(ProcessedEvent.event_id)).all() == ["Ev2"]
+        assert sorted(session.scalars(select(ProcessedEvent.event_id)).all()) == [
+            "Ev1",
+            "Ev2",
+            "weekly-report:2026-W47:C0",
+        ]
 
 
 # -- Socket Mode --------------------------------------------------------------------------------

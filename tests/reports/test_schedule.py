@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from adapters.memory import MemoryOutbound
+from bot import events_log
 from bot.clock import FakeClock
 from bot.dispatcher import Dispatcher
 from bot.errors import ConfigError
@@ -78,6 +79,30 @@ async def test_managers_and_the_channel_get_it_once(sqlite_database: Database) -
     again = await send_weekly_reports(dispatcher)  # e.g. the run after a restart
     assert (again.managers, again.channel, again.already_sent) == (0, False, 2)
     assert len(outbound.sent) == 2
+
+
+async def test_the_channel_post_outlives_the_adapters_event_pruning(
+    sqlite_database: Database,
+) -> None:
+    build(sqlite_database)
+    outbound = MemoryOutbound(platform="console")
+    dispatcher = dispatcher_for(sqlite_database, outbound, "console:review")
+    assert (await send_weekly_reports(dispatcher)).channel
+    # The front door forgets its own handled events after a day; a restart later in the
+    # week must still not post the summary again.
+    events_log.prune(sqlite_database, "console", MONDAY_0900 + timedelta(days=3))
+    assert not (await send_weekly_reports(dispatcher)).channel
+    assert len(outbound.to("review")) == 1
+
+
+async def test_a_post_recorded_by_an_earlier_version_is_not_repeated(
+    sqlite_database: Database,
+) -> None:
+    build(sqlite_database)
+    events_log.first_time(sqlite_database, "console", "weekly-report:2026-W47:review", MONDAY_0900)
+    outbound = MemoryOutbound(platform="console")
+    run = await send_weekly_reports(dispatcher_for(sqlite_database, outbound, "console:review"))
+    assert not run.channel and outbound.to("review") == []
 
 
 async def test_a_failed_send_is_recorded(sqlite_database: Database) -> None:
