@@ -667,6 +667,10 @@ def quizzes_draft(
     week: Annotated[
         str | None, typer.Option(help="With --from-gaps: ISO week (default: last complete).")
     ] = None,
+    team: Annotated[
+        str | None,
+        typer.Option(help="With --from-gaps: only this team's gaps (and teams below it)."),
+    ] = None,
     count: Annotated[int, typer.Option(min=1, max=50, help="How many questions at most.")] = 5,
     language: Annotated[
         DraftLanguage | None,
@@ -681,8 +685,8 @@ def quizzes_draft(
 
     if from_gaps == (lesson is not None):
         raise TrainbotError("choose exactly one of --from-gaps and --lesson ID")
-    if week is not None and not from_gaps:
-        raise TrainbotError("--week goes with --from-gaps")
+    if (week is not None or team is not None) and not from_gaps:
+        raise TrainbotError("--week and --team go with --from-gaps")
     settings = _settings(db)
     _quiet_logs_for_console()
     drafter = Drafter(settings, KnowledgeService(settings))
@@ -692,12 +696,19 @@ def quizzes_draft(
         database = Database(settings.database_url)
         database.upgrade()
         batch = drafter.from_gaps(
-            database, start=start, end=end, label=label, count=count, language=wanted
+            database,
+            start=start,
+            end=end,
+            label=label,
+            count=count,
+            language=wanted,
+            team_ids=_team_ids(database, team),
         )
+        where = f" in team {team}" if team else ""
         if not batch.gaps:
-            typer.echo(f"no content gaps in {label}: nothing to draft")
+            typer.echo(f"no content gaps in {label}{where}: nothing to draft")
             return
-        typer.echo(f"{len(batch.gaps)} content gap(s) in {label}")
+        typer.echo(f"{len(batch.gaps)} content gap(s) in {label}{where}")
     else:
         batch = drafter.for_lesson(lesson or "", count=count, language=wanted)
     if batch.path is None:

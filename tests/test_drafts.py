@@ -26,7 +26,14 @@ from bot.qa import KnowledgeService
 from bot.ratelimit import RateLimiter
 from bot.settings import Settings, load_settings
 from bot.store.db import Database
-from bot.store.models import AskedQuestion, Delivery, DeliveryKind, DeliveryStatus, Person
+from bot.store.models import (
+    AskedQuestion,
+    Delivery,
+    DeliveryKind,
+    DeliveryStatus,
+    Person,
+    Team,
+)
 from bot.weeks import iso_week_window
 from tests.conftest import SAMPLE_CONTENT
 from tests.fake_openai import FakeOpenAI
@@ -203,6 +210,44 @@ def test_cli_drafts_for_a_lesson_and_refuses_two_sources(course_dir: Path, tmp_p
     assert result.exit_code == 0 and "2 draft questions (not served)" in result.output
     result = runner.invoke(app, ["quizzes", "draft", "--from-gaps", "--lesson", "x"], env=env)
     assert isinstance(result.exception, TrainbotError)
+
+
+def test_cli_drafts_from_one_teams_gaps(
+    course_dir: Path, sample_index_dir: Path, sqlite_database: Database
+) -> None:
+    start, _ = iso_week_window(WEEK, "Asia/Shanghai")
+    with sqlite_database.session() as session:
+        north, south = Team(name="north", created_at=start), Team(name="south", created_at=start)
+        session.add_all([north, south])
+        session.flush()
+        teams = {"north": north.id, "south": south.id}
+    ask(sqlite_database, "流失预警信号有哪些", at=start, answered=False, feedback=None)
+    ask(sqlite_database, "What is the activation rate?", at=start, answered=False, feedback=None)
+    with sqlite_database.session() as session:
+        for row, team in zip(
+            session.scalars(select(AskedQuestion).order_by(AskedQuestion.id)),
+            ("north", "south"),
+            strict=True,
+        ):
+            row.team_id = teams[team]
+    runner = CliRunner()
+    env = {
+        "TRAINBOT_CONTENT_DIR": str(course_dir),
+        "TRAINBOT_INDEX_DIR": str(sample_index_dir),
+        "TRAINBOT_TIMEZONE": "Asia/Shanghai",
+    }
+    url = sqlite_database.url
+    command = ["quizzes", "draft", "--from-gaps", "--week", WEEK, "--db", url]
+
+    result = runner.invoke(app, [*command, "--team", "north"], env=env)
+    assert result.exit_code == 0, result.output
+    assert f"1 content gap(s) in {WEEK} in team north" in result.output
+    result = runner.invoke(app, command, env=env)
+    assert f"2 content gap(s) in {WEEK}" in result.output
+    result = runner.invoke(app, [*command, "--team", "nobody"], env=env)
+    assert isinstance(result.exception, TrainbotError) and "nobody" in str(result.exception)
+    result = runner.invoke(app, ["quizzes", "draft", "--lesson", "mg-01", "--team", "north"])
+    assert isinstance(result.exception, TrainbotError) and "--from-gaps" in str(result.exception)
 
 
 # --------------------------------------------------------------- drafts are never served
