@@ -341,7 +341,7 @@ class Dispatcher:
             return True
         conversation = self.conversation_for(person)
         sender = self.outbound[person.platform]
-        limiter = self.limiters.setdefault(person.platform, limiter_for(person.platform))
+        limiter = self._limiter(person.platform)
         async with self._semaphore:
             refs: list[str | None] = []
             for reply in replies:
@@ -409,6 +409,10 @@ class Dispatcher:
                 last = exc
         raise TransientSendError(f"failed after 3 tries: {last}") from last
 
+    def _limiter(self, platform: str) -> RateLimiter:
+        """The platform's rate limiter, shared by delivery passes and single sends."""
+        return self.limiters.setdefault(platform, limiter_for(platform))
+
     async def send_one(
         self, person_id: int, conversation: Conversation, reply: Reply
     ) -> str | None:
@@ -421,13 +425,11 @@ class Dispatcher:
             SendError: when it could not be sent (the caller records it).
         """
         sender = self.outbound[conversation.platform]
-        limiter = self.limiters.setdefault(
-            conversation.platform, limiter_for(conversation.platform)
-        )
+        limiter = self._limiter(conversation.platform)
         try:
             return await self._send_retrying(sender, limiter, conversation, reply)
         except RecipientUnreachable as exc:
-            self._mark_unreachable(person_id, str(exc))
+            self._unreachable(person_id, None, str(exc))  # the caller records its own row
             raise
 
     def _count_attempt(self, delivery_id: int) -> int:
@@ -457,18 +459,15 @@ class Dispatcher:
         with self.db.session() as session:
             session.execute(update(Delivery).where(Delivery.id == delivery_id).values(**values))
 
-    def _mark_unreachable(self, person_id: int, reason: str) -> None:
+    def _unreachable(self, person_id: int, delivery_id: int | None, reason: str) -> None:
+        """Mark the person unreachable and, in the same transaction, fail the delivery."""
         with self.db.session() as session:
             person = session.get(Person, person_id)
             if person is not None:
                 person.status = PersonStatus.UNREACHABLE
                 person.status_reason = reason[:200]
                 person.updated_at = self._now()
-
-    def _unreachable(self, person_id: int, delivery_id: int, reason: str) -> None:
-        self._mark_unreachable(person_id, reason)
-        with self.db.session() as session:
-            delivery = session.get(Delivery, delivery_id)
+            delivery = session.get(Delivery, delivery_id) if delivery_id is not None else None
             if delivery is not None:
                 delivery.status = DeliveryStatus.FAILED
                 delivery.error = f"unreachable: {reason}"[:1000]

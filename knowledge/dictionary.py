@@ -26,6 +26,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from importlib import resources
 from pathlib import Path
+from typing import TextIO
 
 from knowledge.tokenize import STOPWORDS_EN, english_stems, has_cjk
 
@@ -57,10 +58,16 @@ def cedict_path() -> Path | None:
     return Path(str(path)) if path.is_file() else None
 
 
+def _open_text(path: Path) -> TextIO:
+    """A CC-CEDICT file for reading, gzip-compressed (as shipped) or plain."""
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8")
+    return path.open(encoding="utf-8")
+
+
 def read_entries(path: Path) -> Iterator[tuple[str, list[str]]]:
     """``(simplified headword, glosses)`` for every entry of a CC-CEDICT file (.gz or plain)."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as lines:
+    with _open_text(path) as lines:
         for line in lines:
             if line.startswith("#"):
                 continue
@@ -71,8 +78,7 @@ def read_entries(path: Path) -> Iterator[tuple[str, list[str]]]:
 
 def edition(path: Path) -> str:
     """The dictionary's edition (``CC-CEDICT <date>``) as its header states it."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as lines:
+    with _open_text(path) as lines:
         for line in lines:
             if not line.startswith("#"):
                 break
