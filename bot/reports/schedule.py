@@ -63,6 +63,8 @@ class WeeklyRun:
     channel: bool = False
     already_sent: int = 0
     failed: list[str] = field(default_factory=list)
+    unreached_admins: list[str] = field(default_factory=list)
+    """``TRAINBOT_ADMINS`` entries the bot has never heard from: it has no chat to DM them."""
 
 
 def parse_channel(value: str) -> Conversation | None:
@@ -148,6 +150,15 @@ async def send_weekly_reports(dispatcher: Dispatcher, *, now: datetime | None = 
             .order_by(Person.id)
         ).all()
         session.expunge_all()
+    known = {f"{admin.platform}:{admin.platform_user_id}" for admin in admins}
+    run.unreached_admins = [item for item in settings.admins if item not in known]
+    if run.unreached_admins:
+        logger.warning(
+            "no content-gap digest for %s: listed in TRAINBOT_ADMINS but never wrote to the "
+            "bot, so there is no chat to send it to (they get it from the first Monday after "
+            "they have written to it)",
+            ", ".join(run.unreached_admins),
+        )
 
     for manager in managers:
         scope, language = scopes[manager.id], manager.language

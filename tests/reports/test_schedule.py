@@ -25,9 +25,15 @@ from tests.reports.handbuilt import build
 MONDAY_0900 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai, W48
 
 
-def dispatcher_for(db: Database, outbound: MemoryOutbound, channel: str) -> Dispatcher:
+def dispatcher_for(
+    db: Database, outbound: MemoryOutbound, channel: str, admins: list[str] | None = None
+) -> Dispatcher:
     settings = load_settings(
-        database_url=db.url, content_dir=SAMPLE_CONTENT, report_channel=channel, language="en"
+        database_url=db.url,
+        content_dir=SAMPLE_CONTENT,
+        report_channel=channel,
+        language="en",
+        admins=admins or [],
     )
     library = CourseLibrary(SAMPLE_CONTENT)
     assert library.reload() == []
@@ -175,20 +181,25 @@ async def test_the_scheduler_runs_the_weekly_job_at_the_configured_time(
         scheduler.shutdown()
 
 
-async def test_trainers_get_the_content_gaps_once(sqlite_database: Database) -> None:
-    build(sqlite_database)
-    with sqlite_database.session() as session:
+def add_person(db: Database, name: str, role: Role) -> None:
+    """A person the bot has heard from on the console, in English."""
+    with db.session() as session:
         session.add(
             StoredPerson(
                 platform="console",
-                platform_user_id="tom",
-                display_name="Tom",
+                platform_user_id=name.lower(),
+                display_name=name,
                 language="en",
-                role=Role.ADMIN,
+                role=role,
                 created_at=MONDAY_0900,
                 updated_at=MONDAY_0900,
             )
         )
+
+
+async def test_trainers_get_the_content_gaps_once(sqlite_database: Database) -> None:
+    build(sqlite_database)
+    add_person(sqlite_database, "Tom", Role.ADMIN)
     outbound = MemoryOutbound(platform="console")
     dispatcher = dispatcher_for(sqlite_database, outbound, "")
     first = await send_weekly_reports(dispatcher)
@@ -198,3 +209,22 @@ async def test_trainers_get_the_content_gaps_once(sqlite_database: Database) -> 
     assert "- How do we win back churned users? — asked 2×, unanswered 1, 👎 1" in digest.text
     again = await send_weekly_reports(dispatcher)
     assert again.admins == 0 and len(outbound.to("tom")) == 1
+
+
+async def test_a_configured_admin_the_bot_never_heard_from_is_reported_not_lost(
+    sqlite_database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    build(sqlite_database)
+    outbound = MemoryOutbound(platform="console")
+    dispatcher = dispatcher_for(sqlite_database, outbound, "", admins=["console:zoe"])
+    with caplog.at_level("WARNING", logger="bot.reports.schedule"):
+        run = await send_weekly_reports(dispatcher)
+    assert run.unreached_admins == ["console:zoe"]
+    assert run.admins == 0 and outbound.to("zoe") == []
+    assert any("console:zoe" in record.getMessage() for record in caplog.records)
+    # Once Zoe has written to the bot she has a chat, and the digest reaches her.
+    add_person(sqlite_database, "Zoe", Role.LEARNER)
+    again = await send_weekly_reports(dispatcher)
+    assert again.unreached_admins == [] and again.admins == 1
+    (digest,) = outbound.to("zoe")
+    assert digest.text.startswith("**Content gaps 2026-W47**")
