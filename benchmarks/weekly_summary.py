@@ -26,7 +26,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bot.reports.metrics import build_summary, group_counts_query, literal_thresholds
-from bot.reports.render import to_json
+from bot.reports.render import to_csv, to_json
 from bot.store.db import Database, normalise_url
 from bot.weeks import iso_week_window
 from quizzes.content import Course
@@ -41,6 +41,7 @@ ATTEMPTS = 1_000_000
 WEEKS = 12
 TEAMS = 50
 RUNS = 5
+PEOPLE_RUNS = 3
 TIMEZONE = "Asia/Shanghai"
 FIRST_MONDAY = date(2026, 8, 31)  # 2026-W36; the 12 weeks end with 2026-W47
 REPORT_WEEK = "2026-W47"
@@ -56,6 +57,8 @@ class BackendResult:
     runs: list[float]
     plan: list[str]
     totals: dict[str, Any] = field(default_factory=dict)
+    people_runs: list[float] = field(default_factory=list)
+    """Seconds for the per-person CSV (every person's row and streak): no target, for scale."""
 
     @property
     def median(self) -> float:
@@ -315,8 +318,17 @@ def _measure(db: Database, course: Course, backend: str, load_seconds: float) ->
         payload = to_json(summary)
         runs.append(time.perf_counter() - began)
         data = summary.total.this_week.__dict__ | {"json_bytes": len(payload)}
-    result = BackendResult(backend, load_seconds, runs, explain(db, course), data)
+    people_runs = []
+    for _ in range(PEOPLE_RUNS):
+        began = time.perf_counter()
+        summary = build_summary(
+            db, course, week=REPORT_WEEK, timezone=TIMEZONE, include_people=True, language="en"
+        )
+        to_csv(summary)
+        people_runs.append(time.perf_counter() - began)
+    result = BackendResult(backend, load_seconds, runs, explain(db, course), data, people_runs)
     logger.info("%s: median %.3f s over %d runs %s", backend, result.median, RUNS, runs)
+    logger.info("%s: per-person CSV median %.3f s", backend, statistics.median(people_runs))
     return result
 
 
@@ -391,6 +403,18 @@ def markdown(data: dict[str, Any]) -> list[str]:
         *rows,
         "",
     ]
+    timed = [item for item in results if item.people_runs]
+    if timed:
+        lines += [
+            f"With every person's row (`trainbot report --format csv`: {PEOPLE:,} rows, each "
+            f"with the person's streak), median of {PEOPLE_RUNS}, no target: "
+            + "; ".join(
+                f"{item.backend} {statistics.median(item.people_runs) * 1000:,.0f} ms"
+                for item in timed
+            )
+            + ".",
+            "",
+        ]
     for item in results:
         lines += [
             f"Plan of the per-team-and-track query on {item.backend}:",

@@ -8,7 +8,7 @@ crash) can never both own the same push.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -260,27 +260,42 @@ def streak(session: Session, person: Person, now: datetime) -> int:
 
 STREAK_WINDOW = timedelta(days=400)
 """How far back a streak is counted (a longer one shows as this many days)."""
-_RECENT = timedelta(days=35)
+_PASSES = (timedelta(days=8), timedelta(days=35), STREAK_WINDOW)
 
 
 def streaks(session: Session, people: Sequence[Person], now: datetime) -> dict[int, int]:
-    """:func:`streak` for many people at once, one query per 500 people.
+    """:func:`streak` for many people at once, one query per 500 people and pass.
 
-    Most streaks are short, so the last 35 days are read first; only people whose streak
-    may reach back further are read again over the whole :data:`STREAK_WINDOW`.
+    Most streaks are short, so the last 8 days are read first; only people whose streak
+    may reach back further are read again over 35 days, and then over the whole
+    :data:`STREAK_WINDOW` (docs/benchmarks.md has what the passes save).
     """
-    counted = _streaks(session, people, now, _RECENT)
-    longer = [person for person in people if counted[person.id] >= _RECENT.days - 2]
-    if longer:
-        counted.update(_streaks(session, longer, now, STREAK_WINDOW))
+    return streaks_by_timezone(session, {person.id: person.timezone for person in people}, now)
+
+
+def streaks_by_timezone(
+    session: Session, timezones: Mapping[int, str], now: datetime
+) -> dict[int, int]:
+    """:func:`streaks` for people given as ``{person id: IANA time zone}``."""
+    counted: dict[int, int] = {}
+    pending = {person_id: ZoneInfo(zone) for person_id, zone in timezones.items()}
+    for window in _PASSES:
+        counted.update(_streaks(session, pending, now, window))
+        # A streak this close to the window's length may have been cut off by it.
+        pending = {
+            person_id: zone
+            for person_id, zone in pending.items()
+            if counted[person_id] >= window.days - 2
+        }
+        if not pending:
+            break
     return counted
 
 
 def _streaks(
-    session: Session, people: Sequence[Person], now: datetime, window: timedelta
+    session: Session, zones: Mapping[int, ZoneInfo], now: datetime, window: timedelta
 ) -> dict[int, int]:
-    zones = {person.id: ZoneInfo(person.timezone) for person in people}
-    days: dict[int, set[date]] = {person.id: set() for person in people}
+    days: dict[int, set[date]] = {person_id: set() for person_id in zones}
     ids = list(zones)
     for start in range(0, len(ids), 500):
         rows = session.execute(

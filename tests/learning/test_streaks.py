@@ -44,7 +44,7 @@ def answered(session, who: Person, *moments: datetime) -> None:  # type: ignore[
 
 def test_streaks_short_long_broken_and_by_local_day(sqlite_database: Database) -> None:
     with sqlite_database.session() as session:
-        # 50 days in a row up to today (Shanghai): longer than the first 35-day read.
+        # 50 days in a row up to today (Shanghai): longer than the 8- and 35-day reads.
         marathon = person(session, "marathon", "Asia/Shanghai")
         answered(session, marathon, *(NOW - timedelta(days=day) for day in range(50)))
         # Three days ending yesterday, then a gap: today's answer is still to come.
@@ -66,10 +66,17 @@ def test_streaks_short_long_broken_and_by_local_day(sqlite_database: Database) -
         future = person(session, "future", "Asia/Shanghai")
         answered(session, future, NOW + timedelta(hours=1))
         nobody = person(session, "nobody", "Asia/Shanghai")
+        # Around the first, 8-day read: 6, 7 and 10 days up to today.
+        six, seven, ten = (person(session, f"run{n}", "Asia/Shanghai") for n in (6, 7, 10))
+        for who, length in ((six, 6), (seven, 7), (ten, 10)):
+            answered(session, who, *(NOW - timedelta(days=day) for day in range(length)))
         session.flush()
 
-        people = [marathon, recent, lapsed, vancouver, future, nobody]
+        people = [marathon, recent, lapsed, vancouver, future, nobody, six, seven, ten]
         expected = {
+            six.id: 6,
+            seven.id: 7,
+            ten.id: 10,
             marathon.id: 50,
             recent.id: 3,
             lapsed.id: 0,
