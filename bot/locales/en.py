@@ -118,6 +118,7 @@ MESSAGES: dict[str, str] = {
     "report_questions": "Questions asked {asked}, not answered {unanswered}; helpful 👍 {helpfulness} {change}",
     "report_gaps": "Questions the bot could not answer",
     "report_gap_item": "{question} — asked {count}×, unanswered {unanswered}, 👎 {thumbs_down}",
+    "report_gap_variants": "also asked as: {variants}",
     "report_gaps_unavailable": "(the content-gap list is not available in this version)",
     "report_none": "None.",
     "report_chart_title": "Quiz completion and accuracy by team",

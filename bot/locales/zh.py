@@ -101,6 +101,7 @@ MESSAGES: dict[str, str] = {
     "report_questions": "提问 {asked} 个，未能回答 {unanswered} 个；回答有帮助 👍 {helpfulness} {change}",
     "report_gaps": "机器人未能回答的问题",
     "report_gap_item": "{question} — 被问 {count} 次，未回答 {unanswered} 次，👎 {thumbs_down}",
+    "report_gap_variants": "其他问法：{variants}",
     "report_gaps_unavailable": "（此版本尚不提供内容缺口列表）",
     "report_none": "无。",
     "report_chart_title": "各团队测验完成率与正确率",

@@ -123,8 +123,12 @@ def chat_text(summary: WeeklySummary, language: str) -> str:
     return "\n".join(lines)
 
 
+GAP_VARIANTS_SHOWN = 2
+"""Other phrasings shown under a gap in chat (all of them are in the JSON and the CLI)."""
+
+
 def _gap_line(gap: Any, language: str) -> str:
-    return t(
+    line = t(
         language,
         "report_gap_item",
         question=_short(gap.question),
@@ -132,6 +136,14 @@ def _gap_line(gap: Any, language: str) -> str:
         unanswered=gap.unanswered,
         thumbs_down=gap.thumbs_down,
     )
+    if not gap.variants:
+        return line
+    # A grouped phrasing is shown, so a merge that was wrong hides no question.
+    shown = [_short(variant) for variant in gap.variants[:GAP_VARIANTS_SHOWN]]
+    if len(gap.variants) > GAP_VARIANTS_SHOWN:
+        shown.append("…")
+    variants = t(language, "report_gap_variants", variants=" / ".join(shown))
+    return f"{line}\n  {variants}"
 
 
 def gap_digest(summary: WeeklySummary, language: str) -> str | None:

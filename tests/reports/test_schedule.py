@@ -17,7 +17,7 @@ from bot.reports.schedule import parse_channel, run_is_due, send_weekly_reports
 from bot.scheduler import WEEKLY_REPORT_JOB, BotScheduler, Runtime
 from bot.settings import load_settings
 from bot.store.db import Database
-from bot.store.models import Delivery, DeliveryKind, DeliveryStatus, Role
+from bot.store.models import AskedQuestion, Delivery, DeliveryKind, DeliveryStatus, Role
 from bot.store.models import Person as StoredPerson
 from tests.conftest import SAMPLE_CONTENT
 from tests.reports.handbuilt import build
@@ -228,3 +228,28 @@ async def test_a_configured_admin_the_bot_never_heard_from_is_reported_not_lost(
     assert again.unreached_admins == [] and again.admins == 1
     (digest,) = outbound.to("zoe")
     assert digest.text.startswith("**Content gaps 2026-W47**")
+
+
+async def test_the_digest_shows_the_phrasings_grouped_into_a_gap(
+    sqlite_database: Database,
+) -> None:
+    build(sqlite_database)
+    add_person(sqlite_database, "Tom", Role.ADMIN)
+    with sqlite_database.session() as session:
+        session.add(
+            AskedQuestion(
+                text="how do we win back churned users pls",
+                language="en",
+                answered=False,
+                confidence=0.1,
+                sources={"items": []},
+                asked_at=datetime(2026, 11, 20, 3, 0, tzinfo=UTC),
+            )
+        )
+    outbound = MemoryOutbound(platform="console")
+    await send_weekly_reports(dispatcher_for(sqlite_database, outbound, ""))
+    (digest,) = outbound.to("tom")
+    assert (
+        "- How do we win back churned users? — asked 3×, unanswered 2, 👎 1\n"
+        "  also asked as: how do we win back churned users pls"
+    ) in digest.text
