@@ -19,6 +19,8 @@ from typing import Any
 from benchmarks import dispatch, perf, qa_eval, weekly_summary
 from benchmarks.machine import cpu_clock, cpu_use, describe_machine
 from benchmarks.report import BenchmarkRun, SectionRun, write_report
+from bot.qa import chat_model_from_spec
+from bot.settings import load_settings
 from knowledge.answer import CONFIDENCE
 
 logger = logging.getLogger("benchmarks")
@@ -69,7 +71,15 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _quality(run: BenchmarkRun) -> None:
-    result = qa_eval.run(perf.SAMPLE_MATERIALS)
+    # With TRAINBOT_LLM configured, the written-answer path is measured as well.
+    settings = load_settings()
+    llm = None
+    if settings.llm:
+        llm = chat_model_from_spec(
+            settings.llm, base_url=settings.llm_base_url, api_key=settings.llm_api_key
+        )
+    result = qa_eval.run(perf.SAMPLE_MATERIALS, llm=llm)
+    result["llm_spec"] = settings.llm
     run.qa = result
     rows = qa_eval.sweep(CONFIDENCE, result["features"], result["labels"])
     if all(abs(threshold - CONFIDENCE.threshold) > 1e-9 for threshold, _, _ in rows):

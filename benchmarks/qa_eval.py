@@ -34,6 +34,7 @@ from knowledge.answer import (
     CONFIDENCE,
     FEATURE_SIGNS,
     FEATURES,
+    Answerer,
     ConfidenceModel,
     extract,
     signals,
@@ -219,11 +220,25 @@ def cross_validated(
     return sum(pos) / len(pos), sum(neg) / len(neg)
 
 
-def run(materials: Path) -> dict[str, Any]:
+def answer_rates(answerer: Answerer, questions: list[dict[str, Any]]) -> tuple[float, float]:
+    """(share of answerable questions answered, share of unanswerable ones declined).
+
+    Through :meth:`Answerer.answer`, the path the bot takes: with a chat model a question
+    above the threshold is still declined when the model replies ``NO_ANSWER``.
+    """
+    answered = [answerer.answer(q["question"]).answered for q in questions]
+    pos = [a for a, q in zip(answered, questions, strict=True) if q["expected"]]
+    neg = [not a for a, q in zip(answered, questions, strict=True) if not q["expected"]]
+    return sum(pos) / max(1, len(pos)), sum(neg) / max(1, len(neg))
+
+
+def run(materials: Path, llm: Any = None) -> dict[str, Any]:
     """Everything the report needs.
 
     The confidence model and every choice behind the retriever and the signals were made
     on :data:`TUNING_FILES`; :data:`HOLDOUT_FILES` are scored with the shipped model as it is.
+    With ``llm`` (a LangChain chat model, from ``TRAINBOT_LLM``) the written-answer path's
+    rates on the held-out questions are measured too.
     """
     questions = load_questions()
     holdout = load_questions(HOLDOUT_FILES)
@@ -270,6 +285,7 @@ def run(materials: Path) -> dict[str, Any]:
 
         features, extract_rate = features_of(questions)
         holdout_features, holdout_extract_rate = features_of(holdout)
+        llm_rates = answer_rates(Answerer(retriever, llm=llm), holdout) if llm else None
     labels = [1 if q["expected"] else 0 for q in questions]
     holdout_labels = [1 if q["expected"] else 0 for q in holdout]
     fitted = fit_confidence(features, labels)
@@ -290,6 +306,7 @@ def run(materials: Path) -> dict[str, Any]:
         "holdout": abstention(current, holdout_features, holdout_labels, current.threshold),
         "extract_rate": extract_rate,
         "holdout_extract_rate": holdout_extract_rate,
+        "llm_holdout": llm_rates,
     }
 
 

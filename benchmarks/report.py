@@ -461,7 +461,27 @@ def _holdout(qa: dict[str, Any]) -> list[str]:
         f"{_pct(answered)} of {answerable} answerable, abstained on {_pct(abstained)} of "
         f"{len(questions) - answerable} unanswerable.",
         "",
+        _llm_line(qa),
+        "",
     ]
+
+
+def _llm_line(qa: dict[str, Any]) -> str:
+    """The written-answer path on the held-out questions, or how to measure it."""
+    rates = qa.get("llm_holdout")
+    if not rates:
+        return (
+            "Written answers (`TRAINBOT_LLM`): not measured in this run, no chat model was "
+            "configured. With one set, `make bench` also reports how often that path answers "
+            "and declines these questions (the model may still reply `NO_ANSWER` above the "
+            "threshold)."
+        )
+    answered, abstained = rates
+    return (
+        f"Written answers with `TRAINBOT_LLM={qa.get('llm_spec') or '?'}`, same threshold: "
+        f"answered {_pct(answered)} of the answerable, abstained on {_pct(abstained)} of the "
+        "unanswerable (declined below the threshold or when the model replied `NO_ANSWER`)."
+    )
 
 
 def _confidence(qa: dict[str, Any], sweep: list[tuple[float, float, float]]) -> list[str]:

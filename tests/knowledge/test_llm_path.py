@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from benchmarks.qa_eval import answer_rates
 from bot.qa import KnowledgeService
 from bot.settings import load_settings
 from tests.conftest import SAMPLE_CONTENT
@@ -75,3 +76,20 @@ def test_low_confidence_questions_never_reach_the_model(
         )
     assert not answer.answered
     assert server.requests == []
+
+
+def test_the_benchmark_measures_the_written_answer_path(
+    sample_index_dir: Path, tmp_path: Path
+) -> None:
+    # Two covered questions and one the bot declines before asking the model: the model
+    # writes the first answer and refuses the second, so one of two answerable questions
+    # is answered and the unanswerable one is declined.
+    questions = [
+        {"question": "如何提高用户留存?", "expected": [{"path": "x", "contains": "x"}]},
+        {"question": "用户流失前有哪些预警信号？", "expected": [{"path": "x", "contains": "x"}]},
+        {"question": "食堂今天中午吃什么？", "expected": []},
+    ]
+    with FakeOpenAI(["稳定的品质和固定的配送节奏 [1]。", "NO_ANSWER"]) as server:
+        answerer = service_for(sample_index_dir, tmp_path, server.base_url).answerer
+        assert answer_rates(answerer, questions) == (0.5, 1.0)
+    assert len(server.requests) == 2
