@@ -535,7 +535,9 @@ def _html_list(items: list[str], language: str, *, ordered: bool = False) -> str
     if not items:
         return f"<p>{html.escape(t(language, 'report_none'))}</p>"
     tag = "ol" if ordered else "ul"
-    return f"<{tag}>" + "".join(f"<li>{html.escape(item)}</li>" for item in items) + f"</{tag}>"
+    # An item's own line breaks (a gap's other phrasings) stay line breaks.
+    rows = "".join(f"<li>{html.escape(item).replace(chr(10), '<br>')}</li>" for item in items)
+    return f"<{tag}>{rows}</{tag}>"
 
 
 def to_html(summary: WeeklySummary, language: str, chart_png: bytes) -> str:

@@ -198,6 +198,25 @@ def build(db: Database) -> World:
     return world
 
 
+VARIANT = "how do we win back churned users pls"
+"""A near-identical phrasing of the built world's gap question (one gap with it)."""
+
+
+def ask_variant(db: Database) -> None:
+    """The gap question asked once more in W47 as :data:`VARIANT`, unanswered."""
+    with db.session() as session:
+        session.add(
+            AskedQuestion(
+                text=VARIANT,
+                language="en",
+                answered=False,
+                confidence=0.1,
+                sources={"items": []},
+                asked_at=utc("2026-11-20T03:00"),
+            )
+        )
+
+
 def monday(week_start: datetime) -> date:
     """The local Monday of a UTC week start (for readable assertions)."""
     return (week_start + timedelta(hours=8)).date()

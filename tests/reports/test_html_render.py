@@ -25,7 +25,7 @@ from bot.reports.render import to_html
 from bot.store.db import Database
 from quizzes.loader import load_course
 from tests.conftest import SAMPLE_CONTENT
-from tests.reports.handbuilt import build
+from tests.reports.handbuilt import ask_variant, build
 
 TABLE_HEADER = "#1f4e79"  # the th background in render._CSS
 WINDOW = (1200, 1400)
@@ -115,3 +115,20 @@ def test_the_html_report_renders_the_team_table_and_the_chart(
     )
     assert _count(top, THIS_WEEK_COLOUR) > 2000  # the chart sits near the top, on screen
     assert len(bottom.getcolors(maxcolors=1 << 24) or []) > 2  # and the page goes on below
+
+
+def test_a_gaps_other_phrasings_are_on_their_own_line(sqlite_database: Database) -> None:
+    build(sqlite_database)
+    ask_variant(sqlite_database)
+    summary = build_summary(
+        sqlite_database,
+        load_course(SAMPLE_CONTENT),
+        week="2026-W47",
+        timezone="Asia/Shanghai",
+        now=datetime(2026, 11, 23, 1, tzinfo=UTC),
+    )
+    page = to_html(summary, "en", team_chart(summary, "en"))
+    assert (
+        "<li>How do we win back churned users? — asked 3×, unanswered 2, 👎 1<br>"
+        "  also asked as: how do we win back churned users pls</li>"
+    ) in page

@@ -17,10 +17,10 @@ from bot.reports.schedule import parse_channel, run_is_due, send_weekly_reports
 from bot.scheduler import WEEKLY_REPORT_JOB, BotScheduler, Runtime
 from bot.settings import load_settings
 from bot.store.db import Database
-from bot.store.models import AskedQuestion, Delivery, DeliveryKind, DeliveryStatus, Role
+from bot.store.models import Delivery, DeliveryKind, DeliveryStatus, Role
 from bot.store.models import Person as StoredPerson
 from tests.conftest import SAMPLE_CONTENT
-from tests.reports.handbuilt import build
+from tests.reports.handbuilt import ask_variant, build
 
 MONDAY_0900 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai, W48
 
@@ -235,17 +235,7 @@ async def test_the_digest_shows_the_phrasings_grouped_into_a_gap(
 ) -> None:
     build(sqlite_database)
     add_person(sqlite_database, "Tom", Role.ADMIN)
-    with sqlite_database.session() as session:
-        session.add(
-            AskedQuestion(
-                text="how do we win back churned users pls",
-                language="en",
-                answered=False,
-                confidence=0.1,
-                sources={"items": []},
-                asked_at=datetime(2026, 11, 20, 3, 0, tzinfo=UTC),
-            )
-        )
+    ask_variant(sqlite_database)
     outbound = MemoryOutbound(platform="console")
     await send_weekly_reports(dispatcher_for(sqlite_database, outbound, ""))
     (digest,) = outbound.to("tom")
