@@ -584,13 +584,16 @@ class SlackAdapter:
         if event is None:
             return
         thread = f"{event.conversation.chat_id}:{event.conversation.thread_id}"
-        if is_thread_reply(body) and not self._follows(thread):
+        kind = (body.get("event") or {}).get("type")
+        # parse_event gives a channel message a thread only when it is a thread reply.
+        reply_in_thread = kind == "message" and event.conversation.kind is ConversationKind.THREAD
+        if reply_in_thread and not self._follows(thread):
             return  # somebody else's thread: not for the bot
         event_id = str(body.get("event_id") or "")
         if event_id and not self._first_time(event_id):
             logger.info("slack: event %s already handled; retry ignored", event_id)
             return
-        if (body.get("event") or {}).get("type") == "app_mention":
+        if kind == "app_mention":
             self._follow(thread)
         await self._answer(replace(event, person=await self.person(event.person)))
 
