@@ -58,7 +58,8 @@ HOLDOUT_FILES = (EVAL_DIR / "qa_holdout2.yaml", EVAL_DIR / "qa_holdout3.yaml")
 _SPACE = re.compile(r"\s+")
 
 
-def _norm(text: str) -> str:
+def without_spaces(text: str) -> str:
+    """The text with all whitespace removed (labels are matched this way)."""
     return _SPACE.sub("", text)
 
 
@@ -94,7 +95,9 @@ def first_hit(passages: Sequence[Passage], expected: list[dict[str, str]]) -> in
     """1-based rank of the first passage matching an expected one."""
     for rank, passage in enumerate(passages, start=1):
         for item in expected:
-            if passage.path == item["path"] and _norm(item["contains"]) in _norm(passage.text):
+            if passage.path == item["path"] and without_spaces(item["contains"]) in without_spaces(
+                passage.text
+            ):
                 return rank
     return None
 
@@ -197,10 +200,14 @@ def abstention(
     model: ConfidenceModel, features: list[dict[str, float]], labels: list[int], threshold: float
 ) -> tuple[float, float]:
     """(share of answerable questions answered, share of unanswerable ones abstained)."""
-    answered = [model.confidence(row) >= threshold for row in features]
+    return _shares([model.confidence(row) >= threshold for row in features], labels)
+
+
+def _shares(answered: Sequence[bool], labels: Sequence[int]) -> tuple[float, float]:
+    """(share of the answerable answered, share of the unanswerable declined)."""
     pos = [a for a, label in zip(answered, labels, strict=True) if label]
     neg = [not a for a, label in zip(answered, labels, strict=True) if not label]
-    return sum(pos) / len(pos), sum(neg) / len(neg)
+    return sum(pos) / max(1, len(pos)), sum(neg) / max(1, len(neg))
 
 
 def cross_validated(
@@ -215,9 +222,7 @@ def cross_validated(
         model = fit_confidence([features[i] for i in train], [labels[i] for i in train])
         for i in test:
             predictions[i] = model.confidence(features[i]) >= threshold
-    pos = [p for p, label in zip(predictions, labels, strict=True) if label]
-    neg = [not p for p, label in zip(predictions, labels, strict=True) if not label]
-    return sum(pos) / len(pos), sum(neg) / len(neg)
+    return _shares(predictions, labels)
 
 
 def answer_rates(answerer: Answerer, questions: list[dict[str, Any]]) -> tuple[float, float]:
@@ -227,9 +232,7 @@ def answer_rates(answerer: Answerer, questions: list[dict[str, Any]]) -> tuple[f
     above the threshold is still declined when the model replies ``NO_ANSWER``.
     """
     answered = [answerer.answer(q["question"]).answered for q in questions]
-    pos = [a for a, q in zip(answered, questions, strict=True) if q["expected"]]
-    neg = [not a for a, q in zip(answered, questions, strict=True) if not q["expected"]]
-    return sum(pos) / max(1, len(pos)), sum(neg) / max(1, len(neg))
+    return _shares(answered, [1 if q["expected"] else 0 for q in questions])
 
 
 def run(materials: Path, llm: Any = None) -> dict[str, Any]:
@@ -280,7 +283,12 @@ def run(materials: Path, llm: Any = None) -> dict[str, Any]:
                         translations=evidence.translations,
                         weight=index.idf,
                     )
-                    shown.append(any(_norm(e["contains"]) in _norm(text) for e in q["expected"]))
+                    shown.append(
+                        any(
+                            without_spaces(e["contains"]) in without_spaces(text)
+                            for e in q["expected"]
+                        )
+                    )
             return features, sum(shown) / max(1, len(shown))
 
         features, extract_rate = features_of(questions)

@@ -7,24 +7,18 @@ question that also sits in the tuning files would no longer be held out.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from benchmarks.qa_eval import HOLDOUT_FILES, TUNING_FILES, load_questions
+from benchmarks.qa_eval import HOLDOUT_FILES, TUNING_FILES, load_questions, without_spaces
 from knowledge.chunking import chunk_document
 from knowledge.loaders import load_document
 from knowledge.materials import list_materials
 
 MATERIALS = Path(__file__).resolve().parents[2] / "content" / "materials"
 KINDS = {"direct", "paraphrase", "cross_lingual", "unanswerable"}
-_SPACE = re.compile(r"\s+")
-
-
-def _norm(text: str) -> str:
-    return _SPACE.sub("", text)
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +28,7 @@ def passages() -> dict[tuple[str, str], list[str]]:
     for path in list_materials(MATERIALS):
         for chunk in chunk_document(load_document(path, MATERIALS)):
             section = chunk.section.rsplit(" > ", 1)[-1]
-            found.setdefault((chunk.path, section), []).append(_norm(chunk.text))
+            found.setdefault((chunk.path, section), []).append(without_spaces(chunk.text))
     return found
 
 
@@ -50,7 +44,7 @@ def test_every_expected_passage_exists_in_the_materials(
         assert (question["kind"] == "unanswerable") == (not question["expected"]), question["id"]
         for item in question["expected"]:
             texts = passages.get((item["path"], item["section"]), [])
-            if not any(_norm(item["contains"]) in text for text in texts):
+            if not any(without_spaces(item["contains"]) in text for text in texts):
                 broken.append((question["id"], item["path"], item["section"], item["contains"]))
     assert broken == []
 
@@ -61,8 +55,10 @@ def test_held_out_questions_are_apart_from_the_tuning_ones() -> None:
     assert not set(TUNING_FILES) & set(HOLDOUT_FILES)
     ids = Counter(question["id"] for question in [*tuning, *held_out])
     assert [question_id for question_id, count in ids.items() if count > 1] == []
-    tuning_texts = {_norm(question["question"]).casefold() for question in tuning}
-    repeated = [q["id"] for q in held_out if _norm(q["question"]).casefold() in tuning_texts]
+    tuning_texts = {without_spaces(question["question"]).casefold() for question in tuning}
+    repeated = [
+        q["id"] for q in held_out if without_spaces(q["question"]).casefold() in tuning_texts
+    ]
     assert repeated == []
     # Enough of both kinds to measure abstention on new questions at all.
     assert sum(1 for q in held_out if q["expected"]) >= 40
