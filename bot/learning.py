@@ -8,7 +8,7 @@ crash) can never both own the same push.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -264,58 +264,57 @@ _PASSES = (timedelta(days=8), timedelta(days=35), STREAK_WINDOW)
 
 
 def streaks(session: Session, people: Sequence[Person], now: datetime) -> dict[int, int]:
-    """:func:`streak` for many people at once, one query per 500 people and pass.
+    """:func:`streak` for many people at once (see :func:`streaks_of`)."""
+    return streaks_of(session, [person.id for person in people], now)
+
+
+def streaks_of(session: Session, person_ids: Sequence[int], now: datetime) -> dict[int, int]:
+    """:func:`streak` for the people with these ids, one query per 500 people and pass.
 
     Most streaks are short, so the last 8 days are read first; only people whose streak
     may reach back further are read again over 35 days, and then over the whole
-    :data:`STREAK_WINDOW` (docs/benchmarks.md has what the passes save).
+    :data:`STREAK_WINDOW` (docs/benchmarks.md has what the passes save). Each person's
+    local days come from their time zone, read with their answers.
     """
-    return streaks_by_timezone(session, {person.id: person.timezone for person in people}, now)
-
-
-def streaks_by_timezone(
-    session: Session, timezones: Mapping[int, str], now: datetime
-) -> dict[int, int]:
-    """:func:`streaks` for people given as ``{person id: IANA time zone}``."""
     counted: dict[int, int] = {}
-    pending = {person_id: ZoneInfo(zone) for person_id, zone in timezones.items()}
+    pending = list(person_ids)
     for window in _PASSES:
         counted.update(_streaks(session, pending, now, window))
         # A streak this close to the window's length may have been cut off by it.
-        pending = {
-            person_id: zone
-            for person_id, zone in pending.items()
-            if counted[person_id] >= window.days - 2
-        }
+        pending = [person_id for person_id in pending if counted[person_id] >= window.days - 2]
         if not pending:
             break
     return counted
 
 
 def _streaks(
-    session: Session, zones: Mapping[int, ZoneInfo], now: datetime, window: timedelta
+    session: Session, ids: Sequence[int], now: datetime, window: timedelta
 ) -> dict[int, int]:
-    days: dict[int, set[date]] = {person_id: set() for person_id in zones}
-    ids = list(zones)
+    days: dict[int, set[date]] = {person_id: set() for person_id in ids}
+    zones: dict[int, ZoneInfo] = {}
     for start in range(0, len(ids), 500):
         rows = session.execute(
-            select(Attempt.person_id, Attempt.answered_at).where(
+            select(Attempt.person_id, Attempt.answered_at, Person.timezone)
+            .join(Person, Person.id == Attempt.person_id)
+            .where(
                 Attempt.person_id.in_(ids[start : start + 500]),
                 Attempt.answered_at >= now - window,
                 Attempt.answered_at <= now,
             )
         )
-        for person_id, moment in rows:
-            days[person_id].add(moment.astimezone(zones[person_id]).date())
+        for person_id, moment, timezone in rows:
+            zone = zones.get(person_id) or zones.setdefault(person_id, ZoneInfo(timezone))
+            days[person_id].add(moment.astimezone(zone).date())
     result: dict[int, int] = {}
     for person_id, answered in days.items():
-        day = now.astimezone(zones[person_id]).date()
-        if day not in answered:
-            day -= timedelta(days=1)
         count = 0
-        while day in answered:
-            count += 1
-            day -= timedelta(days=1)
+        if answered:  # someone with no answer in the window has no streak, whatever the zone
+            day = now.astimezone(zones[person_id]).date()
+            if day not in answered:
+                day -= timedelta(days=1)
+            while day in answered:
+                count += 1
+                day -= timedelta(days=1)
         result[person_id] = count
     return result
 

@@ -49,7 +49,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.gaps import content_gaps
-from bot.learning import streaks_by_timezone
+from bot.learning import streaks_of
 from bot.store.db import Database
 from bot.store.models import (
     AskedQuestion,
@@ -791,14 +791,7 @@ def _with_last_answer(person: PersonWeek, moment: datetime | None) -> PersonWeek
 def _with_streaks(session: Session, people: list[PersonWeek], end: datetime) -> list[PersonWeek]:
     """Each person's streak at the end of the week, by the same rule as /progress."""
     moment = end - timedelta(microseconds=1)
-    timezones: dict[int, str] = {}
-    ids = [person.person_id for person in people]
-    for index in range(0, len(ids), 500):
-        rows = session.execute(
-            select(Person.id, Person.timezone).where(Person.id.in_(ids[index : index + 500]))
-        )
-        timezones.update((person_id, zone) for person_id, zone in rows)
-    counted = streaks_by_timezone(session, timezones, moment)
+    counted = streaks_of(session, [person.person_id for person in people], moment)
     return [replace(person, streak=counted[person.person_id]) for person in people]
 
 
