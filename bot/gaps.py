@@ -109,6 +109,11 @@ def normalise_question(text: str) -> str:
     return _SPACES.sub(" ", kept).strip()
 
 
+def question_tokens(text: str) -> frozenset[str]:
+    """The content tokens a phrasing is compared by (of its normalised text)."""
+    return frozenset(content_words(normalise_question(text)))
+
+
 def similarity(first: frozenset[str], second: frozenset[str]) -> float:
     """The Jaccard index of two token sets (0 when both are empty)."""
     union = first | second
@@ -233,7 +238,7 @@ def _merge_normalised(rows: Sequence[tuple[str, str, int, int, datetime]]) -> li
                 unanswered=sum(row[2] for row in members),
                 thumbs_down=sum(row[3] for row in members),
                 last_asked=max(row[4] for row in members),
-                tokens=frozenset(content_words(normalised)),
+                tokens=question_tokens(normalised),
             )
         )
     # Most asked first, so each group grows around its most common phrasing.

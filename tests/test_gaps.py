@@ -14,11 +14,17 @@ from typer.testing import CliRunner
 from adapters.cli import app
 from benchmarks.qa_eval import HOLDOUT_FILES, TUNING_FILES, load_questions
 from bot.errors import TrainbotError
-from bot.gaps import GapGroup, content_gaps, normalise_question, similar, team_ids_under
+from bot.gaps import (
+    GapGroup,
+    content_gaps,
+    normalise_question,
+    question_tokens,
+    similar,
+    team_ids_under,
+)
 from bot.store.db import Database
 from bot.store.models import AskedQuestion, Team
 from bot.weeks import chosen_week, iso_week_window, last_complete_week, week_of
-from knowledge.tokenize import content_words
 
 START = datetime(2026, 11, 15, 16, 0, tzinfo=UTC)  # Monday 2026-11-16 00:00 in Shanghai
 END = START + timedelta(days=7)
@@ -126,9 +132,7 @@ def test_on_the_labelled_pairs_few_different_questions_are_merged() -> None:
     pairs = yaml.safe_load(GAP_PAIRS.read_text(encoding="utf-8"))["pairs"]
     merged: dict[tuple[str, bool], int] = {}
     for pair in pairs:
-        first, second = (
-            frozenset(content_words(normalise_question(pair[key]))) for key in ("first", "second")
-        )
+        first, second = (question_tokens(pair[key]) for key in ("first", "second"))
         key = (pair["language"], pair["same"])
         merged[key] = merged.get(key, 0) + similar(first, second, pair["language"])
     # Each language has 30 pairs of either kind; word overlap cannot tell a paraphrase
@@ -137,11 +141,7 @@ def test_on_the_labelled_pairs_few_different_questions_are_merged() -> None:
     assert merged[("zh", True)] >= 1 and merged[("en", True)] >= 1
     questions = load_questions([*TUNING_FILES, *HOLDOUT_FILES])
     for language in ("zh", "en"):
-        tokens = [
-            frozenset(content_words(normalise_question(q["question"])))
-            for q in questions
-            if q["language"] == language
-        ]
+        tokens = [question_tokens(q["question"]) for q in questions if q["language"] == language]
         assert not any(similar(a, b, language) for a, b in itertools.combinations(tokens, 2))
 
 
