@@ -369,16 +369,6 @@ def _quality(run: BenchmarkRun, cores: int) -> list[str]:
         ]
     )
 
-    metric_rows = [
-        [
-            metric.name,
-            f"{metric.hit1:.3f}",
-            f"{metric.hit3:.3f}",
-            f"{metric.mrr:.3f}",
-            *(f"{metric.by_kind[kind]:.3f}" if kind in metric.by_kind else "–" for kind in KINDS),
-        ]
-        for metric in qa["metrics"]
-    ]
     hybrid, tutorial = _hybrid_and_tutorial(qa)
     lines = [
         "## Q&A quality",
@@ -402,7 +392,7 @@ def _quality(run: BenchmarkRun, cores: int) -> list[str]:
         "Retrieval over the answerable questions (hit@k: a hit in the top k; MRR cut at rank 10; "
         "the last three columns are hit@3 per kind):",
         "",
-        *_table(["system", "hit@1", "hit@3", "MRR", *(f"hit@3 {k}" for k in KINDS)], metric_rows),
+        *_retrieval_table(qa["metrics"]),
         "",
     ]
     if hybrid and tutorial:
@@ -426,6 +416,21 @@ def _quality(run: BenchmarkRun, cores: int) -> list[str]:
     return lines + _section_footer(run, "qa", cores) + [""]
 
 
+def _retrieval_table(metrics: list[Any]) -> list[str]:
+    """One row per retrieval system: hit@1, hit@3, MRR and hit@3 by kind."""
+    rows = [
+        [
+            metric.name,
+            f"{metric.hit1:.3f}",
+            f"{metric.hit3:.3f}",
+            f"{metric.mrr:.3f}",
+            *(f"{metric.by_kind[kind]:.3f}" if kind in metric.by_kind else "–" for kind in KINDS),
+        ]
+        for metric in metrics
+    ]
+    return _table(["system", "hit@1", "hit@3", "MRR", *(f"hit@3 {k}" for k in KINDS)], rows)
+
+
 def _holdout(qa: dict[str, Any]) -> list[str]:
     """The same measures on the held-out questions (never used to choose or fit anything)."""
     questions: list[dict[str, Any]] = qa.get("holdout_questions", [])
@@ -434,16 +439,6 @@ def _holdout(qa: dict[str, Any]) -> list[str]:
     counts = Counter(q["kind"] for q in questions)
     answerable = sum(qa["holdout_labels"])
     answered, abstained = qa["holdout"]
-    metric_rows = [
-        [
-            metric.name,
-            f"{metric.hit1:.3f}",
-            f"{metric.hit3:.3f}",
-            f"{metric.mrr:.3f}",
-            *(f"{metric.by_kind[kind]:.3f}" if kind in metric.by_kind else "–" for kind in KINDS),
-        ]
-        for metric in qa["holdout_metrics"]
-    ]
     return [
         "### Held-out questions",
         "",
@@ -455,7 +450,7 @@ def _holdout(qa: dict[str, Any]) -> list[str]:
         "Nothing was chosen or fitted on them; they show how the tuned figures above carry "
         "over to new questions.",
         "",
-        *_table(["system", "hit@1", "hit@3", "MRR", *(f"hit@3 {k}" for k in KINDS)], metric_rows),
+        *_retrieval_table(qa["holdout_metrics"]),
         "",
         f"Shipped confidence model and threshold ({CONFIDENCE.threshold:.2f}): answered "
         f"{_pct(answered)} of {answerable} answerable, abstained on {_pct(abstained)} of "
