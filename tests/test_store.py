@@ -40,6 +40,7 @@ TABLES = {
     "review_states",
     "asked_questions",
     "processed_events",
+    "channel_posts",
     "alembic_version",
 }
 

@@ -195,6 +195,8 @@ class Delivery(Base):
         Index("ix_deliveries_kind_local_date", "kind", "local_date"),
         # Weekly report: one week of deliveries from the index alone (migration 0002).
         Index("ix_deliveries_sent_at", "sent_at", "kind", "status", "person_id", "team_id"),
+        # Recovery: claimed rows whose lease ran out (migration 0003).
+        Index("ix_deliveries_status_lease", "status", "lease_expires_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -217,6 +219,12 @@ class Delivery(Base):
     sent_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]
+    # The lease: which process owns a claimed row, and until when (renewed while it runs).
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None]
+    # Set just before a send is handed to the platform, cleared when its outcome is known:
+    # a claimed row that still has it after its owner died may have reached the person.
+    send_started_at: Mapped[datetime | None]
 
     person: Mapped[Person] = relationship()
 
@@ -290,6 +298,33 @@ class AskedQuestion(Base):
     feedback: Mapped[int | None] = mapped_column(Integer)  # +1 helpful, -1 not helpful
     feedback_at: Mapped[datetime | None]
     asked_at: Mapped[datetime]
+
+
+class ChannelPost(Base):
+    """A post to a channel (the weekly summary to the review channel), once per week.
+
+    Claimed like a delivery (unique per channel and week, with a lease), and marked sent
+    only after the platform accepted it, so a failed post is tried again and a sent one
+    never is.
+    """
+
+    __tablename__ = "channel_posts"
+    __table_args__ = (UniqueConstraint("platform", "channel_id", "week"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    week: Mapped[str] = mapped_column(String(10))  # ISO week, 2026-W48
+    status: Mapped[DeliveryStatus] = mapped_column(
+        _enum(DeliveryStatus, "delivery_status"), default=DeliveryStatus.CLAIMED
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    message_ref: Mapped[str | None] = mapped_column(String(200))
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
 
 
 class ProcessedEvent(Base):
