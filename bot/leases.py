@@ -1,0 +1,146 @@
+"""Leases: a claimed row belongs to one process until its lease runs out.
+
+A process stamps the rows it claims (deliveries, channel posts) with its owner id and an
+expiry, renews the expiry while it still works on them (:class:`LeaseKeeper`), and
+releases them (expiry set to now) when it stops without finishing. Another process takes
+a row over only once its lease has run out, that is when the owner is gone or stopped:
+never while the owner still sends, however long its pass takes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, update
+from sqlalchemy.orm import Session
+
+from bot.store.db import Database
+from bot.store.models import ChannelPost, Delivery, DeliveryStatus
+
+logger = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=90)
+"""How long a claim stays its owner's without a renewal (renewed every third of it)."""
+
+Leased = type[Delivery] | type[ChannelPost]
+
+
+def new_owner() -> str:
+    """An owner id unique to this process (host, pid and a random part, ≤ 64 characters)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def lease_values(owner: str, now: datetime, lease: timedelta = LEASE) -> dict[str, Any]:
+    """The columns that make a freshly claimed row ``owner``'s."""
+    return {"lease_owner": owner, "lease_expires_at": now + lease}
+
+
+def expired(model: Leased, now: datetime) -> Any:
+    """SQL condition: a claimed row whose lease ran out (or that never had one)."""
+    return (model.status == DeliveryStatus.CLAIMED) & or_(
+        model.lease_expires_at.is_(None), model.lease_expires_at <= now
+    )
+
+
+def take_over(
+    session: Session,
+    model: Leased,
+    row_id: int,
+    *,
+    owner: str,
+    now: datetime,
+    lease: timedelta = LEASE,
+) -> bool:
+    """Make an expired claim ``owner``'s; ``False`` when it is not expired (or gone)."""
+    result = session.execute(
+        update(model)
+        .where(model.id == row_id, expired(model, now))
+        .values(**lease_values(owner, now, lease))
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def renew(
+    session: Session, model: Leased, *, owner: str, now: datetime, lease: timedelta = LEASE
+) -> int:
+    """Extend every claimed row ``owner`` holds; returns how many."""
+    result = session.execute(
+        update(model)
+        .where(model.lease_owner == owner, model.status == DeliveryStatus.CLAIMED)
+        .values(lease_expires_at=now + lease)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def release(session: Session, model: Leased, *, owner: str, now: datetime) -> int:
+    """Give up every claimed row ``owner`` holds, so another process takes it at once."""
+    result = session.execute(
+        update(model)
+        .where(model.lease_owner == owner, model.status == DeliveryStatus.CLAIMED)
+        .values(lease_expires_at=now)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+class LeaseKeeper:
+    """Renews an owner's leases in the background while a pass runs.
+
+    Use as ``async with LeaseKeeper(...):``; renewals run off the event loop every third
+    of the lease, so a pass of any length keeps what it claimed.
+
+    Args:
+        db: the store.
+        model: the leased table.
+        owner: the owner id.
+        now: the clock.
+        lease: the lease length.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        model: Leased,
+        *,
+        owner: str,
+        now: Callable[[], datetime],
+        lease: timedelta = LEASE,
+    ) -> None:
+        self.db = db
+        self.model = model
+        self.owner = owner
+        self.now = now
+        self.lease = lease
+        self._task: asyncio.Task[None] | None = None
+
+    def _renew(self) -> None:
+        with self.db.session() as session:
+            renew(session, self.model, owner=self.owner, now=self.now(), lease=self.lease)
+
+    async def _run(self) -> None:
+        period = max(self.lease.total_seconds() / 3, 0.05)
+        while True:
+            await asyncio.sleep(period)
+            try:
+                await asyncio.to_thread(self._renew)
+            except Exception:  # a missed renewal is retried; the lease has slack for two
+                logger.exception("could not renew leases")
+
+    async def __aenter__(self) -> LeaseKeeper:
+        self._task = asyncio.create_task(self._run(), name="lease-keeper")
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
