@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.events import Conversation, Reply
-from bot.ports import RateLimited, RecipientUnreachable, TransientSendError
+from bot.ports import RateLimited, RecipientUnreachable, SendOutcomeUnknown, TransientSendError
 
 
 @dataclass
@@ -28,7 +28,9 @@ class MemoryOutbound:
     Attributes:
         blocked: chat ids that answer like a user who blocked the bot.
         rate_limit_next: how many next sends answer 429 with ``retry_after``.
-        fail_next: how many next sends time out.
+        fail_next: how many next sends fail with a server error (not delivered).
+        timeout_next: how many next sends time out after the platform took them
+            (delivered, but the sender never hears so).
     """
 
     platform: str = "memory"
@@ -37,6 +39,7 @@ class MemoryOutbound:
     rate_limit_next: int = 0
     retry_after: float = 1.0
     fail_next: int = 0
+    timeout_next: int = 0
     calls: int = 0
 
     async def send(self, conversation: Conversation, reply: Reply) -> str | None:
@@ -51,9 +54,12 @@ class MemoryOutbound:
             raise RateLimited(self.retry_after, "Too Many Requests")
         if self.fail_next > 0:
             self.fail_next -= 1
-            raise TransientSendError("timed out")
+            raise TransientSendError("500 Internal Server Error")
         ref = f"{conversation.chat_id}:{len(self.sent) + 1}"
         self.sent.append(Sent(conversation, reply, ref))
+        if self.timeout_next > 0:
+            self.timeout_next -= 1
+            raise SendOutcomeUnknown("timed out")
         return ref
 
     def to(self, chat_id: str) -> list[Reply]:

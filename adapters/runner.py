@@ -4,7 +4,9 @@ Each front door (Telegram, Slack) has the same small lifecycle: ``start()`` conn
 returns one line saying how, ``drain()`` waits for the events received so far, ``stop()``
 stops receiving and finishes in-flight sends. The runner starts the doors, hands them to
 the dispatcher as its outbound ports, waits for SIGTERM or SIGINT, then stops the
-scheduler first (no new pushes), lets a running dispatch pass finish, and stops the doors.
+scheduler first (no new runs, no new claims), gives the sends under way
+``TRAINBOT_STOP_GRACE`` to finish and releases the claims it did not begin, and stops the
+doors. It logs "stopped" and returns 0.
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ def configured_front_doors(bot: TrainBot, settings: Settings) -> list[FrontDoor]
 
 def start_scheduler(settings: Settings, bot: TrainBot, outbound: dict[str, object]) -> BotScheduler:
     """Start the dispatcher and the scheduled jobs, pushing through ``outbound``."""
+    from datetime import timedelta
+
     from bot.dispatcher import Dispatcher
     from bot.scheduler import BotScheduler, Runtime
 
@@ -72,6 +76,7 @@ def start_scheduler(settings: Settings, bot: TrainBot, outbound: dict[str, objec
         settings=settings,
         clock=bot.ctx.clock,
         outbound=outbound,  # type: ignore[arg-type]  # every door implements Outbound
+        lease=timedelta(seconds=settings.claim_lease),
     )
     scheduler = BotScheduler(
         settings,
@@ -81,12 +86,11 @@ def start_scheduler(settings: Settings, bot: TrainBot, outbound: dict[str, objec
     return scheduler
 
 
-async def stop_scheduler(scheduler: BotScheduler) -> None:
-    """Stop scheduling new runs, then wait for a dispatch pass already under way."""
-    from bot.scheduler import wait_for_running_jobs
+async def stop_scheduler(scheduler: BotScheduler, settings: Settings) -> None:
+    """No new runs or claims; running jobs get ``TRAINBOT_STOP_GRACE`` to finish their sends."""
+    from datetime import timedelta
 
-    scheduler.shutdown()
-    await wait_for_running_jobs()
+    await scheduler.stop(timedelta(seconds=settings.stop_grace))
 
 
 def quiet_http_client_logs() -> None:
@@ -150,12 +154,13 @@ async def serve(
         logger.info("stopping: finishing in-flight work")
     finally:
         if scheduler is not None:
-            await stop_scheduler(scheduler)
+            await stop_scheduler(scheduler, settings)
         for door in reversed(started):
             try:
                 await door.stop()
             except Exception:  # one door failing to close must not keep the others open
                 logger.exception("%s did not stop cleanly", door.platform)
         remove_signals()
+        await asyncio.to_thread(bot.close)  # events under way are answered by now
     logger.info("stopped")
     return 0

@@ -21,7 +21,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -36,7 +36,6 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import events_log
 from bot.errors import ConfigError
 from bot.events import (
     Button,
@@ -50,9 +49,15 @@ from bot.events import (
     Text,
 )
 from bot.i18n import language_from_locale, t
-from bot.ports import EventHandler, RateLimited, RecipientUnreachable, TransientSendError
+from bot.ports import (
+    EventHandler,
+    RateLimited,
+    RecipientUnreachable,
+    SendError,
+    SendOutcomeUnknown,
+    TransientSendError,
+)
 from bot.settings import Settings
-from bot.store.db import Database
 
 logger = logging.getLogger(__name__)
 
@@ -396,8 +401,8 @@ class SlackAdapter:
     interactivity and the slash command, each request verified with the signing secret.
 
     Args:
-        bot: the bot core (``bot.app.TrainBot``); when it has a store (``bot.ctx.db``),
-            Slack retries are de-duplicated through it.
+        bot: the bot core (``bot.app.TrainBot``); Slack retries and followed threads are
+            remembered through its ``seen_events`` port, shared by every bot process.
         settings: the configuration (tokens, signing secret, API URL, port).
         host: the interface the HTTP server binds to.
         port: overrides ``settings.slack_port`` (``0`` picks a free port, for tests).
@@ -427,11 +432,6 @@ class SlackAdapter:
         self.settings = settings
         self.host = host
         self.port = settings.slack_port if port is None else port
-        ctx = getattr(bot, "ctx", None)
-        self._db: Database | None = getattr(ctx, "db", None)
-        self._clock_now: Callable[[], datetime] = (
-            ctx.clock.now if ctx is not None else lambda: datetime.now(UTC)
-        )
         self.bot_user_id = ""
         self.url = ""  # the events URL once listening in HTTP mode
         self._session: aiohttp.ClientSession | None = None
@@ -442,8 +442,7 @@ class SlackAdapter:
         self._tasks: set[asyncio.Task[None]] = set()
         self._users: dict[str, tuple[float, Person]] = {}
         self._dm_channels: dict[str, str] = {}
-        self._last_prune: datetime | None = None
-        self._threads: set[str] = set()  # without a store: the threads followed
+        self._last_prune: float | None = None
         self._started = False
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -464,8 +463,13 @@ class SlackAdapter:
             token=self.settings.slack_bot_token,
             base_url=self.settings.slack_api_url,
             session=self._session,
+            timeout=max(1, round(self.settings.send_timeout)),
             retry_handlers=[
-                AsyncConnectionErrorRetryHandler(max_retry_count=2),
+                # Only connections that never opened: a request that timed out or was cut
+                # off may have been posted, and posting it again would duplicate it.
+                AsyncConnectionErrorRetryHandler(
+                    max_retry_count=2, error_types=[aiohttp.ClientConnectorError]
+                ),
                 AsyncRateLimitErrorRetryHandler(max_retry_count=1),
             ],
         )
@@ -587,14 +591,14 @@ class SlackAdapter:
         kind = (body.get("event") or {}).get("type")
         # parse_event gives a channel message a thread only when it is a thread reply.
         reply_in_thread = kind == "message" and event.conversation.kind is ConversationKind.THREAD
-        if reply_in_thread and not self._follows(thread):
+        if reply_in_thread and not await self.bot.seen_events.seen(THREADS, thread):
             return  # somebody else's thread: not for the bot
         event_id = str(body.get("event_id") or "")
-        if event_id and not self._first_time(event_id):
+        if event_id and not await self._first_time(event_id):
             logger.info("slack: event %s already handled; retry ignored", event_id)
             return
-        if kind == "app_mention":
-            self._follow(thread)
+        if kind == "app_mention":  # replies in this thread are for the bot too
+            await self.bot.seen_events.first_time(THREADS, thread)
         await self._answer(replace(event, person=await self.person(event.person)))
 
     async def _handle_command(self, body: dict[str, Any]) -> None:
@@ -610,12 +614,7 @@ class SlackAdapter:
 
     async def _tell_where_answered(self, command: Command, response_url: str) -> None:
         """Typed in a channel: say (to that person only) that the answer is in the DM."""
-        language_of = getattr(self.bot, "language_of", None)
-        language = (
-            language_of(command)
-            if callable(language_of)
-            else language_from_locale(command.person.locale, self.settings.language)
-        )
+        language = await self.bot.language_of(command)
         notice = {"response_type": "ephemeral", "text": t(language, "slack_answered_in_dm")}
         assert self._session is not None
         try:
@@ -631,29 +630,16 @@ class SlackAdapter:
             return
         await self._answer(replace(press, person=await self.person(press.person)))
 
-    def _first_time(self, event_id: str) -> bool:
-        if self._db is None:
-            return True
-        now = self._clock_now()
-        if self._last_prune is None or now - self._last_prune >= PRUNE_EVERY:
+    async def _first_time(self, event_id: str) -> bool:
+        seen = self.bot.seen_events
+        now = time.monotonic()
+        if self._last_prune is None or now - self._last_prune >= PRUNE_EVERY.total_seconds():
             self._last_prune = now
-            removed = events_log.prune(self._db, PLATFORM, now - EVENTS_KEPT)
-            removed += events_log.prune(self._db, THREADS, now - THREADS_KEPT)
+            removed = await seen.forget_older(PLATFORM, EVENTS_KEPT)
+            removed += await seen.forget_older(THREADS, THREADS_KEPT)
             if removed:
                 logger.debug("slack: forgot %d old processed events", removed)
-        return events_log.first_time(self._db, PLATFORM, event_id, now)
-
-    def _follow(self, thread: str) -> None:
-        """Remember a thread the bot was mentioned in: replies there are for it too."""
-        if self._db is None:
-            self._threads.add(thread)
-        else:
-            events_log.first_time(self._db, THREADS, thread, self._clock_now())
-
-    def _follows(self, thread: str) -> bool:
-        if self._db is None:
-            return thread in self._threads
-        return events_log.seen(self._db, THREADS, thread)
+        return await seen.first_time(PLATFORM, event_id)
 
     async def _answer(self, event: Event) -> None:
         try:
@@ -665,7 +651,7 @@ class SlackAdapter:
         for reply in replies:
             try:
                 await self.send(event.conversation, reply)
-            except (RecipientUnreachable, RateLimited, TransientSendError) as exc:
+            except SendError as exc:
                 logger.warning("slack: could not answer %s: %s", event.person.user_id, exc)
                 return
 
@@ -705,13 +691,19 @@ class SlackAdapter:
         Raises:
             RecipientUnreachable: the user is deactivated or the channel is gone.
             RateLimited: Slack still said 429 after the client's own retry.
-            TransientSendError: a 5xx answer, a timeout or a connection failure.
+            TransientSendError: a 5xx answer or a connection failure.
+            SendOutcomeUnknown: no answer in time (Slack may have posted it).
         """
         try:
             return await self._send(conversation, reply)
         except SlackApiError as exc:
             raise send_error(exc) from exc
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise TransientSendError(f"slack: {type(exc).__name__}: {exc}") from exc
+        except TimeoutError as exc:
+            # The request went out and no answer came in time: Slack may have posted it.
+            raise SendOutcomeUnknown(f"slack: {type(exc).__name__}: {exc}") from exc
+        except aiohttp.ClientError as exc:
             raise TransientSendError(f"slack: {type(exc).__name__}: {exc}") from exc
 
     async def _send(self, conversation: Conversation, reply: Reply) -> str | None:

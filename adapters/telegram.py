@@ -29,6 +29,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 from telegram import (
     BotCommand,
     InlineKeyboardButton,
@@ -45,6 +46,7 @@ from telegram.error import (
     NetworkError,
     RetryAfter,
     TelegramError,
+    TimedOut,
 )
 from telegram.ext import (
     AIORateLimiter,
@@ -69,7 +71,14 @@ from bot.events import (
     Text,
 )
 from bot.i18n import language_from_locale, t
-from bot.ports import EventHandler, RateLimited, RecipientUnreachable, SendError, TransientSendError
+from bot.ports import (
+    EventHandler,
+    RateLimited,
+    RecipientUnreachable,
+    SendError,
+    SendOutcomeUnknown,
+    TransientSendError,
+)
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -458,7 +467,12 @@ def as_send_error(error: TelegramError) -> SendError:
         if "chat not found" in text.lower() or "user is deactivated" in text.lower():
             return RecipientUnreachable(text)
         return SendError(text)
-    if isinstance(error, NetworkError):  # timeouts and 5xx answers
+    if isinstance(error, TimedOut) and not isinstance(
+        error.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout
+    ):
+        # The request went out and no answer came in time: Telegram may have delivered it.
+        return SendOutcomeUnknown(text or "timed out")
+    if isinstance(error, NetworkError):  # 5xx answers, failed or timed-out connections
         return TransientSendError(text)
     return SendError(text)
 
@@ -579,6 +593,8 @@ class TelegramAdapter:
             .base_url(api_url)
             .base_file_url(file_url_for(api_url))
             .rate_limiter(AIORateLimiter(max_retries=2))
+            .read_timeout(settings.send_timeout)
+            .write_timeout(settings.send_timeout)
             .concurrent_updates(ChatOrderedUpdates(self.max_concurrent_updates))
             .job_queue(None)
             .build()
@@ -684,7 +700,8 @@ class TelegramAdapter:
         Raises:
             RecipientUnreachable: the person blocked the bot or the chat is gone.
             RateLimited: Telegram still said 429 after the rate limiter's own retries.
-            TransientSendError: a timeout or a 5xx answer.
+            TransientSendError: a 5xx answer or a failed connection.
+            SendOutcomeUnknown: no answer in time (Telegram may have delivered it).
             SendError: any other refusal.
         """
         try:

@@ -2,19 +2,28 @@
 
 Adapters call :meth:`TrainBot.handle`; they never import a handler. The composition root
 (``adapters.cli``) builds the bot with its settings, store, clock and course.
+
+Each event is one unit of work run in a worker thread of a bounded pool: the use cases
+talk to the store and search the materials synchronously, and the event loop, which
+acknowledges Slack and polls Telegram, only waits for them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
+from bot import views
 from bot.clock import Clock, SystemClock
+from bot.context import BotContext
 from bot.events import ButtonPress, Command, Event, Reply, Text
+from bot.events_log import StoredSeenEvents
 from bot.handlers import ask, basics, enrollment, learning, report
 from bot.i18n import t
 from bot.library import CourseLibrary
+from bot.ports import SeenEvents
 from bot.qa import KnowledgeService
 from bot.settings import Settings
 from bot.store.db import Database
@@ -24,18 +33,9 @@ logger = logging.getLogger(__name__)
 COMMANDS = ("start", "help", "ask", "quiz", "progress", "settings", "stop", "report")
 
 
-@dataclass
-class BotContext:
-    """What every use case may need: configuration, store, clock and course."""
-
-    settings: Settings
-    db: Database
-    clock: Clock
-    library: CourseLibrary
-    knowledge: KnowledgeService | None = None
-
-
-CommandHandler = Callable[[BotContext, Command], Awaitable[list[Reply]]]
+CommandHandler = Callable[[BotContext, Command], list[Reply]]
+EVENT_WORKERS = 8
+"""Events handled at once; more wait for a free worker (the loop stays free)."""
 
 
 class TrainBot:
@@ -75,39 +75,51 @@ class TrainBot:
             "settings": enrollment.settings_command,
             "report": report.report,
         }
+        self._workers = ThreadPoolExecutor(EVENT_WORKERS, thread_name_prefix="trainbot-event")
+        self.seen_events: SeenEvents = StoredSeenEvents(db, self.ctx.clock.now)
 
     async def handle(self, event: Event) -> list[Reply]:
-        """Run the use case for ``event`` and return what to say."""
+        """Run the use case for ``event`` in a worker thread and return what to say."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._workers, self.handle_now, event)
+
+    def handle_now(self, event: Event) -> list[Reply]:
+        """Run the use case for ``event`` in this thread (blocking)."""
         if isinstance(event, Command):
-            return await self._command(event)
+            return self._command(event)
         if isinstance(event, Text):
-            return await ask.ask(self.ctx, event, event.text)
+            return ask.ask(self.ctx, event, event.text)
         if isinstance(event, ButtonPress):
-            return await self._button(event)
+            return self._button(event)
         raise TypeError(f"not an event: {event!r}")
 
-    async def _command(self, event: Command) -> list[Reply]:
+    def close(self) -> None:
+        """Let the worker threads go once the events under way are handled."""
+        self._workers.shutdown(wait=True)
+
+    def _command(self, event: Command) -> list[Reply]:
         handler = self._commands.get(event.name)
         if handler is not None:
-            return await handler(self.ctx, event)
+            return handler(self.ctx, event)
         language = basics.language_for(self.ctx, event)
         return [Reply(t(language, "unknown_command", name=event.name))]
 
-    async def _ask_command(self, ctx: BotContext, event: Command) -> list[Reply]:
-        return await ask.ask(ctx, event, event.args)
+    def _ask_command(self, ctx: BotContext, event: Command) -> list[Reply]:
+        return ask.ask(ctx, event, event.args)
 
-    async def _button(self, event: ButtonPress) -> list[Reply]:
+    def _button(self, event: ButtonPress) -> list[Reply]:
         prefix = event.payload.split(":", 1)[0]
         if prefix == ask.FEEDBACK_PREFIX:
-            return await ask.feedback(self.ctx, event)
-        if prefix in learning.PREFIXES:
-            return await learning.press(self.ctx, event)
+            return ask.feedback(self.ctx, event)
+        if prefix in views.PREFIXES:
+            return learning.press(self.ctx, event)
         if prefix == enrollment.ENROL:
-            return await enrollment.enrol_button(self.ctx, event)
+            return enrollment.enrol_button(self.ctx, event)
         if prefix == enrollment.SETTING:
-            return await enrollment.settings_button(self.ctx, event)
-        return await basics.button(self.ctx, event)
+            return enrollment.settings_button(self.ctx, event)
+        return basics.button(self.ctx, event)
 
-    def language_of(self, event: Event) -> str:
+    async def language_of(self, event: Event) -> str:
         """The language to answer in: the person's stored choice, else their locale."""
-        return basics.language_for(self.ctx, event)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._workers, basics.language_for, self.ctx, event)

@@ -4,14 +4,34 @@ Every minute the scheduler calls :meth:`Dispatcher.tick`. For each enrolled, act
 it works out their local date and time, and whether a lesson or quiz is due: a working
 day, the track's cadence, not a calendar blackout, the slot time reached and not inside
 quiet hours. A due push is **claimed** first — a delivery row unique per person, kind,
-local date and slot — then sent, then marked sent. Only the process that inserted the row
-sends it, so two dispatchers never both push; a row left claimed by a crash is re-claimed
-after ``claim_timeout`` (by one process: the re-claim is a conditional update) and sent
-then; a sent row is never sent again.
+local date and slot — then sent, then marked sent.
 
-The one window no chat platform lets us close: a crash after the platform accepted a
-message and before the row is marked sent re-sends that one message after restart.
-Marking right after each send keeps that window to one message.
+A claim is a **lease** (:mod:`bot.leases`): the row names the process that claimed it and
+an expiry that process renews while its pass runs, however long the pass takes. Another
+process takes a claimed row over only once the lease has run out, that is once its owner
+is gone; a process that stops (SIGTERM) stops claiming, lets the sends under way finish,
+and releases what it had not begun, so a restart or another replica sends those at once.
+
+What a send's outcome can be, and what the row then says (docs/learning.md):
+
+- accepted: ``sent``;
+- the person blocked the bot or left: ``failed``, and the person is marked unreachable;
+- a 429: waited out and tried again in the same pass;
+- a 5xx or a connection failure (the platform did not take it): tried again, three times in
+  the pass and then in later passes with a growing pause, ``failed`` after
+  ``max_send_attempts``;
+- a timeout waiting for the platform's answer: the platform may well have delivered it, so
+  it is **not** sent again (that was a storm of duplicates on a slow platform): ``sent``,
+  with ``error`` saying the delivery was not confirmed.
+
+The one window no chat platform lets us close: a process killed (``kill -9``, power loss)
+after the platform accepted a message and before the row was marked. Its lease runs out,
+another process sends it again, and the row's ``error`` says it was taken over from a
+send whose outcome is unknown. Only the sends in flight at that instant (at most
+``concurrency``) can be repeated.
+
+Database and CPU work run in worker threads, one slice of people at a time, so the event
+loop keeps answering chat while a pass with thousands of people runs.
 
 Policies (documented in docs/learning.md):
 
@@ -28,22 +48,30 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from bot.clock import Clock
 from bot.events import Conversation, ConversationKind, Reply
-from bot.handlers.learning import render_delivery
 from bot.i18n import t
 from bot.learning import DAILY, claim_many, learner_states
+from bot.leases import LEASE, LeaseKeeper, expired, lease_values, new_owner, release
 from bot.library import CourseLibrary
-from bot.ports import Outbound, RateLimited, RecipientUnreachable, SendError, TransientSendError
+from bot.ports import (
+    Outbound,
+    RateLimited,
+    RecipientUnreachable,
+    SendError,
+    SendOutcomeUnknown,
+    TransientSendError,
+)
 from bot.ratelimit import RateLimiter, limiter_for
 from bot.settings import QuietHours, Settings, parse_hhmm
 from bot.store.db import Database
 from bot.store.models import Delivery, DeliveryKind, DeliveryStatus, Person, PersonStatus
+from bot.views import render_delivery
 from quizzes.content import Course, Track
 from quizzes.selection import LearnerState, next_lesson, next_quiz
 
@@ -51,6 +79,10 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 MAX_RETRY_AFTER = 120.0  # never sleep longer than this inside one tick
+TRIES_PER_PASS = 3
+TAKEN_OVER_MID_SEND = "taken over after a send whose outcome is unknown: may be a repeat"
+RETRY_PAUSE = timedelta(minutes=2)
+"""After a pass's tries failed, the next pass tries again after this, doubled each time."""
 
 
 @dataclass
@@ -90,10 +122,20 @@ class Due:
 
 
 def due_pushes(
-    person: Person, track: Track, course: Course, settings: Settings, now: datetime
+    person: Person,
+    track: Track,
+    course: Course,
+    settings: Settings,
+    now: datetime,
+    *,
+    zone: ZoneInfo | None = None,
 ) -> list[Due]:
-    """Which pushes are due for ``person`` at ``now`` (before looking at the store)."""
-    zone = ZoneInfo(person.timezone)
+    """Which pushes are due for ``person`` at ``now`` (before looking at the store).
+
+    Args:
+        zone: the person's time zone, when the caller resolved it already.
+    """
+    zone = zone or ZoneInfo(person.timezone)
     local = now.astimezone(zone)
     day = local.date()
     weekday = local.strftime("%a").lower()[:3]
@@ -116,7 +158,7 @@ def due_pushes(
 
 
 class Dispatcher:
-    """Claims, sends and marks pushes; recovers stale claims; sends reminders.
+    """Claims, sends and marks pushes; takes over expired claims; sends reminders.
 
     Args:
         db: the store.
@@ -124,10 +166,13 @@ class Dispatcher:
         settings: configuration (times, quiet hours, working days, reminders).
         clock: the time source.
         outbound: one sender per platform.
-        claim_timeout: after this, a claimed-but-unsent row is taken over and retried.
-        max_send_attempts: after this many failed sends a delivery is marked failed.
+        lease: how long a claim stays this process's without a renewal (renewed every
+            third of it while a pass runs).
+        owner: this process's owner id for leases (a fresh one by default).
+        max_send_attempts: after this many failed tries a delivery is marked failed.
         limiters: per-platform rate limiters (defaults follow each platform's limits).
         concurrency: sends in flight at once.
+        slice_size: people claimed at once before their pushes are sent.
     """
 
     def __init__(
@@ -138,37 +183,82 @@ class Dispatcher:
         settings: Settings,
         clock: Clock,
         outbound: Mapping[str, Outbound],
-        claim_timeout: timedelta = timedelta(minutes=5),
+        lease: timedelta = LEASE,
+        owner: str | None = None,
         max_send_attempts: int = 5,
         limiters: Mapping[str, RateLimiter] | None = None,
         concurrency: int = 16,
+        slice_size: int = 500,
     ) -> None:
         self.db = db
         self.library = library
         self.settings = settings
         self.clock = clock
         self.outbound = dict(outbound)
-        self.claim_timeout = claim_timeout
+        self.lease = lease
+        self.owner = owner or new_owner()
         self.max_send_attempts = max_send_attempts
         self.limiters = dict(limiters or {}) or {name: limiter_for(name) for name in self.outbound}
-        self._semaphore = asyncio.Semaphore(concurrency)
+        self.slice_size = slice_size
+        self.concurrency = concurrency
+        self._stopping = False
+        self._recorder = _Recorder(db)
+        self._bad_zones: set[int] = set()
 
     def _now(self) -> datetime:
         return self.clock.now()
 
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stop claiming: a pass under way finishes the sends it began and releases the rest."""
+        self._stopping = True
+
+    @property
+    def stopping(self) -> bool:
+        """Whether :meth:`stop` was called."""
+        return self._stopping
+
+    async def release_claims(self) -> int:
+        """Hand every claim of this process back at once (for a stop that cannot wait)."""
+
+        def run() -> int:
+            with self.db.session() as session:
+                return release(session, Delivery, owner=self.owner, now=self._now())
+
+        return await asyncio.to_thread(run)
+
+    # -- the pass ----------------------------------------------------------------------
+
     async def tick(self) -> TickReport:
-        """One pass: recover stale claims, claim what is due, send, remind."""
+        """One pass: take over expired claims, claim what is due slice by slice, send, remind."""
         report = TickReport()
         if not self.library.loaded:
             report.errors.append("no valid course loaded")
             return report
+        if self._stopping:
+            return report
         now = self._now()
-        recovered = self._reclaim_stale(now)
-        report.retried = len(recovered)
-        claimed = self._claim_due(now, report)
-        await self._send_all([*recovered, *claimed], report)
-        await self._remind(now, report)
-        if report.claimed or report.sent or report.failed:
+        async with LeaseKeeper(
+            self.db, Delivery, owner=self.owner, now=self._now, lease=self.lease
+        ):
+            try:
+                recovered = await asyncio.to_thread(self._take_over_expired, now)
+                report.retried = len(recovered)
+                await self._send_all(recovered, report)
+                people = await asyncio.to_thread(self._eligible)
+                for batch in _chunks(people, self.slice_size):
+                    if self._stopping:
+                        break
+                    claimed = await asyncio.to_thread(self._claim_slice, batch, now, report)
+                    await self._send_all(claimed, report)
+                if not self._stopping:
+                    await self._remind(now, report)
+            finally:
+                released = await self.release_claims()
+                if released and self._stopping:
+                    logger.info("stopping: %d claimed pushes released for the next run", released)
+        if report.claimed or report.sent or report.failed or report.retried:
             logger.info(
                 "dispatch: %d claimed, %d sent, %d skipped, %d failed, %d retried, %d reminded",
                 report.claimed,
@@ -180,145 +270,181 @@ class Dispatcher:
             )
         return report
 
-    # -- claiming ----------------------------------------------------------------------
+    # -- claiming (worker threads) -----------------------------------------------------
 
     def _eligible(self) -> list[Person]:
         with self.db.session() as session:
             people = session.scalars(
-                select(Person).where(
+                select(Person)
+                .where(
                     Person.status == PersonStatus.ACTIVE,
                     Person.enrolled_at.is_not(None),
                     Person.enrollment_step.is_(None),
                     Person.track_id.is_not(None),
                     Person.platform.in_(list(self.outbound)),
                 )
+                .order_by(Person.id)
             ).all()
-            for person in people:
-                session.expunge(person)
+            session.expunge_all()
         return list(people)
 
-    def _claim_due(self, now: datetime, report: TickReport) -> list[int]:
+    def _zone(self, person: Person) -> ZoneInfo:
+        """The person's time zone; the organisation's when the stored one is unknown."""
+        try:
+            return ZoneInfo(person.timezone)
+        except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+            if person.id not in self._bad_zones:
+                self._bad_zones.add(person.id)
+                logger.warning(
+                    "person %d has an unknown time zone; pushing at %s time instead",
+                    person.id,
+                    self.settings.timezone,
+                )
+            return ZoneInfo(self.settings.timezone)
+
+    def _claim_slice(self, people: list[Person], now: datetime, report: TickReport) -> list[int]:
+        """Claim the pushes due now for ``people``; returns the claimed rows to send."""
         course = self.library.course
         wanted: dict[int, tuple[Person, list[Due]]] = {}
-        for person in self._eligible():
+        for person in people:
             track = course.tracks.get(person.track_id or "")
             if track is None:
                 continue
-            pushes = due_pushes(person, track, course, self.settings, now)
+            try:
+                pushes = due_pushes(
+                    person, track, course, self.settings, now, zone=self._zone(person)
+                )
+            except Exception as exc:  # one bad row never stops everyone's pushes
+                logger.exception("person %d skipped in this pass", person.id)
+                report.errors.append(f"person {person.id}: {type(exc).__name__}")
+                continue
             if pushes:
                 wanted[person.id] = (person, pushes)
         if not wanted:
             return []
         days = {due.day for _, dues in wanted.values() for due in dues}
-        existing: set[tuple[int, DeliveryKind, date, str]] = set()
         with self.db.session() as session:
-            for person_ids in _chunks(list(wanted), 500):
-                existing.update(
-                    session.execute(
-                        select(
-                            Delivery.person_id, Delivery.kind, Delivery.local_date, Delivery.slot
-                        ).where(Delivery.local_date.in_(days), Delivery.person_id.in_(person_ids))
-                    ).all()
-                )
-        open_people = [
-            (
-                person,
-                [
-                    due
-                    for due in dues
-                    if (due.person_id, due.kind, due.day, due.slot) not in existing
-                ],
+            existing = set(
+                session.execute(
+                    select(
+                        Delivery.person_id, Delivery.kind, Delivery.local_date, Delivery.slot
+                    ).where(Delivery.local_date.in_(days), Delivery.person_id.in_(list(wanted)))
+                ).all()
             )
-            for person, dues in wanted.values()
-        ]
-        open_people = [(person, dues) for person, dues in open_people if dues]
-        claimed: list[int] = []
-        for batch in _chunks(open_people, 500):
-            with self.db.session() as session:
-                states = learner_states(session, [person for person, _ in batch], now)
-                rows = []
-                for person, dues in batch:
-                    state = states[person.id]
-                    for due in dues:
-                        item, state = _pick(course, state, due.kind, now)
-                        rows.append(
-                            {
-                                "person_id": person.id,
-                                "kind": due.kind,
-                                "slot": due.slot,
-                                "local_date": due.day,
-                                "item_id": item,
-                                "language": person.language,
-                                "track_id": person.track_id,
-                                "team_id": person.team_id,
-                                "status": DeliveryStatus.CLAIMED
-                                if item
-                                else DeliveryStatus.SKIPPED,
-                                "error": None if item else "nothing to deliver",
-                                "send_attempts": 0,
-                                "claimed_at": now,
-                            }
-                        )
-                inserted = set(claim_many(session, rows))
-                report.claimed += len(inserted)
-                if inserted:
-                    sendable = session.scalars(
-                        select(Delivery.id).where(
-                            Delivery.id.in_(inserted), Delivery.status == DeliveryStatus.CLAIMED
-                        )
-                    ).all()
-                    report.skipped += len(inserted) - len(sendable)
-                    claimed.extend(sendable)
-        return claimed
-
-    def _reclaim_stale(self, now: datetime) -> list[int]:
-        """Take over rows claimed long ago and never sent (the claimer crashed)."""
-        cutoff = now - self.claim_timeout
-        taken: list[int] = []
-        with self.db.session() as session:
-            stale = session.execute(
-                select(Delivery.id, Delivery.claimed_at).where(
-                    Delivery.status == DeliveryStatus.CLAIMED, Delivery.claimed_at < cutoff
+            open_people = [
+                (person, [d for d in dues if (d.person_id, d.kind, d.day, d.slot) not in existing])
+                for person, dues in wanted.values()
+            ]
+            open_people = [(person, dues) for person, dues in open_people if dues]
+            if not open_people:
+                return []
+            states = learner_states(session, [person for person, _ in open_people], now)
+            rows = []
+            lease = lease_values(self.owner, now, self.lease)
+            no_lease = dict.fromkeys(lease)  # one insert needs the same keys in every row
+            for person, dues in open_people:
+                state = states[person.id]
+                for due in dues:
+                    item, state = _pick(course, state, due.kind, now)
+                    rows.append(
+                        {
+                            "person_id": person.id,
+                            "kind": due.kind,
+                            "slot": due.slot,
+                            "local_date": due.day,
+                            "item_id": item,
+                            "language": person.language,
+                            "track_id": person.track_id,
+                            "team_id": person.team_id,
+                            "status": DeliveryStatus.CLAIMED if item else DeliveryStatus.SKIPPED,
+                            "error": None if item else "nothing to deliver",
+                            "send_attempts": 0,
+                            "claimed_at": now,
+                            **(lease if item else no_lease),
+                        }
+                    )
+            inserted = set(claim_many(session, rows))
+            report.claimed += len(inserted)
+            if not inserted:
+                return []
+            sendable = session.scalars(
+                select(Delivery.id).where(
+                    Delivery.id.in_(inserted), Delivery.status == DeliveryStatus.CLAIMED
                 )
             ).all()
-        for delivery_id, claimed_at in stale:
-            with self.db.session() as session:
-                result = session.execute(
-                    update(Delivery)
-                    .where(
-                        Delivery.id == delivery_id,
-                        Delivery.status == DeliveryStatus.CLAIMED,
-                        Delivery.claimed_at == claimed_at,
-                    )
-                    .values(claimed_at=now)
+            report.skipped += len(inserted) - len(sendable)
+            return list(sendable)
+
+    def _take_over_expired(self, now: datetime) -> list[int]:
+        """Make this process the owner of pushes whose owner is gone (its lease ran out).
+
+        Reports are the weekly job's (:mod:`bot.reports.schedule`), never taken here. A row
+        claimed before leases existed has none; it counts as expired once it is older
+        than a lease.
+        """
+        with self.db.session() as session:
+            taken = session.scalars(
+                update(Delivery)
+                .where(
+                    expired(Delivery, now),
+                    Delivery.kind != DeliveryKind.REPORT,
+                    or_(
+                        Delivery.lease_expires_at.is_not(None),
+                        Delivery.claimed_at <= now - self.lease,
+                    ),
                 )
-                if result.rowcount == 1:  # type: ignore[attr-defined]
-                    taken.append(delivery_id)
-        return taken
+                .values(**lease_values(self.owner, now, self.lease))
+                .returning(Delivery.id)
+            ).all()
+            if taken:
+                # A send began and its outcome was never recorded: it may have arrived.
+                session.execute(
+                    update(Delivery)
+                    .where(Delivery.id.in_(taken), Delivery.send_started_at.is_not(None))
+                    .values(error=TAKEN_OVER_MID_SEND)
+                )
+        return list(taken)
 
     # -- sending -----------------------------------------------------------------------
 
-    async def _send_all(self, delivery_ids: list[int], report: TickReport) -> None:
-        """Send people's pushes concurrently, each person's in order (lesson first)."""
-        by_person: dict[int, list[tuple[Delivery, Person]]] = {}
+    def _load_claimed(self, delivery_ids: list[int]) -> list[tuple[Delivery, Person]]:
+        found: list[tuple[Delivery, Person]] = []
         for ids in _chunks(sorted(delivery_ids), 500):
             with self.db.session() as session:
                 rows = session.execute(
                     select(Delivery, Person)
                     .join(Person, Person.id == Delivery.person_id)
-                    .where(Delivery.id.in_(ids), Delivery.status == DeliveryStatus.CLAIMED)
+                    .where(
+                        Delivery.id.in_(ids),
+                        Delivery.status == DeliveryStatus.CLAIMED,
+                        Delivery.lease_owner == self.owner,
+                    )
                     .order_by(Delivery.id)
                 ).all()
                 session.expunge_all()
-            for delivery, person in rows:
-                by_person.setdefault(person.id, []).append((delivery, person))
+            found.extend((delivery, person) for delivery, person in rows)
+        return found
 
-        async def send_in_order(items: list[tuple[Delivery, Person]]) -> None:
-            for delivery, person in items:
-                if not await self._send_one(delivery, person, report):
-                    break  # unreachable or failing: the rest wait for the next tick
+    async def _send_all(self, delivery_ids: list[int], report: TickReport) -> None:
+        """Send people's pushes concurrently, each person's in order (lesson first)."""
+        if not delivery_ids:
+            return
+        by_person: dict[int, list[tuple[Delivery, Person]]] = {}
+        for delivery, person in await asyncio.to_thread(self._load_claimed, delivery_ids):
+            by_person.setdefault(person.id, []).append((delivery, person))
 
-        await asyncio.gather(*(send_in_order(items) for items in by_person.values()))
+        queue = list(by_person.values())
+        queue.reverse()
+
+        async def worker() -> None:
+            # A few workers rather than a task per person: each turn of the event loop
+            # then runs a few sends' steps, never thousands at once.
+            while queue:
+                for delivery, person in queue.pop():
+                    if not await self._send_one(delivery, person, report):
+                        break  # unreachable, failing or stopping: the rest wait
+
+        await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(queue)))))
 
     def conversation_for(self, person: Person) -> Conversation:
         """Where pushes to a person go: their DM."""
@@ -329,74 +455,92 @@ class Dispatcher:
     async def _send_one(self, delivery: Delivery, person: Person, report: TickReport) -> bool:
         """Send one claimed delivery; ``False`` when the person's next ones should wait."""
         if person.status is not PersonStatus.ACTIVE:
-            self._finish(
+            await self._finish(
                 delivery.id, DeliveryStatus.FAILED, error=f"person is {person.status.value}"
             )
             report.failed += 1
             return False
         replies = render_delivery(self.library.course, delivery, person.language)
         if not replies:
-            self._finish(delivery.id, DeliveryStatus.SKIPPED, error="item no longer in the course")
+            await self._finish(
+                delivery.id, DeliveryStatus.SKIPPED, error="item no longer in the course"
+            )
             report.skipped += 1
             return True
         conversation = self.conversation_for(person)
         sender = self.outbound[person.platform]
         limiter = self._limiter(person.platform)
-        async with self._semaphore:
-            refs: list[str | None] = []
-            for reply in replies:
-                ref = await self._deliver(
-                    sender, limiter, conversation, reply, delivery.id, person.id, report
-                )
-                if ref is _FAILED:
-                    return False
-                refs.append(ref if isinstance(ref, str) else None)
+        if self._stopping:
+            return False  # not begun: released at the end of the pass
+        await self._recorder.write(
+            delivery.id,
+            {"send_started_at": self._now(), "send_attempts": Delivery.send_attempts + 1},
+        )
+        refs: list[str | None] = []
+        unconfirmed: str | None = None
+        for reply in replies:
+            try:
+                refs.append(await self._send_retrying(sender, limiter, conversation, reply))
+            except SendOutcomeUnknown as exc:
+                # The platform may have it: sending it again could duplicate it.
+                unconfirmed = f"not confirmed by the platform: {exc}"[:1000]
+                logger.warning("push %d not confirmed: %s", delivery.id, exc)
+            except RecipientUnreachable as exc:
+                await asyncio.to_thread(self._unreachable, person.id, delivery.id, str(exc))
+                report.unreachable += 1
+                report.failed += 1
+                return False
+            except SendError as exc:
+                await self._failed_try(delivery, str(exc), report)
+                return False
         message_ref = next((ref for ref in reversed(refs) if ref), None)
-        self._finish(delivery.id, DeliveryStatus.SENT, message_ref=message_ref)
+        if unconfirmed is None and delivery.error == TAKEN_OVER_MID_SEND:
+            unconfirmed = TAKEN_OVER_MID_SEND  # kept: the person may have it twice
+        await self._finish(
+            delivery.id, DeliveryStatus.SENT, message_ref=message_ref, error=unconfirmed
+        )
         report.sent += 1
         return True
 
-    async def _deliver(
-        self,
-        sender: Outbound,
-        limiter: RateLimiter,
-        conversation: Conversation,
-        reply: Reply,
-        delivery_id: int,
-        person_id: int,
-        report: TickReport,
-    ) -> object:
-        try:
-            return await self._send_retrying(sender, limiter, conversation, reply)
-        except RecipientUnreachable as exc:
-            self._unreachable(person_id, delivery_id, str(exc))
-            report.unreachable += 1
+    async def _failed_try(self, delivery: Delivery, error: str, report: TickReport) -> None:
+        """Record a pass's failed tries: a later pass tries again, or it is given up."""
+        attempts = delivery.send_attempts + 1
+        if attempts >= self.max_send_attempts:
+            await self._finish(
+                delivery.id,
+                DeliveryStatus.FAILED,
+                error=f"gave up after {attempts} passes: {error}"[:1000],
+            )
             report.failed += 1
-            return _FAILED
-        except SendError:
-            attempts = self._count_attempt(delivery_id)
-            if attempts >= self.max_send_attempts:
-                self._finish(
-                    delivery_id, DeliveryStatus.FAILED, error="gave up after repeated send errors"
-                )
-                report.failed += 1
-            return _FAILED  # still claimed: the stale-claim recovery tries again later
+            return
+        pause = RETRY_PAUSE * 2 ** (attempts - 1)
+        # Nobody's lease: any process may try it again once the pause is over.
+        await self._recorder.write(
+            delivery.id,
+            {
+                "lease_owner": None,
+                "lease_expires_at": self._now() + pause,
+                "send_started_at": None,
+                "error": f"try {attempts} failed: {error}"[:1000],
+            },
+        )
 
     async def _send_retrying(
         self, sender: Outbound, limiter: RateLimiter, conversation: Conversation, reply: Reply
     ) -> str | None:
-        """Send one message: a 429 is waited out, a timeout or 5xx tried again (3 tries).
+        """Send one message: a 429 is waited out, a 5xx or connection failure tried again.
 
         Raises:
             RecipientUnreachable: the person blocked the bot or left (at once, no retry).
+            SendOutcomeUnknown: a timeout; not tried again (it may have been delivered).
             SendError: still failing after the last try.
         """
         last: Exception | None = None
-        for attempt in range(3):
+        for attempt in range(TRIES_PER_PASS):
             await limiter.wait(conversation.chat_id)
             try:
                 return await sender.send(conversation, reply)
-            except RecipientUnreachable:
+            except (RecipientUnreachable, SendOutcomeUnknown):
                 raise
             except RateLimited as exc:
                 wait = min(exc.retry_after, MAX_RETRY_AFTER)
@@ -407,7 +551,7 @@ class Dispatcher:
                 logger.warning("send failed (attempt %d): %s", attempt + 1, exc)
                 await asyncio.sleep(min(2.0**attempt * 0.05, 1.0))
                 last = exc
-        raise TransientSendError(f"failed after 3 tries: {last}") from last
+        raise TransientSendError(f"failed after {TRIES_PER_PASS} tries: {last}") from last
 
     def _limiter(self, platform: str) -> RateLimiter:
         """The platform's rate limiter, shared by delivery passes and single sends."""
@@ -418,10 +562,11 @@ class Dispatcher:
     ) -> str | None:
         """Send a message outside a delivery pass (e.g. a weekly report) with the same care.
 
-        Rate limits are shared with the pass, timeouts and server errors are retried, and a
-        person who blocked the bot is marked unreachable, as in a pass.
+        Rate limits are shared with the pass, server errors are retried, and a person who
+        blocked the bot is marked unreachable, as in a pass.
 
         Raises:
+            SendOutcomeUnknown: it timed out; the platform may have delivered it.
             SendError: when it could not be sent (the caller records it).
         """
         sender = self.outbound[conversation.platform]
@@ -429,18 +574,11 @@ class Dispatcher:
         try:
             return await self._send_retrying(sender, limiter, conversation, reply)
         except RecipientUnreachable as exc:
-            self._unreachable(person_id, None, str(exc))  # the caller records its own row
+            # the caller records its own row
+            await asyncio.to_thread(self._unreachable, person_id, None, str(exc))
             raise
 
-    def _count_attempt(self, delivery_id: int) -> int:
-        with self.db.session() as session:
-            delivery = session.get(Delivery, delivery_id)
-            if delivery is None:
-                return 0
-            delivery.send_attempts += 1
-            return delivery.send_attempts
-
-    def _finish(
+    async def _finish(
         self,
         delivery_id: int,
         status: DeliveryStatus,
@@ -448,16 +586,17 @@ class Dispatcher:
         message_ref: str | None = None,
         error: str | None = None,
     ) -> None:
-        """Record the outcome at once, in its own transaction (one statement)."""
-        values: dict[str, object] = {
+        """Record the outcome as soon as it is known (group-committed with its neighbours)."""
+        values: dict[str, Any] = {
             "status": status,
             "error": error,
-            "send_attempts": Delivery.send_attempts + 1,
+            "send_started_at": None,
+            "lease_owner": None,
+            "lease_expires_at": None,
         }
         if status is DeliveryStatus.SENT:
             values.update(sent_at=self._now(), message_ref=message_ref)
-        with self.db.session() as session:
-            session.execute(update(Delivery).where(Delivery.id == delivery_id).values(**values))
+        await self._recorder.write(delivery_id, values)
 
     def _unreachable(self, person_id: int, delivery_id: int | None, reason: str) -> None:
         """Mark the person unreachable and, in the same transaction, fail the delivery."""
@@ -467,21 +606,27 @@ class Dispatcher:
                 person.status = PersonStatus.UNREACHABLE
                 person.status_reason = reason[:200]
                 person.updated_at = self._now()
-            delivery = session.get(Delivery, delivery_id) if delivery_id is not None else None
-            if delivery is not None:
-                delivery.status = DeliveryStatus.FAILED
-                delivery.error = f"unreachable: {reason}"[:1000]
+            if delivery_id is not None:
+                session.execute(
+                    update(Delivery)
+                    .where(Delivery.id == delivery_id)
+                    .values(
+                        status=DeliveryStatus.FAILED,
+                        error=f"unreachable: {reason}"[:1000],
+                        send_started_at=None,
+                        lease_owner=None,
+                        lease_expires_at=None,
+                    )
+                )
 
     # -- reminders ---------------------------------------------------------------------
 
-    async def _remind(self, now: datetime, report: TickReport) -> None:
-        hours = self.settings.reminder_hours
-        if not hours:
-            return
-        cutoff = now - timedelta(hours=hours)
+    def _reminders_due(self, now: datetime) -> list[tuple[int, Person, list[Reply]]]:
+        """Claim today's reminders (``reminded_at``) and render them (worker thread)."""
+        cutoff = now - timedelta(hours=self.settings.reminder_hours)
         with self.db.session() as session:
             rows = session.execute(
-                select(Delivery.id, Delivery.local_date, Person)
+                select(Delivery, Person)
                 .join(Person, Person.id == Delivery.person_id)
                 .where(
                     Delivery.kind == DeliveryKind.QUIZ,
@@ -493,26 +638,32 @@ class Dispatcher:
                     Person.platform.in_(list(self.outbound)),
                 )
             ).all()
-            for person in {row[2] for row in rows}:
-                session.expunge(person)
+            session.expunge_all()
         quiet = self.settings.quiet
-        for delivery_id, day, person in rows:
-            local = now.astimezone(ZoneInfo(person.timezone))
-            if local.date() != day or (quiet is not None and quiet.contains(local.time())):
+        due: list[tuple[int, Person, list[Reply]]] = []
+        for delivery, person in rows:
+            local = now.astimezone(self._zone(person))
+            if local.date() != delivery.local_date or (
+                quiet is not None and quiet.contains(local.time())
+            ):
                 continue  # only the same day, and never in quiet hours
             with self.db.session() as session:
                 result = session.execute(
                     update(Delivery)
-                    .where(Delivery.id == delivery_id, Delivery.reminded_at.is_(None))
+                    .where(Delivery.id == delivery.id, Delivery.reminded_at.is_(None))
                     .values(reminded_at=now)
                 )
                 if result.rowcount != 1:  # type: ignore[attr-defined]
                     continue
-                delivery = session.get(Delivery, delivery_id)
-                assert delivery is not None
-                replies = render_delivery(self.library.course, delivery, person.language)
-            if not replies:
-                continue
+            replies = render_delivery(self.library.course, delivery, person.language)
+            if replies:
+                due.append((delivery.id, person, replies))
+        return due
+
+    async def _remind(self, now: datetime, report: TickReport) -> None:
+        if not self.settings.reminder_hours:
+            return
+        for delivery_id, person, replies in await asyncio.to_thread(self._reminders_due, now):
             reminder = Reply(
                 f"{t(person.language, 'quiz_reminder')}\n\n{replies[0].text}",
                 buttons=replies[0].buttons,
@@ -521,9 +672,52 @@ class Dispatcher:
                 await self.outbound[person.platform].send(self.conversation_for(person), reminder)
                 report.reminded += 1
             except RecipientUnreachable as exc:
-                self._unreachable(person.id, delivery_id, str(exc))
+                await asyncio.to_thread(self._unreachable, person.id, delivery_id, str(exc))
             except SendError as exc:
                 logger.warning("reminder not sent: %s", exc)
+
+
+class _Recorder:
+    """Writes delivery outcomes in group commits.
+
+    Each write waits until it is committed; whatever queues up while one commit runs goes
+    into the next, so concurrent sends share transactions instead of queueing for the
+    store's write lock one by one.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._pending: list[tuple[int, dict[str, Any], asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def write(self, delivery_id: int, values: dict[str, Any]) -> None:
+        """Update one delivery row; returns once it is committed."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((delivery_id, values, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush(), name="delivery-recorder")
+        await future
+
+    async def _flush(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                await asyncio.to_thread(self._commit, batch)
+            except BaseException as exc:
+                for _, _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                continue
+            for _, _, future in batch:
+                if not future.done():
+                    future.set_result(None)
+
+    def _commit(self, batch: list[tuple[int, dict[str, Any], asyncio.Future[None]]]) -> None:
+        with self.db.session() as session:
+            for delivery_id, values, _ in batch:
+                session.execute(update(Delivery).where(Delivery.id == delivery_id).values(**values))
 
 
 def _pick(
@@ -543,10 +737,3 @@ def _pick(
 
 def _chunks(items: list[T], size: int) -> list[list[T]]:
     return [items[start : start + size] for start in range(0, len(items), size)]
-
-
-class _Failed:
-    pass
-
-
-_FAILED = _Failed()

@@ -8,7 +8,9 @@ it first handles the event, everyone else drops it.
 
 from __future__ import annotations
 
-from datetime import datetime
+import asyncio
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -64,3 +66,28 @@ def prune(db: Database, platform: str, older_than: datetime) -> int:
             )
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+class StoredSeenEvents:
+    """The :class:`bot.ports.SeenEvents` port over the store (work runs off the loop).
+
+    Args:
+        db: the store.
+        now: the clock.
+    """
+
+    def __init__(self, db: Database, now: Callable[[], datetime]) -> None:
+        self.db = db
+        self.now = now
+
+    async def first_time(self, kind: str, key: str) -> bool:
+        """Record ``key`` under ``kind``; ``True`` only for the first caller."""
+        return await asyncio.to_thread(first_time, self.db, kind, key, self.now())
+
+    async def seen(self, kind: str, key: str) -> bool:
+        """Whether ``key`` was recorded under ``kind``."""
+        return await asyncio.to_thread(seen, self.db, kind, key)
+
+    async def forget_older(self, kind: str, age: timedelta) -> int:
+        """Forget ``kind``'s keys recorded longer than ``age`` ago."""
+        return await asyncio.to_thread(prune, self.db, kind, self.now() - age)

@@ -7,6 +7,7 @@ retry, wait or mark a person unreachable.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Protocol
 
 from bot.events import Conversation, Event, Reply
@@ -29,14 +30,44 @@ class RateLimited(SendError):
 
 
 class TransientSendError(SendError):
-    """A timeout or server error; trying again later may work."""
+    """A server error or a failed connection: the platform did not take the message, so
+    trying again later may work."""
+
+
+class SendOutcomeUnknown(SendError):
+    """No answer in time: the platform may have delivered the message, or not.
+
+    Sending it again risks a duplicate, so callers record it instead of retrying.
+    """
+
+
+class SeenEvents(Protocol):
+    """Platform events (and other keys) already handled, shared by every bot process."""
+
+    async def first_time(self, kind: str, key: str) -> bool:
+        """Record ``key`` under ``kind``; ``True`` only for the first caller."""
+        ...
+
+    async def seen(self, kind: str, key: str) -> bool:
+        """Whether ``key`` was recorded under ``kind`` (and not forgotten yet)."""
+        ...
+
+    async def forget_older(self, kind: str, age: timedelta) -> int:
+        """Forget ``kind``'s keys recorded longer than ``age`` ago; returns how many."""
+        ...
 
 
 class EventHandler(Protocol):
     """The inbound port: what every front door needs from the bot core (``TrainBot``)."""
 
+    seen_events: SeenEvents
+
     async def handle(self, event: Event) -> list[Reply]:
         """Handle one event and return what to say."""
+        ...
+
+    async def language_of(self, event: Event) -> str:
+        """The language to speak to the person behind ``event``."""
         ...
 
 
@@ -51,6 +82,7 @@ class Outbound(Protocol):
         Raises:
             RecipientUnreachable: the person cannot be reached any more.
             RateLimited: the platform asked to wait.
-            TransientSendError: a timeout or a 5xx answer.
+            TransientSendError: a 5xx answer or a failed connection (not delivered).
+            SendOutcomeUnknown: no answer in time (it may have been delivered).
         """
         ...

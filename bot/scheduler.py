@@ -1,23 +1,31 @@
-"""The scheduler: a dispatch tick every minute, and a nightly re-ingest of the materials.
+"""The scheduler: a dispatch pass every minute, the Monday summaries, a nightly re-ingest.
 
-APScheduler 3 persists jobs in the store (``apscheduler_jobs`` table), so a job missed
-while the bot was down runs once after a restart (``coalesce``). Persisted jobs must name
-importable module-level functions; they reach the running bot through :data:`RUNTIME`,
-which :class:`BotScheduler` fills in when it starts.
+Jobs live in memory, owned by :class:`BotScheduler`, and every one of them is safe to run
+again: the dispatcher and the weekly summaries claim what they send in the store, so a
+pass repeated after a restart or run by a second process sends nothing twice. That is why
+nothing is persisted in an APScheduler job store: APScheduler 3 does not support several
+processes sharing one (its FAQ: duplicate or missed runs), and each job catches up by
+itself at start instead: a dispatch pass runs at once, and the weekly summaries run at
+once when this week's time has passed (:func:`bot.reports.schedule.run_is_due`).
+
+:meth:`BotScheduler.stop` is the graceful stop: no new runs, the dispatcher stops
+claiming, and running jobs get ``grace`` to finish what they began before their claims
+are released for the next process.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.dispatcher import Dispatcher
 from bot.library import CourseLibrary
 from bot.qa import KnowledgeService
 from bot.settings import Settings
-from bot.store.db import normalise_url
 
 logger = logging.getLogger(__name__)
 
@@ -35,114 +43,127 @@ class Runtime:
     knowledge: KnowledgeService | None
 
 
-RUNTIME: Runtime | None = None
-_dispatch_lock = asyncio.Lock()
-
-
-async def dispatch_tick() -> None:
-    """Job: one dispatcher pass (skipped if the previous one is still running)."""
-    if RUNTIME is None or _dispatch_lock.locked():
-        return
-    async with _dispatch_lock:
-        try:
-            await RUNTIME.dispatcher.tick()
-        except Exception:  # a tick must never kill the scheduler
-            logger.exception("dispatch tick failed")
-
-
-async def nightly_reingest() -> None:
-    """Job: reload the course and re-ingest the materials if they changed."""
-    if RUNTIME is None:
-        return
-    problems = RUNTIME.library.reload()
-    if problems:
-        logger.error("course content has problems; still serving the last good content")
-    if RUNTIME.knowledge is not None:
-        report = await asyncio.to_thread(RUNTIME.knowledge.ingest)
-        if report.changed:
-            logger.info("materials re-ingested: %s", report.summary())
-
-
-async def weekly_reports() -> None:
-    """Job: the Monday summaries (managers, review channel, trainers' content gaps)."""
-    if RUNTIME is None:
-        return
-    from bot.reports.schedule import send_weekly_reports
-
-    try:
-        await send_weekly_reports(RUNTIME.dispatcher)
-    except Exception:  # the next start (or next week) tries again; sent ones stay sent
-        logger.exception("weekly summaries failed")
-
-
 class BotScheduler:
-    """Owns the APScheduler instance and its jobs.
+    """Owns the APScheduler instance, its jobs and the runs under way.
 
     Args:
-        settings: configuration (the job store uses the same database).
+        settings: configuration (dispatch interval, report schedule, time zone).
         runtime: the dispatcher, course library and knowledge service jobs act on.
-        persistent: keep jobs in the store (off for tests and the simulator).
     """
 
-    def __init__(self, settings: Settings, runtime: Runtime, *, persistent: bool = True) -> None:
+    def __init__(self, settings: Settings, runtime: Runtime) -> None:
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-        jobstores: dict[str, Any] = {}
-        if persistent:
-            from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-
-            jobstores["default"] = SQLAlchemyJobStore(url=normalise_url(settings.database_url))
         self.scheduler = AsyncIOScheduler(
-            jobstores=jobstores,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 6 * 3600},
             timezone=settings.timezone,
         )
         self.settings = settings
         self.runtime = runtime
+        self._running: set[asyncio.Task[Any]] = set()
 
-    def start(self) -> None:
-        """Register the jobs (replacing stored definitions) and start."""
-        global RUNTIME
-        RUNTIME = self.runtime
-        self.scheduler.add_job(
-            dispatch_tick, "interval", minutes=1, id=DISPATCH_JOB, replace_existing=True
-        )
-        self.scheduler.add_job(
-            nightly_reingest, "cron", hour=3, minute=15, id=REINGEST_JOB, replace_existing=True
-        )
-        from datetime import UTC, datetime
+    # -- jobs --------------------------------------------------------------------------
 
+    async def dispatch_tick(self) -> None:
+        """Job: one dispatcher pass (APScheduler skips it while the last one runs)."""
+        await self._tracked(self.runtime.dispatcher.tick, "dispatch pass")
+
+    async def weekly_reports(self) -> None:
+        """Job: the Monday summaries (managers, review channel, trainers' content gaps)."""
+        from bot.reports.schedule import send_weekly_reports
+
+        await self._tracked(
+            lambda: send_weekly_reports(self.runtime.dispatcher), "weekly summaries"
+        )
+
+    async def nightly_reingest(self) -> None:
+        """Job: reload the course and re-ingest the materials if they changed."""
+
+        async def run() -> None:
+            problems = await asyncio.to_thread(self.runtime.library.reload)
+            if problems:
+                logger.error("course content has problems; still serving the last good content")
+            if self.runtime.knowledge is not None:
+                report = await asyncio.to_thread(self.runtime.knowledge.ingest)
+                if report.changed:
+                    logger.info("materials re-ingested: %s", report.summary())
+
+        await self._tracked(run, "nightly re-ingest")
+
+    async def _tracked(self, job: Callable[[], Awaitable[object]], name: str) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+        try:
+            await job()
+        except Exception:  # a job must never kill the scheduler; the next run tries again
+            logger.exception("%s failed", name)
+        finally:
+            if task is not None:
+                self._running.discard(task)
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self, *, now: datetime | None = None) -> None:
+        """Register the jobs and start; a dispatch pass (and a missed weekly run) at once."""
         from bot.reports.schedule import run_is_due
 
+        now = now or datetime.now(UTC)
+        self.scheduler.add_job(
+            self.dispatch_tick,
+            "interval",
+            seconds=self.settings.dispatch_interval,
+            id=DISPATCH_JOB,
+            next_run_time=now,
+        )
+        self.scheduler.add_job(self.nightly_reingest, "cron", hour=3, minute=15, id=REINGEST_JOB)
         day, clock = self.settings.report_schedule.split()
         hour, minute = clock.split(":")
-        # Re-adding a stored job recomputes its next run, which would drop a run missed
-        # while the bot was down; so run now when this week's time has passed. Every
-        # summary is claimed before it is sent, so a run already made sends nothing again.
-        now = datetime.now(UTC)
         catch_up = run_is_due(now, self.settings.report_schedule, self.settings.timezone)
         self.scheduler.add_job(
-            weekly_reports,
+            self.weekly_reports,
             "cron",
             day_of_week=day.lower()[:3],
             hour=int(hour),
             minute=int(minute),
             id=WEEKLY_REPORT_JOB,
-            replace_existing=True,
             **({"next_run_time": now} if catch_up else {}),
         )
         self.scheduler.start()
-        logger.info("scheduler started: dispatch every minute, re-ingest nightly at 03:15")
+        logger.info(
+            "scheduler started: dispatch every %gs, weekly summaries %s, re-ingest nightly at 03:15",
+            self.settings.dispatch_interval,
+            self.settings.report_schedule,
+        )
 
-    def shutdown(self) -> None:
-        """Stop without waiting for future runs."""
-        global RUNTIME
+    async def stop(self, grace: timedelta = timedelta(seconds=20)) -> None:
+        """Stop gracefully: no new runs, no new claims, running jobs get ``grace`` to finish.
+
+        A job still running after ``grace`` is cancelled and this process's claims are
+        released, so the next process sends them without waiting for the lease to run out.
+        """
+        if self.scheduler.running:
+            self.scheduler.pause()  # shutdown() alone would cancel the runs under way
+        self.runtime.dispatcher.stop()
+        running = [task for task in self._running if not task.done()]
+        if running:
+            logger.info("stopping: waiting for %d running job(s)", len(running))
+            _, late = await asyncio.wait(running, timeout=grace.total_seconds())
+            if late:
+                logger.warning(
+                    "stopping: %d job(s) still running after %gs; cancelled",
+                    len(late),
+                    grace.total_seconds(),
+                )
+                for task in late:
+                    task.cancel()
+                await asyncio.wait(late, timeout=5)
+        try:
+            released = await self.runtime.dispatcher.release_claims()
+        except Exception:  # the leases run out by themselves
+            logger.exception("could not release this process's claims")
+        else:
+            if released:
+                logger.info("stopping: %d claimed pushes released for the next run", released)
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        RUNTIME = None
-
-
-async def wait_for_running_jobs() -> None:
-    """Wait until a dispatch pass already under way has finished its sends."""
-    async with _dispatch_lock:
-        return

@@ -110,6 +110,12 @@ class Settings(BaseSettings):
     admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_level: str = "INFO"
 
+    # Runtime
+    dispatch_interval: float = Field(default=60.0, ge=1)
+    claim_lease: float = Field(default=90.0, ge=3)
+    send_timeout: float = Field(default=10.0, gt=0)
+    stop_grace: float = Field(default=20.0, ge=0)
+
     # Telegram
     telegram_token: str = ""
     telegram_api_url: str = "https://api.telegram.org/bot"

@@ -145,6 +145,7 @@ class FakeTelegram:
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
         self._message_ids: dict[int, itertools.count[int]] = {}
         self._failures: dict[str, list[_Failure]] = {}
+        self._slow: dict[str, list[float]] = {}
         self._updates: list[dict[str, Any]] = []
         self._next_update_id = 1000
         self._confirmed = 0
@@ -221,6 +222,18 @@ class FakeTelegram:
     ) -> None:
         """Answer the next call of ``method`` with an error (queued per method)."""
         self._failures.setdefault(method, []).append(_Failure(status, description, retry_after))
+
+    def slow_down(self, method: str, seconds: float, *, count: int) -> None:
+        """Answer the next ``count`` calls of ``method`` after ``seconds``.
+
+        The call is carried out at once (the message is delivered and counted); only the
+        answer is late, as when Telegram is overloaded and the client gives up waiting.
+        """
+        self._slow.setdefault(method, []).extend([seconds] * count)
+
+    def delivered(self, method: str = "sendMessage") -> list[ApiCall]:
+        """The calls of ``method`` that Telegram carried out, whether or not the bot heard."""
+        return [call for call in self.calls(method) if call.ok]
 
     def block_next(self, method: str = "sendMessage") -> None:
         """Answer the next ``method`` like Telegram does for a user who blocked the bot."""
@@ -319,6 +332,9 @@ class FakeTelegram:
         except _ApiError as exc:
             return self._error(call, exc.status, exc.description)
         call.result = result
+        delays = self._slow.get(method)
+        if delays:
+            await asyncio.sleep(delays.pop(0))
         return web.json_response({"ok": True, "result": result})
 
     def _error(

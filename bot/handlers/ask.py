@@ -11,10 +11,11 @@ from bot.i18n import t
 from bot.people import ensure_known, find_person
 from bot.qa import KnowledgeUnavailable
 from bot.store.models import AskedQuestion
+from bot.views import render_answer
 from knowledge.types import Answer
 
 if TYPE_CHECKING:
-    from bot.app import BotContext
+    from bot.context import BotContext
 
 logger = logging.getLogger(__name__)
 
@@ -35,16 +36,7 @@ def _sources_payload(answer: Answer) -> dict[str, object]:
     }
 
 
-def render_answer(answer: Answer, language: str) -> str:
-    """The reply text: the answer, then the cited sources by title and section."""
-    lines = [t(language, "answer_intro"), answer.text, "", t(language, "sources_heading")]
-    for number, hit in enumerate(answer.sources, start=1):
-        where = " › ".join(part for part in (hit.chunk.title, hit.chunk.section) if part)
-        lines.append(f"[{number}] {where} ({hit.chunk.path})")
-    return "\n".join(lines)
-
-
-async def ask(ctx: BotContext, event: Event, question: str) -> list[Reply]:
+def ask(ctx: BotContext, event: Event, question: str) -> list[Reply]:
     """Answer ``question`` for the person behind ``event`` and log it."""
     language = language_for(ctx, event)
     question = question.strip()
@@ -53,7 +45,7 @@ async def ask(ctx: BotContext, event: Event, question: str) -> list[Reply]:
     if ctx.knowledge is None:
         return [Reply(t(language, "knowledge_unavailable"))]
     try:
-        answer = await ctx.knowledge.ask_async(question)
+        answer = ctx.knowledge.ask(question)
     except KnowledgeUnavailable as exc:
         logger.error("cannot answer: %s", exc)
         return [Reply(t(language, "knowledge_unavailable"))]
@@ -90,7 +82,7 @@ async def ask(ctx: BotContext, event: Event, question: str) -> list[Reply]:
     return [Reply(render_answer(answer, language), buttons=buttons, in_thread=True)]
 
 
-async def feedback(ctx: BotContext, event: ButtonPress) -> list[Reply]:
+def feedback(ctx: BotContext, event: ButtonPress) -> list[Reply]:
     """Record 👍/👎 on an answer; only the person who asked can rate it."""
     language = language_for(ctx, event)
     parts = event.payload.split(":")

@@ -10,7 +10,7 @@ from bot.people import find_person
 from bot.store.models import PersonStatus
 
 if TYPE_CHECKING:
-    from bot.app import BotContext
+    from bot.context import BotContext
 
 
 def language_for(ctx: BotContext, event: Event) -> str:
@@ -22,12 +22,12 @@ def language_for(ctx: BotContext, event: Event) -> str:
     return language_from_locale(event.person.locale, ctx.settings.language)
 
 
-async def show_help(ctx: BotContext, event: Command) -> list[Reply]:
+def show_help(ctx: BotContext, event: Command) -> list[Reply]:
     """List the commands in the person's language."""
     return [Reply(t(language_for(ctx, event), "help"))]
 
 
-async def stop(ctx: BotContext, event: Command) -> list[Reply]:
+def stop(ctx: BotContext, event: Command) -> list[Reply]:
     """Pause every push to this person; questions are still answered."""
     with ctx.db.session() as session:
         person = find_person(session, event.person)
@@ -45,6 +45,6 @@ async def stop(ctx: BotContext, event: Command) -> list[Reply]:
     return [Reply(t(language, "stopped"))]
 
 
-async def button(ctx: BotContext, event: ButtonPress) -> list[Reply]:
+def button(ctx: BotContext, event: ButtonPress) -> list[Reply]:
     """A press on a button this version does not know."""
     return [Reply(t(language_for(ctx, event), "stale_button"))]

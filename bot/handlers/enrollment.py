@@ -14,7 +14,7 @@ from bot.settings import parse_hhmm
 from bot.store.models import Person, Role
 
 if TYPE_CHECKING:
-    from bot.app import BotContext
+    from bot.context import BotContext
 
 ENROL = "en"  # en:track:<id> | en:tz:<zone>
 SETTING = "set"  # set:lang:<zh|en> | set:tz:<zone> | set:time:<HH:MM>
@@ -80,7 +80,7 @@ def _next_step(ctx: BotContext, person: Person) -> list[Reply]:
     return [_summary(ctx, person)]
 
 
-async def start(ctx: BotContext, event: Command) -> list[Reply]:
+def start(ctx: BotContext, event: Command) -> list[Reply]:
     """Enrol a new person (then ask track and time zone), or resume pushes after /stop."""
     who = event.person
     role = Role.ADMIN if ctx.settings.is_admin(who.platform, who.user_id) else Role.LEARNER
@@ -111,7 +111,7 @@ async def start(ctx: BotContext, event: Command) -> list[Reply]:
         return [greeting, *_next_step(ctx, person)]
 
 
-async def enrol_button(ctx: BotContext, event: ButtonPress) -> list[Reply]:
+def enrol_button(ctx: BotContext, event: ButtonPress) -> list[Reply]:
     """A choice made during enrolment (track, then time zone)."""
     language = language_for(ctx, event)
     parts = event.payload.split(":", 2)
@@ -195,7 +195,7 @@ def _apply(ctx: BotContext, person: Person, what: str, value: str) -> Reply:
     return Reply(t(person.language, "settings_invalid", problem=f"{what} {value}".strip()))
 
 
-async def settings_command(ctx: BotContext, event: Command) -> list[Reply]:
+def settings_command(ctx: BotContext, event: Command) -> list[Reply]:
     """/settings shows the choices; ``/settings tz Europe/Berlin`` changes one directly."""
     language = language_for(ctx, event)
     with ctx.db.session() as session:
@@ -210,7 +210,7 @@ async def settings_command(ctx: BotContext, event: Command) -> list[Reply]:
         return [_settings_reply(ctx, person)]
 
 
-async def settings_button(ctx: BotContext, event: ButtonPress) -> list[Reply]:
+def settings_button(ctx: BotContext, event: ButtonPress) -> list[Reply]:
     """A press on one of /settings' buttons."""
     language = language_for(ctx, event)
     parts = event.payload.split(":", 2)

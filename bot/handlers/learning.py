@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import IntegrityError
 
 from bot import events
-from bot.events import Button, ButtonPress, Command, Reply
+from bot.events import ButtonPress, Command, Reply
 from bot.handlers.basics import language_for
 from bot.i18n import t
 from bot.learning import (
@@ -23,70 +23,24 @@ from bot.learning import (
 )
 from bot.people import find_person
 from bot.store.models import Delivery, DeliveryKind, DeliveryStatus, Person
-from quizzes.content import Course, Lesson, Question, QuestionType
-from quizzes.grading import grade, option_label, toggle
+from bot.views import (
+    ANSWER,
+    LESSON_DONE,
+    LESSON_QUIZ,
+    SUBMIT,
+    TOGGLE,
+    answer_feedback,
+    quiz_reply,
+    render_delivery,
+)
+from quizzes.content import Question, QuestionType
+from quizzes.grading import grade, toggle
 from quizzes.selection import next_quiz, track_progress, upcoming_reviews
 
 if TYPE_CHECKING:
-    from bot.app import BotContext
+    from bot.context import BotContext
 
 logger = logging.getLogger(__name__)
-
-ANSWER = "qa"  # qa:<delivery>:<key>   answer a single-choice or true/false question
-TOGGLE = "qt"  # qt:<delivery>:<key>   toggle an option of a multi-select question
-SUBMIT = "qs"  # qs:<delivery>         submit a multi-select answer
-LESSON_DONE = "lg"  # lg:<delivery>    "Got it"
-LESSON_QUIZ = "lq"  # lq:<delivery>    "Quiz me"
-PREFIXES = (ANSWER, TOGGLE, SUBMIT, LESSON_DONE, LESSON_QUIZ)
-_SHORT_LABEL = 28
-
-
-def lesson_reply(lesson: Lesson, delivery_id: int, language: str) -> Reply:
-    """A micro-lesson with its "Got it" / "Quiz me" buttons."""
-    text = f"{t(language, 'lesson_header', title=lesson.title)}\n\n{lesson.body}"
-    buttons = (
-        (
-            Button(t(language, "lesson_done"), f"{LESSON_DONE}:{delivery_id}"),
-            Button(t(language, "lesson_quiz"), f"{LESSON_QUIZ}:{delivery_id}"),
-        ),
-    )
-    return Reply(text, buttons=buttons)
-
-
-def quiz_reply(
-    question: Question, delivery_id: int, language: str, selection: tuple[str, ...] = ()
-) -> Reply:
-    """A quiz question: the options in the text, one button per option.
-
-    Multi-select questions get toggle buttons (☐/☑) and a Submit button.
-    """
-    lines = [t(language, "quiz_header"), question.prompt]
-    if question.type is QuestionType.MULTI:
-        lines.append(t(language, "quiz_multi_hint"))
-    labels = {key: option_label(question, key, language) for key in question.keys}
-    if question.type is not QuestionType.TRUE_FALSE:
-        lines.extend(labels[key] for key in question.keys)
-    short = all(len(label) <= _SHORT_LABEL for label in labels.values())
-    buttons: list[tuple[Button, ...]] = []
-    for key in question.keys:
-        label = labels[key] if short or question.type is QuestionType.TRUE_FALSE else key
-        if question.type is QuestionType.MULTI:
-            mark = "☑" if key in selection else "☐"
-            buttons.append((Button(f"{mark} {label}", f"{TOGGLE}:{delivery_id}:{key}"),))
-        else:
-            buttons.append((Button(label, f"{ANSWER}:{delivery_id}:{key}"),))
-    if question.type is QuestionType.MULTI:
-        buttons.append((Button(t(language, "quiz_submit"), f"{SUBMIT}:{delivery_id}"),))
-    return Reply("\n".join(lines), buttons=tuple(buttons))
-
-
-def _feedback(question: Question, correct: bool, language: str) -> Reply:
-    answer = "; ".join(option_label(question, key, language) for key in question.answer)
-    verdict = (
-        t(language, "answer_correct") if correct else t(language, "answer_wrong", answer=answer)
-    )
-    source = t(language, "answer_source", source=question.source.replace("#", " › "))
-    return Reply(f"{verdict}\n{question.explanation}\n{source}")
 
 
 def _open_delivery(
@@ -108,15 +62,15 @@ def _open_delivery(
     return delivery, person, language
 
 
-async def press(ctx: BotContext, event: ButtonPress) -> list[Reply]:
+def press(ctx: BotContext, event: ButtonPress) -> list[Reply]:
     """Route a learning button."""
     prefix = event.payload.split(":", 1)[0]
     if prefix in (LESSON_DONE, LESSON_QUIZ):
-        return await _lesson_button(ctx, event, quiz=prefix == LESSON_QUIZ)
-    return await _quiz_button(ctx, event)
+        return _lesson_button(ctx, event, quiz=prefix == LESSON_QUIZ)
+    return _quiz_button(ctx, event)
 
 
-async def _lesson_button(ctx: BotContext, event: ButtonPress, *, quiz: bool) -> list[Reply]:
+def _lesson_button(ctx: BotContext, event: ButtonPress, *, quiz: bool) -> list[Reply]:
     delivery, person, language = _open_delivery(ctx, event, DeliveryKind.LESSON)
     if delivery is None or person is None:
         return [Reply(t(language, "stale_button"))]
@@ -130,10 +84,10 @@ async def _lesson_button(ctx: BotContext, event: ButtonPress, *, quiz: bool) -> 
             row.completed_at = now
     if not quiz:
         return [Reply(t(language, "lesson_noted"))]
-    return await deliver_quiz_now(ctx, event.person, language)
+    return deliver_quiz_now(ctx, event.person, language)
 
 
-async def _quiz_button(ctx: BotContext, event: ButtonPress) -> list[Reply]:
+def _quiz_button(ctx: BotContext, event: ButtonPress) -> list[Reply]:
     delivery, person, language = _open_delivery(ctx, event, DeliveryKind.QUIZ)
     if delivery is None or delivery.item_id is None:
         return [Reply(t(language, "stale_button"))]
@@ -171,7 +125,7 @@ async def _quiz_button(ctx: BotContext, event: ButtonPress) -> list[Reply]:
     except IntegrityError:
         # Two presses raced past the status check; the store kept exactly one attempt.
         return [Reply(t(language, "answer_already"))]
-    replies = [_feedback(question, correct, language)]
+    replies = [answer_feedback(question, correct, language)]
     if event.message_ref:
         closed = quiz_reply(question, delivery.id, language, tuple(chosen))
         replies.insert(0, Reply(closed.text, edit_ref=event.message_ref))
@@ -200,12 +154,12 @@ def _toggle(
     return [Reply(reply.text, buttons=reply.buttons, edit_ref=message_ref)]
 
 
-async def quiz_command(ctx: BotContext, event: Command) -> list[Reply]:
+def quiz_command(ctx: BotContext, event: Command) -> list[Reply]:
     """/quiz: the next item now (a due review, a new question, or the next lesson)."""
-    return await deliver_quiz_now(ctx, event.person, language_for(ctx, event))
+    return deliver_quiz_now(ctx, event.person, language_for(ctx, event))
 
 
-async def deliver_quiz_now(ctx: BotContext, who: events.Person, language: str) -> list[Reply]:
+def deliver_quiz_now(ctx: BotContext, who: events.Person, language: str) -> list[Reply]:
     """Pick and deliver the next item on demand, through the same claim as pushes."""
     course = ctx.library.course
     now = ctx.clock.now()
@@ -231,26 +185,7 @@ async def deliver_quiz_now(ctx: BotContext, who: events.Person, language: str) -
         return render_delivery(course, delivery, person.language, lesson_intro=True)
 
 
-def render_delivery(
-    course: Course, delivery: Delivery, language: str, *, lesson_intro: bool = False
-) -> list[Reply]:
-    """What a delivery looks like in chat (used by /quiz and by the dispatcher)."""
-    assert delivery.item_id is not None
-    if delivery.kind is DeliveryKind.LESSON:
-        lesson = course.lesson(delivery.item_id, delivery.language or language)
-        if lesson is None:
-            return []
-        replies = [lesson_reply(lesson, delivery.id, language)]
-        if lesson_intro:
-            replies.insert(0, Reply(t(language, "quiz_lesson_first")))
-        return replies
-    question = course.question(delivery.item_id, delivery.language or language)
-    if question is None:
-        return []
-    return [quiz_reply(question, delivery.id, language)]
-
-
-async def progress(ctx: BotContext, event: Command) -> list[Reply]:
+def progress(ctx: BotContext, event: Command) -> list[Reply]:
     """/progress: streak, accuracy, reviews due and track progress."""
     language = language_for(ctx, event)
     course = ctx.library.course

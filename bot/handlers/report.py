@@ -7,7 +7,6 @@ below it, if the person may see it).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from typing import TYPE_CHECKING
@@ -22,7 +21,7 @@ from bot.reports.render import chat_text
 from bot.weeks import chosen_week
 
 if TYPE_CHECKING:
-    from bot.app import BotContext
+    from bot.context import BotContext
 
 logger = logging.getLogger(__name__)
 
@@ -41,13 +40,13 @@ def _arguments(args: str) -> tuple[str | None, str | None]:
     return week, " ".join(rest) or None
 
 
-async def report(ctx: BotContext, event: Command) -> list[Reply]:
+def report(ctx: BotContext, event: Command) -> list[Reply]:
     """Answer /report according to who is asking."""
     language = language_for(ctx, event)
     with ctx.db.session() as session:
         access = access_for(session, ctx.settings, event.person, language)
     if access.kind is ViewerKind.LEARNER:
-        own = await learning.progress(ctx, event)
+        own = learning.progress(ctx, event)
         return [Reply(t(language, "report_learner_refusal")), *own]
     if not access.may_report:
         return [Reply(t(language, "report_no_team"))]
@@ -63,7 +62,7 @@ async def report(ctx: BotContext, event: Command) -> list[Reply]:
             if team is None or (team_ids is not None and team.id not in team_ids):
                 return [Reply(t(language, "report_unknown_team", team=team_name))]
             team_ids = teams_below(session, [team.id])
-    summary, png = await asyncio.to_thread(_build, ctx, week, team_ids, language)
+    summary, png = _build(ctx, week, team_ids, language)
     logger.info("weekly report %s sent to a %s", week, access.kind.value)
     return [
         Reply(

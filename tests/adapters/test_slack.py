@@ -558,6 +558,8 @@ class GatedBot:
 
     def __init__(self, bot: TrainBot) -> None:
         self.bot = bot
+        self.seen_events = bot.seen_events
+        self.language_of = bot.language_of
         self.gate = asyncio.Event()
         self.entered = asyncio.Event()
 

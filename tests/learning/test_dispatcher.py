@@ -248,11 +248,12 @@ async def test_a_crash_after_claim_is_delivered_exactly_once_after_restart(
     first = harness.dispatcher()
     from bot.dispatcher import TickReport
 
-    claimed = first._claim_due(harness.clock.now(), TickReport())  # the process dies here
+    # the process dies after claiming
+    claimed = first._claim_slice(first._eligible(), harness.clock.now(), TickReport())
     assert len(claimed) == 3 and harness.outbound.sent == []
     assert all(d.status is DeliveryStatus.CLAIMED for d in harness.deliveries())
-    restarted = harness.dispatcher(claim_timeout=timedelta(minutes=5))
-    await restarted.tick()  # too early: the claim may still be in flight elsewhere
+    restarted = harness.dispatcher(lease=timedelta(minutes=5))
+    await restarted.tick()  # too early: the lease says its owner may still be sending
     assert harness.outbound.sent == []
     harness.clock.advance(timedelta(minutes=6))
     report = await restarted.tick()

@@ -198,7 +198,7 @@ async def test_settings_change_language_time_zone_and_time(
 
 
 async def test_multi_select_toggles_then_submits(chat_as: DriverFactory, bot: TrainBot) -> None:
-    from bot.handlers.learning import quiz_reply
+    from bot.views import quiz_reply
     from quizzes.content import QuestionType
 
     course = bot.ctx.library.course
