@@ -24,7 +24,7 @@ def first_time(db: Database, platform: str, event_id: str, now: datetime) -> boo
 
     Args:
         db: the store.
-        platform: ``slack`` or ``telegram`` (or another kind of record: ``report``,
+        platform: ``slack`` or ``telegram`` (or another kind of record, e.g.
             ``slack-thread``).
         event_id: the platform's id of the event (Slack's ``event_id``).
         now: when the event was received (aware UTC).
@@ -55,9 +55,10 @@ def prune(db: Database, platform: str, older_than: datetime) -> int:
     """Forget ``platform``'s events received before ``older_than``; returns how many went.
 
     Platforms retry within minutes, so a day's history is plenty for retries. Only the
-    given platform's rows go: the same table also remembers which weekly report was posted
-    to the review channel (``report``) and which Slack threads the bot answers in
-    (``slack-thread``), each kept for as long as it matters.
+    given platform's rows go: the same table also remembers which Slack threads the bot
+    answers in (``slack-thread``), and, from versions before the ``channel_posts`` table,
+    which weekly summary was posted to the review channel (``report``, still read by
+    :func:`bot.reports.claims.legacy_post_recorded` and never pruned).
     """
     with db.session() as session:
         result = session.execute(

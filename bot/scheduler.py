@@ -1,4 +1,5 @@
-"""The scheduler: a dispatch pass every minute, the Monday summaries, a nightly re-ingest.
+"""The scheduler: a dispatch pass every minute, the Monday summaries (and their retries
+every ten minutes), a nightly re-ingest.
 
 Jobs live in memory, owned by :class:`BotScheduler`, and every one of them is safe to run
 again: the dispatcher and the weekly summaries claim what they send in the store, so a
@@ -32,6 +33,8 @@ logger = logging.getLogger(__name__)
 DISPATCH_JOB = "dispatch"
 REINGEST_JOB = "reingest"
 WEEKLY_REPORT_JOB = "weekly-report"
+REPORT_RETRY_JOB = "report-retry"
+REPORT_RETRY_MINUTES = 10
 
 
 @dataclass
@@ -76,6 +79,14 @@ class BotScheduler:
             lambda: send_weekly_reports(self.runtime.dispatcher), "weekly summaries"
         )
 
+    async def retry_reports(self) -> None:
+        """Job: summaries and channel posts whose last try failed, or whose sender died."""
+        from bot.reports.schedule import retry_unsent_reports
+
+        await self._tracked(
+            lambda: retry_unsent_reports(self.runtime.dispatcher), "weekly summary retry"
+        )
+
     async def nightly_reingest(self) -> None:
         """Job: reload the course and re-ingest the materials if they changed."""
 
@@ -117,6 +128,9 @@ class BotScheduler:
             next_run_time=now,
         )
         self.scheduler.add_job(self.nightly_reingest, "cron", hour=3, minute=15, id=REINGEST_JOB)
+        self.scheduler.add_job(
+            self.retry_reports, "interval", minutes=REPORT_RETRY_MINUTES, id=REPORT_RETRY_JOB
+        )
         day, clock = self.settings.report_schedule.split()
         hour, minute = clock.split(":")
         catch_up = run_is_due(now, self.settings.report_schedule, self.settings.timezone)

@@ -1,41 +1,53 @@
 """The Monday summaries: each manager's team report by DM, the organisation-wide one to
 the review channel, and the content-gap list to the trainers (admins).
 
-Each DM to a stored person is claimed as a ``report`` delivery (unique per person, local
-date and slot ``weekly:<week>`` or ``gaps:<week>``) before it is sent, so a run repeated
-after a restart, or by a second bot process, never sends the same summary twice. The
-channel has no person row: its post is recorded as a handled event
-(``processed_events``, platform ``report``, ``weekly-report:<week>:<channel>``) before
-it is sent. That makes
-it safe for the scheduler to run the job again at every start once this week's time has
-passed (:func:`run_is_due`): a run missed while the bot was down is sent once, and a run
-already made is not repeated.
+Exactly once, whatever happens to the process (see docs/reports.md#scheduling):
+
+- Each DM is claimed before it is built and sent, once per person and ISO week
+  (:func:`bot.reports.claims.claim_report`): a run repeated after a restart on any day of
+  the week, or by a second bot process, never sends the same summary again.
+- The channel post is claimed as a ``channel_posts`` row and recorded as sent only after
+  the platform accepted it; a failed try is tried again by a later run.
+- Every claim carries this run's lease, renewed while the run lasts. A claim whose lease
+  ran out (a failed try, or a process killed between claim and send) is taken over by the
+  next run of the job or by :func:`retry_unsent_reports`, up to
+  :data:`~bot.reports.claims.MAX_ATTEMPTS` tries.
+
+That makes it safe for the scheduler to run the job again at every start once this week's
+time has passed (:func:`run_is_due`), and to call :func:`retry_unsent_reports` every few
+minutes: a run missed while the bot was down is sent once, and a run already made is not
+repeated. All database work and report building runs off the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from enum import StrEnum
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
-from bot import events_log
 from bot.events import Attachment, Conversation, ConversationKind, Reply
-from bot.learning import claim, local_date
-from bot.ports import RecipientUnreachable, SendError
+from bot.leases import LeaseKeeper, new_owner
+from bot.ports import RecipientUnreachable, SendError, SendOutcomeUnknown
+from bot.reports import claims
 from bot.reports.access import managed_teams
 from bot.reports.chart import team_chart
+from bot.reports.claims import GAPS_SLOT, WEEKLY_SLOT, Claim, ClaimState
 from bot.reports.metrics import WeeklySummary, build_summary
 from bot.reports.render import chat_text, gap_digest
-from bot.settings import WEEKDAYS, parse_hhmm
+from bot.settings import WEEKDAYS, Settings, parse_hhmm
+from bot.store.db import Database
 from bot.store.models import (
+    ChannelPost,
     Delivery,
-    DeliveryKind,
     DeliveryStatus,
     Person,
     PersonStatus,
@@ -49,22 +61,46 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-WEEKLY_SLOT = "weekly:"
-GAPS_SLOT = "gaps:"
+__all__ = [
+    "GAPS_SLOT",
+    "WEEKLY_SLOT",
+    "WeeklyRun",
+    "parse_channel",
+    "retry_unsent_reports",
+    "run_is_due",
+    "scheduled_moment",
+    "send_weekly_reports",
+]
+
+T = TypeVar("T")
 
 
 @dataclass
 class WeeklyRun:
-    """What one Monday run did."""
+    """What one run of the weekly job (or of :func:`retry_unsent_reports`) did."""
 
     week: str
     managers: int = 0
     admins: int = 0
     channel: bool = False
     already_sent: int = 0
+    recovered: int = 0
+    """Claims taken over from an earlier try or a process that stopped (then sent or not)."""
+    in_progress: int = 0
+    """Summaries another run holds right now (it sends them)."""
     failed: list[str] = field(default_factory=list)
+    """Recipients not reached by this run: given up, unreachable, or tried again later."""
+    retry_later: list[str] = field(default_factory=list)
+    """Those of ``failed`` whose claim was released for a later try."""
     unreached_admins: list[str] = field(default_factory=list)
     """``TRAINBOT_ADMINS`` entries the bot has never heard from: it has no chat to DM them."""
+
+
+class _Outcome(StrEnum):
+    SENT = "sent"
+    NOTHING = "nothing"  # closed without a message (nothing to report, no longer allowed)
+    FAILED = "failed"  # closed: unreachable, or the last try failed
+    RETRY = "retry"  # released for a later try
 
 
 def parse_channel(value: str) -> Conversation | None:
@@ -84,6 +120,45 @@ def parse_channel(value: str) -> Conversation | None:
     return Conversation(platform, channel_id, ConversationKind.CHANNEL)
 
 
+class _Summaries:
+    """Builds the week's replies (in a worker thread), each organisation-wide one once."""
+
+    def __init__(self, dispatcher: Dispatcher, week: str, now: datetime) -> None:
+        self.dispatcher = dispatcher
+        self.week = week
+        self.now = now
+        self._digests: dict[str, Reply | None] = {}
+
+    def _summary(self, team_ids: frozenset[int] | None, language: str) -> WeeklySummary:
+        settings = self.dispatcher.settings
+        return build_summary(
+            self.dispatcher.db,
+            self.dispatcher.library.course,
+            week=self.week,
+            timezone=settings.timezone,
+            team_ids=team_ids,
+            include_people=team_ids is not None,
+            language=language,
+            now=self.now,
+        )
+
+    def team(self, scope: frozenset[int], language: str) -> Reply:
+        """A manager's summary of ``scope``, with the chart."""
+        return _summary_reply(self._summary(scope, language), language)
+
+    def digest(self, language: str) -> Reply | None:
+        """The content-gap digest, or ``None`` when the week has no gaps."""
+        if language not in self._digests:
+            text = gap_digest(self._summary(None, language), language)
+            self._digests[language] = Reply(text) if text is not None else None
+        return self._digests[language]
+
+    def organisation(self) -> Reply:
+        """The organisation-wide summary for the review channel."""
+        language = self.dispatcher.settings.language
+        return _summary_reply(self._summary(None, language), language)
+
+
 def _summary_reply(summary: WeeklySummary, language: str) -> Reply:
     png = team_chart(summary, language)
     return Reply(
@@ -92,65 +167,82 @@ def _summary_reply(summary: WeeklySummary, language: str) -> Reply:
     )
 
 
-def _manager_reply(
-    summary: Callable[[frozenset[int] | None, str], WeeklySummary],
-    scope: frozenset[int],
-    language: str,
-) -> Reply:
-    return _summary_reply(summary(scope, language), language)
+async def _in_thread(db: Database, work: Callable[[Session], T]) -> T:
+    """Run ``work`` in one transaction, off the event loop."""
+
+    def run() -> T:
+        with db.session() as session:
+            return work(session)
+
+    return await asyncio.to_thread(run)
 
 
-async def send_weekly_reports(dispatcher: Dispatcher, *, now: datetime | None = None) -> WeeklyRun:
+@contextlib.asynccontextmanager
+async def _leases_kept(dispatcher: Dispatcher, owner: str) -> AsyncIterator[None]:
+    """Keep this run's claims (deliveries and channel posts) its own while it runs."""
+    now = dispatcher.clock.now
+    async with (
+        LeaseKeeper(dispatcher.db, Delivery, owner=owner, now=now),
+        LeaseKeeper(dispatcher.db, ChannelPost, owner=owner, now=now),
+    ):
+        yield
+
+
+@dataclass
+class _Recipients:
+    managers: list[Person]
+    scopes: dict[int, frozenset[int]]
+    admins: list[Person]
+
+
+def _recipients(session: Session, settings: Settings) -> _Recipients:
+    managers = session.scalars(
+        select(Person)
+        .where(Person.id.in_(select(TeamManager.person_id)))
+        .where(Person.status == PersonStatus.ACTIVE)
+        .order_by(Person.id)
+    ).all()
+    scopes = {manager.id: managed_teams(session, manager.id) for manager in managers}
+    admins = session.scalars(
+        select(Person)
+        .where(Person.status == PersonStatus.ACTIVE)
+        .where(
+            or_(
+                Person.role == Role.ADMIN,
+                *(
+                    (Person.platform == platform) & (Person.platform_user_id == user_id)
+                    for platform, _, user_id in (item.partition(":") for item in settings.admins)
+                ),
+            )
+        )
+        .order_by(Person.id)
+    ).all()
+    session.expunge_all()
+    return _Recipients(list(managers), scopes, list(admins))
+
+
+async def send_weekly_reports(
+    dispatcher: Dispatcher, *, now: datetime | None = None, owner: str | None = None
+) -> WeeklyRun:
     """Send last week's summaries through the dispatcher's outbound ports.
+
+    Each summary is claimed first; one already sent this week is not sent again, one
+    whose earlier try failed or stopped half-way is taken over and sent. One recipient's
+    failure is recorded and the run goes on with the others.
 
     Args:
         dispatcher: gives the store, course, settings, clock and outbound ports.
         now: the moment of the run (default: the dispatcher's clock).
+        owner: the lease owner of this run's claims (default: a new one).
     """
     settings = dispatcher.settings
     now = now or dispatcher.clock.now()
+    owner = owner or new_owner()
     week = last_complete_week(now, settings.timezone)
     run = WeeklyRun(week=week)
-    course = dispatcher.library.course
-
-    def summary(team_ids: frozenset[int] | None, language: str) -> WeeklySummary:
-        return build_summary(
-            dispatcher.db,
-            course,
-            week=week,
-            timezone=settings.timezone,
-            team_ids=team_ids,
-            include_people=team_ids is not None,
-            language=language,
-            now=now,
-        )
-
-    with dispatcher.db.session() as session:
-        managers = session.scalars(
-            select(Person)
-            .where(Person.id.in_(select(TeamManager.person_id)))
-            .where(Person.status == PersonStatus.ACTIVE)
-            .order_by(Person.id)
-        ).all()
-        scopes = {manager.id: managed_teams(session, manager.id) for manager in managers}
-        admins = session.scalars(
-            select(Person)
-            .where(Person.status == PersonStatus.ACTIVE)
-            .where(
-                or_(
-                    Person.role == Role.ADMIN,
-                    *(
-                        (Person.platform == platform) & (Person.platform_user_id == user_id)
-                        for platform, _, user_id in (
-                            item.partition(":") for item in settings.admins
-                        )
-                    ),
-                )
-            )
-            .order_by(Person.id)
-        ).all()
-        session.expunge_all()
-    known = {f"{admin.platform}:{admin.platform_user_id}" for admin in admins}
+    summaries = _Summaries(dispatcher, week, now)
+    recipients = await _in_thread(dispatcher.db, lambda s: _recipients(s, settings))
+    known = {f"{admin.platform}:{admin.platform_user_id}" for admin in recipients.admins}
     run.unreached_admins = [item for item in settings.admins if item not in known]
     if run.unreached_admins:
         logger.warning(
@@ -159,155 +251,459 @@ async def send_weekly_reports(dispatcher: Dispatcher, *, now: datetime | None = 
             "they have written to it)",
             ", ".join(run.unreached_admins),
         )
+    async with _leases_kept(dispatcher, owner):
+        for manager in recipients.managers:
+            scope, language = recipients.scopes[manager.id], manager.language
+            sent = await _claim_and_send(
+                dispatcher,
+                run,
+                manager,
+                WEEKLY_SLOT + week,
+                functools.partial(summaries.team, scope, language),
+                owner=owner,
+            )
+            run.managers += sent
+        for admin in recipients.admins:
+            language = admin.language
+            sent = await _claim_and_send(
+                dispatcher,
+                run,
+                admin,
+                GAPS_SLOT + week,
+                functools.partial(summaries.digest, language),
+                owner=owner,
+            )
+            run.admins += sent
+        await _post_to_channel(dispatcher, run, summaries, owner=owner)
+    return _logged(run)
 
-    for manager in managers:
-        scope, language = scopes[manager.id], manager.language
-        sent = await _send_claimed(
-            dispatcher,
-            manager,
-            WEEKLY_SLOT + week,
-            week,
-            functools.partial(_manager_reply, summary, scope, language),
-            now,
-        )
-        _count(run, sent, "managers", manager)
 
-    digests: dict[str, Reply | None] = {}
+def _label(person: Person) -> str:
+    return f"{person.platform}:{person.platform_user_id}"
 
-    def digest(language: str) -> Reply | None:
-        if language not in digests:
-            text = gap_digest(summary(None, language), language)
-            digests[language] = Reply(text) if text is not None else None
-        return digests[language]
 
-    for admin in admins:
-        sent = await _send_claimed(
-            dispatcher,
-            admin,
-            GAPS_SLOT + week,
-            week,
-            functools.partial(digest, admin.language),
-            now,
-        )
-        _count(run, sent, "admins", admin)
-
+async def _claim_and_send(
+    dispatcher: Dispatcher,
+    run: WeeklyRun,
+    person: Person,
+    slot: str,
+    make_reply: Callable[[], Reply | None],
+    *,
+    owner: str,
+) -> int:
+    """Claim, build, send and record one summary DM; ``1`` when it was sent now."""
+    if person.platform not in dispatcher.outbound:
+        logger.warning("no front door for %s: weekly summary not sent", person.platform)
+        run.failed.append(_label(person))
+        return 0
     try:
-        channel = parse_channel(settings.report_channel)
+        claim = await _in_thread(
+            dispatcher.db,
+            lambda s: claims.claim_report(s, person, slot, owner=owner, now=dispatcher.clock.now()),
+        )
+        if not _counted_claim(run, claim):
+            return 0
+        assert claim.row_id is not None
+        outcome = await _send_report(dispatcher, claim, person, make_reply)
+    except Exception:  # one recipient's trouble never stops the others' summaries
+        logger.exception("weekly summary %s for person %d failed", slot, person.id)
+        run.failed.append(_label(person))
+        return 0
+    return _counted_outcome(run, outcome, person)
+
+
+def _counted_claim(run: WeeklyRun, claim: Claim) -> bool:
+    """Count what a claim found; ``True`` when this run now holds the summary."""
+    if claim.state is ClaimState.DONE:
+        run.already_sent += 1
+    elif claim.state is ClaimState.BUSY:
+        run.in_progress += 1
+    elif claim.state is ClaimState.RECOVERED:
+        run.recovered += 1
+    return claim.held
+
+
+def _counted_outcome(run: WeeklyRun, outcome: _Outcome, person: Person) -> int:
+    if outcome is _Outcome.SENT:
+        return 1
+    if outcome in (_Outcome.FAILED, _Outcome.RETRY):
+        run.failed.append(_label(person))
+    if outcome is _Outcome.RETRY:
+        run.retry_later.append(_label(person))
+    return 0
+
+
+async def _send_report(
+    dispatcher: Dispatcher,
+    claim: Claim,
+    person: Person,
+    make_reply: Callable[[], Reply | None],
+) -> _Outcome:
+    """Build and send one claimed summary DM and record the outcome on its row."""
+    db, row_id = dispatcher.db, claim.row_id
+    assert row_id is not None
+    if claim.send_started:
+        logger.warning(
+            "weekly summary to person %d: the process sending it stopped mid-send; it may "
+            "have arrived already and is sent again",
+            person.id,
+        )
+    try:
+        reply = await asyncio.to_thread(make_reply)
+        if reply is None:
+            await _in_thread(
+                db,
+                lambda s: claims.close_report(
+                    s, row_id, DeliveryStatus.SKIPPED, error="nothing to report"
+                ),
+            )
+            return _Outcome.NOTHING
+        await _in_thread(
+            db, lambda s: claims.report_send_started(s, row_id, dispatcher.clock.now())
+        )
+        ref = await dispatcher.send_one(person.id, dispatcher.conversation_for(person), reply)
+    except SendOutcomeUnknown as exc:
+        # The platform may have it: sending it again could repeat the summary.
+        unconfirmed = f"not confirmed by the platform: {exc}"[:1000]
+        logger.warning("weekly summary to person %d: %s", person.id, unconfirmed)
+        await _in_thread(
+            db,
+            lambda s: claims.close_report(
+                s,
+                row_id,
+                DeliveryStatus.SENT,
+                error=unconfirmed,
+                now=dispatcher.clock.now(),
+            ),
+        )
+        return _Outcome.SENT
+    except RecipientUnreachable as exc:  # send_one marked the person unreachable
+        error = f"unreachable: {exc}"
+        logger.warning("weekly summary to person %d: %s", person.id, error)
+        await _in_thread(
+            db, lambda s: claims.close_report(s, row_id, DeliveryStatus.FAILED, error=error)
+        )
+        return _Outcome.FAILED
+    except Exception as exc:  # a send error, or a summary that could not be built
+        error = f"{type(exc).__name__}: {exc}"
+        if not isinstance(exc, SendError):
+            logger.exception("weekly summary for person %d could not be built", person.id)
+        tries, last = await _in_thread(
+            db, lambda s: claims.report_try_failed(s, row_id, error, dispatcher.clock.now())
+        )
+        if last:
+            logger.error(
+                "weekly summary to person %d: gave up after %d tries: %s", person.id, tries, error
+            )
+            return _Outcome.FAILED
+        logger.warning(
+            "weekly summary to person %d failed (try %d of %d, tried again later): %s",
+            person.id,
+            tries,
+            claims.MAX_ATTEMPTS,
+            error,
+        )
+        return _Outcome.RETRY
+    await _in_thread(
+        db,
+        lambda s: claims.close_report(
+            s, row_id, DeliveryStatus.SENT, message_ref=ref, now=dispatcher.clock.now()
+        ),
+    )
+    return _Outcome.SENT
+
+
+def _report_channel(dispatcher: Dispatcher) -> Conversation | None:
+    """The configured review channel when its front door runs here, else ``None``."""
+    try:
+        channel = parse_channel(dispatcher.settings.report_channel)
     except ValueError as exc:
         logger.error("%s; the organisation-wide summary was not posted", exc)
-        channel = None
-    if channel is not None:
-        sender = dispatcher.outbound.get(channel.platform)
-        if sender is None:
-            logger.error("report channel is on %s, which is not running", channel.platform)
+        return None
+    if channel is not None and channel.platform not in dispatcher.outbound:
+        logger.error("report channel is on %s, which is not running", channel.platform)
+        return None
+    return channel
+
+
+async def _post_to_channel(
+    dispatcher: Dispatcher, run: WeeklyRun, summaries: _Summaries, *, owner: str
+) -> None:
+    """Claim and make the week's post to the review channel (if one is configured)."""
+    channel = _report_channel(dispatcher)
+    if channel is None:
+        return
+    label = f"channel {channel.platform}:{channel.chat_id}"
+    try:
+        if await asyncio.to_thread(
+            claims.legacy_post_recorded,
+            dispatcher.db,
+            channel.platform,
+            channel.chat_id,
+            summaries.week,
+        ):
+            run.already_sent += 1
+            return
+        claim = await _in_thread(
+            dispatcher.db,
+            lambda s: claims.claim_channel_post(
+                s,
+                channel.platform,
+                channel.chat_id,
+                summaries.week,
+                owner=owner,
+                now=dispatcher.clock.now(),
+            ),
+        )
+        if _counted_claim(run, claim):
+            await _send_post(dispatcher, run, claim, channel, summaries)
+    except Exception:  # recorded; the claim's lease runs out and a later run tries again
+        logger.exception("weekly summary post to %s failed", label)
+        run.failed.append(label)
+
+
+async def _send_post(
+    dispatcher: Dispatcher,
+    run: WeeklyRun,
+    claim: Claim,
+    channel: Conversation,
+    summaries: _Summaries,
+) -> None:
+    """Build and post one claimed channel summary; recorded as sent only once accepted."""
+    db, row_id = dispatcher.db, claim.row_id
+    assert row_id is not None
+    label = f"channel {channel.platform}:{channel.chat_id}"
+    try:
+        reply = await asyncio.to_thread(summaries.organisation)
+        ref = await dispatcher.outbound[channel.platform].send(channel, reply)
+    except SendOutcomeUnknown as exc:
+        # The platform may have posted it: posting again could repeat it in the channel.
+        unconfirmed = f"not confirmed by the platform: {exc}"[:1000]
+        logger.warning("weekly summary post to %s: %s", label, unconfirmed)
+        await _in_thread(
+            db,
+            lambda s: claims.channel_post_sent(
+                s, row_id, None, dispatcher.clock.now(), error=unconfirmed
+            ),
+        )
+        run.channel = True
+        return
+    except Exception as exc:  # one try per run: the next run or retry tries again
+        error = f"{type(exc).__name__}: {exc}"
+        if not isinstance(exc, SendError):
+            logger.exception("the weekly summary for %s could not be built", label)
+        tries, last = await _in_thread(
+            db, lambda s: claims.channel_post_try_failed(s, row_id, error, dispatcher.clock.now())
+        )
+        run.failed.append(label)
+        if last:
+            logger.error(
+                "could not post the weekly summary %s to %s: gave up after %d tries: %s",
+                summaries.week,
+                label,
+                tries,
+                error,
+            )
         else:
-            if not _first_post(dispatcher, channel, week, now):
-                run.already_sent += 1
-                return _logged(run)
-            made = await asyncio.to_thread(summary, None, settings.language)
+            run.retry_later.append(label)
+            logger.warning(
+                "could not post the weekly summary %s to %s (try %d of %d, tried again later): %s",
+                summaries.week,
+                label,
+                tries,
+                claims.MAX_ATTEMPTS,
+                error,
+            )
+        return
+    await _in_thread(db, lambda s: claims.channel_post_sent(s, row_id, ref, dispatcher.clock.now()))
+    run.channel = True
+
+
+async def retry_unsent_reports(
+    dispatcher: Dispatcher, *, now: datetime | None = None, owner: str | None = None
+) -> WeeklyRun:
+    """Send the claimed summaries and channel posts whose lease ran out.
+
+    Those are tries that failed (a platform error: released for a later try) and claims
+    whose process was killed between claim and send. Only the last complete week's are
+    sent; older ones are closed as failed. Cheap when there is nothing to do (two
+    indexed queries), so the scheduler may call it every few minutes.
+
+    Args:
+        dispatcher: gives the store, course, settings, clock and outbound ports.
+        now: the moment of the run (default: the dispatcher's clock).
+        owner: the lease owner of the claims taken over (default: a new one).
+    """
+    settings = dispatcher.settings
+    now = now or dispatcher.clock.now()
+    owner = owner or new_owner()
+    week = last_complete_week(now, settings.timezone)
+    run = WeeklyRun(week=week)
+    reports = await _in_thread(dispatcher.db, lambda s: claims.pending_reports(s, now))
+    posts = await _in_thread(dispatcher.db, lambda s: claims.pending_channel_posts(s, now))
+    if not reports and not posts:
+        return run
+    summaries = _Summaries(dispatcher, week, now)
+    async with _leases_kept(dispatcher, owner):
+        for row_id, person_id, slot in reports:
             try:
-                await sender.send(channel, _summary_reply(made, settings.language))
-                run.channel = True
-            except SendError as exc:
-                logger.error("could not post the weekly summary to the channel: %s", exc)
-                run.failed.append(f"channel {channel.platform}:{channel.chat_id}")
+                await _retry_report(dispatcher, run, summaries, row_id, slot, owner=owner)
+            except Exception:  # one recipient's trouble never stops the others' summaries
+                logger.exception("retrying weekly summary %s for person %d failed", slot, person_id)
+                run.failed.append(f"person {person_id}")
+        for post in posts:
+            try:
+                await _retry_post(dispatcher, run, summaries, post, owner=owner)
+            except Exception:
+                logger.exception("retrying the weekly summary post %d failed", post.id)
+                run.failed.append(f"channel {post.platform}:{post.channel_id}")
     return _logged(run)
+
+
+@dataclass
+class _Retry:
+    claim: Claim
+    person: Person | None = None
+    scope: frozenset[int] | None = None
+
+
+def _take_for_retry(
+    session: Session,
+    settings: Settings,
+    row_id: int,
+    slot: str,
+    week: str,
+    *,
+    platforms: frozenset[str],
+    owner: str,
+    now: datetime,
+) -> _Retry:
+    """Take over a pending summary and check it is still to be sent, to whom and what.
+
+    A summary to a person whose front door does not run in this process is left to a
+    process where it does.
+    """
+    row = session.get(Delivery, row_id)
+    person = session.get(Person, row.person_id) if row is not None else None
+    if person is not None and person.platform not in platforms:
+        return _Retry(Claim(ClaimState.BUSY))
+    claim = claims.take_pending_report(session, row_id, owner=owner, now=now)
+    if not claim.held:
+        return _Retry(claim)
+    reason: str | None = None
+    scope: frozenset[int] | None = None
+    if claims.slot_week(slot) != week:
+        reason = f"not sent before the summary of {week} was due"
+    elif person is None or person.status is not PersonStatus.ACTIVE:
+        reason = f"person is {person.status.value if person else 'gone'}"
+    elif slot.startswith(WEEKLY_SLOT):
+        scope = managed_teams(session, person.id)
+        if not scope:
+            reason = "no longer manages a team"
+    elif person.role is not Role.ADMIN and not settings.is_admin(
+        person.platform, person.platform_user_id
+    ):
+        reason = "no longer an admin"
+    if reason is not None:
+        logger.warning("weekly summary %s (delivery %d) not sent: %s", slot, row_id, reason)
+        claims.close_report(session, row_id, DeliveryStatus.FAILED, error=reason, tried=False)
+        return _Retry(Claim(ClaimState.DONE))
+    assert person is not None
+    session.expunge(person)
+    return _Retry(claim, person, scope)
+
+
+async def _retry_report(
+    dispatcher: Dispatcher,
+    run: WeeklyRun,
+    summaries: _Summaries,
+    row_id: int,
+    slot: str,
+    *,
+    owner: str,
+) -> None:
+    taken = await _in_thread(
+        dispatcher.db,
+        lambda s: _take_for_retry(
+            s,
+            dispatcher.settings,
+            row_id,
+            slot,
+            summaries.week,
+            platforms=frozenset(dispatcher.outbound),
+            owner=owner,
+            now=dispatcher.clock.now(),
+        ),
+    )
+    if not _counted_claim(run, taken.claim) or taken.person is None:
+        return
+    person = taken.person
+    scope, language = taken.scope, person.language
+    make_reply: Callable[[], Reply | None] = (
+        functools.partial(summaries.team, scope, language)
+        if scope is not None
+        else functools.partial(summaries.digest, language)
+    )
+    outcome = await _send_report(dispatcher, taken.claim, person, make_reply)
+    if outcome is _Outcome.SENT:
+        if scope is not None:
+            run.managers += 1
+        else:
+            run.admins += 1
+    _counted_outcome(run, outcome, person)
+
+
+async def _retry_post(
+    dispatcher: Dispatcher,
+    run: WeeklyRun,
+    summaries: _Summaries,
+    post: ChannelPost,
+    *,
+    owner: str,
+) -> None:
+    channel = parse_channel(dispatcher.settings.report_channel)
+    stale: str | None = None
+    if post.week != summaries.week:
+        stale = f"not posted before the summary of {summaries.week} was due"
+    elif channel is None or (channel.platform, channel.chat_id) != (post.platform, post.channel_id):
+        stale = "no longer the report channel"
+    if stale is not None:
+
+        def close(session: Session) -> bool:
+            claim = claims.take_channel_post(session, post, owner=owner, now=dispatcher.clock.now())
+            if claim.held:
+                claims.close_channel_post(session, post.id, DeliveryStatus.FAILED, stale)
+            return claim.held
+
+        if await _in_thread(dispatcher.db, close):
+            logger.warning("weekly summary post %d not made: %s", post.id, stale)
+        return
+    assert channel is not None
+    if channel.platform not in dispatcher.outbound:
+        return  # left to a process where that front door runs
+    claim = await _in_thread(
+        dispatcher.db,
+        lambda s: claims.take_channel_post(s, post, owner=owner, now=dispatcher.clock.now()),
+    )
+    if _counted_claim(run, claim):
+        await _send_post(dispatcher, run, claim, channel, summaries)
 
 
 def _logged(run: WeeklyRun) -> WeeklyRun:
     logger.info(
-        "weekly summaries for %s: %d managers, %d trainers, channel %s, %d already sent",
+        "weekly summaries for %s: %d managers, %d trainers, channel %s, %d already sent, "
+        "%d taken over, %d held by another run, %d not sent (%d tried again later)",
         run.week,
         run.managers,
         run.admins,
         "yes" if run.channel else "no",
         run.already_sent,
+        run.recovered,
+        run.in_progress,
+        len(run.failed),
+        len(run.retry_later),
     )
     return run
-
-
-def _count(run: WeeklyRun, sent: bool | None, attribute: str, person: Person) -> None:
-    if sent is None:
-        run.already_sent += 1
-    elif sent:
-        setattr(run, attribute, getattr(run, attribute) + 1)
-    else:
-        run.failed.append(f"{person.platform}:{person.platform_user_id}")
-
-
-async def _send_claimed(
-    dispatcher: Dispatcher,
-    person: Person,
-    slot: str,
-    week: str,
-    make_reply: Callable[[], Reply | None],
-    now: datetime,
-) -> bool | None:
-    """Claim, build, send and close one report DM.
-
-    The claim comes first, so a repeated run costs one insert per person, not a report.
-
-    Returns:
-        ``True`` when sent, ``False`` when it failed or had nothing to say, ``None`` when
-        it had been claimed before.
-    """
-    if person.platform not in dispatcher.outbound:
-        logger.warning("no front door for %s: weekly summary not sent", person.platform)
-        return False
-    with dispatcher.db.session() as session:
-        stored = session.get(Person, person.id)
-        assert stored is not None
-        delivery = claim(
-            session,
-            stored,
-            kind=DeliveryKind.REPORT,
-            day=local_date(stored, now),
-            slot=slot,
-            item_id=week,
-            now=now,
-        )
-        if delivery is None:
-            return None
-        delivery_id = delivery.id
-    status, error, ref = DeliveryStatus.SENT, None, None
-    try:
-        reply = await asyncio.to_thread(make_reply)
-        if reply is None:
-            status, error = DeliveryStatus.SKIPPED, "nothing to report"
-        else:
-            conversation = dispatcher.conversation_for(person)
-            ref = await dispatcher.send_one(person.id, conversation, reply)
-    except RecipientUnreachable as exc:
-        status, error = DeliveryStatus.FAILED, f"unreachable: {exc}"
-        logger.warning("weekly summary to person %d: %s", person.id, error)
-    except SendError as exc:
-        status, error = DeliveryStatus.FAILED, f"{type(exc).__name__}: {exc}"
-        logger.warning("weekly summary to person %d failed: %s", person.id, error)
-    except Exception as exc:  # a report that cannot be built is recorded, not left claimed
-        status, error = DeliveryStatus.FAILED, f"{type(exc).__name__}: {exc}"
-        logger.exception("weekly summary for person %d could not be built", person.id)
-    with dispatcher.db.session() as session:
-        row = session.get(Delivery, delivery_id)
-        if row is not None:
-            row.status = status
-            row.error = error
-            row.message_ref = ref
-            row.send_attempts = 1
-            row.sent_at = now if status is DeliveryStatus.SENT else None
-    return status is DeliveryStatus.SENT
-
-
-REPORT_RECORDS = "report"
-"""``processed_events`` platform under which channel posts are recorded (never pruned)."""
-
-
-def _first_post(dispatcher: Dispatcher, channel: Conversation, week: str, now: datetime) -> bool:
-    """Record the channel post of ``week``; ``False`` when it was recorded before."""
-    event_id = f"weekly-report:{week}:{channel.chat_id}"[:128]
-    # Before this version the post was recorded under the channel's platform.
-    if events_log.seen(dispatcher.db, channel.platform, event_id):
-        return False
-    return events_log.first_time(dispatcher.db, REPORT_RECORDS, event_id, now)
 
 
 def scheduled_moment(week_start: datetime, schedule: str, timezone: str) -> datetime:

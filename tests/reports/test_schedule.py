@@ -13,7 +13,12 @@ from bot.clock import FakeClock
 from bot.dispatcher import Dispatcher
 from bot.errors import ConfigError
 from bot.library import CourseLibrary
-from bot.reports.schedule import parse_channel, run_is_due, send_weekly_reports
+from bot.reports.schedule import (
+    parse_channel,
+    retry_unsent_reports,
+    run_is_due,
+    send_weekly_reports,
+)
 from bot.scheduler import WEEKLY_REPORT_JOB, BotScheduler, Runtime
 from bot.settings import load_settings
 from bot.store.db import Database
@@ -136,16 +141,49 @@ async def test_a_timeout_or_rate_limit_is_retried_before_giving_up(
         row = session.scalars(select(Delivery).where(Delivery.kind == DeliveryKind.REPORT)).one()
         assert row.status is DeliveryStatus.SENT
 
-    # Three server errors in a row: recorded as failed with the reason, the run goes on.
+    # Three server errors in a row: this try failed, with the reason; the run goes on,
+    # and a later run (the scheduler's retry) tries again, five tries in all.
     flaky = MemoryOutbound(platform="console", fail_next=3)
     dispatcher = dispatcher_for(sqlite_database, flaky, "")
     with sqlite_database.session() as session:
         session.query(Delivery).delete()
     failed = await send_weekly_reports(dispatcher)
-    assert failed.failed == ["console:mia"] and flaky.calls == 3
+    assert failed.failed == failed.retry_later == ["console:mia"] and flaky.calls == 3
+    with sqlite_database.session() as session:
+        row = session.scalars(select(Delivery).where(Delivery.kind == DeliveryKind.REPORT)).one()
+        assert row.status is DeliveryStatus.CLAIMED and "500" in (row.error or "")
+        assert (row.send_attempts, row.lease_owner) == (1, None)  # released
+    for tries in range(2, 6):
+        flaky.fail_next = 3
+        again = await retry_unsent_reports(dispatcher)
+        assert again.failed == ["console:mia"]
+        assert again.retry_later == ([] if tries == 5 else ["console:mia"])
     with sqlite_database.session() as session:
         row = session.scalars(select(Delivery).where(Delivery.kind == DeliveryKind.REPORT)).one()
         assert row.status is DeliveryStatus.FAILED and "500" in (row.error or "")
+        assert row.send_attempts == 5
+    calls = flaky.calls
+    assert (await retry_unsent_reports(dispatcher)).failed == []
+    assert (await send_weekly_reports(dispatcher)).already_sent == 1
+    assert flaky.calls == calls and flaky.sent == []  # given up: not tried again
+
+
+async def test_a_summary_the_platform_did_not_confirm_is_not_sent_again(
+    sqlite_database: Database,
+) -> None:
+    """A timeout may well have been delivered: the summary is recorded, never repeated."""
+    build(sqlite_database)
+    outbound = MemoryOutbound(platform="console", timeout_next=1)
+    dispatcher = dispatcher_for(sqlite_database, outbound, "")
+    run = await send_weekly_reports(dispatcher)
+    assert run.managers == 1 and run.failed == [] and len(outbound.to("mia")) == 1
+    await retry_unsent_reports(dispatcher)
+    assert (await send_weekly_reports(dispatcher)).already_sent == 1
+    assert len(outbound.to("mia")) == 1 and outbound.calls == 1
+    with sqlite_database.session() as session:
+        row = session.scalars(select(Delivery).where(Delivery.kind == DeliveryKind.REPORT)).one()
+        assert row.status is DeliveryStatus.SENT
+        assert "not confirmed" in (row.error or "")
 
 
 def test_a_bad_report_channel_is_a_configuration_error() -> None:
