@@ -261,7 +261,7 @@ async def _send_claimed(
             session,
             stored,
             kind=DeliveryKind.REPORT,
-            day=local_date(stored, now),
+            day=local_date(stored, now, fallback_timezone=dispatcher.settings.timezone),
             slot=slot,
             item_id=week,
             now=now,
