@@ -263,7 +263,10 @@ def _console_person(name: str, role: str, settings: Settings, language: str | No
 async def _chat(
     settings: Settings, name: str, role: str, language: str | None, *, schedule: bool = False
 ) -> int:
+    """The console chat (with the scheduler pushing into it for ``run``) until end of input,
+    SIGTERM or Ctrl-C; a stop by signal is logged as ``stopped``."""
     from adapters.console import ConsoleChat
+    from adapters.runner import install_stop_signals, stop_scheduler
 
     _quiet_logs_for_console()
     if role == "admin" and not settings.is_admin("console", name):
@@ -285,13 +288,22 @@ async def _chat(
             )
     chat = ConsoleChat(bot, person)
     scheduler = _start_scheduler(settings, bot, {"console": chat}) if schedule else None
+    stop = asyncio.Event()
+    remove_signals = install_stop_signals(stop)
+    if not _VERBOSE:  # the chat's own start and stop lines, not the libraries' chatter
+        logger.setLevel(settings.log_level.upper())
     try:
-        return await chat.run()
+        code = await chat.run(stop)
+        if stop.is_set():
+            logger.info("stopping: finishing in-flight work")
     finally:
         if scheduler is not None:
-            from adapters.runner import stop_scheduler
-
             await stop_scheduler(scheduler, settings)
+        remove_signals()
+        await asyncio.to_thread(bot.close)
+    if stop.is_set():
+        logger.info("stopped")
+    return code
 
 
 def _start_scheduler(settings: Settings, bot: Any, outbound: dict[str, Any]) -> Any:

@@ -1,15 +1,20 @@
 """The console front door: a chat in the terminal, scriptable through piped stdin.
 
 Buttons are shown as numbered choices; typing the number presses the button. Commands
-are typed as in chat (``/quiz``). At end of input the chat ends with exit code 0.
+are typed as in chat (``/quiz``). At end of input, or when told to stop (Ctrl-C, SIGTERM),
+the chat ends with exit code 0.
 """
 
 from __future__ import annotations
 
 import asyncio
+import codecs
+import contextlib
 import logging
+import os
 import re
 import sys
+import threading
 from typing import TextIO
 
 from bot.events import (
@@ -71,6 +76,95 @@ def render(reply: Reply, *, first_number: int = 1) -> str:
     return "\n".join(lines)
 
 
+class StdinLines:
+    """Lines of a text stream, awaited without tying up a thread, so waiting can be cancelled.
+
+    A terminal or a pipe is watched by the event loop and read when it has data; nothing
+    blocks, so a stop request ends the wait at once and the process can exit. A stream the
+    loop cannot watch (a regular file, an in-memory one, a platform without ``add_reader``)
+    is read by a daemon thread, which never keeps the process alive.
+
+    Args:
+        stream: where lines come from (``sys.stdin``).
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self._lines: asyncio.Queue[str] = asyncio.Queue()  # "" marks the end of input
+        self._loop = asyncio.get_running_loop()
+        self._fd: int | None = None
+        self._decoder = codecs.getincrementaldecoder(getattr(stream, "encoding", None) or "utf-8")(
+            errors="replace"
+        )
+        self._partial = ""
+        self._ended = False
+        self._watch()
+
+    def _watch(self) -> None:
+        try:
+            fd = self.stream.fileno()
+            self._loop.add_reader(fd, self._readable)
+        except (AttributeError, ValueError, OSError, NotImplementedError):
+            # OSError: io.UnsupportedOperation (no descriptor) or EPERM (a regular file)
+            threading.Thread(target=self._read_in_thread, name="console-stdin", daemon=True).start()
+            return
+        self._fd = fd
+
+    def _readable(self) -> None:
+        assert self._fd is not None
+        try:
+            data = os.read(self._fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError as exc:  # e.g. the terminal went away
+            logger.debug("reading the console failed: %s", exc)
+            data = b""
+        if data:
+            self._take(self._decoder.decode(data))
+        else:
+            self._take(self._decoder.decode(b"", final=True))
+            self._end()
+
+    def _take(self, text: str) -> None:
+        self._partial += text
+        *lines, self._partial = self._partial.split("\n")
+        for line in lines:
+            self._lines.put_nowait(line + "\n")
+
+    def _end(self) -> None:
+        if self._ended:
+            return
+        self._ended = True
+        self.close()
+        if self._partial:  # a last line without a newline still counts
+            self._lines.put_nowait(self._partial)
+            self._partial = ""
+        self._lines.put_nowait("")
+
+    def _read_in_thread(self) -> None:
+        try:
+            for line in iter(self.stream.readline, ""):
+                self._loop.call_soon_threadsafe(self._lines.put_nowait, line)
+        except (OSError, ValueError) as exc:  # closed or unreadable: that is the end
+            logger.debug("reading the console failed: %s", exc)
+        with contextlib.suppress(RuntimeError):  # the loop closed while we were reading
+            self._loop.call_soon_threadsafe(self._lines.put_nowait, "")
+
+    async def readline(self) -> str:
+        """The next line with its newline; ``""`` at end of input (and after it)."""
+        line = await self._lines.get()
+        if not line:
+            self._lines.put_nowait("")  # stay at the end for later calls
+        return line
+
+    def close(self) -> None:
+        """Stop watching the stream (the thread, if any, ends with the process)."""
+        if self._fd is not None:
+            with contextlib.suppress(ValueError, OSError):
+                self._loop.remove_reader(self._fd)
+            self._fd = None
+
+
 class ConsoleChat:
     """A chat session on stdin/stdout as one person.
 
@@ -117,17 +211,38 @@ class ConsoleChat:
             self.buttons = buttons
         self.stdout.flush()
 
-    async def run(self) -> int:
-        """Read lines until end of input; return the exit code (0)."""
-        loop = asyncio.get_running_loop()
-        while True:
-            if self.prompt:
-                self.stdout.write("> ")
-                self.stdout.flush()
-            line = await loop.run_in_executor(None, self.stdin.readline)
-            if not line:
-                return 0
-            await self.on_line(line)
+    async def run(self, stop: asyncio.Event | None = None) -> int:
+        """Read lines until end of input or until ``stop`` is set; return the exit code (0).
+
+        Waiting for input ends as soon as ``stop`` is set; a line being answered then is
+        answered first.
+        """
+        stop = stop or asyncio.Event()
+        lines = StdinLines(self.stdin)
+        stopping = asyncio.ensure_future(stop.wait())
+        reading: asyncio.Future[str] | None = None
+        try:
+            while not stop.is_set():
+                if self.prompt:
+                    self.stdout.write("> ")
+                    self.stdout.flush()
+                reading = asyncio.ensure_future(lines.readline())
+                await asyncio.wait({reading, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                if not reading.done():
+                    if self.prompt:  # end the prompt line (the terminal echoed ^C on it)
+                        self.stdout.write("\n")
+                        self.stdout.flush()
+                    break
+                line = reading.result()
+                if not line:
+                    break
+                await self.on_line(line)
+        finally:
+            for waiting in (reading, stopping):
+                if waiting is not None:
+                    waiting.cancel()
+            lines.close()
+        return 0
 
     async def on_line(self, line: str) -> None:
         """Handle one typed line and print the bot's replies."""

@@ -49,6 +49,7 @@ from bot.events import (
     Text,
 )
 from bot.i18n import language_from_locale, t
+from bot.people import is_timezone
 from bot.ports import (
     EventHandler,
     RateLimited,
@@ -143,7 +144,11 @@ def plain_from_slack(text: str, *, bot_user_id: str = "") -> str:
 
 
 def person_from_user(user: dict[str, Any]) -> Person:
-    """A :class:`Person` from a ``users.info`` user object (name, locale, time zone)."""
+    """A :class:`Person` from a ``users.info`` user object (name, locale, time zone).
+
+    A time zone this machine does not know (``Mars/Olympus``, an empty one) is left out,
+    as if Slack had not said: the bot then uses the organisation's and asks at enrolment.
+    """
     profile = user.get("profile") or {}
     name = (
         profile.get("display_name")
@@ -157,7 +162,7 @@ def person_from_user(user: dict[str, Any]) -> Person:
         str(user["id"]),
         display_name=str(name),
         locale=user.get("locale") or None,
-        timezone=user.get("tz") or None,
+        timezone=user.get("tz") if is_timezone(user.get("tz")) else None,
     )
 
 
@@ -441,6 +446,7 @@ class SlackAdapter:
         self._socket: AsyncSocketModeHandler | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._users: dict[str, tuple[float, Person]] = {}
+        self._unknown_zones: set[str] = set()  # user ids warned about, once each
         self._dm_channels: dict[str, str] = {}
         self._last_prune: float | None = None
         self._started = False
@@ -668,6 +674,14 @@ class SlackAdapter:
             logger.warning("slack: users.info for %s failed: %s", who.user_id, exc)
             return who
         person = person_from_user(response["user"])
+        given = response["user"].get("tz")
+        if given and person.timezone is None and who.user_id not in self._unknown_zones:
+            self._unknown_zones.add(who.user_id)
+            logger.warning(
+                "slack: %s has an unknown time zone in their profile; using %s",
+                who.user_id,
+                self.settings.timezone,
+            )
         self._users[who.user_id] = (time.monotonic() + USER_CACHE_SECONDS, person)
         return person
 

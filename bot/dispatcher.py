@@ -59,6 +59,7 @@ from bot.i18n import t
 from bot.learning import DAILY, claim_many, learner_states
 from bot.leases import LEASE, LeaseKeeper, expired, lease_values, new_owner, release
 from bot.library import CourseLibrary
+from bot.people import zone_of
 from bot.ports import (
     Outbound,
     RateLimited,
@@ -203,7 +204,6 @@ class Dispatcher:
         self.concurrency = concurrency
         self._stopping = False
         self._recorder = _Recorder(db)
-        self._bad_zones: set[int] = set()
 
     def _now(self) -> datetime:
         return self.clock.now()
@@ -290,17 +290,7 @@ class Dispatcher:
 
     def _zone(self, person: Person) -> ZoneInfo:
         """The person's time zone; the organisation's when the stored one is unknown."""
-        try:
-            return ZoneInfo(person.timezone)
-        except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError
-            if person.id not in self._bad_zones:
-                self._bad_zones.add(person.id)
-                logger.warning(
-                    "person %d has an unknown time zone; pushing at %s time instead",
-                    person.id,
-                    self.settings.timezone,
-                )
-            return ZoneInfo(self.settings.timezone)
+        return zone_of(person.timezone, self.settings.timezone, owner=f"person {person.id}")
 
     def _claim_slice(self, people: list[Person], now: datetime, report: TickReport) -> list[int]:
         """Claim the pushes due now for ``people``; returns the claimed rows to send."""
@@ -338,7 +328,12 @@ class Dispatcher:
             open_people = [(person, dues) for person, dues in open_people if dues]
             if not open_people:
                 return []
-            states = learner_states(session, [person for person, _ in open_people], now)
+            states = learner_states(
+                session,
+                [person for person, _ in open_people],
+                now,
+                fallback_timezone=self.settings.timezone,
+            )
             rows = []
             lease = lease_values(self.owner, now, self.lease)
             no_lease = dict.fromkeys(lease)  # one insert needs the same keys in every row

@@ -18,6 +18,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from bot.people import zone_of
 from bot.store.models import (
     Attempt,
     Delivery,
@@ -33,9 +34,28 @@ ON_DEMAND_PREFIX = "on-demand:"
 DAILY = "daily"
 
 
-def local_date(person: Person, now: datetime) -> date:
-    """The person's calendar date at ``now``."""
-    return now.astimezone(ZoneInfo(person.timezone)).date()
+FALLBACK_TIMEZONE = "UTC"
+"""The zone of a stored person whose own is unknown, when the caller names no other."""
+
+
+def local_date(
+    person: Person, now: datetime, *, fallback_timezone: str = FALLBACK_TIMEZONE
+) -> date:
+    """The person's calendar date at ``now``.
+
+    Args:
+        person: the stored person.
+        now: the moment.
+        fallback_timezone: the zone used when the stored one is unknown (pass the
+            organisation's, ``settings.timezone``); such a row is logged, never fatal.
+    """
+    return now.astimezone(
+        zone_of(person.timezone, fallback_timezone, owner=_owner(person.id))
+    ).date()
+
+
+def _owner(person_id: int) -> str:
+    return f"person {person_id}"
 
 
 def claim(
@@ -95,11 +115,21 @@ def learner_state(session: Session, person: Person, now: datetime) -> LearnerSta
 
 
 def learner_states(
-    session: Session, people: list[Person], now: datetime
+    session: Session,
+    people: list[Person],
+    now: datetime,
+    *,
+    fallback_timezone: str = FALLBACK_TIMEZONE,
 ) -> dict[int, LearnerState]:
-    """:func:`learner_state` for many people with four queries in all (the dispatcher's case)."""
+    """:func:`learner_state` for many people with four queries in all (the dispatcher's case).
+
+    ``fallback_timezone`` is the zone of people whose stored one is unknown (see
+    :func:`local_date`).
+    """
     ids = [person.id for person in people]
-    days = {person.id: local_date(person, now) for person in people}
+    days = {
+        person.id: local_date(person, now, fallback_timezone=fallback_timezone) for person in people
+    }
     lessons: dict[int, set[str]] = {person_id: set() for person_id in ids}
     due: dict[int, dict[str, datetime]] = {person_id: {} for person_id in ids}
     attempted: dict[int, set[str]] = {person_id: set() for person_id in ids}
@@ -253,9 +283,15 @@ class Progress:
         return self.correct / self.attempts if self.attempts else 0.0
 
 
-def streak(session: Session, person: Person, now: datetime) -> int:
-    """Consecutive local days, ending today or yesterday, with at least one answer."""
-    return streaks(session, [person], now)[person.id]
+def streak(
+    session: Session, person: Person, now: datetime, *, fallback_timezone: str = FALLBACK_TIMEZONE
+) -> int:
+    """Consecutive local days, ending today or yesterday, with at least one answer.
+
+    Days are the person's own; ``fallback_timezone`` is used when their stored zone is
+    unknown (see :func:`local_date`).
+    """
+    return streaks(session, [person], now, fallback_timezone=fallback_timezone)[person.id]
 
 
 STREAK_WINDOW = timedelta(days=400)
@@ -263,23 +299,38 @@ STREAK_WINDOW = timedelta(days=400)
 _PASSES = (timedelta(days=8), timedelta(days=35), STREAK_WINDOW)
 
 
-def streaks(session: Session, people: Sequence[Person], now: datetime) -> dict[int, int]:
+def streaks(
+    session: Session,
+    people: Sequence[Person],
+    now: datetime,
+    *,
+    fallback_timezone: str = FALLBACK_TIMEZONE,
+) -> dict[int, int]:
     """:func:`streak` for many people at once (see :func:`streaks_of`)."""
-    return streaks_of(session, [person.id for person in people], now)
+    return streaks_of(
+        session, [person.id for person in people], now, fallback_timezone=fallback_timezone
+    )
 
 
-def streaks_of(session: Session, person_ids: Sequence[int], now: datetime) -> dict[int, int]:
+def streaks_of(
+    session: Session,
+    person_ids: Sequence[int],
+    now: datetime,
+    *,
+    fallback_timezone: str = FALLBACK_TIMEZONE,
+) -> dict[int, int]:
     """:func:`streak` for the people with these ids, one query per 500 people and pass.
 
     Most streaks are short, so the last 8 days are read first; only people whose streak
     may reach back further are read again over 35 days, and then over the whole
     :data:`STREAK_WINDOW` (docs/benchmarks.md has what the passes save). Each person's
-    local days come from their time zone, read with their answers.
+    local days come from their time zone, read with their answers; a zone that is unknown
+    (a row stored before zones were checked) counts in ``fallback_timezone``, logged once.
     """
     counted: dict[int, int] = {}
     pending = list(person_ids)
     for window in _PASSES:
-        counted.update(_streaks(session, pending, now, window))
+        counted.update(_streaks(session, pending, now, window, fallback_timezone))
         # A streak this close to the window's length may have been cut off by it.
         pending = [person_id for person_id in pending if counted[person_id] >= window.days - 2]
         if not pending:
@@ -288,7 +339,7 @@ def streaks_of(session: Session, person_ids: Sequence[int], now: datetime) -> di
 
 
 def _streaks(
-    session: Session, ids: Sequence[int], now: datetime, window: timedelta
+    session: Session, ids: Sequence[int], now: datetime, window: timedelta, fallback_timezone: str
 ) -> dict[int, int]:
     days: dict[int, set[date]] = {person_id: set() for person_id in ids}
     zones: dict[int, ZoneInfo] = {}
@@ -303,7 +354,9 @@ def _streaks(
             )
         )
         for person_id, moment, timezone in rows:
-            zone = zones.get(person_id) or zones.setdefault(person_id, ZoneInfo(timezone))
+            zone = zones.get(person_id) or zones.setdefault(
+                person_id, zone_of(timezone, fallback_timezone, owner=_owner(person_id))
+            )
             days[person_id].add(moment.astimezone(zone).date())
     result: dict[int, int] = {}
     for person_id, answered in days.items():

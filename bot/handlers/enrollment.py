@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from bot.events import Button, ButtonPress, Command, Event, Reply
 from bot.handlers.basics import language_for
 from bot.i18n import t
-from bot.people import enrol, find_person
+from bot.people import enrol, find_person, is_timezone
 from bot.settings import parse_hhmm
 from bot.store.models import Person, Role
 
@@ -138,11 +138,7 @@ def enrol_button(ctx: BotContext, event: ButtonPress) -> list[Reply]:
 
 
 def _valid_zone(zone: str) -> bool:
-    try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return "/" in zone or zone == "UTC"
+    return is_timezone(zone) and ("/" in zone or zone == "UTC")
 
 
 def _settings_reply(ctx: BotContext, person: Person) -> Reply:

@@ -171,7 +171,7 @@ def deliver_quiz_now(ctx: BotContext, who: events.Person, language: str) -> list
         pick = next_quiz(course, state, now)
         if pick is None:
             return [Reply(t(person.language, "quiz_nothing_due"))]
-        day = local_date(person, now)
+        day = local_date(person, now, fallback_timezone=ctx.settings.timezone)
         slot = next_on_demand_slot(session, person, day)
         kind = DeliveryKind.LESSON if pick.kind == "lesson" else DeliveryKind.QUIZ
         delivery = claim(
@@ -204,7 +204,7 @@ def progress(ctx: BotContext, event: Command) -> list[Reply]:
             track=track.title.get(person.language) if track else person.track_id,
             lessons_done=done,
             lessons_total=total,
-            streak=streak(session, person, now),
+            streak=streak(session, person, now, fallback_timezone=ctx.settings.timezone),
             attempts=attempts,
             accuracy=f"{correct / attempts:.0%}" if attempts else "—",
             due=upcoming_reviews(state, now, within=timedelta(0)),

@@ -714,7 +714,7 @@ def build_summary(
                 for person in people
             ]
             if include_people:
-                people = _with_streaks(session, people, end)
+                people = _with_streaks(session, people, end, timezone)
             scope_rows = week_rows if team_ids is not None else None
             hardest = _hardest(session, course, start, end, scope_rows, language, min_first_tries)
         finally:
@@ -788,10 +788,15 @@ def _with_last_answer(person: PersonWeek, moment: datetime | None) -> PersonWeek
     return replace(person, last_answer=moment)
 
 
-def _with_streaks(session: Session, people: list[PersonWeek], end: datetime) -> list[PersonWeek]:
-    """Each person's streak at the end of the week, by the same rule as /progress."""
+def _with_streaks(
+    session: Session, people: list[PersonWeek], end: datetime, timezone: str
+) -> list[PersonWeek]:
+    """Each person's streak at the end of the week, by the same rule as /progress (days in
+    the organisation's ``timezone`` for someone whose stored zone is unknown)."""
     moment = end - timedelta(microseconds=1)
-    counted = streaks_of(session, [person.person_id for person in people], moment)
+    counted = streaks_of(
+        session, [person.person_id for person in people], moment, fallback_timezone=timezone
+    )
     return [replace(person, streak=counted[person.person_id]) for person in people]
 
 

@@ -4,6 +4,7 @@ Slack Web API, with events, slash commands and clicks delivered and signed as Sl
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
@@ -287,6 +288,27 @@ async def test_time_zone_from_slack_is_used_at_enrolment(slack: Factory, bot: Tr
     assert (row.timezone, row.language, row.display_name) == ("America/New_York", "en", "Sam")
     (users_info,) = sam.fake.calls_of("users.info")  # cached for the next events
     assert users_info["include_locale"] in ("true", "1", True)
+
+
+async def test_an_unknown_time_zone_in_a_slack_profile_falls_back_to_the_organisations(
+    slack: Factory, bot: TrainBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A profile saying ``Mars/Olympus`` is not stored: pushes would stop for everyone."""
+    caplog.set_level(logging.WARNING)
+    mo = slack(person("mo", "en-US", "Mars/Olympus"))
+    (answer,) = await mo.say("How is training coverage calculated?")
+    assert "From the course materials" in answer
+    assert stored(bot, mo.user_id).timezone == bot.ctx.settings.timezone == "Asia/Shanghai"
+    (welcome,) = await mo.say("/start")
+    assert "Welcome, Mo!" in welcome
+    (asked,) = await mo.press("Frontline")
+    assert "Which time zone" in asked  # as if Slack had not said
+    (done,) = await mo.press("Berlin")
+    assert "You're all set" in done and "(Europe/Berlin)" in done
+    assert stored(bot, mo.user_id).timezone == "Europe/Berlin"
+    warnings = [r.getMessage() for r in caplog.records if "unknown time zone" in r.getMessage()]
+    assert len(warnings) == 1 and mo.user_id in warnings[0], warnings
+    assert mo.name not in warnings[0] and "Mars" not in warnings[0]  # the id, nothing else
 
 
 # -- the events API: retries, signatures, what is ignored -----------------------------------

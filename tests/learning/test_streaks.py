@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from bot.learning import streak, streaks
+from bot.learning import local_date, streak, streaks
 from bot.store.db import Database
 from bot.store.models import Attempt, Person, Role
 
@@ -86,3 +86,23 @@ def test_streaks_short_long_broken_and_by_local_day(sqlite_database: Database) -
         }
         assert streaks(session, people, NOW) == expected
         assert {who.id: streak(session, who, NOW) for who in people} == expected
+
+
+def test_an_unknown_stored_time_zone_counts_days_in_the_fallback_zone(
+    sqlite_database: Database,
+) -> None:
+    with sqlite_database.session() as session:
+        # 20:00Z on the 20th and 02:00Z on the 21st: the 21st twice in Shanghai, the 20th
+        # and 21st in UTC.
+        legacy = person(session, "legacy", "Mars/Olympus")
+        answered(
+            session,
+            legacy,
+            datetime(2026, 11, 20, 20, 0, tzinfo=UTC),
+            datetime(2026, 11, 21, 2, 0, tzinfo=UTC),
+        )
+        session.flush()
+        assert local_date(legacy, NOW, fallback_timezone="Asia/Shanghai") == date(2026, 11, 22)
+        assert local_date(legacy, datetime(2026, 11, 21, 20, 0, tzinfo=UTC)) == date(2026, 11, 21)
+        assert streak(session, legacy, NOW, fallback_timezone="Asia/Shanghai") == 1
+        assert streak(session, legacy, NOW) == 2  # no zone given: UTC

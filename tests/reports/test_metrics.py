@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import text
 
 from bot.reports.access import teams_below
 from bot.reports.metrics import Counts, WeeklySummary, build_summary
@@ -212,6 +213,33 @@ def test_follow_up_and_people(database: Database, course: Course, world: World) 
     assert people["Cid"].passed is True and people["Ann"].passed is False
     assert people["Eve"].passed is None and people["Eve"].quizzes_delivered == 1
     assert people["Dee"].team == "B"
+
+
+def stored_with_unknown_zone(database: Database, person_id: int, zone: str) -> None:
+    """As a store written before time zones were checked could hold it."""
+    with database.session() as session:
+        session.execute(
+            text("UPDATE people SET timezone = :zone WHERE id = :id"),
+            {"zone": zone, "id": person_id},
+        )
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "", "America"])
+def test_a_person_stored_with_an_unknown_time_zone_does_not_stop_the_report(
+    database: Database,
+    course: Course,
+    world: World,
+    zone: str,
+) -> None:
+    before = summary(database, course)
+    stored_with_unknown_zone(database, world.people["Ann"], zone)
+    made = summary(database, course)
+    assert made.total == before.total and made.follow_up == before.follow_up
+    assert made.people is not None
+    people = {person.name: person for person in made.people}
+    # Ann's days fall back to the organisation's zone, which was hers: the same streak.
+    assert (people["Ann"].streak, people["Cid"].streak, people["Dee"].streak) == (1, 4, 0)
+    # (the warning is logged once per process: tests/reports/test_cli_report.py reads it)
 
 
 def test_questions_and_helpfulness(database: Database, course: Course, world: World) -> None:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 from PIL import Image
+from sqlalchemy import text
 
 from bot.app import TrainBot
 from bot.clock import FakeClock
@@ -78,5 +79,23 @@ async def test_an_admin_sees_everything_and_may_pick_a_team_and_week(bot: TrainB
 async def test_a_learner_is_refused_politely_and_gets_their_progress(bot: TrainBot) -> None:
     refusal, progress = await ask(bot, "ann")
     assert refusal.text.startswith("The weekly report is for managers and admins")
+    assert refusal.text.startswith("The weekly report is for managers and admins")
     assert "**Your progress**" in progress.text
     assert refusal.attachment is None
+
+
+async def test_someone_stored_with_an_unknown_time_zone_breaks_no_report(bot: TrainBot) -> None:
+    """A row from before time zones were checked: the others' summaries and the person's own
+    progress still come."""
+    with bot.ctx.db.session() as session:
+        session.execute(
+            text("UPDATE people SET timezone = 'Mars/Olympus' WHERE platform_user_id = 'ann'")
+        )
+    (reply,) = await ask(bot, "mia")
+    assert "Coverage: 67% (2/3)" in reply.text and "Accuracy: 71% (5/7)" in reply.text
+    assert "- Ann (A): accuracy 67%, below the pass mark" in reply.text
+    (everyone,) = await ask(bot, "root")
+    assert "Coverage: 50% (3/6)" in everyone.text
+    refusal, progress = await ask(bot, "ann")
+    assert refusal.text.startswith("The weekly report is for managers and admins")
+    assert "**Your progress**" in progress.text
