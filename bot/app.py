@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from bot import views
+from bot import payloads
 from bot.clock import Clock, SystemClock
 from bot.context import BotContext
 from bot.events import ButtonPress, Command, Event, Reply, Text
@@ -108,16 +108,19 @@ class TrainBot:
         return ask.ask(ctx, event, event.args)
 
     def _button(self, event: ButtonPress) -> list[Reply]:
-        prefix = event.payload.split(":", 1)[0]
-        if prefix == ask.FEEDBACK_PREFIX:
-            return ask.feedback(self.ctx, event)
-        if prefix in views.PREFIXES:
-            return learning.press(self.ctx, event)
-        if prefix == enrollment.ENROL:
-            return enrollment.enrol_button(self.ctx, event)
-        if prefix == enrollment.SETTING:
-            return enrollment.settings_button(self.ctx, event)
-        return basics.button(self.ctx, event)
+        payload = payloads.decode(event.payload)
+        match payload:
+            case payloads.QuizAnswer() | payloads.QuizToggle() | payloads.QuizSubmit():
+                return learning.quiz_button(self.ctx, event, payload)
+            case payloads.LessonDone() | payloads.LessonQuiz():
+                return learning.lesson_button(self.ctx, event, payload)
+            case payloads.AnswerFeedback():
+                return ask.feedback(self.ctx, event, payload)
+            case payloads.EnrolChoice():
+                return enrollment.enrol_button(self.ctx, event, payload)
+            case payloads.SettingChoice():
+                return enrollment.settings_button(self.ctx, event, payload)
+        return basics.button(self.ctx, event)  # not a payload this version makes
 
     async def language_of(self, event: Event) -> str:
         """The language to answer in: the person's stored choice, else their locale."""

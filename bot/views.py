@@ -1,24 +1,15 @@
-"""How lessons, quizzes and answers look in chat: shared by the handlers and the pushes.
-
-Also the button payloads of learning items (``qa:<delivery>:<key>`` ...), which the
-handlers decode and the renderings here encode.
-"""
+"""How lessons, quizzes and answers look in chat: shared by the handlers and the pushes."""
 
 from __future__ import annotations
 
 from bot.events import Button, Reply
 from bot.i18n import t
+from bot.payloads import LessonDone, LessonQuiz, QuizAnswer, QuizSubmit, QuizToggle
 from bot.store.models import Delivery, DeliveryKind
 from knowledge.types import Answer
 from quizzes.content import Course, Lesson, Question, QuestionType
 from quizzes.grading import option_label
 
-ANSWER = "qa"  # qa:<delivery>:<key>   answer a single-choice or true/false question
-TOGGLE = "qt"  # qt:<delivery>:<key>   toggle an option of a multi-select question
-SUBMIT = "qs"  # qs:<delivery>         submit a multi-select answer
-LESSON_DONE = "lg"  # lg:<delivery>    "Got it"
-LESSON_QUIZ = "lq"  # lq:<delivery>    "Quiz me"
-PREFIXES = (ANSWER, TOGGLE, SUBMIT, LESSON_DONE, LESSON_QUIZ)
 _SHORT_LABEL = 28
 
 
@@ -27,8 +18,8 @@ def lesson_reply(lesson: Lesson, delivery_id: int, language: str) -> Reply:
     text = f"{t(language, 'lesson_header', title=lesson.title)}\n\n{lesson.body}"
     buttons = (
         (
-            Button(t(language, "lesson_done"), f"{LESSON_DONE}:{delivery_id}"),
-            Button(t(language, "lesson_quiz"), f"{LESSON_QUIZ}:{delivery_id}"),
+            Button(t(language, "lesson_done"), LessonDone(delivery_id).encode()),
+            Button(t(language, "lesson_quiz"), LessonQuiz(delivery_id).encode()),
         ),
     )
     return Reply(text, buttons=buttons)
@@ -53,11 +44,11 @@ def quiz_reply(
         label = labels[key] if short or question.type is QuestionType.TRUE_FALSE else key
         if question.type is QuestionType.MULTI:
             mark = "☑" if key in selection else "☐"
-            buttons.append((Button(f"{mark} {label}", f"{TOGGLE}:{delivery_id}:{key}"),))
+            buttons.append((Button(f"{mark} {label}", QuizToggle(delivery_id, key).encode()),))
         else:
-            buttons.append((Button(label, f"{ANSWER}:{delivery_id}:{key}"),))
+            buttons.append((Button(label, QuizAnswer(delivery_id, key).encode()),))
     if question.type is QuestionType.MULTI:
-        buttons.append((Button(t(language, "quiz_submit"), f"{SUBMIT}:{delivery_id}"),))
+        buttons.append((Button(t(language, "quiz_submit"), QuizSubmit(delivery_id).encode()),))
     return Reply("\n".join(lines), buttons=tuple(buttons))
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from bot.events import Button, ButtonPress, Event, Reply
 from bot.handlers.basics import language_for
 from bot.i18n import t
+from bot.payloads import AnswerFeedback
 from bot.people import ensure_known, find_person
 from bot.qa import KnowledgeUnavailable
 from bot.store.models import AskedQuestion
@@ -18,8 +19,6 @@ if TYPE_CHECKING:
     from bot.context import BotContext
 
 logger = logging.getLogger(__name__)
-
-FEEDBACK_PREFIX = "fb"
 
 
 def _sources_payload(answer: Answer) -> dict[str, object]:
@@ -75,24 +74,21 @@ def ask(ctx: BotContext, event: Event, question: str) -> list[Reply]:
         return [Reply(t(language, "not_covered"), in_thread=True)]
     buttons = (
         (
-            Button(t(language, "feedback_up"), f"{FEEDBACK_PREFIX}:{asked_id}:up"),
-            Button(t(language, "feedback_down"), f"{FEEDBACK_PREFIX}:{asked_id}:down"),
+            Button(t(language, "feedback_up"), AnswerFeedback(asked_id, helpful=True).encode()),
+            Button(t(language, "feedback_down"), AnswerFeedback(asked_id, helpful=False).encode()),
         ),
     )
     return [Reply(render_answer(answer, language), buttons=buttons, in_thread=True)]
 
 
-def feedback(ctx: BotContext, event: ButtonPress) -> list[Reply]:
+def feedback(ctx: BotContext, event: ButtonPress, payload: AnswerFeedback) -> list[Reply]:
     """Record 👍/👎 on an answer; only the person who asked can rate it."""
     language = language_for(ctx, event)
-    parts = event.payload.split(":")
-    if len(parts) != 3 or not parts[1].isdigit() or parts[2] not in ("up", "down"):
-        return [Reply(t(language, "stale_button"))]
     with ctx.db.session() as session:
-        asked = session.get(AskedQuestion, int(parts[1]))
+        asked = session.get(AskedQuestion, payload.asked_id)
         person = find_person(session, event.person)
         if asked is None or person is None or asked.person_id != person.id:
             return [Reply(t(language, "stale_button"))]
-        asked.feedback = 1 if parts[2] == "up" else -1
+        asked.feedback = 1 if payload.helpful else -1
         asked.feedback_at = ctx.clock.now()
     return [Reply(t(language, "feedback_thanks"))]

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from bot.events import Button, ButtonPress, Command, Event, Reply
 from bot.handlers.basics import language_for
 from bot.i18n import t
+from bot.payloads import EnrolChoice, SettingChoice
 from bot.people import enrol, find_person, is_timezone
 from bot.settings import parse_hhmm
 from bot.store.models import Person, Role
@@ -16,8 +17,6 @@ from bot.store.models import Person, Role
 if TYPE_CHECKING:
     from bot.context import BotContext
 
-ENROL = "en"  # en:track:<id> | en:tz:<zone>
-SETTING = "set"  # set:lang:<zh|en> | set:tz:<zone> | set:time:<HH:MM>
 STEP_TRACK = "track"
 STEP_TIMEZONE = "timezone"
 COMMON_ZONES = (
@@ -42,16 +41,19 @@ def _zone_label(zone: str, now: datetime) -> str:
     return f"{zone} (UTC{sign}{hours}{f':{rest:02d}' if rest else ''})"
 
 
-def zone_buttons(prefix: str, default: str, now: datetime) -> tuple[tuple[Button, ...], ...]:
+def zone_buttons(
+    choice: type[EnrolChoice] | type[SettingChoice], default: str, now: datetime
+) -> tuple[tuple[Button, ...], ...]:
     """Time-zone choices, the organisation's default first."""
     zones = [default, *(zone for zone in COMMON_ZONES if zone != default)]
-    return tuple((Button(_zone_label(zone, now), f"{prefix}:tz:{zone}"),) for zone in zones)
+    return tuple((Button(_zone_label(zone, now), choice("tz", zone).encode()),) for zone in zones)
 
 
 def _track_buttons(ctx: BotContext, language: str) -> tuple[tuple[Button, ...], ...]:
     tracks = sorted(ctx.library.course.tracks.values(), key=lambda track: (track.level, track.id))
     return tuple(
-        (Button(track.title.get(language), f"{ENROL}:track:{track.id}"),) for track in tracks
+        (Button(track.title.get(language), EnrolChoice("track", track.id).encode()),)
+        for track in tracks
     )
 
 
@@ -75,7 +77,7 @@ def _next_step(ctx: BotContext, person: Person) -> list[Reply]:
             Reply(t(person.language, "choose_track"), buttons=_track_buttons(ctx, person.language))
         ]
     if person.enrollment_step == STEP_TIMEZONE:
-        buttons = zone_buttons(ENROL, ctx.settings.timezone, ctx.clock.now())
+        buttons = zone_buttons(EnrolChoice, ctx.settings.timezone, ctx.clock.now())
         return [Reply(t(person.language, "choose_timezone"), buttons=buttons)]
     return [_summary(ctx, person)]
 
@@ -111,13 +113,10 @@ def start(ctx: BotContext, event: Command) -> list[Reply]:
         return [greeting, *_next_step(ctx, person)]
 
 
-def enrol_button(ctx: BotContext, event: ButtonPress) -> list[Reply]:
+def enrol_button(ctx: BotContext, event: ButtonPress, payload: EnrolChoice) -> list[Reply]:
     """A choice made during enrolment (track, then time zone)."""
     language = language_for(ctx, event)
-    parts = event.payload.split(":", 2)
-    if len(parts) != 3:
-        return [Reply(t(language, "stale_button"))]
-    _, what, value = parts
+    what, value = payload.what, payload.value
     with ctx.db.session() as session:
         person = find_person(session, event.person)
         if person is None or person.enrolled_at is None:
@@ -152,11 +151,11 @@ def _settings_reply(ctx: BotContext, person: Person) -> Reply:
     )
     buttons: list[tuple[Button, ...]] = [
         (
-            Button(t(language, "language_name_zh"), f"{SETTING}:lang:zh"),
-            Button(t(language, "language_name_en"), f"{SETTING}:lang:en"),
+            Button(t(language, "language_name_zh"), SettingChoice("lang", "zh").encode()),
+            Button(t(language, "language_name_en"), SettingChoice("lang", "en").encode()),
         ),
-        tuple(Button(value, f"{SETTING}:time:{value}") for value in QUIZ_TIMES),
-        *zone_buttons(SETTING, ctx.settings.timezone, ctx.clock.now()),
+        tuple(Button(value, SettingChoice("time", value).encode()) for value in QUIZ_TIMES),
+        *zone_buttons(SettingChoice, ctx.settings.timezone, ctx.clock.now()),
     ]
     return Reply(text, buttons=tuple(buttons))
 
@@ -206,17 +205,14 @@ def settings_command(ctx: BotContext, event: Command) -> list[Reply]:
         return [_settings_reply(ctx, person)]
 
 
-def settings_button(ctx: BotContext, event: ButtonPress) -> list[Reply]:
+def settings_button(ctx: BotContext, event: ButtonPress, payload: SettingChoice) -> list[Reply]:
     """A press on one of /settings' buttons."""
     language = language_for(ctx, event)
-    parts = event.payload.split(":", 2)
-    if len(parts) != 3:
-        return [Reply(t(language, "stale_button"))]
     with ctx.db.session() as session:
         person = find_person(session, event.person)
         if person is None or person.enrolled_at is None:
             return [Reply(t(language, "not_enrolled"))]
-        reply = _apply(ctx, person, parts[1], parts[2])
+        reply = _apply(ctx, person, payload.what, payload.value)
         person.updated_at = ctx.clock.now()
         return [reply]
 

@@ -21,14 +21,17 @@ from bot.learning import (
     record_answer,
     streak,
 )
+from bot.payloads import (
+    LessonPayload,
+    LessonQuiz,
+    QuizAnswer,
+    QuizPayload,
+    QuizSubmit,
+    QuizToggle,
+)
 from bot.people import find_person
 from bot.store.models import Delivery, DeliveryKind, DeliveryStatus, Person
 from bot.views import (
-    ANSWER,
-    LESSON_DONE,
-    LESSON_QUIZ,
-    SUBMIT,
-    TOGGLE,
     answer_feedback,
     quiz_reply,
     render_delivery,
@@ -44,15 +47,12 @@ logger = logging.getLogger(__name__)
 
 
 def _open_delivery(
-    ctx: BotContext, event: ButtonPress, kind: DeliveryKind
+    ctx: BotContext, event: ButtonPress, delivery_id: int, kind: DeliveryKind
 ) -> tuple[Delivery | None, Person | None, str]:
     """The delivery a button refers to, if it is this person's; and their language."""
     language = language_for(ctx, event)
-    parts = event.payload.split(":")
-    if len(parts) < 2 or not parts[1].isdigit():
-        return None, None, language
     with ctx.db.session() as session:
-        delivery = session.get(Delivery, int(parts[1]))
+        delivery = session.get(Delivery, delivery_id)
         person = find_person(session, event.person)
         if delivery is None or delivery.kind is not kind:
             return None, person, language
@@ -62,16 +62,15 @@ def _open_delivery(
     return delivery, person, language
 
 
-def press(ctx: BotContext, event: ButtonPress) -> list[Reply]:
-    """Route a learning button."""
-    prefix = event.payload.split(":", 1)[0]
-    if prefix in (LESSON_DONE, LESSON_QUIZ):
-        return _lesson_button(ctx, event, quiz=prefix == LESSON_QUIZ)
-    return _quiz_button(ctx, event)
+def lesson_button(ctx: BotContext, event: ButtonPress, payload: LessonPayload) -> list[Reply]:
+    """ "Got it" or "Quiz me" under a lesson."""
+    return _lesson_button(ctx, event, payload.delivery_id, quiz=isinstance(payload, LessonQuiz))
 
 
-def _lesson_button(ctx: BotContext, event: ButtonPress, *, quiz: bool) -> list[Reply]:
-    delivery, person, language = _open_delivery(ctx, event, DeliveryKind.LESSON)
+def _lesson_button(
+    ctx: BotContext, event: ButtonPress, delivery_id: int, *, quiz: bool
+) -> list[Reply]:
+    delivery, person, language = _open_delivery(ctx, event, delivery_id, DeliveryKind.LESSON)
     if delivery is None or person is None:
         return [Reply(t(language, "stale_button"))]
     if delivery.person_id != person.id:
@@ -87,8 +86,9 @@ def _lesson_button(ctx: BotContext, event: ButtonPress, *, quiz: bool) -> list[R
     return deliver_quiz_now(ctx, event.person, language)
 
 
-def _quiz_button(ctx: BotContext, event: ButtonPress) -> list[Reply]:
-    delivery, person, language = _open_delivery(ctx, event, DeliveryKind.QUIZ)
+def quiz_button(ctx: BotContext, event: ButtonPress, payload: QuizPayload) -> list[Reply]:
+    """An answer, a tick or a submit on a quiz question."""
+    delivery, person, language = _open_delivery(ctx, event, payload.delivery_id, DeliveryKind.QUIZ)
     if delivery is None or delivery.item_id is None:
         return [Reply(t(language, "stale_button"))]
     if person is None or delivery.person_id != person.id:
@@ -101,14 +101,13 @@ def _quiz_button(ctx: BotContext, event: ButtonPress) -> list[Reply]:
     question = course.question(delivery.item_id, delivery.language or language)
     if question is None:  # the question was removed from the course since it was sent
         return [Reply(t(language, "stale_button"))]
-    parts = event.payload.split(":")
-    prefix = parts[0]
-    if prefix == TOGGLE and len(parts) == 3 and question.type is QuestionType.MULTI:
-        return _toggle(ctx, delivery, question, parts[2], language, event.message_ref)
-    if prefix == SUBMIT and question.type is QuestionType.MULTI:
+    multi = question.type is QuestionType.MULTI
+    if isinstance(payload, QuizToggle) and multi:
+        return _toggle(ctx, delivery, question, payload.key, language, event.message_ref)
+    if isinstance(payload, QuizSubmit) and multi:
         chosen = list((delivery.selection or {}).get("keys", []))
-    elif prefix == ANSWER and len(parts) == 3 and question.type is not QuestionType.MULTI:
-        chosen = [parts[2]]
+    elif isinstance(payload, QuizAnswer) and not multi:
+        chosen = [payload.key]
     else:
         return [Reply(t(language, "stale_button"))]
     try:

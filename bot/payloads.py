@@ -1,0 +1,164 @@
+"""Button payloads: each kind encodes itself, and every press is decoded in one place.
+
+A payload goes out on a button (Telegram's ``callback_data``, Slack's action ``value``, the
+console's numbered choices) and comes back on a press, possibly days later, from an older
+version of the bot, or forged. :func:`decode` turns it into one of the typed payloads
+below, or ``None`` for anything it does not recognise, which the bot answers as a stale
+button. Handlers never split payload strings themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+SEPARATOR = ":"
+
+
+@dataclass(frozen=True)
+class QuizAnswer:
+    """Answer a single-choice or true/false question: ``qa:<delivery>:<key>``."""
+
+    TAG: ClassVar[str] = "qa"
+    delivery_id: int
+    key: str
+
+    def encode(self) -> str:
+        """The payload string."""
+        return f"{self.TAG}:{self.delivery_id}:{self.key}"
+
+
+@dataclass(frozen=True)
+class QuizToggle:
+    """Tick or untick an option of a multi-select question: ``qt:<delivery>:<key>``."""
+
+    TAG: ClassVar[str] = "qt"
+    delivery_id: int
+    key: str
+
+    def encode(self) -> str:
+        """The payload string."""
+        return f"{self.TAG}:{self.delivery_id}:{self.key}"
+
+
+@dataclass(frozen=True)
+class QuizSubmit:
+    """Submit a multi-select answer: ``qs:<delivery>``."""
+
+    TAG: ClassVar[str] = "qs"
+    delivery_id: int
+
+    def encode(self) -> str:
+        """The payload string."""
+        return f"{self.TAG}:{self.delivery_id}"
+
+
+@dataclass(frozen=True)
+class LessonDone:
+    """ "Got it" under a lesson: ``lg:<delivery>``."""
+
+    TAG: ClassVar[str] = "lg"
+    delivery_id: int
+
+    def encode(self) -> str:
+        """The payload string."""
+        return f"{self.TAG}:{self.delivery_id}"
+
+
+@dataclass(frozen=True)
+class LessonQuiz:
+    """ "Quiz me" under a lesson: ``lq:<delivery>``."""
+
+    TAG: ClassVar[str] = "lq"
+    delivery_id: int
+
+    def encode(self) -> str:
+        """The payload string."""
+        return f"{self.TAG}:{self.delivery_id}"
+
+
+@dataclass(frozen=True)
+class AnswerFeedback:
+    """👍 or 👎 under an answer: ``fb:<asked question>:up|down``."""
+
+    TAG: ClassVar[str] = "fb"
+    asked_id: int
+    helpful: bool
+
+    def encode(self) -> str:
+        """The payload string."""
+        return f"{self.TAG}:{self.asked_id}:{'up' if self.helpful else 'down'}"
+
+
+@dataclass(frozen=True)
+class EnrolChoice:
+    """A choice during enrolment: ``en:track:<id>`` or ``en:tz:<zone>``."""
+
+    TAG: ClassVar[str] = "en"
+    what: str
+    value: str
+
+    def encode(self) -> str:
+        """The payload string."""
+        return f"{self.TAG}:{self.what}:{self.value}"
+
+
+@dataclass(frozen=True)
+class SettingChoice:
+    """A choice in /settings: ``set:lang:<zh|en>``, ``set:tz:<zone>``, ``set:time:<HH:MM>``."""
+
+    TAG: ClassVar[str] = "set"
+    what: str
+    value: str
+
+    def encode(self) -> str:
+        """The payload string."""
+        return f"{self.TAG}:{self.what}:{self.value}"
+
+
+Payload = (
+    QuizAnswer
+    | QuizToggle
+    | QuizSubmit
+    | LessonDone
+    | LessonQuiz
+    | AnswerFeedback
+    | EnrolChoice
+    | SettingChoice
+)
+QuizPayload = QuizAnswer | QuizToggle | QuizSubmit
+LessonPayload = LessonDone | LessonQuiz
+
+
+def _number(text: str) -> int | None:
+    return int(text) if text.isdigit() and len(text) <= 18 else None
+
+
+def decode(payload: str) -> Payload | None:
+    """The typed payload of a press, or ``None`` when it is not one this bot makes."""
+    tag, _, rest = payload.partition(SEPARATOR)
+    if tag in (QuizAnswer.TAG, QuizToggle.TAG):
+        number, _, key = rest.partition(SEPARATOR)
+        delivery_id = _number(number)
+        if delivery_id is None or not key or SEPARATOR in key:
+            return None
+        return (QuizAnswer if tag == QuizAnswer.TAG else QuizToggle)(delivery_id, key)
+    if tag in (QuizSubmit.TAG, LessonDone.TAG, LessonQuiz.TAG):
+        delivery_id = _number(rest)
+        if delivery_id is None:
+            return None
+        if tag == QuizSubmit.TAG:
+            return QuizSubmit(delivery_id)
+        return LessonDone(delivery_id) if tag == LessonDone.TAG else LessonQuiz(delivery_id)
+    if tag == AnswerFeedback.TAG:
+        number, _, verdict = rest.partition(SEPARATOR)
+        asked_id = _number(number)
+        if asked_id is None or verdict not in ("up", "down"):
+            return None
+        return AnswerFeedback(asked_id, verdict == "up")
+    if tag in (EnrolChoice.TAG, SettingChoice.TAG):
+        what, _, value = rest.partition(SEPARATOR)
+        if not what or not value:
+            return None
+        return (EnrolChoice if tag == EnrolChoice.TAG else SettingChoice)(what, value)
+    return None
