@@ -122,11 +122,34 @@ class Due:
     slot: str
 
 
+@dataclass(frozen=True)
+class PushTimes:
+    """The organisation's push settings, parsed once per pass (not per person)."""
+
+    working_days: frozenset[str]
+    quiet: QuietHours | None
+    lesson_at: time
+    """When lessons go out, already moved out of quiet hours."""
+    quiz_at: time
+    """The default quiz time (a person's own may replace it), before quiet hours."""
+
+    @classmethod
+    def of(cls, settings: Settings) -> PushTimes:
+        """Parse them from the configuration."""
+        quiet = settings.quiet
+        return cls(
+            working_days=frozenset(settings.working_days),
+            quiet=quiet,
+            lesson_at=effective_time(parse_hhmm(settings.lesson_time), quiet),
+            quiz_at=parse_hhmm(settings.quiz_time),
+        )
+
+
 def due_pushes(
     person: Person,
     track: Track,
     course: Course,
-    settings: Settings,
+    times: PushTimes,
     now: datetime,
     *,
     zone: ZoneInfo | None = None,
@@ -134,25 +157,25 @@ def due_pushes(
     """Which pushes are due for ``person`` at ``now`` (before looking at the store).
 
     Args:
+        times: the organisation's push settings.
         zone: the person's time zone, when the caller resolved it already.
     """
     zone = zone or ZoneInfo(person.timezone)
     local = now.astimezone(zone)
     day = local.date()
     weekday = local.strftime("%a").lower()[:3]
-    if weekday not in settings.working_days:
+    if weekday not in times.working_days:
         return []
     if course.calendar.blackout_on(day, track.id) is not None:
         return []
-    quiet = settings.quiet
+    quiet = times.quiet
     if quiet is not None and quiet.contains(local.time()):
         return []
     due: list[Due] = []
-    lesson_at = effective_time(parse_hhmm(settings.lesson_time), quiet)
-    if weekday in track.cadence.lesson_days and local.time() >= lesson_at:
+    if weekday in track.cadence.lesson_days and local.time() >= times.lesson_at:
         due.append(Due(person.id, DeliveryKind.LESSON, day, DAILY))
-    quiz_at = effective_time(parse_hhmm(person.quiz_time or settings.quiz_time), quiet)
-    if weekday in track.cadence.quiz_days and local.time() >= quiz_at:
+    own = parse_hhmm(person.quiz_time) if person.quiz_time else times.quiz_at
+    if weekday in track.cadence.quiz_days and local.time() >= effective_time(own, quiet):
         for index in range(track.cadence.quizzes_per_day):
             due.append(Due(person.id, DeliveryKind.QUIZ, day, slot_name(index)))
     return due
@@ -295,15 +318,14 @@ class Dispatcher:
     def _claim_slice(self, people: list[Person], now: datetime, report: TickReport) -> list[int]:
         """Claim the pushes due now for ``people``; returns the claimed rows to send."""
         course = self.library.course
+        times = PushTimes.of(self.settings)
         wanted: dict[int, tuple[Person, list[Due]]] = {}
         for person in people:
             track = course.tracks.get(person.track_id or "")
             if track is None:
                 continue
             try:
-                pushes = due_pushes(
-                    person, track, course, self.settings, now, zone=self._zone(person)
-                )
+                pushes = due_pushes(person, track, course, times, now, zone=self._zone(person))
             except Exception as exc:  # one bad row never stops everyone's pushes
                 logger.exception("person %d skipped in this pass", person.id)
                 report.errors.append(f"person {person.id}: {type(exc).__name__}")

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from adapters.memory import MemoryOutbound
 from bot.clock import FakeClock
-from bot.dispatcher import Dispatcher, due_pushes, effective_time
+from bot.dispatcher import Dispatcher, PushTimes, due_pushes, effective_time
 from bot.library import CourseLibrary
 from bot.ratelimit import RateLimiter
 from bot.settings import QuietHours, Settings, load_settings, parse_hhmm
@@ -308,8 +308,13 @@ def test_due_pushes_respects_cadence(harness: Harness) -> None:
     monday = datetime(2026, 11, 16, 2, 0, tzinfo=UTC)
     tuesday = monday + timedelta(days=1)
     track = course.tracks["managers"]
-    assert due_pushes(person, track, course, harness.settings, monday) == []  # managers: Tue-Thu
-    kinds = [due.kind for due in due_pushes(person, track, course, harness.settings, tuesday)]
+    assert (
+        due_pushes(person, track, course, PushTimes.of(harness.settings), monday) == []
+    )  # managers: Tue-Thu
+    kinds = [
+        due.kind
+        for due in due_pushes(person, track, course, PushTimes.of(harness.settings), tuesday)
+    ]
     assert kinds.count(DeliveryKind.LESSON) == 1 and kinds.count(DeliveryKind.QUIZ) == 2
 
 
