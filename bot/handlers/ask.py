@@ -9,7 +9,7 @@ from bot.events import Button, ButtonPress, Event, Reply
 from bot.handlers.basics import language_for
 from bot.i18n import t
 from bot.people import ensure_known, find_person
-from bot.qa import KnowledgeUnavailable
+from bot.qa import KnowledgeDamaged, KnowledgeUnavailable
 from bot.store.models import AskedQuestion
 from knowledge.types import Answer
 
@@ -54,6 +54,8 @@ async def ask(ctx: BotContext, event: Event, question: str) -> list[Reply]:
         return [Reply(t(language, "knowledge_unavailable"))]
     try:
         answer = await ctx.knowledge.ask_async(question)
+    except KnowledgeDamaged:  # the service logs the cause once, not per question
+        return [Reply(t(language, "knowledge_rebuilding"))]
     except KnowledgeUnavailable as exc:
         logger.error("cannot answer: %s", exc)
         return [Reply(t(language, "knowledge_unavailable"))]
