@@ -70,7 +70,7 @@ async def ask(ctx: BotContext, event: Event, question: str) -> list[Reply]:
         asked = AskedQuestion(
             person_id=person.id,
             team_id=person.team_id,
-            text=question,
+            text=answer.question,  # what was searched: a long message is cut (query_text)
             language=answer.language,
             answered=answer.answered,
             confidence=answer.confidence,
