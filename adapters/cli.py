@@ -216,7 +216,7 @@ def _build_bot(settings: Settings) -> Any:
     """Compose the bot core: store (migrated), course library, clock."""
     from bot.app import TrainBot
     from bot.library import CourseLibrary
-    from bot.qa import KnowledgeService
+    from bot.qa import NOT_BUILT, KnowledgeService
     from bot.store.db import Database
 
     db = Database(settings.database_url)
@@ -226,7 +226,9 @@ def _build_bot(settings: Settings) -> Any:
     if problems:
         raise ContentError(problems)
     knowledge = KnowledgeService(settings)
-    if not knowledge.index.exists:
+    # A damaged index is logged (with the command that repairs it) and the bot starts
+    # without Q&A; only a missing one is built here.
+    if knowledge.problem == NOT_BUILT:
         typer.echo(
             f"building the Q&A index from {knowledge.materials_dir} (first start only)...", err=True
         )

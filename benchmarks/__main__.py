@@ -25,7 +25,7 @@ from knowledge.answer import CONFIDENCE
 
 logger = logging.getLogger("benchmarks")
 
-SECTIONS = ("qa", "latency", "ingest", "reingest", "dispatch", "simulate", "report")
+SECTIONS = ("qa", "latency", "ingest", "reingest", "huge", "dispatch", "simulate", "report")
 FULL_REPORT = perf.ROOT / "docs" / "benchmarks.md"
 PARTIAL_REPORT = perf.ROOT / "var" / "benchmarks-partial.md"
 
@@ -132,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         "latency": lambda: _latency(run, fresh=arguments.fresh),
         "ingest": lambda: _ingest(run),
         "reingest": lambda: _reingest(run),
+        "huge": lambda: setattr(run, "huge", perf.huge_message()),
         "dispatch": lambda: setattr(run, "dispatch", dispatch.throughput()),
         "simulate": lambda: setattr(run, "simulation", dispatch.fsrs_vs_rotation()),
         "report": lambda: weekly.update(weekly_summary.run()),

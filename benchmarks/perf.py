@@ -1,4 +1,5 @@
-"""Performance benchmarks of the knowledge pipeline: query latency, ingestion, re-ingest.
+"""Performance benchmarks of the knowledge pipeline: query latency, ingestion, re-ingest,
+and a normal question answered beside a huge message.
 
 Every figure is quoted next to a baseline measured in the same process (the embedding
 model alone, a bare directory walk, hashing the files), so that a slow or busy machine
@@ -21,6 +22,7 @@ import random
 import shutil
 import statistics
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -37,7 +39,7 @@ from knowledge.embeddings import LocalE5Embeddings, embeddings_id
 from knowledge.index import MANIFEST_VERSION, KnowledgeIndex, file_digest, sentence_units
 from knowledge.loaders import load_document
 from knowledge.materials import list_materials
-from knowledge.search import Retriever
+from knowledge.search import Retriever, query_text
 from knowledge.tokenize import detect_language
 
 logger = logging.getLogger(__name__)
@@ -774,4 +776,109 @@ def reingest(*, files: int = 1000, repeats: int = 5) -> Reingest:
         walk_seconds=walk_seconds,
         hash_seconds=hash_seconds,
         all_skipped=all_skipped,
+    )
+
+
+# -- 4. a normal question beside a huge message -----------------------------------------
+
+HUGE_MESSAGE_CHARS = 40_000
+
+
+@dataclass(frozen=True)
+class HugeMessage:
+    """A normal question answered alone, and while a huge message is answered in another thread.
+
+    Attributes:
+        question: the normal question.
+        huge_chars: length of the huge message (pasted course sentences, no question mark:
+            the most :func:`knowledge.search.query_text` keeps).
+        searched_chars: how much of it was searched.
+        alone_seconds: the normal question alone, per run.
+        beside_seconds: the normal question with the huge message in flight, per run.
+        huge_seconds: the huge message's own answer, per run.
+    """
+
+    question: str
+    huge_chars: int
+    searched_chars: int
+    alone_seconds: list[float]
+    beside_seconds: list[float]
+    huge_seconds: list[float]
+
+    @property
+    def alone(self) -> float:
+        """Median of the normal question alone."""
+        return statistics.median(self.alone_seconds)
+
+    @property
+    def beside(self) -> float:
+        """Median of the normal question beside the huge message."""
+        return statistics.median(self.beside_seconds)
+
+    @property
+    def huge(self) -> float:
+        """Median of the huge message's answer."""
+        return statistics.median(self.huge_seconds)
+
+
+def huge_text(pool: SentencePool, chars: int = HUGE_MESSAGE_CHARS, *, seed: int = 11) -> str:
+    """About ``chars`` characters of the sample course's Chinese sentences, as if pasted."""
+    rng = random.Random(seed)
+    language = "zh" if "zh" in pool.languages() else pool.languages()[0]
+    parts: list[str] = []
+    while sum(len(part) for part in parts) < chars:
+        parts.append(_paragraph(rng, pool, language, 5))
+    return "".join(parts)[:chars].replace("？", "。").replace("?", ".")
+
+
+def huge_message(*, runs: int = 7, question: str = "What is the activation stage?") -> HugeMessage:
+    """Time a normal question alone and beside a 40,000-character message, interleaved.
+
+    The sample materials are indexed in a scratch folder. Each run answers the normal
+    question alone, then starts the huge message in another thread and, once it has
+    started, answers the normal question again (the huge one is still being answered:
+    its own answer takes several times longer).
+
+    Args:
+        runs: timed runs of each.
+        question: the normal question.
+    """
+    embeddings = LocalE5Embeddings()
+    with tempfile.TemporaryDirectory(prefix="trainbot-bench-huge-") as scratch:
+        index = _open_index(Path(scratch), embeddings)
+        index.ingest(SAMPLE_MATERIALS, parallel_dir=SAMPLE_MATERIALS.parent, progress=False)
+        index.warm_up()
+        answerer = Answerer(Retriever(index))
+        huge = huge_text(sentence_pool())
+        answerer.answer(question)
+        answerer.answer(huge)
+        alone: list[float] = []
+        beside: list[float] = []
+        huge_seconds: list[float] = []
+
+        def answer_huge(started: threading.Event) -> None:
+            started.set()
+            huge_seconds.append(_elapsed(answerer.answer, huge))
+
+        for _ in range(runs):
+            alone.append(_elapsed(answerer.answer, question))
+            started = threading.Event()
+            worker = threading.Thread(target=answer_huge, args=(started,))
+            worker.start()
+            started.wait()
+            beside.append(_elapsed(answerer.answer, question))
+            worker.join()
+    logger.info(
+        "huge message: %.1f ms alone, %.1f ms beside it (it took %.1f ms)",
+        statistics.median(alone) * 1000,
+        statistics.median(beside) * 1000,
+        statistics.median(huge_seconds) * 1000,
+    )
+    return HugeMessage(
+        question=question,
+        huge_chars=len(huge),
+        searched_chars=len(query_text(huge)),
+        alone_seconds=alone,
+        beside_seconds=beside,
+        huge_seconds=huge_seconds,
     )

@@ -20,6 +20,7 @@ from benchmarks.perf import (
     LATENCY_TARGET_MS,
     REINGEST_TARGET_S,
     ROOT,
+    HugeMessage,
     IngestThroughput,
     ProfileLine,
     QueryLatency,
@@ -74,6 +75,7 @@ class BenchmarkRun:
     latency: QueryLatency | None = None
     ingest: IngestThroughput | None = None
     reingest: Reingest | None = None
+    huge: HugeMessage | None = None
     dispatch: dict[str, Any] | None = None
     simulation: dict[str, Any] | None = None
     sections: dict[str, SectionRun] = field(default_factory=dict)
@@ -781,6 +783,44 @@ def _reingest(run: BenchmarkRun, cores: int) -> list[str]:
 # -- the whole report -------------------------------------------------------------------
 
 
+def _huge(run: BenchmarkRun, cores: int) -> list[str]:
+    result = run.huge
+    if result is None:
+        return []
+    rows = [
+        [
+            f"“{result.question}” alone",
+            f"**{_ms(result.alone)}**",
+            ", ".join(_ms(seconds) for seconds in result.alone_seconds),
+        ],
+        [
+            f"the same, while a {result.huge_chars:,}-character message is answered",
+            f"**{_ms(result.beside)}**",
+            ", ".join(_ms(seconds) for seconds in result.beside_seconds),
+        ],
+        [
+            "the huge message's own answer",
+            _ms(result.huge),
+            ", ".join(_ms(seconds) for seconds in result.huge_seconds),
+        ],
+    ]
+    lines = [
+        "## A normal question beside a huge message",
+        "",
+        f"A normal question answered alone and while a {result.huge_chars:,}-character message "
+        "(pasted course sentences without a question mark) is answered in another thread, "
+        f"over the sample materials; {len(result.alone_seconds)} interleaved runs, medians. "
+        f"Only the first {result.searched_chars} characters of the huge message are searched "
+        "(`knowledge.search.query_text`) and embedding takes no lock, so the normal question "
+        f"shares the CPU with it instead of queueing behind it: "
+        f"{result.beside / result.alone:.1f}× its time alone.",
+        "",
+        *_table(["what", "median (ms)", "runs (ms)"], rows),
+        "",
+    ]
+    return lines + _section_footer(run, "huge", cores) + [""]
+
+
 def render(run: BenchmarkRun, notes: str | None = None) -> str:
     """The Markdown report of a run.
 
@@ -816,6 +856,7 @@ def render(run: BenchmarkRun, notes: str | None = None) -> str:
         *_latency(run, cores),
         *_ingest(run, cores),
         *_reingest(run, cores),
+        *_huge(run, cores),
         *_dispatch(run, cores),
         *_simulation(run, cores),
         "## Notes",

@@ -25,7 +25,7 @@ from typing import Any
 
 from bot.dispatcher import Dispatcher
 from bot.library import CourseLibrary
-from bot.qa import KnowledgeService
+from bot.qa import KnowledgeDamaged, KnowledgeService
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -95,7 +95,11 @@ class BotScheduler:
             if problems:
                 logger.error("course content has problems; still serving the last good content")
             if self.runtime.knowledge is not None:
-                report = await asyncio.to_thread(self.runtime.knowledge.ingest)
+                try:
+                    report = await asyncio.to_thread(self.runtime.knowledge.ingest)
+                except KnowledgeDamaged as exc:  # the service already said what to run
+                    logger.error("nightly re-ingest skipped: %s", exc)
+                    return
                 if report.changed:
                     logger.info("materials re-ingested: %s", report.summary())
 

@@ -20,7 +20,7 @@ from knowledge.answer_type import question_focus, type_found
 from knowledge.chunking import split_sentences as chunk_sentences
 from knowledge.index import KnowledgeIndex
 from knowledge.lexicon import Lexicon
-from knowledge.search import Evidence, Retriever
+from knowledge.search import Evidence, Retriever, query_text
 from knowledge.tokenize import (
     QUESTION_WORDS,
     chinese_subwords,
@@ -343,8 +343,12 @@ class Answerer:
         self.sources = sources
 
     def answer(self, question: str) -> Answer:
-        """Answer ``question`` with citations, or abstain when the materials don't cover it."""
-        question = question.strip()
+        """Answer ``question`` with citations, or abstain when the materials don't cover it.
+
+        A long message is answered for the part of it :func:`knowledge.search.query_text`
+        keeps, which is also the returned answer's ``question``.
+        """
+        question = query_text(question)
         language = detect_language(question)
         evidence = self.retriever.evidence(question, k=max(self.sources, 5))
         features = signals(question, evidence, self.retriever.index)

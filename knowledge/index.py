@@ -15,6 +15,12 @@ parallel texts when ingest is given them (:mod:`knowledge.lexicon`), plus the ge
 dictionary's English → Chinese table for the words the passages hold, rebuilt whenever
 the materials change (:mod:`knowledge.dictionary`); an index without it searches each
 language's keywords on their own.
+
+A damaged index (a file that is not valid JSON, truncated, missing, or a vector store that
+cannot be opened) raises :class:`IndexDamagedError` when it is opened or searched, never a
+bare JSON or Chroma error, so the application can keep running without Q&A and say what
+to do. :func:`remove_index` deletes every file of an index whatever state they are in;
+``trainbot ingest --rebuild`` starts with it.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import json
 import logging
 import math
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable
@@ -50,6 +57,9 @@ logger = logging.getLogger(__name__)
 MANIFEST_VERSION = 2
 COLLECTION = "trainbot-materials"
 MIN_SENTENCE_CHARS = 6
+REBUILD = "rebuild it with 'trainbot ingest --rebuild'"
+INDEX_FILES = ("manifest.json", "chunks.json", "lexicon.json", "background.npz")
+"""The files of an index beside its (embedded) Chroma folder ``chroma/``."""
 
 
 def sentence_units(chunk: Chunk) -> list[str]:
@@ -73,6 +83,10 @@ class IndexMismatchError(KnowledgeIndexError):
 
 class IndexMissingError(KnowledgeIndexError):
     """No index exists yet at the configured place."""
+
+
+class IndexDamagedError(KnowledgeIndexError):
+    """A file of the index cannot be read, or its vector store cannot be opened or searched."""
 
 
 @dataclass
@@ -131,7 +145,13 @@ def chroma_client(directory: Path, url: str = "") -> Any:
     settings = ChromaSettings(anonymized_telemetry=False)
     if not url:
         directory.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(directory), settings=settings)
+        try:
+            return chromadb.PersistentClient(path=str(directory), settings=settings)
+        except Exception:
+            # Chroma caches a client per folder before starting it: a start that failed
+            # on damaged files would be handed out again, even after a rebuild.
+            forget_chroma_client(directory)
+            raise
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise ValueError(f"invalid Chroma URL {url!r} (expected http://host:port)")
@@ -139,6 +159,54 @@ def chroma_client(directory: Path, url: str = "") -> Any:
     return chromadb.HttpClient(
         host=parsed.hostname, port=port, ssl=parsed.scheme == "https", settings=settings
     )
+
+
+def forget_chroma_client(directory: Path) -> None:
+    """Drop this process's cached embedded Chroma client for ``directory``.
+
+    Chroma keeps one client per folder for the life of the process, holding its files
+    open. When the folder is deleted or replaced (a rebuild, here or in another process),
+    the next client must open the new files, not keep reading the old ones. The old client
+    is not stopped: an index object still searching with it finishes undisturbed.
+    """
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    # Chroma has no public call to forget one folder (clear_system_cache forgets all).
+    SharedSystemClient._identifier_to_system.pop(str(directory), None)
+    with SharedSystemClient._refcount_lock:
+        SharedSystemClient._identifier_to_refcount.pop(str(directory), None)
+
+
+def remove_index(directory: Path, *, chroma_url: str = "", collection: str = COLLECTION) -> None:
+    """Delete an index, whatever state its files are in (the start of a rebuild).
+
+    The manifest goes first, so an index interrupted half-way is seen as not built rather
+    than as complete. Embedded Chroma data is removed as a folder (a damaged Chroma
+    database cannot be asked to delete its collection); on a Chroma server the
+    collection is deleted.
+    """
+    (directory / "manifest.json").unlink(missing_ok=True)
+    for name in INDEX_FILES:
+        (directory / name).unlink(missing_ok=True)
+    if chroma_url:
+        client = chroma_client(directory / "chroma", chroma_url)
+        try:
+            client.delete_collection(collection)
+        except Exception:  # Chroma raises a different error per version for a missing one
+            logger.debug("no collection to delete")
+        return
+    forget_chroma_client(directory / "chroma")
+    shutil.rmtree(directory / "chroma", ignore_errors=True)
+
+
+def _read_json(path: Path) -> Any:
+    """A JSON file of the index, or :class:`IndexDamagedError` saying which one and why."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise IndexDamagedError(f"{path} is missing; {REBUILD}") from exc
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise IndexDamagedError(f"{path} cannot be read ({exc}); {REBUILD}") from exc
 
 
 class KnowledgeIndex:
@@ -150,6 +218,10 @@ class KnowledgeIndex:
         embeddings_id: identity of that model, stored with the index.
         chroma_url: a Chroma server URL; empty for embedded Chroma under ``directory``.
         collection: the Chroma collection name.
+
+    Raises:
+        IndexMismatchError: the index was built with another model or Chroma location.
+        IndexDamagedError: a file of the index cannot be read.
     """
 
     def __init__(
@@ -174,7 +246,7 @@ class KnowledgeIndex:
         self._bm25_ids: list[str] = []
         self._document_frequency: dict[str, int] = {}
         self._background: dict[str, np.ndarray] | None = None
-        self.lexicon = Lexicon.load(self.lexicon_path)
+        self.lexicon = self._read_lexicon()
         self._read_manifest()
 
     # -- persistence ------------------------------------------------------------------
@@ -194,10 +266,32 @@ class KnowledgeIndex:
         """Whether an index has been built here."""
         return self.manifest_path.is_file()
 
+    def _read_lexicon(self) -> Lexicon:
+        if not self.lexicon_path.is_file():
+            return Lexicon()
+        try:
+            return Lexicon.from_json(_read_json(self.lexicon_path))
+        except (IndexDamagedError, AttributeError, TypeError, ValueError) as exc:
+            if not self.exists:
+                # Left over from an unfinished build: the first ingest mines a new one.
+                logger.debug("ignoring an unreadable lexicon beside no manifest")
+                return Lexicon()
+            if isinstance(exc, IndexDamagedError):
+                raise
+            raise IndexDamagedError(f"{self.lexicon_path} is not a lexicon; {REBUILD}") from exc
+
     def _read_manifest(self) -> None:
         if not self.exists:
             return
-        manifest = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        manifest = _read_json(self.manifest_path)
+        files = manifest.get("files") if isinstance(manifest, dict) else None
+        if not isinstance(files, dict) or not all(
+            isinstance(entry, dict)
+            and isinstance(entry.get("chunks"), list)
+            and isinstance(entry.get("vectors", 0), int)
+            for entry in files.values()
+        ):
+            raise IndexDamagedError(f"{self.manifest_path} is not an index manifest; {REBUILD}")
         built_with = manifest.get("embeddings")
         if built_with != self.embeddings_id:
             raise IndexMismatchError(
@@ -211,13 +305,23 @@ class KnowledgeIndex:
                 f"{self.chroma_url or '(embedded)'} is configured; rebuild it with "
                 "'trainbot ingest --rebuild'"
             )
-        self.files = manifest.get("files", {})
-        records = json.loads((self.directory / "chunks.json").read_text(encoding="utf-8"))
-        for record in records:
-            tokens = record.pop("tokens")
-            chunk = Chunk(**record)
-            self.chunks[chunk.id] = chunk
-            self.tokens[chunk.id] = tokens
+        chunks_path = self.directory / "chunks.json"
+        records = _read_json(chunks_path)
+        try:
+            for record in records:
+                tokens = record.pop("tokens")
+                chunk = Chunk(**record)
+                self.chunks[chunk.id] = chunk
+                self.tokens[chunk.id] = list(tokens)
+        except (AttributeError, KeyError, TypeError) as exc:
+            raise IndexDamagedError(f"{chunks_path} does not hold passages; {REBUILD}") from exc
+        listed = {chunk_id for entry in files.values() for chunk_id in entry["chunks"]}
+        if listed != set(self.chunks):
+            raise IndexDamagedError(
+                f"{chunks_path} holds {len(self.chunks)} passages but the manifest lists "
+                f"{len(listed)} (the files do not belong together); {REBUILD}"
+            )
+        self.files = files
 
     def _save(self) -> None:
         records = [
@@ -246,20 +350,61 @@ class KnowledgeIndex:
             )
         return self._collection
 
-    def reset(self) -> None:
-        """Delete everything (used by ``--rebuild``)."""
-        client = chroma_client(self.directory / "chroma", self.chroma_url)
+    def _vector_store_error(self, exc: Exception) -> IndexDamagedError:
+        if self.chroma_url:
+            return IndexDamagedError(
+                f"the Chroma server at {self.chroma_url} cannot be searched ({exc}); check the "
+                f"server, or {REBUILD}"
+            )
+        return IndexDamagedError(
+            f"the vector store in {self.directory / 'chroma'} cannot be read ({exc}); {REBUILD}"
+        )
+
+    def stored_vectors(self) -> int:
+        """How many vectors the Chroma collection holds (compare :attr:`vector_count`).
+
+        Raises:
+            IndexDamagedError: when the collection cannot be opened or counted.
+        """
         try:
-            client.delete_collection(self._collection_name)
-        except Exception:
-            logger.debug("no collection to delete")
+            return int(self.collection.count())
+        except Exception as exc:  # any failure of the vector store: damaged or unreachable
+            self._collection = None
+            raise self._vector_store_error(exc) from exc
+
+    def check_vectors(self) -> str | None:
+        """What is wrong with the dense index, or ``None`` when it holds what the manifest lists.
+
+        A missing or emptied Chroma folder opens as an empty collection; searching then
+        finds nothing dense, so answers rest on keywords alone. Vectors the manifest does
+        not list (left by an interrupted ingest) are ignored when searching.
+
+        Raises:
+            IndexDamagedError: when the collection cannot be opened or counted.
+        """
+        expected = self.vector_count
+        stored = self.stored_vectors()
+        if stored < expected:
+            return (
+                f"the vector store holds {stored} of the {expected} sentence vectors the "
+                f"manifest lists: dense search is degraded (answers rely more on keywords); "
+                f"{REBUILD}"
+            )
+        if stored > expected:
+            return (
+                f"the vector store holds {stored} sentence vectors, {stored - expected} more "
+                f"than the manifest lists (an interrupted ingest?); they are ignored, {REBUILD}"
+            )
+        return None
+
+    def reset(self) -> None:
+        """Delete everything (used by ``--rebuild``); works on damaged files too."""
         self._collection = None
         self.files, self.chunks, self.tokens = {}, {}, {}
         self._bm25 = None
+        self._background = None
         self.lexicon = Lexicon()
-        self.manifest_path.unlink(missing_ok=True)
-        self.lexicon_path.unlink(missing_ok=True)
-        (self.directory / "chunks.json").unlink(missing_ok=True)
+        remove_index(self.directory, chroma_url=self.chroma_url, collection=self._collection_name)
 
     # -- ingestion --------------------------------------------------------------------
 
@@ -428,11 +573,15 @@ class KnowledgeIndex:
         if not self.chunks or total == 0:
             return []
         # Several sentences of one chunk may rank high; ask for enough to fill k chunks.
-        result = self.collection.query(
-            query_embeddings=[vector],
-            n_results=min(total, k * 4),
-            include=["distances", "metadatas"],
-        )
+        try:
+            result = self.collection.query(
+                query_embeddings=[vector],
+                n_results=min(total, k * 4),
+                include=["distances", "metadatas"],
+            )
+        except Exception as exc:  # any failure of the vector store: damaged or unreachable
+            self._collection = None
+            raise self._vector_store_error(exc) from exc
         best: dict[str, float] = {}
         for metadata, distance in zip(result["metadatas"][0], result["distances"][0], strict=True):
             chunk_id = str(metadata["chunk"])

@@ -22,6 +22,7 @@ its dense and direct keyword scores already judge well (measured in docs/benchma
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -40,6 +41,59 @@ KEYWORD_WEIGHT = 0.8
 
 TRANSLATED_WEIGHTS = {"en": 2.0, "zh": 0.8}
 """Weight of the translated BM25 ranking, by the question's language."""
+
+MAX_QUERY_CHARS = 500
+"""The longest text searched for one message (see :func:`query_text`).
+
+500 characters fit in one 512-token window of the bundled model even in Chinese (about
+one token per character), so no message costs more than one window to embed; that is
+four times the longest of the 330 questions in ``benchmarks/eval/`` (127 characters).
+"""
+
+_QUESTION_MARK = re.compile(r"[?？]")
+_SENTENCE_END = re.compile(r"[。！？；!?;.]\s*")
+_SPACE = re.compile(r"\s+")
+
+
+def query_text(message: str, limit: int = MAX_QUERY_CHARS) -> str:
+    """The part of a message that is searched, embedded and tokenised: at most ``limit`` characters.
+
+    The embedding model reads a text of any length, 512 tokens at a time, so a
+    40,000-character message cost tens of seconds of CPU against milliseconds for a
+    question, and its vector was a blur of the whole paste. A message that long is a
+    question with text pasted around it, or no question at all. Whitespace runs are
+    collapsed; then, when the message is still longer than ``limit``:
+
+    - with a question mark (``?`` or ``？``), the query ends at the first one and holds
+      as much of the text before it as fits, starting at a sentence start;
+    - without one, it is the first ``limit`` characters, cut at the last sentence end
+      (or space) in their second half.
+
+    A message of at most ``limit`` characters is searched as it is (stripped).
+    """
+    stripped = message.strip()
+    if len(stripped) <= limit:
+        return stripped
+    text = " ".join(stripped.split())
+    if len(text) <= limit:
+        return text
+    mark = _QUESTION_MARK.search(text)
+    if mark is not None:
+        start = max(0, mark.end() - limit)
+        if start > 0:
+            # Begin at a sentence start (else a word start) in the window, not mid-word.
+            window = text[start : mark.start()]
+            boundary = _SENTENCE_END.search(window) or _SPACE.search(window)
+            if boundary is not None and boundary.end() < len(window):
+                start += boundary.end()
+        return text[start : mark.end()].strip()
+    head = text[:limit]
+    ends = [found.end() for found in _SENTENCE_END.finditer(head)]
+    cut = max([end for end in ends if end >= limit // 2], default=0)
+    if not cut:
+        space = head.rfind(" ")
+        cut = space if space >= limit // 2 else limit
+    return head[:cut].strip()
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +158,8 @@ class Retriever:
         return self.evidence(query, k, mode).hits
 
     def evidence(self, query: str, k: int = 5, mode: Mode = "hybrid") -> Evidence:
-        """Search and keep the rankings behind the result."""
+        """Search and keep the rankings behind the result (for at most :func:`query_text`)."""
+        query = query_text(query)
         searchable = mode != "bm25" and bool(self.index.chunks)
         vector = self.index.embeddings.embed_query(query) if searchable else None
         dense = self.index.dense_by_vector(vector, self.candidates) if vector is not None else []

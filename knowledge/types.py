@@ -105,7 +105,8 @@ class Answer:
     """The result of asking the materials a question.
 
     Attributes:
-        question: the question as asked.
+        question: the question as searched: as asked, or the part of a long message
+            that was searched (:func:`knowledge.search.query_text`).
         answered: ``False`` when the bot abstains (the materials don't cover it).
         text: the answer with ``[n]`` citations, or empty when abstaining.
         confidence: 0..1, the calibrated belief that the sources answer the question.

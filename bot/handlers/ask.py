@@ -10,7 +10,7 @@ from bot.handlers.basics import language_for
 from bot.i18n import t
 from bot.payloads import AnswerFeedback
 from bot.people import ensure_known, find_person
-from bot.qa import KnowledgeUnavailable
+from bot.qa import KnowledgeDamaged, KnowledgeUnavailable
 from bot.store.models import AskedQuestion
 from bot.views import render_answer
 from knowledge.types import Answer
@@ -45,6 +45,8 @@ def ask(ctx: BotContext, event: Event, question: str) -> list[Reply]:
         return [Reply(t(language, "knowledge_unavailable"))]
     try:
         answer = ctx.knowledge.ask(question)
+    except KnowledgeDamaged:  # the service logs the cause once, not per question
+        return [Reply(t(language, "knowledge_rebuilding"))]
     except KnowledgeUnavailable as exc:
         logger.error("cannot answer: %s", exc)
         return [Reply(t(language, "knowledge_unavailable"))]
@@ -59,7 +61,7 @@ def ask(ctx: BotContext, event: Event, question: str) -> list[Reply]:
         asked = AskedQuestion(
             person_id=person.id,
             team_id=person.team_id,
-            text=question,
+            text=answer.question,  # what was searched: a long message is cut (query_text)
             language=answer.language,
             answered=answer.answered,
             confidence=answer.confidence,

@@ -27,8 +27,14 @@ MESSAGES: dict[str, str] = {
     "feedback_thanks": "Thanks for the feedback!",
     "ask_usage": "Type your question after /ask, for example: /ask How do we win back churned users?",
     "knowledge_unavailable": (
-        "Sorry, I can't search the course materials right now. "
-        "An administrator needs to run 'trainbot ingest'."
+        "Sorry, I can't search the course materials right now: the course index hasn't been "
+        "built yet (an administrator runs 'trainbot ingest'). This is temporary; lessons, "
+        "quizzes and /progress work as usual."
+    ),
+    "knowledge_rebuilding": (
+        "Sorry, questions about the course materials are temporarily unavailable while the "
+        "course index is being rebuilt. Please ask again a little later; lessons, quizzes "
+        "and /progress work as usual."
     ),
     "stale_button": "That button is no longer active.",
     "stopped": "Lessons and quizzes are paused. Questions still work; /start resumes.",

@@ -23,7 +23,13 @@ MESSAGES: dict[str, str] = {
     "feedback_down": "👎 没帮助",
     "feedback_thanks": "谢谢你的反馈！",
     "ask_usage": "请在 /ask 后面写上问题，例如：/ask 怎样召回流失用户？",
-    "knowledge_unavailable": "抱歉，现在无法检索课程资料。需要管理员运行 trainbot ingest。",
+    "knowledge_unavailable": (
+        "抱歉，现在无法检索课程资料：课程资料索引还没有建立（需要管理员运行 trainbot ingest）。"
+        "这是暂时的，课程、测验和 /progress 照常可用。"
+    ),
+    "knowledge_rebuilding": (
+        "抱歉，课程资料索引正在重建，资料问答暂时不可用。请稍后再问；课程、测验和 /progress 照常可用。"
+    ),
     "stale_button": "这个按钮已经失效了。",
     "stopped": "课程和测验推送已暂停。你仍然可以提问；输入 /start 恢复。",
     "console_choose": "输入数字即可点击按钮。",
