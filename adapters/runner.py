@@ -95,7 +95,16 @@ async def stop_scheduler(scheduler: BotScheduler, settings: Settings) -> None:
 
 def quiet_http_client_logs() -> None:
     """HTTP clients log every request at INFO, and Telegram's URLs contain the token."""
-    for name in ("httpx", "httpcore", "aiohttp.access", "slack_sdk", "slack_bolt"):
+    # APScheduler logs every job run at INFO: two lines a minute that say nothing.
+    for name in (
+        "httpx",
+        "httpcore",
+        "aiohttp.access",
+        "slack_sdk",
+        "slack_bolt",
+        "apscheduler.executors.default",
+        "apscheduler.scheduler",
+    ):
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger(name).level))
 
 

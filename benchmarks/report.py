@@ -282,7 +282,7 @@ def _dispatch(run: BenchmarkRun, cores: int) -> list[str]:
         "",
         f"{data['people']:,} enrolled frontline learners in Shanghai, all due at Monday 09:30 (a lesson "
         f"day: one lesson and two quizzes each, {data['deliveries']:,} deliveries). One dispatcher tick "
-        "on SQLite (WAL) against the in-memory adapter with no rate limit: people claimed 500 at a "
+        "on SQLite (WAL) against an in-memory port that counts messages, with no rate limit: people claimed 500 at a "
         "time in a worker thread (`INSERT ... ON CONFLICT DO NOTHING RETURNING`, with a lease), "
         "item selection per person from four batched queries, sends by 64 workers, and each "
         "send's start and outcome written in group commits. "

@@ -52,6 +52,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
 
 from bot.clock import Clock
 from bot.events import Conversation, ConversationKind, Reply
@@ -95,6 +96,7 @@ class TickReport:
     skipped: int = 0
     failed: int = 0
     retried: int = 0
+    """Claims taken over from a process that stopped or died, or tried again after a pause."""
     reminded: int = 0
     unreachable: int = 0
     errors: list[str] = field(default_factory=list)
@@ -269,7 +271,7 @@ class Dispatcher:
                 recovered = await asyncio.to_thread(self._take_over_expired, now)
                 report.retried = len(recovered)
                 await self._send_all(recovered, report)
-                people = await asyncio.to_thread(self._eligible)
+                people = await asyncio.to_thread(self._eligible_ids)
                 for batch in _chunks(people, self.slice_size):
                     if self._stopping:
                         break
@@ -283,7 +285,7 @@ class Dispatcher:
                     logger.info("stopping: %d claimed pushes released for the next run", released)
         if report.claimed or report.sent or report.failed or report.retried:
             logger.info(
-                "dispatch: %d claimed, %d sent, %d skipped, %d failed, %d retried, %d reminded",
+                "dispatch: %d claimed, %d sent, %d skipped, %d failed, %d taken over, %d reminded",
                 report.claimed,
                 report.sent,
                 report.skipped,
@@ -295,30 +297,44 @@ class Dispatcher:
 
     # -- claiming (worker threads) -----------------------------------------------------
 
-    def _eligible(self) -> list[Person]:
+    def _eligible_ids(self) -> list[int]:
+        """Who may get pushes now (ids only: each slice loads its own people)."""
         with self.db.session() as session:
-            people = session.scalars(
-                select(Person)
-                .where(
-                    Person.status == PersonStatus.ACTIVE,
-                    Person.enrolled_at.is_not(None),
-                    Person.enrollment_step.is_(None),
-                    Person.track_id.is_not(None),
-                    Person.platform.in_(list(self.outbound)),
-                )
-                .order_by(Person.id)
-            ).all()
-            session.expunge_all()
-        return list(people)
+            return list(
+                session.scalars(
+                    select(Person.id)
+                    .where(
+                        Person.status == PersonStatus.ACTIVE,
+                        Person.enrolled_at.is_not(None),
+                        Person.enrollment_step.is_(None),
+                        Person.track_id.is_not(None),
+                        Person.platform.in_(list(self.outbound)),
+                    )
+                    .order_by(Person.id)
+                ).all()
+            )
 
     def _zone(self, person: Person) -> ZoneInfo:
         """The person's time zone; the organisation's when the stored one is unknown."""
         return zone_of(person.timezone, self.settings.timezone, owner=f"person {person.id}")
 
-    def _claim_slice(self, people: list[Person], now: datetime, report: TickReport) -> list[int]:
-        """Claim the pushes due now for ``people``; returns the claimed rows to send."""
+    def _claim_slice(self, person_ids: list[int], now: datetime, report: TickReport) -> list[int]:
+        """Claim the pushes due now for these people; returns the claimed rows to send."""
+        with self.db.session() as session:
+            return self._claim(session, person_ids, now, report)
+
+    def _claim(
+        self, session: Session, person_ids: list[int], now: datetime, report: TickReport
+    ) -> list[int]:
         course = self.library.course
         times = PushTimes.of(self.settings)
+        people = session.scalars(
+            select(Person).where(
+                Person.id.in_(person_ids),
+                Person.status == PersonStatus.ACTIVE,  # may have said /stop meanwhile
+                Person.enrollment_step.is_(None),
+            )
+        ).all()
         wanted: dict[int, tuple[Person, list[Due]]] = {}
         for person in people:
             track = course.tracks.get(person.track_id or "")
@@ -335,62 +351,61 @@ class Dispatcher:
         if not wanted:
             return []
         days = {due.day for _, dues in wanted.values() for due in dues}
-        with self.db.session() as session:
-            existing = set(
-                session.execute(
-                    select(
-                        Delivery.person_id, Delivery.kind, Delivery.local_date, Delivery.slot
-                    ).where(Delivery.local_date.in_(days), Delivery.person_id.in_(list(wanted)))
-                ).all()
-            )
-            open_people = [
-                (person, [d for d in dues if (d.person_id, d.kind, d.day, d.slot) not in existing])
-                for person, dues in wanted.values()
-            ]
-            open_people = [(person, dues) for person, dues in open_people if dues]
-            if not open_people:
-                return []
-            states = learner_states(
-                session,
-                [person for person, _ in open_people],
-                now,
-                fallback_timezone=self.settings.timezone,
-            )
-            rows = []
-            lease = lease_values(self.owner, now, self.lease)
-            no_lease = dict.fromkeys(lease)  # one insert needs the same keys in every row
-            for person, dues in open_people:
-                state = states[person.id]
-                for due in dues:
-                    item, state = _pick(course, state, due.kind, now)
-                    rows.append(
-                        {
-                            "person_id": person.id,
-                            "kind": due.kind,
-                            "slot": due.slot,
-                            "local_date": due.day,
-                            "item_id": item,
-                            "language": person.language,
-                            "track_id": person.track_id,
-                            "team_id": person.team_id,
-                            "status": DeliveryStatus.CLAIMED if item else DeliveryStatus.SKIPPED,
-                            "error": None if item else "nothing to deliver",
-                            "send_attempts": 0,
-                            "claimed_at": now,
-                            **(lease if item else no_lease),
-                        }
-                    )
-            inserted = set(claim_many(session, rows))
-            report.claimed += len(inserted)
-            if not inserted:
-                return []
-            sendable = session.scalars(
-                select(Delivery.id).where(
-                    Delivery.id.in_(inserted), Delivery.status == DeliveryStatus.CLAIMED
+        existing = set(
+            session.execute(
+                select(Delivery.person_id, Delivery.kind, Delivery.local_date, Delivery.slot).where(
+                    Delivery.local_date.in_(days), Delivery.person_id.in_(list(wanted))
                 )
             ).all()
-            report.skipped += len(inserted) - len(sendable)
-            return list(sendable)
+        )
+        open_people = [
+            (person, [d for d in dues if (d.person_id, d.kind, d.day, d.slot) not in existing])
+            for person, dues in wanted.values()
+        ]
+        open_people = [(person, dues) for person, dues in open_people if dues]
+        if not open_people:
+            return []
+        states = learner_states(
+            session,
+            [person for person, _ in open_people],
+            now,
+            fallback_timezone=self.settings.timezone,
+        )
+        rows = []
+        lease = lease_values(self.owner, now, self.lease)
+        no_lease = dict.fromkeys(lease)  # one insert needs the same keys in every row
+        for person, dues in open_people:
+            state = states[person.id]
+            for due in dues:
+                item, state = _pick(course, state, due.kind, now)
+                rows.append(
+                    {
+                        "person_id": person.id,
+                        "kind": due.kind,
+                        "slot": due.slot,
+                        "local_date": due.day,
+                        "item_id": item,
+                        "language": person.language,
+                        "track_id": person.track_id,
+                        "team_id": person.team_id,
+                        "status": DeliveryStatus.CLAIMED if item else DeliveryStatus.SKIPPED,
+                        "error": None if item else "nothing to deliver",
+                        "send_attempts": 0,
+                        "claimed_at": now,
+                        **(lease if item else no_lease),
+                    }
+                )
+        inserted = set(claim_many(session, rows))
+        report.claimed += len(inserted)
+        if not inserted:
+            return []
+        sendable = session.scalars(
+            select(Delivery.id).where(
+                Delivery.id.in_(inserted), Delivery.status == DeliveryStatus.CLAIMED
+            )
+        ).all()
+        report.skipped += len(inserted) - len(sendable)
+        return list(sendable)
 
     def _take_over_expired(self, now: datetime) -> list[int]:
         """Make this process the owner of pushes whose owner is gone (its lease ran out).
@@ -489,9 +504,10 @@ class Dispatcher:
         limiter = self._limiter(person.platform)
         if self._stopping:
             return False  # not begun: released at the end of the pass
+        # The row is this process's (its lease), so its count is the stored one.
         await self._recorder.write(
             delivery.id,
-            {"send_started_at": self._now(), "send_attempts": Delivery.send_attempts + 1},
+            {"send_started_at": self._now(), "send_attempts": delivery.send_attempts + 1},
         )
         refs: list[str | None] = []
         unconfirmed: str | None = None
@@ -699,7 +715,8 @@ class _Recorder:
 
     Each write waits until it is committed; whatever queues up while one commit runs goes
     into the next, so concurrent sends share transactions instead of queueing for the
-    store's write lock one by one.
+    store's write lock one by one. Values are plain (no SQL expressions), so each commit is
+    one bulk UPDATE by primary key per shape of values.
     """
 
     def __init__(self, db: Database) -> None:
@@ -732,9 +749,13 @@ class _Recorder:
                     future.set_result(None)
 
     def _commit(self, batch: list[tuple[int, dict[str, Any], asyncio.Future[None]]]) -> None:
+        # One executemany per shape of update: a bulk UPDATE by primary key.
+        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for delivery_id, values, _ in batch:
+            shapes.setdefault(tuple(sorted(values)), []).append({"id": delivery_id, **values})
         with self.db.session() as session:
-            for delivery_id, values, _ in batch:
-                session.execute(update(Delivery).where(Delivery.id == delivery_id).values(**values))
+            for rows in shapes.values():
+                session.execute(update(Delivery), rows)
 
 
 def _pick(

@@ -189,11 +189,15 @@ def claim_many(session: Session, rows: list[dict[str, Any]]) -> list[int]:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
         insert(Delivery)
-        .values(rows)
         .on_conflict_do_nothing(index_elements=["person_id", "kind", "local_date", "slot"])
         .returning(Delivery.id)
     )
-    return list(session.execute(statement).scalars().all())
+    # Many rows as parameter sets (SQLAlchemy batches them into few statements from one
+    # compiled template): compiling one VALUES clause with thousands of parameters cost
+    # more than the insert, and its garbage held the event loop during dispatch passes.
+    if len(rows) == 1:
+        return list(session.execute(statement.values(rows)).scalars().all())
+    return list(session.scalars(statement, rows).all())
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,7 @@ def release(session: Session, model: Leased, *, owner: str, now: datetime) -> in
     result = session.execute(
         update(model)
         .where(model.lease_owner == owner, model.status == DeliveryStatus.CLAIMED)
-        .values(lease_expires_at=now)
+        .values(lease_owner=None, lease_expires_at=now)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
 

@@ -249,7 +249,7 @@ async def test_a_crash_after_claim_is_delivered_exactly_once_after_restart(
     from bot.dispatcher import TickReport
 
     # the process dies after claiming
-    claimed = first._claim_slice(first._eligible(), harness.clock.now(), TickReport())
+    claimed = first._claim_slice(first._eligible_ids(), harness.clock.now(), TickReport())
     assert len(claimed) == 3 and harness.outbound.sent == []
     assert all(d.status is DeliveryStatus.CLAIMED for d in harness.deliveries())
     restarted = harness.dispatcher(lease=timedelta(minutes=5))
