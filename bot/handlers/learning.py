@@ -7,11 +7,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from bot import events
 from bot.events import ButtonPress, Command, Reply
 from bot.handlers.basics import language_for
-from bot.i18n import t
+from bot.i18n import language_from_locale, t
 from bot.learning import (
     answer_counts,
     claim,
@@ -36,7 +37,7 @@ from bot.views import (
     quiz_reply,
     render_delivery,
 )
-from quizzes.content import Question, QuestionType
+from quizzes.content import QuestionType
 from quizzes.grading import grade, toggle
 from quizzes.selection import next_quiz, track_progress, upcoming_reviews
 
@@ -46,50 +47,54 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def _open_delivery(
-    ctx: BotContext, event: ButtonPress, delivery_id: int, kind: DeliveryKind
-) -> tuple[Delivery | None, Person | None, str]:
-    """The delivery a button refers to, if it is this person's; and their language."""
-    language = language_for(ctx, event)
-    with ctx.db.session() as session:
-        delivery = session.get(Delivery, delivery_id)
-        person = find_person(session, event.person)
-        if delivery is None or delivery.kind is not kind:
-            return None, person, language
-        session.expunge(delivery)
-        if person is not None:
-            session.expunge(person)
-    return delivery, person, language
+def _spoken(ctx: BotContext, event: ButtonPress, person: Person | None) -> str:
+    """The person's stored language, else one chosen from their platform locale."""
+    if person is not None:
+        return person.language
+    return language_from_locale(event.person.locale, ctx.settings.language)
 
 
 def lesson_button(ctx: BotContext, event: ButtonPress, payload: LessonPayload) -> list[Reply]:
-    """ "Got it" or "Quiz me" under a lesson."""
-    return _lesson_button(ctx, event, payload.delivery_id, quiz=isinstance(payload, LessonQuiz))
-
-
-def _lesson_button(
-    ctx: BotContext, event: ButtonPress, delivery_id: int, *, quiz: bool
-) -> list[Reply]:
-    delivery, person, language = _open_delivery(ctx, event, delivery_id, DeliveryKind.LESSON)
-    if delivery is None or person is None:
-        return [Reply(t(language, "stale_button"))]
-    if delivery.person_id != person.id:
-        return [Reply(t(language, "answer_not_yours"))]
-    now = ctx.clock.now()
+    """ "Got it" or "Quiz me" under a lesson (one transaction)."""
     with ctx.db.session() as session:
-        row = session.get(Delivery, delivery.id)
-        if row is not None and row.status in (DeliveryStatus.SENT, DeliveryStatus.CLAIMED):
-            row.status = DeliveryStatus.COMPLETED
-            row.completed_at = now
-    if not quiz:
+        person = find_person(session, event.person)
+        language = _spoken(ctx, event, person)
+        delivery = session.get(Delivery, payload.delivery_id)
+        if delivery is None or delivery.kind is not DeliveryKind.LESSON or person is None:
+            return [Reply(t(language, "stale_button"))]
+        if delivery.person_id != person.id:
+            return [Reply(t(language, "answer_not_yours"))]
+        if delivery.status in (DeliveryStatus.SENT, DeliveryStatus.CLAIMED):
+            delivery.status = DeliveryStatus.COMPLETED
+            delivery.completed_at = ctx.clock.now()
+    if not isinstance(payload, LessonQuiz):
         return [Reply(t(language, "lesson_noted"))]
     return deliver_quiz_now(ctx, event.person, language)
 
 
 def quiz_button(ctx: BotContext, event: ButtonPress, payload: QuizPayload) -> list[Reply]:
-    """An answer, a tick or a submit on a quiz question."""
-    delivery, person, language = _open_delivery(ctx, event, payload.delivery_id, DeliveryKind.QUIZ)
-    if delivery is None or delivery.item_id is None:
+    """An answer, a tick or a submit on a quiz question: one transaction per press."""
+    spoken = [language_from_locale(event.person.locale, ctx.settings.language)]
+    try:
+        with ctx.db.session() as session:
+            return _quiz_press(ctx, session, event, payload, spoken)
+    except IntegrityError:
+        # Two presses raced past the status check; the store kept exactly one attempt.
+        return [Reply(t(spoken[0], "answer_already"))]
+
+
+def _quiz_press(
+    ctx: BotContext,
+    session: Session,
+    event: ButtonPress,
+    payload: QuizPayload,
+    spoken: list[str],
+) -> list[Reply]:
+    person = find_person(session, event.person)
+    language = spoken[0] = _spoken(ctx, event, person)
+    # Locked for the transaction (on PostgreSQL): a double click waits for the first press.
+    delivery = session.get(Delivery, payload.delivery_id, with_for_update=True)
+    if delivery is None or delivery.kind is not DeliveryKind.QUIZ or delivery.item_id is None:
         return [Reply(t(language, "stale_button"))]
     if person is None or delivery.person_id != person.id:
         return [Reply(t(language, "answer_not_yours"))]
@@ -97,13 +102,19 @@ def quiz_button(ctx: BotContext, event: ButtonPress, payload: QuizPayload) -> li
         return [Reply(t(language, "answer_already"))]
     if delivery.status is not DeliveryStatus.SENT:
         return [Reply(t(language, "stale_button"))]
-    course = ctx.library.course
-    question = course.question(delivery.item_id, delivery.language or language)
+    question = ctx.library.course.question(delivery.item_id, delivery.language or language)
     if question is None:  # the question was removed from the course since it was sent
         return [Reply(t(language, "stale_button"))]
     multi = question.type is QuestionType.MULTI
     if isinstance(payload, QuizToggle) and multi:
-        return _toggle(ctx, delivery, question, payload.key, language, event.message_ref)
+        if payload.key not in question.keys:
+            return [Reply(t(language, "stale_button"))]
+        current = tuple((delivery.selection or {}).get("keys", []))
+        selection = toggle(current, payload.key, question)
+        delivery.selection = {"keys": list(selection)}
+        reply = quiz_reply(question, delivery.id, language, selection)
+        # Edit the question in place where the platform can; the console shows it again.
+        return [Reply(reply.text, buttons=reply.buttons, edit_ref=event.message_ref)]
     if isinstance(payload, QuizSubmit) and multi:
         chosen = list((delivery.selection or {}).get("keys", []))
     elif isinstance(payload, QuizAnswer) and not multi:
@@ -114,43 +125,12 @@ def quiz_button(ctx: BotContext, event: ButtonPress, payload: QuizPayload) -> li
         correct = grade(question, chosen)
     except ValueError:
         return [Reply(t(language, "stale_button"))]
-    now = ctx.clock.now()
-    try:
-        with ctx.db.session() as session:
-            row = session.get(Delivery, delivery.id, with_for_update=True)
-            if row is None or row.status is not DeliveryStatus.SENT:
-                return [Reply(t(language, "answer_already"))]
-            record_answer(session, row, chosen=chosen, correct=correct, now=now)
-    except IntegrityError:
-        # Two presses raced past the status check; the store kept exactly one attempt.
-        return [Reply(t(language, "answer_already"))]
+    record_answer(session, delivery, chosen=chosen, correct=correct, now=ctx.clock.now())
     replies = [answer_feedback(question, correct, language)]
     if event.message_ref:
         closed = quiz_reply(question, delivery.id, language, tuple(chosen))
         replies.insert(0, Reply(closed.text, edit_ref=event.message_ref))
     return replies
-
-
-def _toggle(
-    ctx: BotContext,
-    delivery: Delivery,
-    question: Question,
-    key: str,
-    language: str,
-    message_ref: str | None,
-) -> list[Reply]:
-    if key not in question.keys:
-        return [Reply(t(language, "stale_button"))]
-    with ctx.db.session() as session:
-        row = session.get(Delivery, delivery.id)
-        if row is None or row.status is not DeliveryStatus.SENT:
-            return [Reply(t(language, "answer_already"))]
-        current = tuple((row.selection or {}).get("keys", []))
-        selection = toggle(current, key, question)
-        row.selection = {"keys": list(selection)}
-    reply = quiz_reply(question, delivery.id, language, selection)
-    # Edit the question in place where the platform can; the console shows it again.
-    return [Reply(reply.text, buttons=reply.buttons, edit_ref=message_ref)]
 
 
 def quiz_command(ctx: BotContext, event: Command) -> list[Reply]:

@@ -235,3 +235,41 @@ async def test_multi_select_toggles_then_submits(chat_as: DriverFactory, bot: Tr
         )
     (feedback,) = await frank.press("Submit")
     assert feedback.startswith("✅ Correct!")
+
+
+async def test_a_press_is_one_transaction_and_two_at_once_count_once(
+    chat_as: DriverFactory, bot: TrainBot
+) -> None:
+    """One unit of work per press; a double click racing itself records one attempt."""
+    import asyncio
+
+    from sqlalchemy import event
+
+    dana = chat_as("dana")
+    await enrol(dana)
+    await dana.say("/quiz")
+    await dana.press("Quiz me")
+    delivery = latest(bot, DeliveryKind.QUIZ)
+    question = bot.ctx.library.course.question(delivery.item_id or "", "en")
+    assert question is not None
+    press = ButtonPress(
+        Person(dana.platform, dana.user_id, "Dana", "en"),
+        Conversation(dana.platform, dana.user_id),
+        f"qa:{delivery.id}:{question.answer[0]}",
+    )
+    begun: list[object] = []
+
+    def count(connection: object) -> None:
+        begun.append(connection)
+
+    event.listen(bot.ctx.db.engine, "begin", count)
+    try:
+        first, second = await asyncio.gather(bot.handle(press), bot.handle(press))
+    finally:
+        event.remove(bot.ctx.db.engine, "begin", count)
+    assert len(begun) == 2  # one transaction each
+    texts = sorted(reply.text for replies in (first, second) for reply in replies)
+    assert sum("Correct" in text for text in texts) == 1
+    assert sum("already answered" in text for text in texts) == 1
+    with bot.ctx.db.session() as session:
+        assert len(session.scalars(select(Attempt)).all()) == 1
