@@ -46,7 +46,8 @@ ROOT = Path(__file__).resolve().parent.parent
 MONDAY_0930_SHANGHAI = datetime(2026, 11, 16, 1, 30, tzinfo=UTC)
 
 
-def _populate(db: Database, count: int) -> None:
+def populate(db: Database, count: int) -> None:
+    """``count`` enrolled frontline learners in Shanghai (``u0``, ``u1`` ...)."""
     now = datetime(2026, 11, 1, tzinfo=UTC)
     rows = [
         {
@@ -101,7 +102,7 @@ def throughput(people: int = 10_000, runs: int = 3) -> dict[str, Any]:
             url = f"sqlite:///{Path(workdir) / 'bench.db'}"
             db = Database(url)
             db.upgrade()
-            _populate(db, people)
+            populate(db, people)
             settings = load_settings(
                 database_url=url, content_dir=ROOT / "content", reminder_hours=0
             )

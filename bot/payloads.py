@@ -16,65 +16,65 @@ SEPARATOR = ":"
 
 
 @dataclass(frozen=True)
-class QuizAnswer:
+class _KeyOfItem:
+    TAG: ClassVar[str]
+    delivery_id: int
+    key: str
+
+    def encode(self) -> str:
+        """The payload string."""
+        return f"{self.TAG}:{self.delivery_id}:{self.key}"
+
+
+@dataclass(frozen=True)
+class _Item:
+    TAG: ClassVar[str]
+    delivery_id: int
+
+    def encode(self) -> str:
+        """The payload string."""
+        return f"{self.TAG}:{self.delivery_id}"
+
+
+@dataclass(frozen=True)
+class _Choice:
+    TAG: ClassVar[str]
+    what: str
+    value: str
+
+    def encode(self) -> str:
+        """The payload string."""
+        return f"{self.TAG}:{self.what}:{self.value}"
+
+
+class QuizAnswer(_KeyOfItem):
     """Answer a single-choice or true/false question: ``qa:<delivery>:<key>``."""
 
-    TAG: ClassVar[str] = "qa"
-    delivery_id: int
-    key: str
-
-    def encode(self) -> str:
-        """The payload string."""
-        return f"{self.TAG}:{self.delivery_id}:{self.key}"
+    TAG = "qa"
 
 
-@dataclass(frozen=True)
-class QuizToggle:
+class QuizToggle(_KeyOfItem):
     """Tick or untick an option of a multi-select question: ``qt:<delivery>:<key>``."""
 
-    TAG: ClassVar[str] = "qt"
-    delivery_id: int
-    key: str
-
-    def encode(self) -> str:
-        """The payload string."""
-        return f"{self.TAG}:{self.delivery_id}:{self.key}"
+    TAG = "qt"
 
 
-@dataclass(frozen=True)
-class QuizSubmit:
+class QuizSubmit(_Item):
     """Submit a multi-select answer: ``qs:<delivery>``."""
 
-    TAG: ClassVar[str] = "qs"
-    delivery_id: int
-
-    def encode(self) -> str:
-        """The payload string."""
-        return f"{self.TAG}:{self.delivery_id}"
+    TAG = "qs"
 
 
-@dataclass(frozen=True)
-class LessonDone:
+class LessonDone(_Item):
     """ "Got it" under a lesson: ``lg:<delivery>``."""
 
-    TAG: ClassVar[str] = "lg"
-    delivery_id: int
-
-    def encode(self) -> str:
-        """The payload string."""
-        return f"{self.TAG}:{self.delivery_id}"
+    TAG = "lg"
 
 
-@dataclass(frozen=True)
-class LessonQuiz:
+class LessonQuiz(_Item):
     """ "Quiz me" under a lesson: ``lq:<delivery>``."""
 
-    TAG: ClassVar[str] = "lq"
-    delivery_id: int
-
-    def encode(self) -> str:
-        """The payload string."""
-        return f"{self.TAG}:{self.delivery_id}"
+    TAG = "lq"
 
 
 @dataclass(frozen=True)
@@ -90,30 +90,16 @@ class AnswerFeedback:
         return f"{self.TAG}:{self.asked_id}:{'up' if self.helpful else 'down'}"
 
 
-@dataclass(frozen=True)
-class EnrolChoice:
+class EnrolChoice(_Choice):
     """A choice during enrolment: ``en:track:<id>`` or ``en:tz:<zone>``."""
 
-    TAG: ClassVar[str] = "en"
-    what: str
-    value: str
-
-    def encode(self) -> str:
-        """The payload string."""
-        return f"{self.TAG}:{self.what}:{self.value}"
+    TAG = "en"
 
 
-@dataclass(frozen=True)
-class SettingChoice:
+class SettingChoice(_Choice):
     """A choice in /settings: ``set:lang:<zh|en>``, ``set:tz:<zone>``, ``set:time:<HH:MM>``."""
 
-    TAG: ClassVar[str] = "set"
-    what: str
-    value: str
-
-    def encode(self) -> str:
-        """The payload string."""
-        return f"{self.TAG}:{self.what}:{self.value}"
+    TAG = "set"
 
 
 Payload = (

@@ -7,16 +7,14 @@ import gc
 import time
 from datetime import UTC, datetime
 
-from sqlalchemy import insert
-
 from adapters.cli import freeze_startup_objects
 from adapters.memory import MemoryOutbound
+from benchmarks.dispatch import populate
 from bot.clock import FakeClock
 from bot.dispatcher import Dispatcher
 from bot.library import CourseLibrary
 from bot.ratelimit import RateLimiter
 from bot.store.db import Database
-from bot.store.models import Person
 from tests.learning.test_dispatcher import make_settings
 
 PEOPLE = 2_000
@@ -43,24 +41,7 @@ async def test_a_pass_with_thousands_due_never_holds_the_loop(
     sqlite_database: Database,
 ) -> None:
     now = datetime(2026, 11, 16, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
-    with sqlite_database.session() as session:
-        session.execute(
-            insert(Person),
-            [
-                {
-                    "platform": "memory",
-                    "platform_user_id": f"p{index}",
-                    "display_name": f"p{index}",
-                    "language": "en",
-                    "timezone": "Asia/Shanghai",
-                    "track_id": "frontline",
-                    "enrolled_at": now,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for index in range(PEOPLE)
-            ],
-        )
+    populate(sqlite_database, PEOPLE)  # frontline learners in Shanghai
     settings = make_settings(sqlite_database.url)
     library = CourseLibrary(settings.content_dir)
     library.reload()
