@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
@@ -502,18 +502,31 @@ class Dispatcher:
         conversation = self.conversation_for(person)
         sender = self.outbound[person.platform]
         limiter = self._limiter(person.platform)
-        if self._stopping:
-            return False  # not begun: released at the end of the pass
-        # The row is this process's (its lease), so its count is the stored one.
-        await self._recorder.write(
-            delivery.id,
-            {"send_started_at": self._now(), "send_attempts": delivery.send_attempts + 1},
-        )
+        begun = False
+
+        async def begin() -> None:
+            """Right before the platform is called (after any rate-limit wait)."""
+            nonlocal begun
+            if begun:
+                return
+            if self._stopping:
+                raise _NotBegun  # released at the end of the pass
+            begun = True
+            # The row is this process's (its lease), so its count is the stored one.
+            await self._recorder.write(
+                delivery.id,
+                {"send_started_at": self._now(), "send_attempts": delivery.send_attempts + 1},
+            )
+
         refs: list[str | None] = []
         unconfirmed: str | None = None
         for reply in replies:
             try:
-                refs.append(await self._send_retrying(sender, limiter, conversation, reply))
+                refs.append(
+                    await self._send_retrying(sender, limiter, conversation, reply, begin=begin)
+                )
+            except _NotBegun:
+                return False
             except SendOutcomeUnknown as exc:
                 # The platform may have it: sending it again could duplicate it.
                 unconfirmed = f"not confirmed by the platform: {exc}"[:1000]
@@ -559,9 +572,19 @@ class Dispatcher:
         )
 
     async def _send_retrying(
-        self, sender: Outbound, limiter: RateLimiter, conversation: Conversation, reply: Reply
+        self,
+        sender: Outbound,
+        limiter: RateLimiter,
+        conversation: Conversation,
+        reply: Reply,
+        *,
+        begin: Callable[[], Awaitable[None]] | None = None,
     ) -> str | None:
         """Send one message: a 429 is waited out, a 5xx or connection failure tried again.
+
+        Args:
+            begin: awaited right before each call of the platform, after the rate
+                limiter's wait (records that the send began; may refuse to begin).
 
         Raises:
             RecipientUnreachable: the person blocked the bot or left (at once, no retry).
@@ -571,6 +594,8 @@ class Dispatcher:
         last: Exception | None = None
         for attempt in range(TRIES_PER_PASS):
             await limiter.wait(conversation.chat_id)
+            if begin is not None:
+                await begin()
             try:
                 return await sender.send(conversation, reply)
             except (RecipientUnreachable, SendOutcomeUnknown):
@@ -756,6 +781,10 @@ class _Recorder:
         with self.db.session() as session:
             for rows in shapes.values():
                 session.execute(update(Delivery), rows)
+
+
+class _NotBegun(Exception):
+    """A send that had not reached the platform when the dispatcher was told to stop."""
 
 
 def _pick(
