@@ -8,7 +8,7 @@ claim left by a crash). Re-running the same campaign claims nothing twice.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -17,8 +17,6 @@ from bot.store.db import Database
 from bot.store.models import DeliveryKind, DeliveryStatus, Person, PersonStatus, Team
 from quizzes.content import Course
 from quizzes.selection import next_quiz
-
-READY_AGE = timedelta(minutes=10)  # older than the dispatcher's claim timeout
 
 
 @dataclass
@@ -94,7 +92,11 @@ def push_campaign(
                     "team_id": person.team_id,
                     "status": DeliveryStatus.CLAIMED,
                     "send_attempts": 0,
-                    "claimed_at": now - READY_AGE,
+                    "claimed_at": now,
+                    # A claim nobody holds, its lease already over: the next dispatch
+                    # pass of any bot process takes it over and sends it.
+                    "lease_owner": None,
+                    "lease_expires_at": now,
                 }
             )
         claimed = claim_many(session, rows)

@@ -51,7 +51,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
@@ -239,19 +239,11 @@ class Dispatcher:
         """Stop claiming: a pass under way finishes the sends it began and releases the rest."""
         self._stopping = True
 
-    @property
-    def stopping(self) -> bool:
-        """Whether :meth:`stop` was called."""
-        return self._stopping
-
     async def release_claims(self) -> int:
         """Hand every claim of this process back at once (for a stop that cannot wait)."""
-
-        def run() -> int:
-            with self.db.session() as session:
-                return release(session, Delivery, owner=self.owner, now=self._now())
-
-        return await asyncio.to_thread(run)
+        return await self.db.run(
+            lambda session: release(session, Delivery, owner=self.owner, now=self._now())
+        )
 
     # -- the pass ----------------------------------------------------------------------
 
@@ -418,12 +410,8 @@ class Dispatcher:
             taken = session.scalars(
                 update(Delivery)
                 .where(
-                    expired(Delivery, now),
+                    expired(Delivery, now, legacy_grace=self.lease),
                     Delivery.kind != DeliveryKind.REPORT,
-                    or_(
-                        Delivery.lease_expires_at.is_not(None),
-                        Delivery.claimed_at <= now - self.lease,
-                    ),
                 )
                 .values(**lease_values(self.owner, now, self.lease))
                 .returning(Delivery.id)

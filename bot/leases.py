@@ -43,10 +43,16 @@ def lease_values(owner: str, now: datetime, lease: timedelta = LEASE) -> dict[st
     return {"lease_owner": owner, "lease_expires_at": now + lease}
 
 
-def expired(model: Leased, now: datetime) -> Any:
-    """SQL condition: a claimed row whose lease ran out (or that never had one)."""
+def expired(model: Leased, now: datetime, *, legacy_grace: timedelta = LEASE) -> Any:
+    """SQL condition: a claimed row whose lease ran out.
+
+    A row claimed before leases existed has none; it counts as expired once it was claimed
+    more than ``legacy_grace`` ago (until then its process may still be sending it).
+    """
+    claimed_at = Delivery.claimed_at if model is Delivery else ChannelPost.created_at
     return (model.status == DeliveryStatus.CLAIMED) & or_(
-        model.lease_expires_at.is_(None), model.lease_expires_at <= now
+        model.lease_expires_at <= now,
+        model.lease_expires_at.is_(None) & (claimed_at <= now - legacy_grace),
     )
 
 
@@ -58,11 +64,12 @@ def take_over(
     owner: str,
     now: datetime,
     lease: timedelta = LEASE,
+    legacy_grace: timedelta = LEASE,
 ) -> bool:
     """Make an expired claim ``owner``'s; ``False`` when it is not expired (or gone)."""
     result = session.execute(
         update(model)
-        .where(model.id == row_id, expired(model, now))
+        .where(model.id == row_id, expired(model, now, legacy_grace=legacy_grace))
         .values(**lease_values(owner, now, lease))
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -120,16 +127,16 @@ class LeaseKeeper:
         self.lease = lease
         self._task: asyncio.Task[None] | None = None
 
-    def _renew(self) -> None:
-        with self.db.session() as session:
-            renew(session, self.model, owner=self.owner, now=self.now(), lease=self.lease)
-
     async def _run(self) -> None:
         period = max(self.lease.total_seconds() / 3, 0.05)
         while True:
             await asyncio.sleep(period)
             try:
-                await asyncio.to_thread(self._renew)
+                await self.db.run(
+                    lambda session: renew(
+                        session, self.model, owner=self.owner, now=self.now(), lease=self.lease
+                    )
+                )
             except Exception:  # a missed renewal is retried; the lease has slack for two
                 logger.exception("could not renew leases")
 

@@ -22,7 +22,6 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -30,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from bot import events_log
 from bot.learning import claim_many
-from bot.leases import Leased, lease_values, take_over
+from bot.leases import expired, lease_values, take_over
 from bot.store.db import Database
 from bot.store.models import ChannelPost, Delivery, DeliveryKind, DeliveryStatus, Person
 from bot.weeks import parse_week
@@ -95,20 +94,6 @@ def slot_week(slot: str) -> str:
     return slot.partition(":")[2]
 
 
-def _lease_ran_out(lease_expires_at: datetime | None, claimed_at: datetime, now: datetime) -> bool:
-    if lease_expires_at is None:
-        return claimed_at <= now - LEGACY_GRACE
-    return lease_expires_at <= now
-
-
-def _recoverable(model: Leased, claimed_at: Any, now: datetime) -> Any:
-    """SQL condition matching :func:`_lease_ran_out`: a claimed row free to take over."""
-    return (model.status == DeliveryStatus.CLAIMED) & or_(
-        model.lease_expires_at <= now,
-        model.lease_expires_at.is_(None) & (claimed_at <= now - LEGACY_GRACE),
-    )
-
-
 # -- DMs (report deliveries) -------------------------------------------------------------
 
 
@@ -169,9 +154,7 @@ def claim_report(
 
 
 def _take_report(session: Session, row: Delivery, *, owner: str, now: datetime) -> Claim | None:
-    if not _lease_ran_out(row.lease_expires_at, row.claimed_at, now):
-        return None
-    if not take_over(session, Delivery, row.id, owner=owner, now=now):
+    if not take_over(session, Delivery, row.id, owner=owner, now=now, legacy_grace=LEGACY_GRACE):
         return None
     return Claim(ClaimState.RECOVERED, row.id, row.send_attempts, row.send_started_at is not None)
 
@@ -183,7 +166,7 @@ def pending_reports(session: Session, now: datetime) -> list[tuple[int, int, str
         .where(
             Delivery.kind == DeliveryKind.REPORT,
             or_(*(Delivery.slot.startswith(prefix) for prefix in SLOTS)),
-            _recoverable(Delivery, Delivery.claimed_at, now),
+            expired(Delivery, now, legacy_grace=LEGACY_GRACE),
         )
         .order_by(Delivery.id)
     ).all()
@@ -330,9 +313,7 @@ def take_channel_post(session: Session, row: ChannelPost, *, owner: str, now: da
     """Take over a claimed post whose lease ran out."""
     if row.status is not DeliveryStatus.CLAIMED:
         return Claim(ClaimState.DONE)
-    if not _lease_ran_out(row.lease_expires_at, row.created_at, now):
-        return Claim(ClaimState.BUSY)
-    if not take_over(session, ChannelPost, row.id, owner=owner, now=now):
+    if not take_over(session, ChannelPost, row.id, owner=owner, now=now, legacy_grace=LEGACY_GRACE):
         return Claim(ClaimState.BUSY)
     return Claim(ClaimState.RECOVERED, row.id, row.attempts)
 
@@ -341,7 +322,7 @@ def pending_channel_posts(session: Session, now: datetime) -> list[ChannelPost]:
     """Claimed posts whose lease ran out (detached from the session)."""
     rows = session.scalars(
         select(ChannelPost)
-        .where(_recoverable(ChannelPost, ChannelPost.created_at, now))
+        .where(expired(ChannelPost, now, legacy_grace=LEGACY_GRACE))
         .order_by(ChannelPost.id)
     ).all()
     session.expunge_all()

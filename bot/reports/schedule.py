@@ -29,7 +29,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -44,7 +44,6 @@ from bot.reports.claims import GAPS_SLOT, WEEKLY_SLOT, Claim, ClaimState
 from bot.reports.metrics import WeeklySummary, build_summary
 from bot.reports.render import chat_text, gap_digest
 from bot.settings import WEEKDAYS, Settings, parse_hhmm
-from bot.store.db import Database
 from bot.store.models import (
     ChannelPost,
     Delivery,
@@ -71,8 +70,6 @@ __all__ = [
     "scheduled_moment",
     "send_weekly_reports",
 ]
-
-T = TypeVar("T")
 
 
 @dataclass
@@ -167,16 +164,6 @@ def _summary_reply(summary: WeeklySummary, language: str) -> Reply:
     )
 
 
-async def _in_thread(db: Database, work: Callable[[Session], T]) -> T:
-    """Run ``work`` in one transaction, off the event loop."""
-
-    def run() -> T:
-        with db.session() as session:
-            return work(session)
-
-    return await asyncio.to_thread(run)
-
-
 @contextlib.asynccontextmanager
 async def _leases_kept(dispatcher: Dispatcher, owner: str) -> AsyncIterator[None]:
     """Keep this run's claims (deliveries and channel posts) its own while it runs."""
@@ -241,7 +228,7 @@ async def send_weekly_reports(
     week = last_complete_week(now, settings.timezone)
     run = WeeklyRun(week=week)
     summaries = _Summaries(dispatcher, week, now)
-    recipients = await _in_thread(dispatcher.db, lambda s: _recipients(s, settings))
+    recipients = await dispatcher.db.run(lambda s: _recipients(s, settings))
     known = {f"{admin.platform}:{admin.platform_user_id}" for admin in recipients.admins}
     run.unreached_admins = [item for item in settings.admins if item not in known]
     if run.unreached_admins:
@@ -297,8 +284,7 @@ async def _claim_and_send(
         run.failed.append(_label(person))
         return 0
     try:
-        claim = await _in_thread(
-            dispatcher.db,
+        claim = await dispatcher.db.run(
             lambda s: claims.claim_report(s, person, slot, owner=owner, now=dispatcher.clock.now()),
         )
         if not _counted_claim(run, claim):
@@ -351,23 +337,19 @@ async def _send_report(
     try:
         reply = await asyncio.to_thread(make_reply)
         if reply is None:
-            await _in_thread(
-                db,
+            await db.run(
                 lambda s: claims.close_report(
                     s, row_id, DeliveryStatus.SKIPPED, error="nothing to report"
                 ),
             )
             return _Outcome.NOTHING
-        await _in_thread(
-            db, lambda s: claims.report_send_started(s, row_id, dispatcher.clock.now())
-        )
+        await db.run(lambda s: claims.report_send_started(s, row_id, dispatcher.clock.now()))
         ref = await dispatcher.send_one(person.id, dispatcher.conversation_for(person), reply)
     except SendOutcomeUnknown as exc:
         # The platform may have it: sending it again could repeat the summary.
         unconfirmed = f"not confirmed by the platform: {exc}"[:1000]
         logger.warning("weekly summary to person %d: %s", person.id, unconfirmed)
-        await _in_thread(
-            db,
+        await db.run(
             lambda s: claims.close_report(
                 s,
                 row_id,
@@ -380,16 +362,14 @@ async def _send_report(
     except RecipientUnreachable as exc:  # send_one marked the person unreachable
         error = f"unreachable: {exc}"
         logger.warning("weekly summary to person %d: %s", person.id, error)
-        await _in_thread(
-            db, lambda s: claims.close_report(s, row_id, DeliveryStatus.FAILED, error=error)
-        )
+        await db.run(lambda s: claims.close_report(s, row_id, DeliveryStatus.FAILED, error=error))
         return _Outcome.FAILED
     except Exception as exc:  # a send error, or a summary that could not be built
         error = f"{type(exc).__name__}: {exc}"
         if not isinstance(exc, SendError):
             logger.exception("weekly summary for person %d could not be built", person.id)
-        tries, last = await _in_thread(
-            db, lambda s: claims.report_try_failed(s, row_id, error, dispatcher.clock.now())
+        tries, last = await db.run(
+            lambda s: claims.report_try_failed(s, row_id, error, dispatcher.clock.now())
         )
         if last:
             logger.error(
@@ -404,8 +384,7 @@ async def _send_report(
             error,
         )
         return _Outcome.RETRY
-    await _in_thread(
-        db,
+    await db.run(
         lambda s: claims.close_report(
             s, row_id, DeliveryStatus.SENT, message_ref=ref, now=dispatcher.clock.now()
         ),
@@ -444,8 +423,7 @@ async def _post_to_channel(
         ):
             run.already_sent += 1
             return
-        claim = await _in_thread(
-            dispatcher.db,
+        claim = await dispatcher.db.run(
             lambda s: claims.claim_channel_post(
                 s,
                 channel.platform,
@@ -480,8 +458,7 @@ async def _send_post(
         # The platform may have posted it: posting again could repeat it in the channel.
         unconfirmed = f"not confirmed by the platform: {exc}"[:1000]
         logger.warning("weekly summary post to %s: %s", label, unconfirmed)
-        await _in_thread(
-            db,
+        await db.run(
             lambda s: claims.channel_post_sent(
                 s, row_id, None, dispatcher.clock.now(), error=unconfirmed
             ),
@@ -492,8 +469,8 @@ async def _send_post(
         error = f"{type(exc).__name__}: {exc}"
         if not isinstance(exc, SendError):
             logger.exception("the weekly summary for %s could not be built", label)
-        tries, last = await _in_thread(
-            db, lambda s: claims.channel_post_try_failed(s, row_id, error, dispatcher.clock.now())
+        tries, last = await db.run(
+            lambda s: claims.channel_post_try_failed(s, row_id, error, dispatcher.clock.now())
         )
         run.failed.append(label)
         if last:
@@ -515,7 +492,7 @@ async def _send_post(
                 error,
             )
         return
-    await _in_thread(db, lambda s: claims.channel_post_sent(s, row_id, ref, dispatcher.clock.now()))
+    await db.run(lambda s: claims.channel_post_sent(s, row_id, ref, dispatcher.clock.now()))
     run.channel = True
 
 
@@ -539,8 +516,8 @@ async def retry_unsent_reports(
     owner = owner or new_owner()
     week = last_complete_week(now, settings.timezone)
     run = WeeklyRun(week=week)
-    reports = await _in_thread(dispatcher.db, lambda s: claims.pending_reports(s, now))
-    posts = await _in_thread(dispatcher.db, lambda s: claims.pending_channel_posts(s, now))
+    reports = await dispatcher.db.run(lambda s: claims.pending_reports(s, now))
+    posts = await dispatcher.db.run(lambda s: claims.pending_channel_posts(s, now))
     if not reports and not posts:
         return run
     summaries = _Summaries(dispatcher, week, now)
@@ -622,8 +599,7 @@ async def _retry_report(
     *,
     owner: str,
 ) -> None:
-    taken = await _in_thread(
-        dispatcher.db,
+    taken = await dispatcher.db.run(
         lambda s: _take_for_retry(
             s,
             dispatcher.settings,
@@ -675,14 +651,13 @@ async def _retry_post(
                 claims.close_channel_post(session, post.id, DeliveryStatus.FAILED, stale)
             return claim.held
 
-        if await _in_thread(dispatcher.db, close):
+        if await dispatcher.db.run(close):
             logger.warning("weekly summary post %d not made: %s", post.id, stale)
         return
     assert channel is not None
     if channel.platform not in dispatcher.outbound:
         return  # left to a process where that front door runs
-    claim = await _in_thread(
-        dispatcher.db,
+    claim = await dispatcher.db.run(
         lambda s: claims.take_channel_post(s, post, owner=owner, now=dispatcher.clock.now()),
     )
     if _counted_claim(run, claim):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -14,6 +15,8 @@ from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -94,6 +97,15 @@ class Database:
         """A session in a transaction: committed on success, rolled back on error."""
         with self._sessions() as session, session.begin():
             yield session
+
+    async def run(self, work: Callable[[Session], T]) -> T:
+        """Run ``work`` in one transaction in a worker thread, off the event loop."""
+
+        def in_thread() -> T:
+            with self.session() as session:
+                return work(session)
+
+        return await asyncio.to_thread(in_thread)
 
     def dispose(self) -> None:
         """Close every pooled connection."""
