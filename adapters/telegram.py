@@ -58,6 +58,7 @@ from telegram.ext import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.app import COMMANDS
+from bot.digits import ascii_int
 from bot.errors import ConfigError
 from bot.events import (
     Button,
@@ -261,9 +262,10 @@ def parse_update(
 def parse_message_ref(ref: str) -> tuple[str, int] | None:
     """Split a ``chat_id:message_id`` reference; ``None`` when it is not one of ours."""
     chat_id, _, message_id = ref.rpartition(":")
-    if not chat_id or not message_id.isdigit():
+    number = ascii_int(message_id)
+    if not chat_id or number is None:
         return None
-    return chat_id, int(message_id)
+    return chat_id, number
 
 
 # -- rendering -----------------------------------------------------------------------------
