@@ -10,6 +10,7 @@ import asyncio
 import gc
 import logging
 import sys
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -176,6 +177,22 @@ def _answer_json(answer: Any) -> dict[str, Any]:
     }
 
 
+def _stdin_lines() -> Iterator[str]:
+    """Standard input line by line, each decoded on its own.
+
+    A byte that is not valid in the input's encoding becomes U+FFFD in its own line, so
+    one damaged line in a batch neither stops the batch nor reaches the answer as a lone
+    surrogate (what Python's UTF-8 mode would otherwise hand over).
+    """
+    encoding = sys.stdin.encoding or "utf-8"
+    raw = getattr(sys.stdin, "buffer", None)
+    if raw is None:  # a text-only stream (an embedding host): already decoded
+        yield from sys.stdin
+        return
+    for line in raw:
+        yield line.decode(encoding, errors="replace")
+
+
 @app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="The question, or '-' to read one per line.")],
@@ -193,7 +210,7 @@ def ask(
     if not service.index.exists:
         raise TrainbotError("the Q&A index has not been built yet: run 'trainbot ingest' first")
     if question == "-":
-        for line in sys.stdin:
+        for line in _stdin_lines():
             if line.strip():
                 answer = service.ask(line.strip())
                 typer.echo(json.dumps(_answer_json(answer), ensure_ascii=False))

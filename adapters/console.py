@@ -17,6 +17,7 @@ import sys
 import threading
 from typing import TextIO
 
+from bot.digits import ascii_int
 from bot.events import (
     Button,
     ButtonPress,
@@ -55,8 +56,9 @@ def parse_line(
     match = _COMMAND.match(text)
     if match:
         return Command(person, conversation, match.group(1).lower(), (match.group(2) or "").strip())
-    if text.isdigit() and 1 <= int(text) <= len(buttons):
-        return ButtonPress(person, conversation, buttons[int(text) - 1].payload)
+    number = ascii_int(text, max_digits=4)
+    if number is not None and 1 <= number <= len(buttons):
+        return ButtonPress(person, conversation, buttons[number - 1].payload)
     return Text(person, conversation, text)
 
 

@@ -289,7 +289,7 @@ def mrkdwn(text: str) -> str:
     """Markdown-ish reply text as Slack mrkdwn.
 
     ``&``, ``<`` and ``>`` are escaped so nothing the person or the course wrote becomes a
-    mention or a link; ``**bold**`` becomes ``*bold*``; ``/quiz`` becomes ``/train quiz``,
+    mention, a link or a control sequence such as ``<!channel>``; ``**bold**`` becomes ``*bold*``; ``/quiz`` becomes ``/train quiz``,
     the way commands are typed in Slack.
     """
     escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -326,11 +326,13 @@ def _label(text: str) -> str:
 def render_blocks(reply: Reply) -> list[dict[str, Any]]:
     """The Block Kit blocks of a reply: mrkdwn sections, then one actions block per row.
 
-    Every button gets an ``action_id`` unique within the message and carries the bot's
-    opaque payload as its ``value``.
+    Sections are ``verbatim``: Slack shows them as :func:`mrkdwn` wrote them and makes no
+    mention, channel link or link of a name or question that reads ``@here``, ``#general``
+    or ``http://...``. Every button gets an ``action_id`` unique within the message and
+    carries the bot's opaque payload as its ``value``.
     """
     blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": piece}}
+        {"type": "section", "text": {"type": "mrkdwn", "text": piece, "verbatim": True}}
         for piece in _sections(mrkdwn(reply.text))
     ]
     index = 0
@@ -354,9 +356,18 @@ def render_blocks(reply: Reply) -> list[dict[str, Any]]:
 
 
 def render_message(reply: Reply) -> dict[str, Any]:
-    """Arguments for ``chat.postMessage`` / ``chat.update``: fallback text and blocks."""
+    """Arguments for ``chat.postMessage`` / ``chat.update``: fallback text and blocks.
+
+    The fallback text (what notifications show) is parsed as little as the blocks:
+    ``parse=none`` and no ``link_names``, so it mentions and links nobody either.
+    """
     text = mrkdwn(reply.text) or " ".join(button.label for row in reply.buttons for button in row)
-    return {"text": text[:MAX_FALLBACK_CHARS], "blocks": render_blocks(reply)}
+    return {
+        "text": text[:MAX_FALLBACK_CHARS],
+        "blocks": render_blocks(reply),
+        "parse": "none",
+        "link_names": False,
+    }
 
 
 def buttons_from_blocks(blocks: list[dict[str, Any]]) -> list[list[Button]]:

@@ -7,7 +7,8 @@ runs python-telegram-bot's lifecycle, hands events to the bot, sends what comes 
 maps Telegram's errors onto the outbound port's (``bot.ports``).
 
 Replies use HTML parse mode: ``**bold**`` and ``_italic_`` become tags and everything else
-is escaped, so a question containing ``<b>`` or ``&`` comes back literally. Texts over
+is escaped, so a question containing ``<b>`` or ``&`` comes back literally; text messages
+go without link previews. Texts over
 Telegram's 4,096-character limit are split on line boundaries. Button payloads longer than
 ``callback_data``'s 64 bytes are kept server-side behind a short token.
 """
@@ -34,6 +35,7 @@ from telegram import (
     BotCommand,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    LinkPreviewOptions,
     Message,
     ReplyParameters,
     Update,
@@ -58,6 +60,7 @@ from telegram.ext import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.app import COMMANDS
+from bot.digits import ascii_int
 from bot.errors import ConfigError
 from bot.events import (
     Button,
@@ -261,9 +264,10 @@ def parse_update(
 def parse_message_ref(ref: str) -> tuple[str, int] | None:
     """Split a ``chat_id:message_id`` reference; ``None`` when it is not one of ours."""
     chat_id, _, message_id = ref.rpartition(":")
-    if not chat_id or not message_id.isdigit():
+    number = ascii_int(message_id)
+    if not chat_id or number is None:
         return None
-    return chat_id, int(message_id)
+    return chat_id, number
 
 
 # -- rendering -----------------------------------------------------------------------------
@@ -407,7 +411,13 @@ def render_reply(
     calls: list[TelegramCall] = []
     edit = parse_message_ref(reply.edit_ref) if reply.edit_ref else None
     for index, chunk in enumerate(chunks):
-        params: dict[str, Any] = {"text": chunk, "parse_mode": "HTML"}
+        # No preview card: an address someone typed (a name, a question in a report) is
+        # shown as text, never fetched and displayed under the bot's name.
+        params: dict[str, Any] = {
+            "text": chunk,
+            "parse_mode": "HTML",
+            "link_preview_options": {"is_disabled": True},
+        }
         if index == 0 and edit is not None and attachment is None:
             calls.append(
                 TelegramCall(
@@ -432,6 +442,11 @@ def render_reply(
             "allow_sending_without_reply": True,
         }
     return calls
+
+
+def _link_preview(params: Mapping[str, Any]) -> LinkPreviewOptions | None:
+    options = params.get("link_preview_options")
+    return LinkPreviewOptions(**options) if options else None
 
 
 def command_menu(language: str) -> list[tuple[str, str]]:
@@ -755,6 +770,7 @@ class TelegramAdapter:
                     message_id=params["message_id"],
                     parse_mode=ParseMode.HTML,
                     reply_markup=keyboard,
+                    link_preview_options=_link_preview(params),
                 )
             except BadRequest as exc:
                 if "message is not modified" in str(exc).lower():
@@ -770,6 +786,7 @@ class TelegramAdapter:
                 reply_markup=keyboard,
                 reply_parameters=reply_parameters,
                 message_thread_id=thread,
+                link_preview_options=_link_preview(params),
             )
         attachment = call.file
         caption = params.get("caption")

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from bot.digits import ascii_int
+
 SEPARATOR = ":"
 
 
@@ -116,21 +118,17 @@ QuizPayload = QuizAnswer | QuizToggle | QuizSubmit
 LessonPayload = LessonDone | LessonQuiz
 
 
-def _number(text: str) -> int | None:
-    return int(text) if text.isdigit() and len(text) <= 18 else None
-
-
 def decode(payload: str) -> Payload | None:
     """The typed payload of a press, or ``None`` when it is not one this bot makes."""
     tag, _, rest = payload.partition(SEPARATOR)
     if tag in (QuizAnswer.TAG, QuizToggle.TAG):
         number, _, key = rest.partition(SEPARATOR)
-        delivery_id = _number(number)
+        delivery_id = ascii_int(number)
         if delivery_id is None or not key or SEPARATOR in key:
             return None
         return (QuizAnswer if tag == QuizAnswer.TAG else QuizToggle)(delivery_id, key)
     if tag in (QuizSubmit.TAG, LessonDone.TAG, LessonQuiz.TAG):
-        delivery_id = _number(rest)
+        delivery_id = ascii_int(rest)
         if delivery_id is None:
             return None
         if tag == QuizSubmit.TAG:
@@ -138,7 +136,7 @@ def decode(payload: str) -> Payload | None:
         return LessonDone(delivery_id) if tag == LessonDone.TAG else LessonQuiz(delivery_id)
     if tag == AnswerFeedback.TAG:
         number, _, verdict = rest.partition(SEPARATOR)
-        asked_id = _number(number)
+        asked_id = ascii_int(number)
         if asked_id is None or verdict not in ("up", "down"):
             return None
         return AnswerFeedback(asked_id, verdict == "up")

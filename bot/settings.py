@@ -22,7 +22,8 @@ ENV_PREFIX = "TRAINBOT_"
 Language = Literal["zh", "en"]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
-_TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+# [0-9], not \d: \d also matches other scripts' digits, and times are written in ASCII.
+_TIME_RE = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
 
 
 def parse_hhmm(value: str) -> time:

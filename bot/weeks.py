@@ -17,7 +17,17 @@ logger = logging.getLogger(__name__)
 WEEK_FORMAT = "2026-W47"
 """An example of the accepted week format, quoted in error messages."""
 
-_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+FIRST_YEAR = 2000
+LAST_YEAR = 2100
+"""Weeks are accepted from ``FIRST_YEAR-W01`` to the last week of ``LAST_YEAR``.
+
+The store holds nothing older than the bot, and years at the edges of what ``datetime``
+can hold overflow once a week is turned into UTC or the week before is looked up.
+"""
+
+# [0-9], not \d: \d also matches other scripts' digits (２０２６), which would make a
+# second spelling of the same week.
+_WEEK = re.compile(r"^([0-9]{4})-W([0-9]{2})$")
 
 
 def _zone(tz: str) -> ZoneInfo:
@@ -31,15 +41,22 @@ def parse_week(week: str) -> tuple[int, int]:
     """The ``(ISO year, week number)`` of ``week``.
 
     Args:
-        week: an ISO week such as ``2026-W47`` (a lowercase ``w`` is accepted too).
+        week: an ISO week such as ``2026-W47`` (a lowercase ``w`` is accepted too), in
+            the years ``FIRST_YEAR`` to ``LAST_YEAR``.
 
     Raises:
-        ValueError: naming the expected format when ``week`` is not a valid ISO week.
+        ValueError: naming the expected format when ``week`` is not a valid ISO week or
+            lies outside those years.
     """
     match = _WEEK.match(week.strip().upper())
     if match is None:
         raise ValueError(f"invalid week {week!r} (expected an ISO week such as {WEEK_FORMAT})")
     year, number = int(match.group(1)), int(match.group(2))
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValueError(
+            f"invalid week {week!r}: the year must be between {FIRST_YEAR} and {LAST_YEAR} "
+            f"(expected an ISO week such as {WEEK_FORMAT})"
+        )
     try:
         date.fromisocalendar(year, number, 1)
     except ValueError:
@@ -104,10 +121,14 @@ def last_complete_week(now: datetime, tz: str) -> str:
 def chosen_week(week: str | None, now: datetime, tz: str) -> str:
     """``week`` once checked, or by default the last complete week at ``now`` in ``tz``.
 
+    The week comes back in its one spelling (``2026-w47`` as ``2026-W47``), since it
+    names reports and keys their claims.
+
     Raises:
-        ValueError: naming the expected format when ``week`` is not a valid ISO week.
+        ValueError: naming the expected format when ``week`` is not a valid ISO week or
+            lies outside the years :func:`parse_week` accepts.
     """
     if week is None:
         return last_complete_week(now, tz)
-    parse_week(week)
-    return week
+    year, number = parse_week(week)
+    return f"{year}-W{number:02d}"

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-_WEEK_TOKEN = re.compile(r"^\d{4}-[Ww]\d{1,2}$")
+_WEEK_TOKEN = re.compile(r"^[0-9]{4}-[Ww][0-9]{1,2}$")
 
 
 def _arguments(args: str) -> tuple[str | None, str | None]:

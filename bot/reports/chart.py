@@ -64,7 +64,15 @@ def team_chart(summary: WeeklySummary, language: str) -> bytes:
     panels = (("completion", "report_completion"), ("accuracy", "report_accuracy"))
     positions = list(range(len(names)))
     family = list(_font_family())
-    with matplotlib.rc_context({"font.family": family}), warnings.catch_warnings():
+    # Team names are text, not mathtext: "$x^2$" is drawn as typed, and a name mathtext
+    # cannot parse ("$$", "$\\foo$") would otherwise fail the whole chart. Nor does a
+    # matplotlibrc on the host hand them to LaTeX.
+    with (
+        matplotlib.rc_context(
+            {"font.family": family, "text.parse_math": False, "text.usetex": False}
+        ),
+        warnings.catch_warnings(),
+    ):
         # Without a CJK font Chinese labels show as boxes; say so once, not per glyph.
         warnings.filterwarnings("ignore", message="Glyph .* missing from font")
         figure.suptitle(f"{t(language, 'report_chart_title')} · {summary.week}", fontsize=12)

@@ -7,6 +7,8 @@ import csv
 import html
 import io
 import json
+import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -127,11 +129,17 @@ GAP_VARIANTS_SHOWN = 2
 """Other phrasings shown under a gap in chat (all of them are in the JSON and the CLI)."""
 
 
-def _gap_line(gap: Any, language: str) -> str:
+def _as_typed(text: str) -> str:
+    return text
+
+
+def _gap_line(gap: Any, language: str, *, escape: Callable[[str], str] = _as_typed) -> str:
+    """A content gap on one line (its other phrasings on a second), questions through
+    ``escape`` since people typed them."""
     line = t(
         language,
         "report_gap_item",
-        question=_short(gap.question),
+        question=escape(_short(gap.question)),
         count=gap.count,
         unanswered=gap.unanswered,
         thumbs_down=gap.thumbs_down,
@@ -139,7 +147,7 @@ def _gap_line(gap: Any, language: str) -> str:
     if not gap.variants:
         return line
     # A grouped phrasing is shown, so a merge that was wrong hides no question.
-    shown = [_short(variant) for variant in gap.variants[:GAP_VARIANTS_SHOWN]]
+    shown = [escape(_short(variant)) for variant in gap.variants[:GAP_VARIANTS_SHOWN]]
     if len(gap.variants) > GAP_VARIANTS_SHOWN:
         shown.append("…")
     variants = t(language, "report_gap_variants", variants=" / ".join(shown))
@@ -308,8 +316,34 @@ CSV_COLUMNS = (
 )
 
 
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+"""First characters that make a spreadsheet read a cell as a formula (OWASP's list, and
+the full-width forms some spreadsheets convert on import)."""
+
+
+def spreadsheet_cell(value: object) -> object:
+    """``value`` as a CSV cell that a spreadsheet shows and never runs.
+
+    Text whose first character, or first one after white space (which some spreadsheets
+    trim on import), could start a formula gets a leading ``'``, as OWASP recommends
+    against CSV injection: ``=HYPERLINK(...)`` becomes ``'=HYPERLINK(...)``. Numbers are
+    written by us and stay numbers, a negative one included; ``None`` is an empty cell.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, str) and (
+        value.startswith(FORMULA_TRIGGERS) or value.lstrip().startswith(FORMULA_TRIGGERS)
+    ):
+        return "'" + value
+    return value
+
+
 def to_csv(summary: WeeklySummary) -> str:
-    """One row per person (the summary must have been built with its people)."""
+    """One row per person (the summary must have been built with its people).
+
+    Every text cell goes through :func:`spreadsheet_cell`: names and team names are
+    whatever people and rosters typed.
+    """
     reasons = {item.person_id: item.reason for item in summary.follow_up}
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
@@ -319,20 +353,48 @@ def to_csv(summary: WeeklySummary) -> str:
         row["week"] = summary.week
         row["follow_up"] = reasons.get(person.person_id, "")
         row["passed"] = "" if person.passed is None else str(person.passed).lower()
-        writer.writerow({key: "" if row[key] is None else row[key] for key in CSV_COLUMNS})
+        writer.writerow({key: spreadsheet_cell(row[key]) for key in CSV_COLUMNS})
     return buffer.getvalue()
 
 
 # -- Markdown --------------------------------------------------------------------------
 
 
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    def escape(cell: str) -> str:
-        return cell.replace("|", "\\|")
+# Characters that make Markdown inline syntax: emphasis, code, links and images
+# (``[``/``]``; ``!`` and ``(`` do nothing without them), strikethrough, table cells, math
+# (``$``, which GitHub renders), and the backslash itself so no escape of ours is undone.
+_MARKDOWN_INLINE = re.compile(r"([\\`*_~$\[\]|])")
+# At the start of a list item: a heading, a list or a setext underline (``>`` is an entity
+# by then, so it starts no quote).
+_MARKDOWN_LEADING = re.compile(r"^([#+\-=])|^([0-9]+)([.)])")
+# Bare URLs that GitHub-flavoured renderers link by themselves (``http://x``, ``www.x``).
+_MARKDOWN_AUTOLINK = re.compile(r"(?i)(?<=[a-z])(:)(?=//)|(?<![a-z0-9])(www)(\.)")
 
-    lines = ["| " + " | ".join(escape(cell) for cell in header) + " |"]
+
+def markdown_text(text: str) -> str:
+    """``text`` (a name, a team, a question someone typed) as literal Markdown.
+
+    Rendered by any CommonMark or GitHub renderer it reads as typed: raw HTML
+    (``<script>``) comes out as text, ``[x](http://...)``, ``![x](...)``,
+    ``<http://...>`` and bare ``http://`` or ``www.`` addresses are not links,
+    ``*``/``_``/backticks/``~`` format nothing, ``|`` does not split a table cell, and a
+    leading ``#``, ``>``, ``-`` or ``1.`` starts no block. Line breaks and tabs become
+    spaces, so the text stays within its list item or table row.
+    """
+    text = " ".join(text.split())
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MARKDOWN_INLINE.sub(r"\\\1", text)
+    text = _MARKDOWN_AUTOLINK.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", text)
+    return _MARKDOWN_LEADING.sub(
+        lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", text, count=1
+    )
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """A Markdown table; every cell is escaped (:func:`markdown_text`)."""
+    lines = ["| " + " | ".join(markdown_text(cell) for cell in header) + " |"]
     lines.append("|" + "---|" * len(header))
-    lines.extend("| " + " | ".join(escape(cell) for cell in row) + " |" for row in rows)
+    lines.extend("| " + " | ".join(markdown_text(cell) for cell in row) + " |" for row in rows)
     return lines
 
 
@@ -429,7 +491,12 @@ def _person_cells(person: PersonWeek, zone: ZoneInfo) -> list[str]:
 
 
 def to_markdown(summary: WeeklySummary, language: str) -> str:
-    """The report as a Markdown document."""
+    """The report as a Markdown document.
+
+    Everything people or rosters wrote (names, teams, questions) goes through
+    :func:`markdown_text`, so a renderer shows it as typed and makes no HTML, link or
+    structure of it.
+    """
     start, end = _dates(summary)
     zone = ZoneInfo(summary.timezone)
     lines = [
@@ -438,7 +505,7 @@ def to_markdown(summary: WeeklySummary, language: str) -> str:
         t(
             language,
             "report_scope",
-            scope=_scope(summary, language),
+            scope=markdown_text(_scope(summary, language)),
             start=start,
             end=end,
             timezone=summary.timezone,
@@ -472,7 +539,7 @@ def to_markdown(summary: WeeklySummary, language: str) -> str:
         + t(
             language,
             "report_hard_item",
-            prompt=item.prompt,
+            prompt=markdown_text(item.prompt),
             accuracy=percent(item.accuracy),
             tries=item.first_tries,
         )
@@ -482,7 +549,8 @@ def to_markdown(summary: WeeklySummary, language: str) -> str:
         lines.append(t(language, "report_none"))
     lines += ["", f"## {t(language, 'report_follow_up')}", ""]
     lines.extend(
-        f"- {item.name} ({item.team}): {_reason(item, language)}" for item in summary.follow_up
+        f"- {markdown_text(item.name)} ({markdown_text(item.team)}): {_reason(item, language)}"
+        for item in summary.follow_up
     )
     if not summary.follow_up:
         lines.append(t(language, "report_none"))
@@ -491,7 +559,9 @@ def to_markdown(summary: WeeklySummary, language: str) -> str:
         lines.append(t(language, "report_gaps_unavailable"))
     elif not summary.gaps:
         lines.append(t(language, "report_none"))
-    lines.extend(f"- {_gap_line(gap, language)}" for gap in summary.gaps or [])
+    lines.extend(
+        f"- {_gap_line(gap, language, escape=markdown_text)}" for gap in summary.gaps or []
+    )
     if summary.people is not None:
         lines += ["", f"## {t(language, 'report_people')}", ""]
         lines += _table(
@@ -628,7 +698,9 @@ __all__ = [
     "as_dict",
     "chat_text",
     "gap_digest",
+    "markdown_text",
     "percent",
+    "spreadsheet_cell",
     "to_csv",
     "to_html",
     "to_json",
