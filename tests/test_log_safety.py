@@ -26,7 +26,9 @@ import aiohttp
 import pytest
 from sqlalchemy.engine import make_url
 
+from adapters.telegram import TelegramAdapter
 from bot import logsafety
+from bot.app import TrainBot
 from bot.logsafety import REDACTED, ContentGate, SecretRedactor
 from bot.settings import load_settings
 from bot.store.db import Database
@@ -218,6 +220,33 @@ def test_a_handler_added_after_install_is_guarded_too() -> None:
         assert f"connecting with {REDACTED}" in stream.getvalue()
     finally:
         logging.getLogger().removeHandler(handler)
+
+
+async def test_a_generated_webhook_secret_is_redacted_too(
+    bot: TrainBot, root_handler: logging.StreamHandler[io.StringIO]
+) -> None:
+    """Without TRAINBOT_TELEGRAM_WEBHOOK_SECRET the adapter makes one, which PTB logs."""
+    settings = bot.ctx.settings
+    settings.log_content = True  # the libraries' DEBUG lines, setWebhook's parameters among them
+    logsafety.install(settings)
+    try:
+        async with FakeTelegram() as server:
+            settings.telegram_token = server.token
+            settings.telegram_api_url = server.api_url
+            settings.telegram_webhook_url = "https://bot.example.test/telegram/hook"
+            settings.telegram_webhook_port = free_port()
+            settings.telegram_webhook_listen = "127.0.0.1"
+            adapter = TelegramAdapter(bot, settings)
+            await adapter.start()
+            await adapter.stop()
+    finally:
+        settings.log_content = False
+        logsafety.install(settings)
+    generated = server.calls("setWebhook")[0].params["secret_token"]
+    assert len(generated) > 20
+    shown = root_handler.stream.getvalue()
+    assert "setWebhook" in shown and f"'secret_token': '{REDACTED}'" in shown
+    assert generated not in shown and server.token not in shown
 
 
 def test_database_errors_leave_out_what_people_wrote(tmp_path: Path) -> None:
