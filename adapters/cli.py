@@ -780,7 +780,7 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except Exception:
         # Through the log handler rather than Python's own hook, so the traceback passes
-        # the secret redactor (a database driver's error may quote the URL it was given).
+        # the secret redactor (an HTTP client's error may quote a Bot API URL, token and all).
         logger.critical("trainbot stopped on an unexpected error", exc_info=True)
         sys.exit(1)
     sys.exit(result if isinstance(result, int) else 0)
