@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import click
 import typer
 
+from bot import logsafety
 from bot.errors import TrainbotError
 from bot.settings import Settings, load_settings
 from quizzes.loader import ContentError
@@ -60,6 +61,7 @@ def _settings(db: str | None = None) -> Settings:
     settings = load_settings(**overrides)
     if not _VERBOSE:
         logging.getLogger().setLevel(settings.log_level.upper())
+    logsafety.install(settings)  # now the configured secrets and TRAINBOT_LOG_CONTENT are known
     return settings
 
 
@@ -81,6 +83,7 @@ def _root(
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logsafety.install()  # after basicConfig: it guards the handlers that exist
 
 
 @app.command()
@@ -236,7 +239,7 @@ def _build_bot(settings: Settings) -> Any:
     from bot.qa import NOT_BUILT, KnowledgeService
     from bot.store.db import Database
 
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, hide_parameters=not settings.log_content)
     db.upgrade()
     library = CourseLibrary(settings.content_dir)
     problems = library.reload()
@@ -792,4 +795,9 @@ def main() -> None:
     except TrainbotError as exc:
         typer.echo(f"trainbot: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except Exception:
+        # Through the log handler rather than Python's own hook, so the traceback passes
+        # the secret redactor (an HTTP client's error may quote a Bot API URL, token and all).
+        logger.critical("trainbot stopped on an unexpected error", exc_info=True)
+        sys.exit(1)
     sys.exit(result if isinstance(result, int) else 0)

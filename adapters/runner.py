@@ -17,6 +17,7 @@ import signal
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Protocol
 
+from bot import logsafety
 from bot.events import Conversation, Reply
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ async def stop_scheduler(scheduler: BotScheduler, settings: Settings) -> None:
 
 
 def quiet_http_client_logs() -> None:
-    """HTTP clients log every request at INFO, and Telegram's URLs contain the token."""
+    """HTTP clients log every request at INFO: a line per Bot API call says nothing."""
     # APScheduler logs every job run at INFO: two lines a minute that say nothing.
     for name in (
         "httpx",
@@ -147,6 +148,7 @@ async def serve(
         The process exit code (0 after a clean shutdown).
     """
     stop = stop or asyncio.Event()
+    logsafety.install(settings)  # secrets redacted, message texts kept out (bot.logsafety)
     quiet_http_client_logs()
     remove_signals = install_stop_signals(stop)
     started: list[FrontDoor] = []

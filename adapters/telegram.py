@@ -59,6 +59,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
+from bot import logsafety
 from bot.app import COMMANDS
 from bot.digits import ascii_int
 from bot.errors import ConfigError
@@ -495,25 +496,6 @@ def as_send_error(error: TelegramError) -> SendError:
 # -- the adapter ---------------------------------------------------------------------------
 
 
-# httpx logs every request URL at INFO, and Bot API URLs contain the token.
-_HTTP_LOGGER = logging.getLogger("httpx")
-
-
-class _TokenRedactor(logging.Filter):
-    """Replaces the bot token in log records with ``<token>``."""
-
-    def __init__(self, token: str) -> None:
-        super().__init__()
-        self.token = token
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.token:
-            message = record.getMessage()
-            if self.token in message:
-                record.msg, record.args = message.replace(self.token, "<token>"), ()
-        return True
-
-
 class ChatOrderedUpdates(BaseUpdateProcessor):
     """Handles updates concurrently across chats but one at a time within a chat.
 
@@ -582,7 +564,6 @@ class TelegramAdapter:
         self.max_concurrent_updates = max_concurrent_updates
         self.payloads = CallbackPayloads()
         self.me: BotIdentity | None = None
-        self._redactor = _TokenRedactor(settings.telegram_token)
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -602,6 +583,8 @@ class TelegramAdapter:
         if self._app is not None:
             raise RuntimeError("the Telegram adapter is already running")
         api_url = settings.telegram_api_url
+        # Bot API URLs contain the token, and python-telegram-bot logs them from build() on.
+        logsafety.redact(settings.telegram_token)
         app = (
             Application.builder()
             .token(settings.telegram_token)
@@ -616,17 +599,11 @@ class TelegramAdapter:
         )
         app.add_handler(TypeHandler(Update, self._on_update))
         app.add_error_handler(self._on_error)
-        self._redactor = _TokenRedactor(settings.telegram_token)
-        _HTTP_LOGGER.addFilter(self._redactor)
         try:
             await app.initialize()
         except InvalidToken:
-            _HTTP_LOGGER.removeFilter(self._redactor)
             # PTB's message repeats the token, so neither it nor the chain goes further.
             raise ConfigError(f"Telegram refused TRAINBOT_TELEGRAM_TOKEN at {api_url}") from None
-        except BaseException:
-            _HTTP_LOGGER.removeFilter(self._redactor)
-            raise
         self._app = app
         try:
             self.me = BotIdentity(app.bot.id, app.bot.username)
@@ -644,6 +621,7 @@ class TelegramAdapter:
                         "for this process"
                     )
                     secret = secrets.token_urlsafe(32)
+                logsafety.redact(secret)  # setWebhook's parameters are logged at DEBUG
                 path = urlsplit(settings.telegram_webhook_url).path.lstrip("/")
                 await updater.start_webhook(
                     listen=self.webhook_listen,
@@ -700,7 +678,6 @@ class TelegramAdapter:
         finally:
             self._app = None
             await app.shutdown()
-            _HTTP_LOGGER.removeFilter(self._redactor)
 
     def _require_app(self) -> Application[Any, Any, Any, Any, Any, Any]:
         if self._app is None:

@@ -110,6 +110,7 @@ class Settings(BaseSettings):
     report_channel: str = ""
     admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_level: str = "INFO"
+    log_content: bool = False
 
     # Runtime
     dispatch_interval: float = Field(default=60.0, ge=1)
@@ -215,8 +216,9 @@ class Settings(BaseSettings):
     @classmethod
     def _valid_database_url(cls, value: str) -> str:
         if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", value):
+            shown = re.sub(r"(://[^/@\s]*?:)[^/\s]*@", r"\1***@", value)  # never the password
             raise ValueError(
-                f"unsupported database URL {value!r} (expected sqlite:///path or postgresql://...)"
+                f"unsupported database URL {shown!r} (expected sqlite:///path or postgresql://...)"
             )
         return value
 

@@ -110,8 +110,16 @@ class Message:
 class FakeSlack:
     """The fake Slack: Web API, file uploads and a Socket Mode websocket."""
 
-    def __init__(self, *, signing_secret: str = SIGNING_SECRET) -> None:
+    def __init__(
+        self,
+        *,
+        signing_secret: str = SIGNING_SECRET,
+        bot_token: str = BOT_TOKEN,
+        app_token: str = APP_TOKEN,
+    ) -> None:
         self.signing_secret = signing_secret
+        self.bot_token = bot_token
+        self.app_token = app_token
         self.users: dict[str, dict[str, Any]] = {}
         self.calls: dict[str, list[dict[str, Any]]] = {}
         self.messages: list[Message] = []
@@ -223,7 +231,7 @@ class FakeSlack:
                 return web.Response(status=failure.status, text="upstream connect error")
             return web.json_response({"ok": False, "error": failure.error or "fatal_error"})
         token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        expected = APP_TOKEN if method == "apps.connections.open" else BOT_TOKEN
+        expected = self.app_token if method == "apps.connections.open" else self.bot_token
         if token != expected:
             return web.json_response({"ok": False, "error": "invalid_auth"})
         handler = getattr(self, "_" + method.replace(".", "_"), None)

@@ -39,11 +39,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_db_engine(url: str) -> Engine:
+def create_db_engine(url: str, *, hide_parameters: bool = True) -> Engine:
     """Create an engine; SQLite gets WAL mode, foreign keys and a parent directory.
 
     Args:
         url: a SQLAlchemy URL (``sqlite:///var/trainbot.db``, ``postgresql://...``).
+        hide_parameters: keep statement parameters (names, question texts) out of
+            database errors, which are logged (off with ``TRAINBOT_LOG_CONTENT=true``).
     """
     url = normalise_url(url)
     parsed = make_url(url)
@@ -51,10 +53,10 @@ def create_db_engine(url: str) -> Engine:
         database = parsed.database
         if database and database != ":memory:":
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=hide_parameters)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=hide_parameters)
 
 
 def alembic_config(url: str) -> Config:
@@ -76,11 +78,13 @@ class Database:
 
     Args:
         url: SQLAlchemy URL of the database.
+        hide_parameters: keep statement parameters out of database errors (see
+            :func:`create_db_engine`).
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, hide_parameters: bool = True) -> None:
         self.url = normalise_url(url)
-        self.engine = create_db_engine(self.url)
+        self.engine = create_db_engine(self.url, hide_parameters=hide_parameters)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property

@@ -374,11 +374,13 @@ async def test_long_polling_is_the_default_and_the_token_is_never_logged(
     )
     assert [c.method for c in door.server.requests[:2]] == ["getMe", "setMyCommands"]
     assert door.server.calls("deleteWebhook")
+    caplog.set_level(logging.INFO, logger="httpx")  # whatever an earlier test left it at
     with caplog.at_level(logging.DEBUG):
         await door(Person("telegram", "ben", "Ben", "en")).say("/help")
     assert door.server.calls("getUpdates") and not door.server.webhook
     assert "sendMessage" in caplog.text  # httpx did log the requests ...
     assert door.server.token not in caplog.text  # ... without the token
+    assert "TEST-fake-token" not in caplog.text and "123456789:[redacted]" in caplog.text
 
 
 async def test_a_refused_token_is_a_configuration_error(bot: TrainBot) -> None:
