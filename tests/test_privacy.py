@@ -7,6 +7,7 @@ CSV, the Monday DM), no gap list and no export.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import stat
@@ -18,8 +19,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from adapters.memory import MemoryOutbound
+from bot.app import TrainBot
 from bot.clock import FakeClock
 from bot.dispatcher import Dispatcher
+from bot.events import ButtonPress, Command, Conversation
+from bot.events import Person as EventPerson
 from bot.gaps import content_gaps
 from bot.learning import learner_states
 from bot.library import CourseLibrary
@@ -464,3 +468,45 @@ def test_users_export_forget_and_purge_from_the_command_line(tmp_path: Path) -> 
         "users", "purge-expired", cwd=tmp_path, **{**env, "TRAINBOT_RETENTION_DAYS": "0"}
     )
     assert off.stdout == "retention is off (TRAINBOT_RETENTION_DAYS=0): nothing removed\n"
+
+
+# -- /forget pressed twice at once ---------------------------------------------------------
+
+
+async def test_two_presses_of_yes_at_once_erase_once(database: Database, tmp_path: Path) -> None:
+    settings = load_settings(
+        database_url=database.url, content_dir=SAMPLE_CONTENT, index_dir=tmp_path / "index"
+    )
+    library = CourseLibrary(SAMPLE_CONTENT)
+    assert library.reload() == []
+    bot = TrainBot(settings=settings, db=database, library=library, clock=FakeClock(NOW))
+    ada = EventPerson("console", "ada", "Ada", "en")
+    here = Conversation("console", "ada")
+    await bot.handle(Command(ada, here, "start"))
+    (confirm,) = await bot.handle(Command(ada, here, "forget"))
+    yes = confirm.buttons[0][0]
+    assert yes.label == "Yes, erase"
+    press = ButtonPress(ada, here, yes.payload)
+    try:
+        replies = await asyncio.gather(*(bot.handle(press) for _ in range(4)))
+    finally:
+        await asyncio.to_thread(bot.close)
+    texts = sorted(reply.text for (reply,) in replies)
+    assert texts[0].startswith("Done: everything I stored about you has been erased.")
+    assert all(text.startswith("There is nothing stored about you") for text in texts[1:])
+    with database.session() as session:
+        assert session.scalars(select(Person)).all() == []
+
+
+async def test_forget_in_a_telegram_group_shows_nothing_there(bot: TrainBot) -> None:
+    from tests.fake_telegram import BOT_USERNAME, telegram_front_door
+
+    group = -1001234567890
+    async with telegram_front_door(bot) as door:
+        door.server.add_group(group, "门店运营群")
+        li = door(EventPerson("telegram", "li", "Li", "en-US"))
+        await li.say("/start")
+        await li.say("What is the activation stage?")
+        (answer,) = await li.in_chat(group).say(f"/forget@{BOT_USERNAME}")
+    assert "Please send /forget in a private chat with me" in answer
+    assert "Yes, erase" not in answer and "questions you asked" not in answer
