@@ -30,7 +30,6 @@ from sqlalchemy.orm import Session
 
 from bot.errors import TrainbotError
 from bot.reports.claims import LEGACY_RECORDS
-from bot.roster import PLATFORMS
 from bot.store.models import (
     ERASED_TEXT,
     AskedQuestion,
@@ -55,6 +54,7 @@ LESSON_PROGRESS = (DeliveryStatus.SENT, DeliveryStatus.COMPLETED, DeliveryStatus
 :func:`bot.learning.learner_states`); retention keeps them, or the track would start over."""
 
 _EMAIL = re.compile(r"[^@\s:]+@[^@\s]+")
+_PLATFORM = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,15}")
 
 
 class UnknownPerson(TrainbotError):
@@ -86,7 +86,8 @@ def find_subject(session: Session, reference: str) -> Person:
             raise UnknownPerson(f"no person with id {reference} (see 'trainbot users list')")
         return found
     platform, separator, user_id = reference.partition(":")
-    if separator and platform.lower() in PLATFORMS and user_id:
+    # The roster's platforms, and any other the store holds (the simulator's "sim").
+    if separator and _PLATFORM.fullmatch(platform) and user_id:
         found = session.scalars(
             select(Person).where(
                 Person.platform == platform.lower(), Person.platform_user_id == user_id
@@ -109,8 +110,8 @@ def find_subject(session: Session, reference: str) -> Person:
         return matches[0]
     raise UnknownPerson(
         f"{reference!r} is not a person reference "
-        f"(expected platform:user_id with a platform of {', '.join(PLATFORMS)}, "
-        "an email, or the id from 'trainbot users list')"
+        "(expected platform:user_id such as slack:U0123ABCD, an email, "
+        "or the id from 'trainbot users list')"
     )
 
 

@@ -256,7 +256,8 @@ def test_a_person_is_named_as_in_the_roster_or_by_id(sqlite_database: Database) 
             ("console:nobody", "no person console:nobody"),
             ("999", "no person with id 999"),
             ("bob", "not a person reference"),
-            ("whatsapp:1", "not a person reference"),
+            ("whatsapp:1", "no person whatsapp:1"),
+            (":1", "not a person reference"),
             ("²", "not a person reference"),
         ):
             with pytest.raises(UnknownPerson, match=message):
@@ -364,12 +365,12 @@ def _retention_scheduler(db: Database, days: int) -> BotScheduler:
 
 
 async def test_the_nightly_job_removes_what_is_older_than_the_retention(
-    sqlite_database: Database,
+    database: Database,
 ) -> None:
-    ids = _history(sqlite_database)
-    scheduler = _retention_scheduler(sqlite_database, 365)
+    ids = _history(database)
+    scheduler = _retention_scheduler(database, 365)
     await scheduler.nightly_retention()
-    with sqlite_database.session() as session:
+    with database.session() as session:
         questions = sorted(
             (row.text, row.answer, row.person_id) for row in session.scalars(select(AskedQuestion))
         )
@@ -395,7 +396,7 @@ async def test_the_nightly_job_removes_what_is_older_than_the_retention(
         assert state.delivered_lessons == ("fl-01",)
 
     # Run again the next night: nothing more goes.
-    with sqlite_database.session() as session:
+    with database.session() as session:
         again = purge_expired(session, now=NOW, days=365)
         assert again is not None and again.total == 0
 
