@@ -35,7 +35,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 users_app = typer.Typer(
-    help="Manage enrolled people (roster import, listing).", no_args_is_help=True
+    help="Manage enrolled people (roster import, listing, export, forget, retention).",
+    no_args_is_help=True,
 )
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
@@ -571,6 +572,129 @@ def users_list(db: DbOption = None) -> None:
         typer.echo(f"{len(people)} people", err=True)
 
 
+# --- privacy rights: users export, users forget, users purge-expired (docs/privacy.md) ---
+# "forget" erases a person's data; ending someone's access without erasing it is another
+# matter (the roster, TRAINBOT_ADMINS).
+
+PersonArgument = Annotated[
+    str,
+    typer.Argument(
+        metavar="PERSON",
+        help="platform:user_id (slack:U0123ABCD), an email, or the id from 'trainbot users list'.",
+    ),
+]
+
+
+def _privacy_store(db: str | None) -> Any:
+    from bot.store.db import Database
+
+    settings = _settings(db)
+    _quiet_logs_for_console()  # the command prints its own result
+    database = Database(settings.database_url)
+    database.upgrade()
+    return database
+
+
+@users_app.command("export")
+def users_export(
+    person: PersonArgument,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write the JSON to this file (readable by you only)."),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Print everything stored about one person as JSON (their right of access)."""
+    import json
+    import os
+    from datetime import UTC, datetime
+
+    from bot.privacy import export_person, find_subject
+
+    database = _privacy_store(db)
+    try:
+        with database.session() as session:
+            document = export_person(session, find_subject(session, person), now=datetime.now(UTC))
+    finally:
+        database.dispose()
+    text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # Personal data: the file is created for its owner alone, not with the usual umask.
+    descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(text)
+    typer.echo(
+        f"wrote {out}: {document['person']['platform']}:{document['person']['platform_user_id']}, "
+        f"{len(document['deliveries'])} deliveries, {len(document['attempts'])} answers, "
+        f"{len(document['review_states'])} review states, "
+        f"{len(document['asked_questions'])} questions",
+        err=True,
+    )
+
+
+@users_app.command("forget")
+def users_forget(
+    person: PersonArgument,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Erase one person and their data (right to erasure); their questions stay as anonymous counts."""
+    from bot.privacy import erase_person, erasure_preview, find_subject, reference_of
+
+    database = _privacy_store(db)
+    try:
+        with database.session() as session:
+            found = find_subject(session, person)
+            person_id, who = found.id, f"{reference_of(found)} ({found.display_name})"
+            preview = erasure_preview(session, person_id)
+        typer.echo(
+            f"{who}: {preview.deliveries} deliveries, {preview.attempts} answers, "
+            f"{preview.review_states} review states and the text of {preview.questions} "
+            f"questions will be erased; manager of {preview.managed_teams} team(s), "
+            f"named as manager by {preview.direct_reports} people"
+        )
+        if not yes and not typer.confirm(f"Erase {who} for good?", default=False):
+            typer.echo("nothing erased")
+            raise typer.Exit(1)
+        with database.session() as session:
+            erased = erase_person(session, person_id)
+    finally:
+        database.dispose()
+    if erased is None:
+        typer.echo(f"{who} was already erased")
+        return
+    typer.echo(f"erased {who}")
+
+
+@users_app.command("purge-expired")
+def users_purge_expired(
+    days: Annotated[
+        int | None,
+        typer.Option(min=0, help="Retention in days (default: TRAINBOT_RETENTION_DAYS)."),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Apply the retention window now (the running bot does it nightly at 03:30)."""
+    from datetime import UTC, datetime
+
+    from bot.privacy import purge_expired
+
+    keep = days if days is not None else _settings(db).retention_days
+    database = _privacy_store(db)
+    try:
+        with database.session() as session:
+            purge = purge_expired(session, now=datetime.now(UTC), days=keep)
+    finally:
+        database.dispose()
+    if purge is None:
+        typer.echo("retention is off (TRAINBOT_RETENTION_DAYS=0): nothing removed")
+        return
+    typer.echo(f"retention {keep} days: {purge.summary()}")
+
+
 @app.command()
 def simulate(
     learners: Annotated[int, typer.Option(help="Number of simulated learners.")] = 50,
@@ -786,9 +910,17 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, typer.Abort):
+        # Typer 0.2x raises its own Abort (a declined or unanswered confirmation).
         typer.echo("aborted", err=True)
         sys.exit(130)
+    except typer.TyperException as exc:
+        # ... and its own usage errors (a missing argument, an unknown option).
+        show = getattr(exc, "show", None)
+        if show is None:
+            raise
+        show()
+        sys.exit(int(getattr(exc, "exit_code", 2)))
     except ContentError as exc:
         typer.echo(f"trainbot: {exc}", err=True)
         sys.exit(1)

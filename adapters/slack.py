@@ -64,7 +64,17 @@ logger = logging.getLogger(__name__)
 
 PLATFORM = "slack"
 SLASH_COMMAND = "/train"
-SUBCOMMANDS = ("ask", "quiz", "progress", "report", "settings", "stop", "start", "help")
+SUBCOMMANDS = (
+    "ask",
+    "quiz",
+    "progress",
+    "report",
+    "settings",
+    "stop",
+    "start",
+    "forget",
+    "help",
+)
 #: Bot events the adapter listens to, as the manifest names them.
 BOT_EVENTS = ("message.im", "app_mention", "message.channels", "message.groups")
 #: OAuth scopes the bot token needs.

@@ -20,7 +20,7 @@ from bot.clock import Clock, SystemClock
 from bot.context import BotContext
 from bot.events import ButtonPress, Command, Event, Reply, Text
 from bot.events_log import StoredSeenEvents
-from bot.handlers import ask, basics, enrollment, learning, report
+from bot.handlers import ask, basics, enrollment, learning, privacy, report
 from bot.i18n import t
 from bot.library import CourseLibrary
 from bot.ports import SeenEvents
@@ -30,7 +30,7 @@ from bot.store.db import Database
 
 logger = logging.getLogger(__name__)
 
-COMMANDS = ("start", "help", "ask", "quiz", "progress", "settings", "stop", "report")
+COMMANDS = ("start", "help", "ask", "quiz", "progress", "settings", "stop", "report", "forget")
 
 
 CommandHandler = Callable[[BotContext, Command], list[Reply]]
@@ -74,6 +74,7 @@ class TrainBot:
             "progress": learning.progress,
             "settings": enrollment.settings_command,
             "report": report.report,
+            "forget": privacy.forget_command,
         }
         self._workers = ThreadPoolExecutor(EVENT_WORKERS, thread_name_prefix="trainbot-event")
         self.seen_events: SeenEvents = StoredSeenEvents(db, self.ctx.clock.now)
@@ -120,6 +121,8 @@ class TrainBot:
                 return enrollment.enrol_button(self.ctx, event, payload)
             case payloads.SettingChoice():
                 return enrollment.settings_button(self.ctx, event, payload)
+            case payloads.ForgetConfirm():
+                return privacy.forget_button(self.ctx, event, payload)
         return basics.button(self.ctx, event)  # not a payload this version makes
 
     async def language_of(self, event: Event) -> str:

@@ -43,7 +43,7 @@ from sqlalchemy import Integer, and_, case, func, or_, select
 
 from bot.reports.access import teams_below
 from bot.store.db import Database
-from bot.store.models import AskedQuestion, Team
+from bot.store.models import ERASED_TEXT, AskedQuestion, Team
 from knowledge.tokenize import content_words
 
 logger = logging.getLogger(__name__)
@@ -202,6 +202,8 @@ def _gap_rows(
             AskedQuestion.asked_at >= start,
             AskedQuestion.asked_at < end,
             or_(not_answered, rated_down),
+            # A forgotten asker's or an expired question keeps its counts, not its text.
+            AskedQuestion.text != ERASED_TEXT,
         )
         .group_by(AskedQuestion.text, AskedQuestion.language)
     )

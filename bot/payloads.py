@@ -92,6 +92,23 @@ class AnswerFeedback:
         return f"{self.TAG}:{self.asked_id}:{'up' if self.helpful else 'down'}"
 
 
+@dataclass(frozen=True)
+class ForgetConfirm:
+    """ "Yes, erase" or "Cancel" under /forget's summary: ``fg:<person>:yes|no``.
+
+    The stored person's id is in the payload, so a press after the erasure (a double
+    click, an old message) cannot erase whoever that platform account is stored as later.
+    """
+
+    TAG: ClassVar[str] = "fg"
+    person_id: int
+    erase: bool
+
+    def encode(self) -> str:
+        """The payload string."""
+        return f"{self.TAG}:{self.person_id}:{'yes' if self.erase else 'no'}"
+
+
 class EnrolChoice(_Choice):
     """A choice during enrolment: ``en:track:<id>`` or ``en:tz:<zone>``."""
 
@@ -111,6 +128,7 @@ Payload = (
     | LessonDone
     | LessonQuiz
     | AnswerFeedback
+    | ForgetConfirm
     | EnrolChoice
     | SettingChoice
 )
@@ -140,6 +158,12 @@ def decode(payload: str) -> Payload | None:
         if asked_id is None or verdict not in ("up", "down"):
             return None
         return AnswerFeedback(asked_id, verdict == "up")
+    if tag == ForgetConfirm.TAG:
+        number, _, answer = rest.partition(SEPARATOR)
+        person_id = ascii_int(number)
+        if person_id is None or answer not in ("yes", "no"):
+            return None
+        return ForgetConfirm(person_id, answer == "yes")
     if tag in (EnrolChoice.TAG, SettingChoice.TAG):
         what, _, value = rest.partition(SEPARATOR)
         if not what or not value:

@@ -1,5 +1,5 @@
 """The scheduler: a dispatch pass every minute, the Monday summaries (and their retries
-every ten minutes), a nightly re-ingest.
+every ten minutes), a nightly re-ingest and the nightly retention purge.
 
 Jobs live in memory, owned by :class:`BotScheduler`, and every one of them is safe to run
 again: the dispatcher and the weekly summaries claim what they send in the store, so a
@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 DISPATCH_JOB = "dispatch"
 REINGEST_JOB = "reingest"
+RETENTION_JOB = "retention"
 WEEKLY_REPORT_JOB = "weekly-report"
 REPORT_RETRY_JOB = "report-retry"
 REPORT_RETRY_MINUTES = 10
@@ -105,6 +106,23 @@ class BotScheduler:
 
         await self._tracked(run, "nightly re-ingest")
 
+    async def nightly_retention(self) -> None:
+        """Job: remove what is older than ``TRAINBOT_RETENTION_DAYS`` (docs/privacy.md)."""
+        from bot.privacy import purge_expired
+
+        dispatcher = self.runtime.dispatcher
+        days = self.settings.retention_days
+
+        async def run() -> None:
+            now = dispatcher.clock.now()
+            purge = await dispatcher.db.run(
+                lambda session: purge_expired(session, now=now, days=days)
+            )
+            if purge is not None and purge.total:
+                logger.info("retention (%d days): %s", days, purge.summary())
+
+        await self._tracked(run, "nightly retention")
+
     async def _tracked(self, job: Callable[[], Awaitable[object]], name: str) -> None:
         task = asyncio.current_task()
         if task is not None:
@@ -132,6 +150,10 @@ class BotScheduler:
             next_run_time=now,
         )
         self.scheduler.add_job(self.nightly_reingest, "cron", hour=3, minute=15, id=REINGEST_JOB)
+        if self.settings.retention_days:  # 0 keeps everything: no job at all
+            self.scheduler.add_job(
+                self.nightly_retention, "cron", hour=3, minute=30, id=RETENTION_JOB
+            )
         self.scheduler.add_job(
             self.retry_reports, "interval", minutes=REPORT_RETRY_MINUTES, id=REPORT_RETRY_JOB
         )
@@ -149,9 +171,13 @@ class BotScheduler:
         )
         self.scheduler.start()
         logger.info(
-            "scheduler started: dispatch every %gs, weekly summaries %s, re-ingest nightly at 03:15",
+            "scheduler started: dispatch every %gs, weekly summaries %s, re-ingest nightly "
+            "at 03:15, retention %s",
             self.settings.dispatch_interval,
             self.settings.report_schedule,
+            f"{self.settings.retention_days} days nightly at 03:30"
+            if self.settings.retention_days
+            else "off (kept forever)",
         )
 
     async def stop(self, grace: timedelta = timedelta(seconds=20)) -> None:

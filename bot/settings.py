@@ -112,6 +112,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_content: bool = False
 
+    # Privacy
+    retention_days: int = Field(default=365, ge=0)
+
     # Runtime
     dispatch_interval: float = Field(default=60.0, ge=1)
     claim_lease: float = Field(default=90.0, ge=3)
@@ -137,6 +140,12 @@ class Settings(BaseSettings):
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         return _split_list(value)
+
+    @field_validator("retention_days", mode="before")
+    @classmethod
+    def _empty_keeps_forever(cls, value: Any) -> Any:
+        # TRAINBOT_RETENTION_DAYS= (empty) reads as "keep forever", like 0.
+        return 0 if isinstance(value, str) and not value.strip() else value
 
     @field_validator("timezone")
     @classmethod

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from bot.payloads import (
     AnswerFeedback,
     EnrolChoice,
+    ForgetConfirm,
     LessonDone,
     LessonQuiz,
     Payload,
@@ -30,6 +31,8 @@ EXAMPLES: list[tuple[Payload, str]] = [
     (EnrolChoice("track", "frontline"), "en:track:frontline"),
     (EnrolChoice("tz", "America/Argentina/Buenos_Aires"), "en:tz:America/Argentina/Buenos_Aires"),
     (SettingChoice("time", "09:30"), "set:time:09:30"),
+    (ForgetConfirm(42, erase=True), "fg:42:yes"),
+    (ForgetConfirm(42, erase=False), "fg:42:no"),
 ]
 
 
@@ -53,6 +56,10 @@ def test_the_wire_format_is_stable_and_decodes_back(payload: Payload, wire: str)
         "qs:-1",
         "lg:1e3",
         "fb:3:maybe",
+        "fg:42",
+        "fg:42:maybe",
+        "fg:x:yes",
+        "fg::yes",
         "en:track",
         "set::09:30",
         "zz:1",

@@ -174,3 +174,39 @@ async def test_a_failure_while_handling_gets_an_apology_and_the_chat_goes_on(
     assert sorry.strip() == "Sorry, something went wrong on my side. Please try again in a moment."
     (help_text,) = await ben.say("/help")
     assert "your training assistant" in help_text
+
+
+async def test_forget_shows_what_goes_and_erases_once_in_the_persons_language(
+    chat_as: DriverFactory, bot: TrainBot
+) -> None:
+    ada = chat_as("ada", "en-US")
+    await ada.say("/start")
+    await ada.say("/settings lang zh")  # her platform says English; she chose Chinese
+    await ada.say("What is the activation stage?")
+    (shown,) = await ada.say("/forget")
+    assert "删除我的数据" in shown and "你提过的问题（1 个）" in shown
+    assert "是的，删除" in shown and "取消" in shown
+    (cancelled,) = await ada.press("取消")
+    assert "已取消，没有删除任何数据。" in cancelled
+    assert stored(bot, ada) is not None
+
+    await ada.say("/forget")
+    (done,) = await ada.press("是的，删除")
+    # In her language, read before her row was deleted (the platform would say English).
+    assert "已完成：我保存的关于你的所有数据都已删除。" in done
+    assert stored(bot, ada) is None
+    with bot.ctx.db.session() as session:
+        asked = session.scalars(select(AskedQuestion)).one()
+        assert (asked.text, asked.answer, asked.person_id) == ("", None, None)
+
+    # A double click: the second press finds nothing to erase and says so, in the only
+    # language left to go by, the platform's.
+    (again,) = await ada.press("是的，删除")
+    assert "There is nothing stored about you any more" in again
+    assert stored(bot, ada) is None
+
+
+async def test_forget_for_someone_never_stored(chat_as: DriverFactory, bot: TrainBot) -> None:
+    (answer,) = await chat_as("zoe", "en").say("/forget")
+    assert "I don't store anything about you" in answer
+    assert stored(bot, "zoe") is None

@@ -11,6 +11,7 @@ MESSAGES: dict[str, str] = {
         "- /settings — language, time zone and quiz time\n"
         "- /stop — pause lessons and quizzes (questions still work)\n"
         "- /report — weekly summary (managers)\n"
+        "- /forget — erase everything I store about you\n"
         "- /help — this message"
     ),
     "welcome_new": "Welcome, {name}! You are enrolled; two quick questions to set you up. Type /help any time to see what I can do.",
@@ -38,6 +39,30 @@ MESSAGES: dict[str, str] = {
     ),
     "stale_button": "That button is no longer active.",
     "stopped": "Lessons and quizzes are paused. Questions still work; /start resumes.",
+    # /forget: erasing what the bot stores about the person (docs/privacy.md)
+    "forget_confirm": (
+        "**Erase my data**\n"
+        "This permanently erases what I store about you:\n"
+        "- your profile: name, language, time zone, track, team and manager\n"
+        "- lessons and quizzes sent to you ({deliveries}), your quiz answers ({attempts}) "
+        "and your review schedule ({reviews} questions)\n"
+        "- the questions you asked ({questions}) and my answers: their text is deleted, "
+        "only an anonymous count stays in the trainers' statistics"
+    ),
+    "forget_confirm_manager": "- your place as manager of {teams} team(s): the weekly summary stops",
+    "forget_confirm_final": (
+        "This cannot be undone. If you write to me again, you start afresh as a new person."
+    ),
+    "forget_yes": "Yes, erase",
+    "forget_cancel": "Cancel",
+    "forget_done": (
+        "Done: everything I stored about you has been erased. "
+        "Type /start if you ever want to begin again."
+    ),
+    "forget_already": "There is nothing stored about you any more: it was already erased.",
+    "forget_cancelled": "Cancelled: nothing was erased.",
+    "forget_private_only": "Please send /forget in a private chat with me: what it shows is about you alone.",
+    "forget_nothing": "I don't store anything about you, so there is nothing to erase.",
     "console_choose": "Type a number to press a button.",
     "not_enrolled": "You are not enrolled yet. Type /start to begin.",
     "choose_track": "Which track fits your role? Choose one:",
@@ -144,5 +169,6 @@ MESSAGES: dict[str, str] = {
     "telegram_command_settings": "Language, time zone and quiz time",
     "telegram_command_stop": "Pause lessons and quizzes",
     "telegram_command_report": "Weekly summary (managers)",
+    "telegram_command_forget": "Erase everything stored about you",
     "apology": "Sorry, something went wrong on my side. Please try again in a moment.",
 }

@@ -11,6 +11,7 @@ MESSAGES: dict[str, str] = {
         "- /settings — 语言、时区和测验时间\n"
         "- /stop — 暂停课程和测验推送（仍可提问）\n"
         "- /report — 每周学习汇总（管理者）\n"
+        "- /forget — 删除我保存的关于你的全部数据\n"
         "- /help — 显示本帮助"
     ),
     "welcome_new": "欢迎你，{name}！报名已完成，再回答两个小问题就设置好了。随时输入 /help 查看我能做什么。",
@@ -32,6 +33,23 @@ MESSAGES: dict[str, str] = {
     ),
     "stale_button": "这个按钮已经失效了。",
     "stopped": "课程和测验推送已暂停。你仍然可以提问；输入 /start 恢复。",
+    # /forget：删除机器人保存的关于此人的数据（docs/privacy.md）
+    "forget_confirm": (
+        "**删除我的数据**\n"
+        "这将永久删除我保存的关于你的以下数据：\n"
+        "- 你的资料：姓名、语言、时区、学习路径、团队和经理\n"
+        "- 发给你的课程和测验（{deliveries} 条）、你的测验作答（{attempts} 次）和复习计划（{reviews} 道题）\n"
+        "- 你提过的问题（{questions} 个）和我的回答：文字全部删除，培训统计中只保留匿名的数量"
+    ),
+    "forget_confirm_manager": "- 你作为 {teams} 个团队经理的身份：每周汇总将不再发给你",
+    "forget_confirm_final": "此操作无法撤销。如果你之后再给我发消息，将作为新用户重新开始。",
+    "forget_yes": "是的，删除",
+    "forget_cancel": "取消",
+    "forget_done": "已完成：我保存的关于你的所有数据都已删除。如果以后想重新开始，输入 /start。",
+    "forget_already": "已经没有关于你的数据了：之前已删除。",
+    "forget_cancelled": "已取消，没有删除任何数据。",
+    "forget_private_only": "请在与我的私聊中发送 /forget：它显示的内容只与你本人有关。",
+    "forget_nothing": "我没有保存任何关于你的数据，所以没有需要删除的内容。",
     "console_choose": "输入数字即可点击按钮。",
     "not_enrolled": "你还没有报名。输入 /start 开始。",
     "choose_track": "哪个学习轨道适合你的岗位？请选择：",
@@ -127,5 +145,6 @@ MESSAGES: dict[str, str] = {
     "telegram_command_settings": "语言、时区和测验时间",
     "telegram_command_stop": "暂停课程和测验推送",
     "telegram_command_report": "每周汇总（经理）",
+    "telegram_command_forget": "删除关于你的全部数据",
     "apology": "抱歉，我这边出了点问题，请稍后再试。",
 }

@@ -280,6 +280,11 @@ class ReviewState(Base):
     lapses: Mapped[int] = mapped_column(Integer, default=0)
 
 
+ERASED_TEXT = ""
+"""The text of a question whose asker was forgotten or whose retention ran out (the row
+stays as an anonymous count; ``docs/privacy.md``)."""
+
+
 class AskedQuestion(Base):
     """A question someone asked, how it was answered, and their feedback."""
 

@@ -330,9 +330,11 @@ async def test_the_command_menu_is_registered_in_both_languages(door: TelegramFr
         for c in door.server.calls("setMyCommands")
     }
     assert set(menus) == {None, "zh", "en"}
-    names = ["start", "help", "ask", "quiz", "progress", "settings", "stop", "report"]
+    names = ["start", "help", "ask", "quiz", "progress", "settings", "stop", "report", "forget"]
     for commands in menus.values():
         assert [c["command"] for c in commands] == names
+    assert menus["en"][8]["description"] == "Erase everything stored about you"
+    assert menus["zh"][8]["description"] == "删除关于你的全部数据"
     assert menus["en"][3]["description"] == "Get a quiz question now"
     assert menus["zh"][3]["description"] == "马上来一道测验题"
     assert menus[None] == menus["zh"]  # the organisation's default language
