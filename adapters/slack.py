@@ -36,8 +36,11 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.app import COMMANDS
+from bot.audience import send_replies
 from bot.errors import ConfigError
 from bot.events import (
+    BotAddress,
     Button,
     ButtonPress,
     Command,
@@ -54,7 +57,6 @@ from bot.ports import (
     EventHandler,
     RateLimited,
     RecipientUnreachable,
-    SendError,
     SendOutcomeUnknown,
     TransientSendError,
 )
@@ -116,6 +118,7 @@ _CHANNEL_TYPES = frozenset({"channel", "group"})
 _BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
 _LINK = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
 _COMMAND_MENTION = re.compile(r"(?<![\w/])/(" + "|".join(SUBCOMMANDS) + r")\b")
+_SLASHED = re.compile(r"^/([A-Za-z0-9_]+)(?:\s+(.*))?$", re.DOTALL)
 
 
 # -- parsing (pure) ---------------------------------------------------------------------
@@ -208,8 +211,26 @@ def parse_event(body: dict[str, Any], *, bot_user_id: str) -> Event | None:
         conversation = Conversation(PLATFORM, channel, ConversationKind.THREAD, thread_id=thread)
         if not text:  # a bare mention: say what the bot can do
             return Command(person, conversation, "help")
+        command = mention_command(text)
+        if command is not None:
+            return Command(person, conversation, *command)
         return Text(person, conversation, text)
     return None
+
+
+def mention_command(text: str) -> tuple[str, str] | None:
+    """The command in a mention's text (the mention removed), as ``(name, args)``.
+
+    Slack cannot run a slash command inside a message, so a mention says it in words:
+    ``@trainbot /report 2026-W47`` (a leading ``/``, any command, with arguments) or a
+    command word alone (``@trainbot report``). Anything else is a question, including one
+    that begins with a command word (``@trainbot report writing tips?``).
+    """
+    slashed = _SLASHED.match(text.strip())
+    if slashed:
+        return slashed.group(1).lower(), (slashed.group(2) or "").strip()
+    word = text.strip().lower()
+    return (word, "") if word in COMMANDS else None
 
 
 def is_thread_reply(body: dict[str, Any]) -> bool:
@@ -498,6 +519,7 @@ class SlackAdapter:
                 f"TRAINBOT_SLACK_API_URL: cannot reach {self.settings.slack_api_url} ({exc})"
             ) from None
         self.bot_user_id = str(identity.get("user_id", ""))
+        self.bot.introduce(PLATFORM, BotAddress(str(identity.get("user") or "trainbot")))
         who = f"@{identity.get('user', 'bot')} in {identity.get('team', 'the workspace')}"
         self._app = self._build_app()
         self._started = True
@@ -654,12 +676,7 @@ class SlackAdapter:
             logger.exception("slack: handling a %s failed", type(event).__name__)
             language = language_from_locale(event.person.locale, self.settings.language)
             replies = [Reply(t(language, "apology"))]
-        for reply in replies:
-            try:
-                await self.send(event.conversation, reply)
-            except SendError as exc:
-                logger.warning("slack: could not answer %s: %s", event.person.user_id, exc)
-                return
+        await send_replies(replies, event=event, outbound=self)
 
     # -- people and channels ------------------------------------------------------------
 

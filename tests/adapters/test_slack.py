@@ -582,6 +582,7 @@ class GatedBot:
         self.bot = bot
         self.seen_events = bot.seen_events
         self.language_of = bot.language_of
+        self.introduce = bot.introduce
         self.gate = asyncio.Event()
         self.entered = asyncio.Event()
 
