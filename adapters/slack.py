@@ -36,8 +36,11 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.app import COMMANDS
+from bot.audience import no_dm_note, send_replies
 from bot.errors import ConfigError
 from bot.events import (
+    BotAddress,
     Button,
     ButtonPress,
     Command,
@@ -54,7 +57,6 @@ from bot.ports import (
     EventHandler,
     RateLimited,
     RecipientUnreachable,
-    SendError,
     SendOutcomeUnknown,
     TransientSendError,
 )
@@ -126,6 +128,7 @@ _CHANNEL_TYPES = frozenset({"channel", "group"})
 _BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
 _LINK = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
 _COMMAND_MENTION = re.compile(r"(?<![\w/])/(" + "|".join(SUBCOMMANDS) + r")\b")
+_SLASHED = re.compile(r"^/([A-Za-z0-9_]+)(?:\s+(.*))?$", re.DOTALL)
 
 
 # -- parsing (pure) ---------------------------------------------------------------------
@@ -218,8 +221,26 @@ def parse_event(body: dict[str, Any], *, bot_user_id: str) -> Event | None:
         conversation = Conversation(PLATFORM, channel, ConversationKind.THREAD, thread_id=thread)
         if not text:  # a bare mention: say what the bot can do
             return Command(person, conversation, "help")
+        command = mention_command(text)
+        if command is not None:
+            return Command(person, conversation, *command)
         return Text(person, conversation, text)
     return None
+
+
+def mention_command(text: str) -> tuple[str, str] | None:
+    """The command in a mention's text (the mention removed), as ``(name, args)``.
+
+    Slack cannot run a slash command inside a message, so a mention says it in words:
+    ``@trainbot /report 2026-W47`` (a leading ``/``, any command, with arguments) or a
+    command word alone (``@trainbot report``). Anything else is a question, including one
+    that begins with a command word (``@trainbot report writing tips?``).
+    """
+    slashed = _SLASHED.match(text.strip())
+    if slashed:
+        return slashed.group(1).lower(), (slashed.group(2) or "").strip()
+    word = text.strip().lower()
+    return (word, "") if word in COMMANDS else None
 
 
 def is_thread_reply(body: dict[str, Any]) -> bool:
@@ -459,6 +480,7 @@ class SlackAdapter:
         self.host = host
         self.port = settings.slack_port if port is None else port
         self.bot_user_id = ""
+        self.address = BotAddress("trainbot")  # the bot's name in the workspace, once started
         self.url = ""  # the events URL once listening in HTTP mode
         self._session: aiohttp.ClientSession | None = None
         self._client: AsyncWebClient | None = None
@@ -519,6 +541,8 @@ class SlackAdapter:
                 f"TRAINBOT_SLACK_API_URL: cannot reach {self.settings.slack_api_url} ({exc})"
             ) from None
         self.bot_user_id = str(identity.get("user_id", ""))
+        self.address = BotAddress(str(identity.get("user") or "trainbot"))
+        self.bot.introduce(PLATFORM, self.address)
         who = f"@{identity.get('user', 'bot')} in {identity.get('team', 'the workspace')}"
         self._app = self._build_app()
         self._started = True
@@ -631,18 +655,29 @@ class SlackAdapter:
     async def _handle_command(self, body: dict[str, Any]) -> None:
         command = parse_slash_command(body)
         person = await self.person(command.person)
-        dm = await self.dm_channel(person.user_id)
-        conversation = Conversation(PLATFORM, dm, ConversationKind.DIRECT)
-        command = replace(command, person=person, conversation=conversation)
-        await self._answer(command)
+        command = replace(command, person=person)
         response_url = str(body.get("response_url") or "")
+        try:
+            dm = await self.dm_channel(person.user_id)
+        except SlackApiError as exc:
+            refusal = send_error(exc)
+            if not isinstance(refusal, RecipientUnreachable) or not response_url:
+                logger.warning("slack: no DM with %s for /train: %s", person.user_id, refusal)
+                return
+            logger.info("slack: may not write privately to %s yet (%s)", person.user_id, refusal)
+            language = await self.bot.language_of(command)
+            await self._tell(response_url, no_dm_note(language, PLATFORM, self.address))
+            return
+        conversation = Conversation(PLATFORM, dm, ConversationKind.DIRECT)
+        command = replace(command, conversation=conversation)
+        await self._answer(command)
         if body.get("channel_id") != dm and response_url:
-            await self._tell_where_answered(command, response_url)
+            language = await self.bot.language_of(command)
+            await self._tell(response_url, t(language, "slack_answered_in_dm"))
 
-    async def _tell_where_answered(self, command: Command, response_url: str) -> None:
-        """Typed in a channel: say (to that person only) that the answer is in the DM."""
-        language = await self.bot.language_of(command)
-        notice = {"response_type": "ephemeral", "text": t(language, "slack_answered_in_dm")}
+    async def _tell(self, response_url: str, text: str) -> None:
+        """Typed in a channel: say something there that only the person sees."""
+        notice = {"response_type": "ephemeral", "text": text}
         assert self._session is not None
         try:
             async with self._session.post(response_url, json=notice) as response:
@@ -675,12 +710,7 @@ class SlackAdapter:
             logger.exception("slack: handling a %s failed", type(event).__name__)
             language = language_from_locale(event.person.locale, self.settings.language)
             replies = [Reply(t(language, "apology"))]
-        for reply in replies:
-            try:
-                await self.send(event.conversation, reply)
-            except SendError as exc:
-                logger.warning("slack: could not answer %s: %s", event.person.user_id, exc)
-                return
+        await send_replies(replies, event=event, outbound=self)
 
     # -- people and channels ------------------------------------------------------------
 

@@ -61,9 +61,11 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot import logsafety
 from bot.app import COMMANDS
+from bot.audience import send_replies
 from bot.digits import ascii_int
 from bot.errors import ConfigError
 from bot.events import (
+    BotAddress,
     Button,
     ButtonPress,
     Command,
@@ -455,6 +457,11 @@ def command_menu(language: str) -> list[tuple[str, str]]:
     return [(name, t(language, f"telegram_command_{name}")) for name in COMMANDS]
 
 
+def bot_address(username: str) -> BotAddress:
+    """How people open a private chat with the bot: its ``@username`` and ``t.me`` link."""
+    return BotAddress(f"@{username}", f"https://t.me/{username}")
+
+
 def file_url_for(api_url: str) -> str:
     """The file download base URL that goes with a Bot API base URL."""
     base = api_url.rstrip("/")
@@ -607,6 +614,7 @@ class TelegramAdapter:
         self._app = app
         try:
             self.me = BotIdentity(app.bot.id, app.bot.username)
+            self.bot.introduce(PLATFORM, bot_address(self.me.username))
             await self._register_commands()
             await app.start()
             updater = app.updater
@@ -808,11 +816,14 @@ class TelegramAdapter:
             logger.exception("handling a Telegram %s failed", type(event).__name__)
             language = language_from_locale(event.person.locale, self.settings.language)
             replies = [Reply(t(language, "apology"))]
-        for reply in replies:
+
+        async def say_here(reply: Reply) -> str | None:
             try:
-                await self._send(event.conversation, reply, reply_to=reply_to)
+                return await self._send(event.conversation, reply, reply_to=reply_to)
             except TelegramError as exc:
-                logger.warning("could not answer in chat %s: %s", event.conversation.chat_id, exc)
+                raise as_send_error(exc) from exc
+
+        await send_replies(replies, event=event, outbound=self, say_here=say_here)
 
     async def _typing(self, conversation: Conversation) -> None:
         app = self._require_app()

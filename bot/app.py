@@ -15,10 +15,10 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from bot import payloads
+from bot import audience, payloads
 from bot.clock import Clock, SystemClock
 from bot.context import BotContext
-from bot.events import ButtonPress, Command, Event, Reply, Text
+from bot.events import BotAddress, ButtonPress, Command, Event, Reply, Text
 from bot.events_log import StoredSeenEvents
 from bot.handlers import ask, basics, enrollment, learning, privacy, report
 from bot.i18n import t
@@ -78,11 +78,32 @@ class TrainBot:
         }
         self._workers = ThreadPoolExecutor(EVENT_WORKERS, thread_name_prefix="trainbot-event")
         self.seen_events: SeenEvents = StoredSeenEvents(db, self.ctx.clock.now)
+        self._addresses: dict[str, BotAddress] = {}
 
     async def handle(self, event: Event) -> list[Reply]:
-        """Run the use case for ``event`` in a worker thread and return what to say."""
+        """Run the use case for ``event`` in a worker thread and return what to say.
+
+        Personal answers to an event from a group are addressed to the person's private
+        chat, followed by the notes for the group (:mod:`bot.audience`).
+        """
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._workers, self.handle_now, event)
+        return await loop.run_in_executor(self._workers, self._handle_for_audience, event)
+
+    def introduce(self, platform: str, address: BotAddress) -> None:
+        """Learn how people open a private chat with the bot on ``platform`` (for group notes)."""
+        self._addresses[platform] = address
+
+    def _handle_for_audience(self, event: Event) -> list[Reply]:
+        replies = self.handle_now(event)
+        if not replies or not audience.is_personal(event):
+            return replies
+        platform = event.conversation.platform
+        return audience.privately(
+            replies,
+            language=basics.language_for(self.ctx, event),
+            platform=platform,
+            address=self._addresses.get(platform),
+        )
 
     def handle_now(self, event: Event) -> list[Reply]:
         """Run the use case for ``event`` in this thread (blocking)."""

@@ -102,6 +102,36 @@ class Attachment:
     mime_type: str
 
 
+class Audience(StrEnum):
+    """Who a reply is for, when it answers an event from a group conversation.
+
+    The bot core decides what is private; the adapter only knows how to reach the
+    person's private chat (:func:`bot.audience.send_replies` does the routing).
+    """
+
+    HERE = "here"
+    """The conversation the event came from (everything outside groups)."""
+    PRIVATE = "private"
+    """The person's private chat with the bot, wherever the event came from."""
+    DM_SENT_NOTE = "dm_sent_note"
+    """Said where the event came from once the private replies went out."""
+    NO_DM_NOTE = "no_dm_note"
+    """Said where the event came from instead, when the platform refuses the private chat."""
+
+
+@dataclass(frozen=True, slots=True)
+class BotAddress:
+    """How people find the bot on a platform to open a private chat with it.
+
+    Attributes:
+        name: the bot's name as people see it (``@trainbot`` on Telegram).
+        link: a link that opens the private chat, when the platform has one.
+    """
+
+    name: str
+    link: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
     """Something the bot says.
@@ -115,6 +145,8 @@ class Reply:
             threads.
         edit_ref: replace the message with this platform reference instead of sending a
             new one (used after a quiz answer, to remove its buttons).
+        audience: who sees it; everything but ``HERE`` only comes with events from group
+            conversations.
     """
 
     text: str
@@ -122,4 +154,5 @@ class Reply:
     attachment: Attachment | None = None
     in_thread: bool = False
     edit_ref: str | None = None
+    audience: Audience = Audience.HERE
     meta: dict[str, str] = field(default_factory=dict, compare=False)

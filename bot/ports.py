@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Protocol
 
-from bot.events import Conversation, Event, Reply
+from bot.events import BotAddress, Conversation, Event, Reply
 
 
 class SendError(Exception):
@@ -68,6 +68,10 @@ class EventHandler(Protocol):
 
     async def language_of(self, event: Event) -> str:
         """The language to speak to the person behind ``event``."""
+        ...
+
+    def introduce(self, platform: str, address: BotAddress) -> None:
+        """Tell the bot how people open a private chat with it on ``platform``."""
         ...
 
 

@@ -18,6 +18,8 @@ from bot.events import Person, Reply
 
 FRONT_DOORS = ("console", "telegram", "slack")
 """Every adapter the shared transcript suite runs against."""
+GROUP_DOORS = ("telegram", "slack")
+"""The adapters with group conversations (Telegram groups, Slack channels)."""
 
 
 class ChatDriver(Protocol):
@@ -51,6 +53,54 @@ class ChatDriver(Protocol):
 
 
 DriverMaker = Callable[[Person], ChatDriver]
+
+
+class GroupChatDriver(ChatDriver, Protocol):
+    """A person in a group conversation with the bot (and in their private chat with it).
+
+    ``say`` and ``press`` act in the private chat. The ``*_in_group`` methods return two
+    strings: what the bot then showed in the group, and what it sent to the private chat.
+    """
+
+    async def say_in_group(self, text: str) -> tuple[str, str]:
+        """Address the bot in the group: ``/command`` on Telegram, a mention on Slack."""
+        ...
+
+    async def press_in_group(self, label: str) -> tuple[str, str]:
+        """Press a button on a message in the group."""
+        ...
+
+    async def posted_in_group(self, reply: Reply) -> None:
+        """Have the bot post ``reply`` in the group (as versions before private answers did)."""
+        ...
+
+    def group_log(self) -> str:
+        """Everything the fake platform recorded the bot showing in the group."""
+        ...
+
+    def refuse_private_chat(self) -> None:
+        """Make the platform refuse the bot's private chat with this person."""
+        ...
+
+
+@asynccontextmanager
+async def group_door(
+    platform: str, bot: TrainBot
+) -> AsyncIterator[Callable[[Person], GroupChatDriver]]:
+    """Open ``platform``'s real adapter on ``bot``; yield a maker of group drivers."""
+    if platform == "telegram":
+        from tests.fake_telegram import TelegramGroupDriver, telegram_front_door
+
+        async with telegram_front_door(bot) as door:
+            yield lambda person: TelegramGroupDriver(door(person))
+        return
+    if platform == "slack":
+        from tests.fake_slack import SlackGroupDriver, slack_front_door
+
+        async with slack_front_door(bot) as make:
+            yield lambda person: SlackGroupDriver(make(person))
+        return
+    raise ValueError(f"no group conversations on {platform!r}")
 
 
 @asynccontextmanager

@@ -36,7 +36,7 @@ from adapters.slack import (
     SlackAdapter,
 )
 from bot.app import TrainBot
-from bot.events import Conversation, Person, Reply
+from bot.events import Conversation, ConversationKind, Person, Reply
 
 BOT_TOKEN = "xoxb-fake-bot-token"
 APP_TOKEN = "xapp-fake-app-token"
@@ -126,6 +126,7 @@ class FakeSlack:
         self.failures: dict[str, list[Failure]] = {}
         self.uploads: dict[str, dict[str, Any]] = {}
         self.command_responses: list[dict[str, Any]] = []
+        self.dm_refusals: dict[str, str] = {}
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -198,6 +199,11 @@ class FakeSlack:
         """Make the next call of ``method`` fail (429 + Retry-After, a Slack error, or 5xx)."""
         self.failures.setdefault(method, []).append(Failure(status, error, retry_after))
 
+    def refuse_dm(self, user_id: str, error: str = "user_not_visible") -> None:
+        """From now on ``conversations.open`` with ``user_id`` fails with ``error``, as for
+        a person the bot may not write to (a restricted guest, a DM the workspace forbids)."""
+        self.dm_refusals[user_id] = error
+
     def calls_of(self, method: str) -> list[dict[str, Any]]:
         """The parameters of every call of ``method`` so far."""
         return self.calls.get(method, [])
@@ -264,6 +270,8 @@ class FakeSlack:
         user = str(params.get("users", ""))
         if user not in self.users:
             return {"ok": False, "error": "user_not_found"}
+        if user in self.dm_refusals:
+            return {"ok": False, "error": self.dm_refusals[user]}
         return {"ok": True, "channel": {"id": dm_channel_of(user)}}
 
     @staticmethod
@@ -660,6 +668,81 @@ class SlackDriver:
         raise AssertionError(
             f"no button labelled {label!r} among {[seen.label for seen in self.buttons]}"
         )
+
+
+GROUP_CHANNEL = "C0TEAM"
+"""The public channel of :class:`SlackGroupDriver`."""
+
+
+class SlackGroupDriver:
+    """A person in a Slack channel with the bot, and in their DM with it.
+
+    ``say`` and ``press`` act in the DM (as :class:`SlackDriver`); ``say_in_group``
+    mentions the bot in the channel (``@trainbot <text>``, a new thread each time) and
+    ``press_in_group`` clicks a button on a message in the channel; both return what
+    reached the channel and the DM.
+    """
+
+    platform = "slack"
+
+    def __init__(self, private: SlackDriver, channel: str = GROUP_CHANNEL) -> None:
+        self.private = private
+        self.channel = channel
+        self.fake = private.fake
+        self.user_id = private.user_id
+
+    async def say(self, text: str) -> list[str]:
+        """Write in the DM, or run ``/train <command>`` there."""
+        return await self.private.say(text)
+
+    async def press(self, label: str) -> list[str]:
+        """Click a button (the most recent with ``label``, wherever it is)."""
+        return await self.private.press(label)
+
+    async def pushed(self, reply: Reply) -> list[str]:
+        """Have the bot push ``reply`` to the DM."""
+        return await self.private.pushed(reply)
+
+    async def say_in_group(self, text: str) -> tuple[str, str]:
+        """Mention the bot with ``text`` in the channel: what it said (there, in the DM)."""
+        start = len(self.fake.messages)
+        await self.private.mention(text, channel=self.channel, ts=f"{time.time():.6f}")
+        return self._since(start)
+
+    async def press_in_group(self, label: str) -> tuple[str, str]:
+        """Click the most recent button labelled ``label`` on a message in the channel."""
+        for seen in reversed(self.private.buttons):
+            if seen.message.channel == self.channel and label in seen.label:
+                start = len(self.fake.messages)
+                payload = block_actions_payload(
+                    self.user_id, self.private.name, seen.message, seen.action
+                )
+                body = form_body({"payload": json.dumps(payload)})
+                await self.private._exchange(body, "application/x-www-form-urlencoded")
+                return self._since(start)
+        raise AssertionError(f"no button labelled {label!r} in {self.channel}")
+
+    async def posted_in_group(self, reply: Reply) -> None:
+        """The bot posts ``reply`` in the channel (as a version before private answers did)."""
+        start = len(self.fake.messages)
+        await self.private.adapter.send(
+            Conversation(PLATFORM, self.channel, ConversationKind.CHANNEL), reply
+        )
+        self.private._read(self.fake.messages[start:])
+
+    def group_log(self) -> str:
+        """Everything the bot has ever shown in the channel (threads and files included)."""
+        return "\n".join(plain_text(m) for m in self.fake.messages if m.channel == self.channel)
+
+    def refuse_private_chat(self) -> None:
+        """Slack refuses to open a DM between the bot and this person."""
+        self.fake.refuse_dm(self.user_id)
+
+    def _since(self, start: int) -> tuple[str, str]:
+        new = self.fake.messages[start:]
+        group = [m for m in new if m.channel == self.channel]
+        private = [m for m in new if m.channel == self.private.channel]
+        return "\n".join(map(plain_text, group)), "\n".join(map(plain_text, private))
 
 
 @asynccontextmanager

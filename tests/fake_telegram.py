@@ -4,7 +4,10 @@
 form and multipart bodies) closely enough for python-telegram-bot to parse every answer
 strictly. It holds long-polling ``getUpdates`` calls until an update arrives, records every
 request, keeps the messages the bot sent (so button presses carry them, edits and all),
-and can be told to answer the next call of a method with 429, 403 or 500.
+and can be told to answer the next call of a method with 429, 403 or 500. Like Telegram,
+it refuses to let the bot write first: a private chat whose user never wrote in it (never
+pressed Start; ``started``) answers 403 "bot can't initiate conversation with a user".
+Groups have negative ids and the type ``group`` or ``supergroup``.
 
 :class:`TelegramDriver` chats as one person through it: ``say`` queues a message update,
 ``press`` a callback query; each waits until the adapter has taken the update off the wire
@@ -143,6 +146,7 @@ class FakeTelegram:
         self.users: dict[int, dict[str, Any]] = {}
         self.chats: dict[int, dict[str, Any]] = {}
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
+        self.started: set[int] = set()
         self._message_ids: dict[int, itertools.count[int]] = {}
         self._failures: dict[str, list[_Failure]] = {}
         self._slow: dict[str, list[float]] = {}
@@ -211,6 +215,10 @@ class FakeTelegram:
         self.chats[user_id] = chat
         return user
 
+    def pressed_start(self, user_id: int) -> None:
+        """The user pressed Start in their private chat earlier: the bot may write there."""
+        self.started.add(user_id)
+
     def add_group(self, chat_id: int, title: str, *, supergroup: bool = True) -> dict[str, Any]:
         """Register a group chat the bot is a member of."""
         chat = {"id": chat_id, "type": "supergroup" if supergroup else "group", "title": title}
@@ -274,6 +282,8 @@ class FakeTelegram:
         if entities:
             message["entities"] = entities
         self.messages[(chat_id, message_id)] = message
+        if chat_id == user_id:  # writing in the private chat means Start was pressed
+            self.started.add(user_id)
         return {"message": message}
 
     def callback_update(
@@ -386,6 +396,13 @@ class FakeTelegram:
             raise _ApiError(400, "Bad Request: chat not found")
         return chat
 
+    def _writable(self, chat_id: Any) -> dict[str, Any]:
+        """The chat to write in; a private chat only once its user pressed Start."""
+        chat = self._chat(chat_id)
+        if chat["type"] == "private" and chat["id"] not in self.started:
+            raise _ApiError(403, "Forbidden: bot can't initiate conversation with a user")
+        return chat
+
     def _store(self, chat: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
         message = {
             "message_id": self._new_message_id(chat["id"]),
@@ -418,7 +435,7 @@ class FakeTelegram:
         return True
 
     async def _api_sendChatAction(self, params: dict[str, Any]) -> Any:
-        self._chat(params["chat_id"])
+        self._writable(params["chat_id"])
         return True
 
     async def _api_answerCallbackQuery(self, params: dict[str, Any]) -> Any:
@@ -448,7 +465,7 @@ class FakeTelegram:
         return pending()
 
     async def _api_sendMessage(self, params: dict[str, Any]) -> Any:
-        chat = self._chat(params["chat_id"])
+        chat = self._writable(params["chat_id"])
         text = str(params.get("text") or "")
         if not text.strip():
             raise _ApiError(400, "Bad Request: message text is empty")
@@ -502,7 +519,7 @@ class FakeTelegram:
         return upload
 
     async def _api_sendPhoto(self, params: dict[str, Any]) -> Any:
-        chat = self._chat(params["chat_id"])
+        chat = self._writable(params["chat_id"])
         upload = self._upload(params, "photo")
         unique = f"p{len(self.requests)}"
         fields: dict[str, Any] = {
@@ -519,7 +536,7 @@ class FakeTelegram:
         return self._store(chat, self._captioned(fields, params))
 
     async def _api_sendDocument(self, params: dict[str, Any]) -> Any:
-        chat = self._chat(params["chat_id"])
+        chat = self._writable(params["chat_id"])
         upload = self._upload(params, "document")
         unique = f"d{len(self.requests)}"
         fields: dict[str, Any] = {
@@ -676,6 +693,103 @@ class TelegramDriver:
         await self.adapter.drain()
         calls = [c for c in self.server.requests[mark:] if _chat_of(c) == self.chat_id]
         return [transcript_of(calls)]
+
+
+def everything_in(calls: list[ApiCall]) -> str:
+    """Everything these calls showed, edits included: texts, captions, files, buttons."""
+    lines: list[str] = []
+    for call in calls:
+        if not call.ok or call.method not in (*_SENDS, *_EDITS):
+            continue
+        if call.params.get("text"):
+            lines.append(plain_text(call.params["text"]))
+        if call.params.get("caption"):
+            lines.append(plain_text(call.params["caption"]))
+        for name in ("photo", "document"):
+            upload = call.params.get(name)
+            if isinstance(upload, dict):
+                lines.append(f"(attachment: {upload['filename']}, {len(upload['content'])} bytes)")
+        lines.extend(_keyboard_lines(call.params.get("reply_markup")))
+    return "\n".join(lines)
+
+
+GROUP_CHAT_ID = -1001234567890
+"""The supergroup of :class:`TelegramGroupDriver`."""
+
+
+@dataclass
+class TelegramGroupDriver:
+    """A person in a Telegram supergroup with the bot, and in their private chat with it.
+
+    ``say`` and ``press`` act in the private chat (as :class:`TelegramDriver`); the
+    ``*_in_group`` methods in the group, returning what reached each chat.
+    """
+
+    private: TelegramDriver
+    group_id: int = GROUP_CHAT_ID
+    platform: str = "telegram"
+
+    def __post_init__(self) -> None:
+        server = self.private.server
+        if self.group_id not in server.chats:
+            server.add_group(self.group_id, "门店运营群 / Store team")
+        self.group = self.private.in_chat(self.group_id)
+
+    @property
+    def server(self) -> FakeTelegram:
+        """The fake Bot API server."""
+        return self.private.server
+
+    @property
+    def user_id(self) -> str:
+        """The user id the bot stores for this person."""
+        return self.private.user_id
+
+    async def say(self, text: str) -> list[str]:
+        """Write in the private chat (which presses Start, as Telegram requires)."""
+        return await self.private.say(text)
+
+    async def press(self, label: str) -> list[str]:
+        """Press a button in the private chat."""
+        return await self.private.press(label)
+
+    async def pushed(self, reply: Reply) -> list[str]:
+        """Have the bot push ``reply`` to the private chat."""
+        return await self.private.pushed(reply)
+
+    async def say_in_group(self, text: str) -> tuple[str, str]:
+        """Address the bot in the group (a ``/command`` as typed, other text after
+        ``@bot``): what the bot then said in the group, and privately."""
+        mark = len(self.server.requests)
+        await self.group.say(
+            text if text.startswith("/") else f"@{self.server.bot_user['username']} {text}"
+        )
+        return self._since(mark)
+
+    async def press_in_group(self, label: str) -> tuple[str, str]:
+        """Press a button on a message in the group (as :meth:`say_in_group`)."""
+        mark = len(self.server.requests)
+        await self.group.press(label)
+        return self._since(mark)
+
+    async def posted_in_group(self, reply: Reply) -> None:
+        """The bot posts ``reply`` in the group (as a version before private answers did)."""
+        conversation = Conversation("telegram", str(self.group_id), ConversationKind.CHANNEL)
+        await self.private.adapter.send(conversation, reply)
+
+    def group_log(self) -> str:
+        """Everything the bot has ever shown in the group."""
+        return everything_in([c for c in self.server.requests if _chat_of(c) == self.group_id])
+
+    def refuse_private_chat(self) -> None:
+        """The person never pressed Start (or blocked the bot): Telegram answers 403."""
+        self.server.started.discard(self.private.telegram_id)
+
+    def _since(self, mark: int) -> tuple[str, str]:
+        calls = self.server.requests[mark:]
+        group = [c for c in calls if _chat_of(c) == self.group_id]
+        private = [c for c in calls if _chat_of(c) == self.private.telegram_id]
+        return everything_in(group), everything_in(private)
 
 
 class TelegramFrontDoor:

@@ -54,6 +54,7 @@ def enrol(url: str, telegram: FakeTelegram, count: int) -> list[int]:
     with db.session() as session:
         for user_id in ids:
             telegram.add_user(user_id, f"P{user_id}", language_code="en")
+            telegram.pressed_start(user_id)  # enrolled people have opened the private chat
             session.add(
                 Person(
                     platform="telegram",

@@ -111,6 +111,20 @@ MESSAGES: dict[str, str] = {
     "settings_time": "Daily quiz time: {time}",
     "language_name_zh": "中文",
     "language_name_en": "English",
+    # Personal answers to commands typed in a group go to the private chat (bot/audience.py)
+    "group_dm_sent": "📬 Sent you a DM — personal answers don't go to the group.",
+    "group_no_dm": (
+        "I can't message you privately yet: open a private chat with me and say hello, "
+        "then try again. Personal answers don't go to the group."
+    ),
+    "group_no_dm_telegram": (
+        "I can't message you privately yet: open {link} ({bot}) and press Start, then try "
+        "again. Personal answers don't go to the group."
+    ),
+    "group_no_dm_slack": (
+        "I can't message you privately yet: open {bot} under Apps in the sidebar, go to its "
+        "Messages tab and say hello, then try again. Personal answers don't go to the group."
+    ),
     # Slack front door
     "slack_answered_in_dm": "I've answered you in our direct messages.",
     # Weekly report (/report, trainbot report, the Monday summaries)

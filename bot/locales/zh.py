@@ -87,6 +87,17 @@ MESSAGES: dict[str, str] = {
     "settings_time": "每日测验时间：{time}",
     "language_name_zh": "中文",
     "language_name_en": "English",
+    # Personal answers to commands typed in a group go to the private chat (bot/audience.py)
+    "group_dm_sent": "📬 已私信发给你（个人信息不在群里显示）。",
+    "group_no_dm": "我还不能私信你：请先打开与我的私聊并发一句话，然后再试一次。个人信息不在群里显示。",
+    "group_no_dm_telegram": (
+        "我还不能私信你：请打开 {link} （{bot}），点「开始」(Start)，然后再试一次。"
+        "个人信息不在群里显示。"
+    ),
+    "group_no_dm_slack": (
+        "我还不能私信你：请在侧边栏「应用」中打开 {bot}，进入「消息」标签页发一句话，"
+        "然后再试一次。个人信息不在群里显示。"
+    ),
     # Slack front door
     "slack_answered_in_dm": "我已经在私信里回复你了。",
     # Weekly report (/report, trainbot report, the Monday summaries)

@@ -251,6 +251,29 @@ async def test_bare_slash_command_is_help_and_unknown_ones_are_named(slack: Fact
     assert "I don't know the command /frobnicate" in unknown
 
 
+async def test_slash_command_in_a_channel_without_a_dm_says_only_how_to_open_one(
+    slack: Factory,
+) -> None:
+    fay = slack(person("fay"))
+    fay.fake.refuse_dm(fay.user_id)
+    from tests.fake_slack import form_body, slash_command_form
+
+    fields = slash_command_form(
+        fay.user_id, "Fay", "progress", "C0GENERAL", response_url=fay.fake.response_url()
+    )
+    status, _ = await deliver(
+        fay.adapter.url, form_body(fields), content_type="application/x-www-form-urlencoded"
+    )
+    assert status == 200
+    await fay.adapter.drain()
+    assert posts(fay.fake) == []  # nothing personal anywhere
+    (notice,) = fay.fake.command_responses  # only Fay sees it
+    assert notice["response_type"] == "ephemeral"
+    assert notice["text"].startswith(
+        "I can't message you privately yet: open trainbot under Apps in the sidebar"
+    )
+
+
 async def test_a_quiz_answer_edits_the_question_and_a_double_click_counts_once(
     slack: Factory, bot: TrainBot
 ) -> None:
@@ -582,6 +605,7 @@ class GatedBot:
         self.bot = bot
         self.seen_events = bot.seen_events
         self.language_of = bot.language_of
+        self.introduce = bot.introduce
         self.gate = asyncio.Event()
         self.entered = asyncio.Event()
 

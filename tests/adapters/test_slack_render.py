@@ -79,6 +79,33 @@ def test_a_bare_mention_inside_a_thread_asks_for_help_there() -> None:
     assert event.conversation.thread_id == "1763340100.000200"
 
 
+@pytest.mark.parametrize(
+    ("said", "command"),
+    [
+        ("/report 2026-W47 Team A", ("report", "2026-W47 Team A")),
+        ("/Progress", ("progress", "")),
+        ("/frobnicate now", ("frobnicate", "now")),
+        ("report", ("report", "")),
+        ("Quiz", ("quiz", "")),
+        ("report writing tips?", None),
+        ("progress of the rollout: which phase are we in?", None),
+        ("report?", None),
+        ("/etc/hosts is what?", None),
+    ],
+)
+def test_a_mention_is_a_command_only_with_a_slash_or_a_command_word_alone(
+    said: str, command: tuple[str, str] | None
+) -> None:
+    body = payload("app_mention.json")
+    body["event"]["text"] = f"<@{BOT}> {said}"
+    event = parse_event(body, bot_user_id=BOT)
+    conversation = Conversation("slack", "C0GENERAL", ConversationKind.THREAD, "1763340100.000200")
+    if command is None:
+        assert event == Text(Person("slack", "U0CAROL"), conversation, said)
+    else:
+        assert event == Command(Person("slack", "U0CAROL"), conversation, *command)
+
+
 @pytest.mark.parametrize("name", ["message_changed.json", "bot_message.json"])
 def test_edits_and_bot_messages_are_ignored(name: str) -> None:
     assert parse_event(payload(name), bot_user_id=BOT) is None

@@ -180,6 +180,7 @@ async def test_send_reports_rate_limits_and_server_errors_to_the_dispatcher(
     door: TelegramFrontDoor,
 ) -> None:
     ben = door(Person("telegram", "ben", "Ben", "en"))
+    door.server.pressed_start(ben.telegram_id)
     conversation = Conversation("telegram", ben.user_id)
     for _ in range(3):  # the first try and the rate limiter's two retries
         door.server.rate_limit_next("sendMessage", retry_after=1)
@@ -345,6 +346,7 @@ async def test_the_command_menu_is_registered_in_both_languages(door: TelegramFr
 
 async def test_a_chart_arrives_as_a_photo_and_a_csv_as_a_document(door: TelegramFrontDoor) -> None:
     manager = door(Person("telegram", "mia", "Mia", "en"))
+    door.server.pressed_start(manager.telegram_id)
     png = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
     (chart,) = await manager.pushed(
         Reply("**Week 47** <all teams>", attachment=Attachment("week-47.png", png, "image/png"))
@@ -407,6 +409,7 @@ async def test_stale_long_payload_tokens_are_answered_as_stale_buttons(
     door: TelegramFrontDoor,
 ) -> None:
     ben = door(Person("telegram", "ben", "Ben", "en"))
+    door.server.pressed_start(ben.telegram_id)
     long_payload = "set:tz:" + "America/Argentina/ComodRivadavia" * 3
     (shown,) = await ben.pushed(Reply("Pick", buttons=((Button("Far away", long_payload),),)))
     assert "[Far away]" in shown
