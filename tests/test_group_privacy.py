@@ -184,3 +184,19 @@ async def test_questions_and_help_in_a_group_stay_in_the_group(
         "How is training coverage calculated?",
         "report templates: how often are materials reviewed?",
     ]
+
+
+async def test_forget_in_a_group_asks_for_confirmation_privately(
+    in_group: GroupFactory, bot: TrainBot
+) -> None:
+    li = in_group("li", "en-US")
+    await enrol(li, "Frontline")
+    await li.say("What is the activation stage?")
+
+    group, private = await li.say_in_group("/forget")
+    assert group == SENT_EN
+    assert "Yes, erase" in private and "question" in private
+    (done,) = await li.press("Yes, erase")
+    assert "erased" in done
+    assert stored(bot, li) is None
+    assert li.group_log().splitlines() == [SENT_EN]

@@ -497,17 +497,3 @@ async def test_two_presses_of_yes_at_once_erase_once(database: Database, tmp_pat
     assert all(text.startswith("There is nothing stored about you") for text in texts[1:])
     with database.session() as session:
         assert session.scalars(select(Person)).all() == []
-
-
-async def test_forget_in_a_telegram_group_shows_nothing_there(bot: TrainBot) -> None:
-    from tests.fake_telegram import BOT_USERNAME, telegram_front_door
-
-    group = -1001234567890
-    async with telegram_front_door(bot) as door:
-        door.server.add_group(group, "门店运营群")
-        li = door(EventPerson("telegram", "li", "Li", "en-US"))
-        await li.say("/start")
-        await li.say("What is the activation stage?")
-        (answer,) = await li.in_chat(group).say(f"/forget@{BOT_USERNAME}")
-    assert "Please send /forget in a private chat with me" in answer
-    assert "Yes, erase" not in answer and "questions you asked" not in answer

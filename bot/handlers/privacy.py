@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from bot.events import Button, ButtonPress, Command, ConversationKind, Reply
+from bot.events import Button, ButtonPress, Command, Reply
 from bot.handlers.basics import language_for
 from bot.i18n import t
 from bot.payloads import ForgetConfirm
@@ -34,9 +34,6 @@ def _what_goes(erasure: Erasure, language: str) -> str:
 
 def forget_command(ctx: BotContext, event: Command) -> list[Reply]:
     """Show what /forget would erase, with "Yes, erase" and "Cancel" buttons."""
-    if event.conversation.kind is not ConversationKind.DIRECT:
-        # What someone has stored is nobody else's business: not in a group.
-        return [Reply(t(language_for(ctx, event), "forget_private_only"))]
     with ctx.db.session() as session:
         person = find_person(session, event.person)
         if person is None:

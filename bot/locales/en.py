@@ -61,7 +61,6 @@ MESSAGES: dict[str, str] = {
     ),
     "forget_already": "There is nothing stored about you any more: it was already erased.",
     "forget_cancelled": "Cancelled: nothing was erased.",
-    "forget_private_only": "Please send /forget in a private chat with me: what it shows is about you alone.",
     "forget_nothing": "I don't store anything about you, so there is nothing to erase.",
     "console_choose": "Type a number to press a button.",
     "not_enrolled": "You are not enrolled yet. Type /start to begin.",

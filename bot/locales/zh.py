@@ -48,7 +48,6 @@ MESSAGES: dict[str, str] = {
     "forget_done": "已完成：我保存的关于你的所有数据都已删除。如果以后想重新开始，输入 /start。",
     "forget_already": "已经没有关于你的数据了：之前已删除。",
     "forget_cancelled": "已取消，没有删除任何数据。",
-    "forget_private_only": "请在与我的私聊中发送 /forget：它显示的内容只与你本人有关。",
     "forget_nothing": "我没有保存任何关于你的数据，所以没有需要删除的内容。",
     "console_choose": "输入数字即可点击按钮。",
     "not_enrolled": "你还没有报名。输入 /start 开始。",
