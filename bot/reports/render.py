@@ -85,8 +85,15 @@ def _questions_line(summary: WeeklySummary, language: str) -> str:
 # -- chat ------------------------------------------------------------------------------
 
 
-def chat_text(summary: WeeklySummary, language: str) -> str:
-    """One screen of Markdown-ish text: key rates with changes, hardest, follow-up, gaps."""
+def chat_text(summary: WeeklySummary, language: str, *, names: bool = True) -> str:
+    """One screen of Markdown-ish text: key rates with changes, hardest, follow-up, gaps.
+
+    Args:
+        summary: the week's summary.
+        language: the reader's language.
+        names: list the people to follow up by name; ``False`` for a channel, where only
+            their number is shown (each manager gets the names of their own people).
+    """
     total = summary.total
     now, changes = total.this_week, total.changes()
     start, end = _dates(summary)
@@ -114,9 +121,11 @@ def chat_text(summary: WeeklySummary, language: str) -> str:
     lines.append(f"\n**{t(language, 'report_follow_up')}** ({len(summary.follow_up)})")
     if not summary.follow_up:
         lines.append(t(language, "report_none"))
-    for item in summary.follow_up[:CHAT_FOLLOW_UP]:
+    elif not names:
+        lines.append(t(language, "report_follow_up_unnamed"))
+    for item in summary.follow_up[:CHAT_FOLLOW_UP] if names else ():
         lines.append(f"- {item.name} ({item.team}): {_reason(item, language)}")
-    if len(summary.follow_up) > CHAT_FOLLOW_UP:
+    if names and len(summary.follow_up) > CHAT_FOLLOW_UP:
         lines.append(t(language, "report_more", count=len(summary.follow_up) - CHAT_FOLLOW_UP))
     if summary.gaps:
         lines.append(f"\n**{t(language, 'report_gaps')}**")

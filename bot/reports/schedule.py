@@ -151,15 +151,16 @@ class _Summaries:
         return self._digests[language]
 
     def organisation(self) -> Reply:
-        """The organisation-wide summary for the review channel."""
+        """The organisation-wide summary for the review channel: counts, never names
+        (everyone in the channel reads it; each manager gets their own people's names)."""
         language = self.dispatcher.settings.language
-        return _summary_reply(self._summary(None, language), language)
+        return _summary_reply(self._summary(None, language), language, names=False)
 
 
-def _summary_reply(summary: WeeklySummary, language: str) -> Reply:
+def _summary_reply(summary: WeeklySummary, language: str, *, names: bool = True) -> Reply:
     png = team_chart(summary, language)
     return Reply(
-        chat_text(summary, language),
+        chat_text(summary, language, names=names),
         attachment=Attachment(f"report-{summary.week}.png", png, "image/png"),
     )
 

@@ -79,6 +79,10 @@ async def test_managers_and_the_channel_get_it_once(sqlite_database: Database) -
     assert to_mia.attachment is not None and to_mia.attachment.mime_type == "image/png"
     (to_channel,) = outbound.to("review")
     assert "Coverage: 50% (3/6)" in to_channel.text  # the whole organisation
+    # Everyone in the channel reads it: how many to follow up, never who.
+    assert "People to follow up" in to_channel.text and "Bob" in to_mia.text
+    assert not {"Ann", "Bob", "Mia"} & set(to_channel.text.replace("(", " ").split())
+    assert "not to this channel" in to_channel.text
     with sqlite_database.session() as session:
         claimed = session.scalars(
             select(Delivery).where(Delivery.kind == DeliveryKind.REPORT)
