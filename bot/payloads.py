@@ -90,6 +90,19 @@ class AnswerFeedback:
         return f"{self.TAG}:{self.asked_id}:{'up' if self.helpful else 'down'}"
 
 
+@dataclass(frozen=True)
+class AccessDecision:
+    """An admin's Approve or Deny under an access request: ``ad:<request>:yes|no``."""
+
+    TAG: ClassVar[str] = "ad"
+    request_id: int
+    approve: bool
+
+    def encode(self) -> str:
+        """The payload string."""
+        return f"{self.TAG}:{self.request_id}:{'yes' if self.approve else 'no'}"
+
+
 class EnrolChoice(_Choice):
     """A choice during enrolment: ``en:track:<id>`` or ``en:tz:<zone>``."""
 
@@ -109,6 +122,7 @@ Payload = (
     | LessonDone
     | LessonQuiz
     | AnswerFeedback
+    | AccessDecision
     | EnrolChoice
     | SettingChoice
 )
@@ -142,6 +156,12 @@ def decode(payload: str) -> Payload | None:
         if asked_id is None or verdict not in ("up", "down"):
             return None
         return AnswerFeedback(asked_id, verdict == "up")
+    if tag == AccessDecision.TAG:
+        number, _, verdict = rest.partition(SEPARATOR)
+        request_id = _number(number)
+        if request_id is None or verdict not in ("yes", "no"):
+            return None
+        return AccessDecision(request_id, verdict == "yes")
     if tag in (EnrolChoice.TAG, SettingChoice.TAG):
         what, _, value = rest.partition(SEPARATOR)
         if not what or not value:

@@ -20,6 +20,7 @@ from bot.errors import ConfigError
 
 ENV_PREFIX = "TRAINBOT_"
 Language = Literal["zh", "en"]
+EnrolmentSetting = Literal["auto", "open", "roster", "approval"]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 _TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -108,6 +109,7 @@ class Settings(BaseSettings):
     report_schedule: str = "mon 09:00"
     report_channel: str = ""
     admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    enrolment: EnrolmentSetting = "auto"
     log_level: str = "INFO"
 
     # Runtime
