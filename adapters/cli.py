@@ -424,6 +424,7 @@ def push(
     """Push a lesson or a quiz now to a track or team (the running bot sends it within a minute)."""
     from datetime import UTC, datetime
 
+    from bot.admission import admitted_people
     from bot.campaigns import push_campaign
     from bot.library import CourseLibrary
     from bot.store.db import Database
@@ -447,6 +448,7 @@ def push(
             track=track,
             team=team,
             lesson=lesson,
+            admitted=admitted_people(settings),
         )
     except ValueError as exc:
         raise TrainbotError(str(exc)) from None
@@ -482,6 +484,7 @@ def report(
     """Weekly completion summary (docs/reports.md): coverage, completion, accuracy, follow-ups."""
     from datetime import UTC, datetime
 
+    from bot.admission import admitted_people
     from bot.library import CourseLibrary
     from bot.reports.export import render_file, summary_for
     from bot.store.db import Database
@@ -505,6 +508,7 @@ def report(
             now=datetime.now(UTC),
             language=settings.language,
             include_people=fmt == "csv" or team is not None,
+            admitted=admitted_people(settings),
         )
         text = render_file(summary, fmt, settings.language)
     finally:

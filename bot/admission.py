@@ -12,7 +12,9 @@
 
 Whatever the rule, the admins listed in ``TRAINBOT_ADMINS`` are always let in, and people
 an admin removed (``trainbot users remove``) never are. Someone refused is not stored:
-no person row, no question, nothing that reaches a report.
+no person row, no question, nothing that reaches a report. Someone stored earlier whom
+the rule now refuses (they enrolled themselves while the bot was open) gets no pushes
+and is in no report either: :func:`admitted_people` is the same rule in SQL.
 """
 
 from __future__ import annotations
@@ -22,15 +24,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from bot import events
 from bot.i18n import language_from_locale
 from bot.people import find_person
 from bot.settings import Settings
-from bot.store.models import AccessRequest, AccessStatus, PersonStatus, RosterImport
+from bot.store.models import AccessRequest, AccessStatus, Person, PersonStatus, RosterImport
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +117,34 @@ def admit(session: Session, settings: Settings, who: events.Person, *, now: date
         AccessStatus.PENDING: Verdict.PENDING,
     }
     return Admission(verdicts[request.status], language)
+
+
+def admitted_people(settings: Settings) -> ColumnElement[bool]:
+    """:func:`admit`'s rule for stored people, as a condition on ``people`` rows.
+
+    The dispatcher pushes, and the weekly summary counts, only the people it selects, so
+    someone the gate would refuse is neither pushed to nor reported on. ``auto`` is
+    resolved by the database itself (whether ``roster_imports`` has a row).
+    """
+    admins = [
+        and_(Person.platform == platform, Person.platform_user_id == user_id)
+        for platform, _, user_id in (item.partition(":") for item in settings.admins)
+    ]
+    not_removed = Person.status != PersonStatus.REMOVED
+    if settings.enrolment == "open":
+        return or_(not_removed, *admins)
+    allowed: list[ColumnElement[bool]] = [Person.on_roster.is_(True)]
+    if settings.enrolment == "approval":
+        allowed.append(
+            exists().where(
+                AccessRequest.platform == Person.platform,
+                AccessRequest.platform_user_id == Person.platform_user_id,
+                AccessRequest.status == AccessStatus.APPROVED,
+            )
+        )
+    if settings.enrolment == "auto":
+        allowed.append(~exists().where(RosterImport.id.is_not(None)))  # still open
+    return or_(and_(not_removed, or_(*allowed)), *admins)
 
 
 def _request_of(session: Session, who: events.Person) -> AccessRequest | None:

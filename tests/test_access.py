@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from bot.admission import admitted_people
 from bot.app import TrainBot
 from bot.events import ButtonPress, Command, Conversation, ConversationKind, Person
 from bot.payloads import QuizAnswer
@@ -71,7 +72,13 @@ def count(bot: TrainBot, model: type) -> int:
 def weekly_people(bot: TrainBot) -> tuple[int, set[str]]:
     """Enrolled count and names in the organisation's summary of the current week."""
     week = week_of(bot.ctx.clock.now(), "Asia/Shanghai")
-    summary = build_summary(bot.ctx.db, bot.ctx.library.course, week=week, timezone="Asia/Shanghai")
+    summary = build_summary(
+        bot.ctx.db,
+        bot.ctx.library.course,
+        week=week,
+        timezone="Asia/Shanghai",
+        admitted=admitted_people(bot.ctx.settings),  # as /report and the Monday job count
+    )
     assert summary.people is not None
     return summary.total.this_week.enrolled, {person.name for person in summary.people}
 
@@ -109,6 +116,25 @@ async def test_a_stranger_is_refused_under_the_roster_and_absent_from_every_repo
     assert "Welcome back, Member" in welcome or "Welcome, Member" in welcome
     enrolled, names = weekly_people(bot)
     assert (enrolled, names) == (1, {"Member"})
+
+
+async def test_someone_who_enrolled_while_open_is_refused_and_uncounted_after_a_roster(
+    chat_as: DriverFactory, bot: TrainBot, tmp_path: Path
+) -> None:
+    walkin = chat_as("walkin", "en")
+    await walkin.say("/start")
+    assert weekly_people(bot) == (1, {"Walkin"})
+    member = chat_as("member", "en")
+    import_rows(bot, tmp_path, f"{member.platform},{member.user_id},Member,,,\n")
+
+    (answer,) = await walkin.say("/progress")
+    assert REFUSED_EN in answer
+    assert weekly_people(bot) == (1, {"Member"})
+    assert stored(bot, walkin) is not None  # kept, not erased: listing them again lets them in
+    boss = chat_as("boss", "en")
+    bot.ctx.settings.admins.append(key(boss))
+    (report,) = await boss.say("/report 2026-W47")
+    assert "Coverage: 0% (0/1)" in report  # Member only, not Walkin
 
 
 async def test_admins_are_let_in_whatever_the_roster_says(

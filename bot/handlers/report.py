@@ -11,6 +11,7 @@ import logging
 import re
 from typing import TYPE_CHECKING
 
+from bot.admission import admitted_people
 from bot.events import Attachment, Command, Reply
 from bot.handlers import learning
 from bot.handlers.basics import language_for
@@ -91,6 +92,7 @@ def _build(
         timezone=ctx.settings.timezone,
         team_ids=team_ids,
         person_ids=person_ids,
+        admitted=admitted_people(ctx.settings),
         include_people=team_ids is not None,
         language=language,
         now=ctx.clock.now(),

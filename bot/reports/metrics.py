@@ -9,8 +9,9 @@ Definitions (docs/reports.md repeats them for readers of the report):
   (accuracy, activity) count in the week their ``answered_at`` falls in. These are the
   same rules as the weekly totals printed by ``trainbot simulate``.
 - Enrolled: people whose ``enrolled_at`` is before the end of the week, except those an
-  admin removed (``trainbot users remove``), who are in no report. Active: enrolled
-  people with at least one answer in the week.
+  admin removed (``trainbot users remove``) and those ``TRAINBOT_ENROLMENT`` no longer
+  lets in (``admitted``), who are in no report. Active: enrolled people with at least
+  one answer in the week.
 - A person belongs, for one week, to the team of their last delivery sent that week (the
   team snapshot taken when it was claimed); without deliveries that week, to their current
   team. So a person who moved team is counted once, with all of the week's activity, and
@@ -362,10 +363,12 @@ def per_person_query(
     team_ids: Collection[int] | None,
     thresholds: dict[str, int],
     person_ids: Collection[int] = (),
+    admitted: ColumnElement[bool] | None = None,
 ) -> Select[Any]:
-    """One row per person enrolled by ``end`` and not removed (in ``team_ids`` or among
+    """One row per person enrolled by ``end`` and admitted (in ``team_ids`` or among
     ``person_ids``, if teams are given): the week's counts, team for the week, last
-    answer, and whether they pass."""
+    answer, and whether they pass. ``admitted`` is ``bot.admission.admitted_people``;
+    without it, everyone not removed."""
     delivered = _delivered(start, end)
     answered = (
         select(
@@ -411,7 +414,7 @@ def per_person_query(
         .where(
             Person.enrolled_at.is_not(None),
             Person.enrolled_at < end,
-            Person.status != PersonStatus.REMOVED,
+            admitted if admitted is not None else Person.status != PersonStatus.REMOVED,
         )
     )
     if team_ids is not None:
@@ -428,9 +431,11 @@ def group_counts_query(
     team_ids: Collection[int] | None,
     thresholds: dict[str, int],
     person_ids: Collection[int] = (),
+    admitted: ColumnElement[bool] | None = None,
 ) -> Select[Any]:
     """Counts per (team, track) cell for the window; the query the benchmark explains."""
-    rows = per_person_query(start, end, team_ids, thresholds, person_ids).subquery("per_person")
+    query = per_person_query(start, end, team_ids, thresholds, person_ids, admitted)
+    rows = query.subquery("per_person")
     return _cells_of(rows)
 
 
@@ -684,6 +689,7 @@ def build_summary(
     timezone: str,
     team_ids: Collection[int] | None = None,
     person_ids: Collection[int] = (),
+    admitted: ColumnElement[bool] | None = None,
     include_people: bool = True,
     language: str = "en",
     gap_limit: int = 10,
@@ -701,6 +707,8 @@ def build_summary(
             the whole organisation.
         person_ids: people in scope besides those teams' members (a manager's direct
             reports); only used with ``team_ids``.
+        admitted: who may be counted, ``bot.admission.admitted_people(settings)``;
+            ``None`` counts everyone not removed.
         include_people: compute the per-person rows (with streaks) for the CSV and for
             managers; the follow-up list is computed either way.
         language: language of question prompts in the hardest-questions list.
@@ -729,13 +737,14 @@ def build_summary(
         week_rows.drop(connection, checkfirst=True)
         week_rows.create(connection)
         try:
-            this_week = per_person_query(start, end, team_ids, thresholds, person_ids)
+            this_week = per_person_query(start, end, team_ids, thresholds, person_ids, admitted)
             session.execute(
                 insert(week_rows).from_select([column.name for column in week_rows.c], this_week)
             )
             this_cells = _cells(session, _cells_of(week_rows))
             last_cells = _cells(
-                session, group_counts_query(previous, start, team_ids, thresholds, person_ids)
+                session,
+                group_counts_query(previous, start, team_ids, thresholds, person_ids, admitted),
             )
             idle_since = end - timedelta(days=FOLLOW_UP_IDLE_DAYS)
             people = _people(

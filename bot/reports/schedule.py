@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from bot.admission import admitted_people
 from bot.events import Attachment, Conversation, ConversationKind, Reply
 from bot.leases import LeaseKeeper, new_owner
 from bot.ports import RecipientUnreachable, SendError, SendOutcomeUnknown
@@ -135,6 +136,7 @@ class _Summaries:
             timezone=settings.timezone,
             team_ids=scope.team_ids if scope is not None else None,
             person_ids=scope.person_ids if scope is not None else (),
+            admitted=admitted_people(settings),
             include_people=scope is not None,
             language=language,
             now=self.now,
@@ -195,7 +197,7 @@ def _recipients(session: Session, settings: Settings) -> _Recipients:
             Person.role == Role.MANAGER,
             or_(Person.id.in_(select(TeamManager.person_id)), Person.id.in_(reports)),
         )
-        .where(Person.status == PersonStatus.ACTIVE)
+        .where(Person.status == PersonStatus.ACTIVE, admitted_people(settings))
         .order_by(Person.id)
     ).all()
     scopes = {manager.id: manager_scope(session, manager) for manager in managers}

@@ -303,8 +303,11 @@ async def test_a_manager_the_roster_moves_gets_the_new_teams_summary_not_the_old
     sqlite_database: Database, tmp_path: Path
 ) -> None:
     build(sqlite_database)  # Mia manages A
+    # From this import on only the roster's people count (TRAINBOT_ENROLMENT=auto).
     reimport(
-        sqlite_database, tmp_path, "console,mia,Mia,B,,manager\nconsole,dee,Dee,B,console:mia,\n"
+        sqlite_database,
+        tmp_path,
+        "console,mia,Mia,B,,manager\nconsole,dee,Dee,B,console:mia,\nconsole,eve,Eve,B,,\n",
     )
     outbound = MemoryOutbound(platform="console")
     run = await send_weekly_reports(dispatcher_for(sqlite_database, outbound, ""))
