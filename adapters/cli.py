@@ -568,8 +568,7 @@ def users_import(
 
 @users_app.command("list")
 def users_list(db: DbOption = None) -> None:
-    """List the people the bot knows: id, who, name, role, status, language, time zone,
-    track, and ``roster`` for those an imported roster lists."""
+    """List the people the bot knows; the last column marks those on the roster."""
     from sqlalchemy import select
 
     from bot.store.db import Database

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot import events
 from bot.admission import Verdict, admit, admitted_people
+from bot.errors import ConfigError
 from bot.settings import load_settings
 from bot.store.db import Database
 from bot.store.models import (
@@ -111,3 +112,9 @@ def test_a_stranger_under_approval_records_one_request(database: Database) -> No
             AccessStatus.PENDING,
         )
         assert session.scalars(select(Person)).all() == []
+
+
+def test_an_unknown_enrolment_rule_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigError, match="TRAINBOT_ENROLMENT"):
+        load_settings(enrolment="closed")
+    assert load_settings().enrolment == "auto"

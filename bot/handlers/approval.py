@@ -35,6 +35,17 @@ def _who(request: AccessRequest) -> str:
     return f"{request.platform}:{request.platform_user_id}"
 
 
+def _request_text(ctx: BotContext, request: AccessRequest, language: str) -> str:
+    moment = request.requested_at.astimezone(ctx.settings.zone)
+    return t(
+        language,
+        "approve_request",
+        name=request.display_name,
+        who=_who(request),
+        moment=f"{moment:%Y-%m-%d %H:%M}",
+    )
+
+
 def approve_command(ctx: BotContext, event: Command) -> list[Reply]:
     """List the waiting requests with Approve and Deny buttons (admins only)."""
     language = language_for(ctx, event)
@@ -43,18 +54,11 @@ def approve_command(ctx: BotContext, event: Command) -> list[Reply]:
     if event.conversation.kind is not ConversationKind.DIRECT:
         # The requests name people who are not (yet) members: never list them in a group.
         return [Reply(t(language, "approve_private_only"))]
-    zone = ctx.settings.zone
     with ctx.db.session() as session:
         waiting = pending_requests(session, limit=LISTED)
         replies = [
             Reply(
-                t(
-                    language,
-                    "approve_request",
-                    name=request.display_name,
-                    who=_who(request),
-                    moment=f"{request.requested_at.astimezone(zone):%Y-%m-%d %H:%M}",
-                ),
+                _request_text(ctx, request, language),
                 buttons=(
                     (
                         Button(
@@ -81,6 +85,12 @@ def decide(ctx: BotContext, event: ButtonPress, payload: AccessDecision) -> list
         if request is None:
             return [Reply(t(language, "stale_button"))]
         names = {"name": request.display_name, "who": _who(request)}
+        # The request's message loses its buttons, whatever the press decides.
+        closed = (
+            [Reply(_request_text(ctx, request, language), edit_ref=event.message_ref)]
+            if event.message_ref
+            else []
+        )
         decided_by = f"{event.person.platform}:{event.person.user_id}"
         status = AccessStatus.APPROVED if payload.approve else AccessStatus.DENIED
         # Only a pending request changes, so two admins pressing at once decide it once.
@@ -97,6 +107,7 @@ def decide(ctx: BotContext, event: ButtonPress, payload: AccessDecision) -> list
                 if request.status is AccessStatus.APPROVED
                 else "approve_already_denied"
             )
-            return [Reply(t(language, already, **names))]
+            return [*closed, Reply(t(language, already, **names))]
     logger.info("access request %d %s by %s", payload.request_id, status.value, decided_by)
-    return [Reply(t(language, "approve_done" if payload.approve else "deny_done", **names))]
+    done = t(language, "approve_done" if payload.approve else "deny_done", **names)
+    return [*closed, Reply(done)]
