@@ -35,7 +35,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 users_app = typer.Typer(
-    help="Manage enrolled people (roster import, listing, export, forget, retention).",
+    help="Manage people: roster import, listing, roles, removal, team managers, export, forget, retention.",
     no_args_is_help=True,
 )
 app.add_typer(db_app, name="db")
@@ -284,31 +284,47 @@ def _console_person(name: str, role: str, settings: Settings, language: str | No
 
 
 async def _chat(
-    settings: Settings, name: str, role: str, language: str | None, *, schedule: bool = False
+    settings: Settings,
+    name: str,
+    role: str,
+    language: str | None,
+    *,
+    schedule: bool = False,
+    store_role: bool = False,
 ) -> int:
     """The console chat (with the scheduler pushing into it for ``run``) until end of input,
-    SIGTERM or Ctrl-C; a stop by signal is logged as ``stopped``."""
+    SIGTERM or Ctrl-C; a stop by signal is logged as ``stopped``.
+
+    ``role`` holds for this session only (nothing is written to the store) unless
+    ``store_role``; admins are never stored, they come from ``TRAINBOT_ADMINS``.
+    """
     from adapters.console import ConsoleChat
     from adapters.runner import install_stop_signals, stop_scheduler
+    from bot.store.models import Role
 
+    if store_role and role == "admin":
+        raise TrainbotError(
+            f"admins are not stored: add console:{name} to TRAINBOT_ADMINS to make it lasting"
+        )
     _quiet_logs_for_console()
     if role == "admin" and not settings.is_admin("console", name):
-        settings.admins.append(f"console:{name}")
+        settings.admins.append(f"console:{name}")  # this process's settings only
     bot = _build_bot(settings)
     person = _console_person(name, role, settings, language)
-    if role == "manager":
+    if store_role:
         from bot.people import assign_role
-        from bot.store.models import Role
 
         with bot.ctx.db.session() as session:
             assign_role(
                 session,
                 person,
-                Role.MANAGER,
+                Role(role),
                 now=bot.ctx.clock.now(),
                 default_language=settings.language,
                 default_timezone=settings.timezone,
             )
+    elif role == "manager":
+        bot.ctx.session_roles[(person.platform, person.user_id)] = Role.MANAGER
     chat = ConsoleChat(bot, person)
     scheduler = _start_scheduler(settings, bot, {"console": chat}) if schedule else None
     stop = asyncio.Event()
@@ -354,7 +370,19 @@ class LanguageChoice(StrEnum):
     en = "en"
 
 
-RoleOption = Annotated[RoleChoice, typer.Option("--role", help="Your role in the console chat.")]
+RoleOption = Annotated[
+    RoleChoice,
+    typer.Option(
+        "--role", help="Your role in this console session (not stored unless --store-role)."
+    ),
+]
+StoreRoleOption = Annotated[
+    bool,
+    typer.Option(
+        "--store-role",
+        help="Write the --role (learner or manager) to the database; admins come from TRAINBOT_ADMINS.",
+    ),
+]
 LangOption = Annotated[
     LanguageChoice | None,
     typer.Option("--lang", help="Your language; default TRAINBOT_LANGUAGE."),
@@ -367,10 +395,11 @@ def chat(
     role: RoleOption = RoleChoice.learner,
     language: LangOption = None,
     db: DbOption = None,
+    store_role: StoreRoleOption = False,
 ) -> None:
     """Chat with the bot in this terminal (reads piped stdin line by line)."""
     settings = _settings(db)
-    raise typer.Exit(asyncio.run(_chat(settings, name, role, language)))
+    raise typer.Exit(asyncio.run(_chat(settings, name, role, language, store_role=store_role)))
 
 
 @app.command()
@@ -379,12 +408,15 @@ def run(
     role: RoleOption = RoleChoice.learner,
     language: LangOption = None,
     db: DbOption = None,
+    store_role: StoreRoleOption = False,
 ) -> None:
     """Start the bot: every configured front door (console when no token is set)."""
     settings = _settings(db)
     if not (settings.telegram_token or settings.slack_bot_token):
         logger.info("no Slack or Telegram token configured: starting the console chat")
-        raise typer.Exit(asyncio.run(_chat(settings, name, role, language, schedule=True)))
+        raise typer.Exit(
+            asyncio.run(_chat(settings, name, role, language, schedule=True, store_role=store_role))
+        )
     raise typer.Exit(asyncio.run(_serve(settings)))
 
 
@@ -412,6 +444,7 @@ def push(
     """Push a lesson or a quiz now to a track or team (the running bot sends it within a minute)."""
     from datetime import UTC, datetime
 
+    from bot.admission import admitted_people
     from bot.campaigns import push_campaign
     from bot.library import CourseLibrary
     from bot.store.db import Database
@@ -435,6 +468,7 @@ def push(
             track=track,
             team=team,
             lesson=lesson,
+            admitted=admitted_people(settings),
         )
     except ValueError as exc:
         raise TrainbotError(str(exc)) from None
@@ -470,6 +504,7 @@ def report(
     """Weekly completion summary (docs/reports.md): coverage, completion, accuracy, follow-ups."""
     from datetime import UTC, datetime
 
+    from bot.admission import admitted_people
     from bot.library import CourseLibrary
     from bot.reports.export import render_file, summary_for
     from bot.store.db import Database
@@ -493,6 +528,7 @@ def report(
             now=datetime.now(UTC),
             language=settings.language,
             include_people=fmt == "csv" or team is not None,
+            admitted=admitted_people(settings),
         )
         text = render_file(summary, fmt, settings.language)
     finally:
@@ -552,7 +588,7 @@ def users_import(
 
 @users_app.command("list")
 def users_list(db: DbOption = None) -> None:
-    """List enrolled people."""
+    """List the people the bot knows; the last column marks those on the roster."""
     from sqlalchemy import select
 
     from bot.store.db import Database
@@ -567,22 +603,106 @@ def users_list(db: DbOption = None) -> None:
             typer.echo(
                 f"{person.id}\t{person.platform}:{person.platform_user_id}\t{person.display_name}"
                 f"\t{person.role.value}\t{person.status.value}\t{person.language}\t{person.timezone}"
-                f"\t{person.track_id or '-'}"
+                f"\t{person.track_id or '-'}\t{'roster' if person.on_roster else '-'}"
             )
         typer.echo(f"{len(people)} people", err=True)
 
 
-# --- privacy rights: users export, users forget, users purge-expired (docs/privacy.md) ---
-# "forget" erases a person's data; ending someone's access without erasing it is another
-# matter (the roster, TRAINBOT_ADMINS).
+# --- who may do what: roles, removal, team managers (docs/access.md) ---
 
 PersonArgument = Annotated[
     str,
     typer.Argument(
         metavar="PERSON",
-        help="platform:user_id (slack:U0123ABCD), an email, or the id from 'trainbot users list'.",
+        help="Who: platform:user_id (telegram:512345678), the id from 'users list', or an email.",
+        show_default=False,
     ),
 ]
+
+
+def _users_database(db: str | None) -> tuple[Settings, Any]:
+    from bot.store.db import Database
+
+    settings = _settings(db)
+    _quiet_logs_for_console()  # the command prints what it changed
+    database = Database(settings.database_url)
+    database.upgrade()
+    return settings, database
+
+
+def _print_change(change: Any) -> None:
+    for line in change.lines:
+        typer.echo(line)
+
+
+@users_app.command("set-role")
+def users_set_role(
+    person: PersonArgument,
+    role: Annotated[str, typer.Argument(help="learner or manager.", show_default=False)],
+    db: DbOption = None,
+) -> None:
+    """Store someone's role; a learner loses the teams they managed and their reports."""
+    from datetime import UTC, datetime
+
+    from bot.users import parse_role, set_role
+
+    wanted = parse_role(role)
+    settings, database = _users_database(db)
+    try:
+        _print_change(set_role(database, person, wanted, now=datetime.now(UTC), settings=settings))
+    finally:
+        database.dispose()
+
+
+@users_app.command("remove")
+def users_remove(person: PersonArgument, db: DbOption = None) -> None:
+    """End someone's access (no pushes, no reports, not counted); their data is kept."""
+    from datetime import UTC, datetime
+
+    from bot.users import remove
+
+    settings, database = _users_database(db)
+    try:
+        _print_change(remove(database, person, now=datetime.now(UTC), settings=settings))
+    finally:
+        database.dispose()
+
+
+@users_app.command("restore")
+def users_restore(person: PersonArgument, db: DbOption = None) -> None:
+    """Give a removed person access again (their pushes resume when they /start)."""
+    from datetime import UTC, datetime
+
+    from bot.users import restore
+
+    _, database = _users_database(db)
+    try:
+        _print_change(restore(database, person, now=datetime.now(UTC)))
+    finally:
+        database.dispose()
+
+
+@users_app.command("manage")
+def users_manage(
+    person: PersonArgument,
+    team: Annotated[str, typer.Argument(help="The team's name.", show_default=False)],
+    stop: Annotated[bool, typer.Option("--remove", help="Stop managing the team instead.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Make someone a manager of a team and the teams below it (or stop it with --remove)."""
+    from datetime import UTC, datetime
+
+    from bot.users import manage
+
+    _, database = _users_database(db)
+    try:
+        _print_change(manage(database, person, team, now=datetime.now(UTC), stop=stop))
+    finally:
+        database.dispose()
+
+
+# --- privacy rights: users export, users forget, users purge-expired (docs/privacy.md) ---
+# "forget" erases a person's data; "remove" above only ends their access.
 
 
 def _privacy_store(db: str | None) -> Any:

@@ -16,11 +16,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from bot import audience, payloads
+from bot.admission import Verdict, admit
 from bot.clock import Clock, SystemClock
 from bot.context import BotContext
 from bot.events import BotAddress, ButtonPress, Command, Event, Reply, Text
 from bot.events_log import StoredSeenEvents
-from bot.handlers import ask, basics, enrollment, learning, privacy, report
+from bot.handlers import approval, ask, basics, enrollment, learning, privacy, report
 from bot.i18n import t
 from bot.library import CourseLibrary
 from bot.ports import SeenEvents
@@ -75,6 +76,7 @@ class TrainBot:
             "settings": enrollment.settings_command,
             "report": report.report,
             "forget": privacy.forget_command,
+            "approve": approval.approve_command,  # admins only, so not in the command menus
         }
         self._workers = ThreadPoolExecutor(EVENT_WORKERS, thread_name_prefix="trainbot-event")
         self.seen_events: SeenEvents = StoredSeenEvents(db, self.ctx.clock.now)
@@ -107,6 +109,9 @@ class TrainBot:
 
     def handle_now(self, event: Event) -> list[Reply]:
         """Run the use case for ``event`` in this thread (blocking)."""
+        refusal = self._gate(event)
+        if refusal is not None:
+            return refusal
         if isinstance(event, Command):
             return self._command(event)
         if isinstance(event, Text):
@@ -118,6 +123,19 @@ class TrainBot:
     def close(self) -> None:
         """Let the worker threads go once the events under way are handled."""
         self._workers.shutdown(wait=True)
+
+    def _gate(self, event: Event) -> list[Reply] | None:
+        """Who may use the bot (bot.admission): ``None`` lets the event through, else the
+        polite answer for someone not let in, who is not stored as a person."""
+        with self.ctx.db.session() as session:
+            admission = admit(session, self.ctx.settings, event.person, now=self.ctx.clock.now())
+        if admission.admitted:
+            return None
+        key = {
+            Verdict.REQUESTED: "access_requested",
+            Verdict.PENDING: "access_pending",
+        }.get(admission.verdict, "access_refused")
+        return [Reply(t(admission.language, key))]
 
     def _command(self, event: Command) -> list[Reply]:
         handler = self._commands.get(event.name)
@@ -138,6 +156,8 @@ class TrainBot:
                 return learning.lesson_button(self.ctx, event, payload)
             case payloads.AnswerFeedback():
                 return ask.feedback(self.ctx, event, payload)
+            case payloads.AccessDecision():
+                return approval.decide(self.ctx, event, payload)
             case payloads.EnrolChoice():
                 return enrollment.enrol_button(self.ctx, event, payload)
             case payloads.SettingChoice():

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.sql.elements import ColumnElement
 
 from bot.learning import claim_many, learner_states, local_date
 from bot.store.db import Database
@@ -38,12 +39,15 @@ def push_campaign(
     track: str | None = None,
     team: str | None = None,
     lesson: str | None = None,
+    admitted: ColumnElement[bool] | None = None,
 ) -> CampaignReport:
     """Claim a campaign for everyone active and enrolled in ``track`` or ``team``.
 
     Args:
         name: the campaign's id; the same name never sends twice to one person per day.
         lesson: a lesson id to push; ``None`` pushes each person's next quiz item.
+        admitted: who may get it, ``bot.admission.admitted_people(settings)``;
+            ``None``: everyone active.
 
     Raises:
         ValueError: for an unknown track, team or lesson.
@@ -61,6 +65,8 @@ def push_campaign(
             Person.enrolled_at.is_not(None),
             Person.enrollment_step.is_(None),
         )
+        if admitted is not None:
+            query = query.where(admitted)
         if track is not None:
             query = query.where(Person.track_id == track)
         else:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.clock import Clock
 from bot.library import CourseLibrary
 from bot.qa import KnowledgeService
 from bot.settings import Settings
 from bot.store.db import Database
+from bot.store.models import Role
 
 
 @dataclass
@@ -20,3 +21,6 @@ class BotContext:
     clock: Clock
     library: CourseLibrary
     knowledge: KnowledgeService | None = None
+    session_roles: dict[tuple[str, str], Role] = field(default_factory=dict)
+    """Roles held for this process only, by ``(platform, user_id)`` (``trainbot chat
+    --role manager``); never stored."""

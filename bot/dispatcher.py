@@ -54,6 +54,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot.admission import admitted_people
 from bot.clock import Clock
 from bot.events import Conversation, ConversationKind, Reply
 from bot.i18n import t
@@ -301,6 +302,7 @@ class Dispatcher:
                         Person.enrollment_step.is_(None),
                         Person.track_id.is_not(None),
                         Person.platform.in_(list(self.outbound)),
+                        admitted_people(self.settings),  # TRAINBOT_ENROLMENT as it is now
                     )
                     .order_by(Person.id)
                 ).all()
@@ -682,6 +684,7 @@ class Dispatcher:
                     Delivery.slot.like(f"{DAILY}%"),
                     Person.status == PersonStatus.ACTIVE,
                     Person.platform.in_(list(self.outbound)),
+                    admitted_people(self.settings),
                 )
             ).all()
             session.expunge_all()

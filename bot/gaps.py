@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Integer, and_, case, func, or_, select
+from sqlalchemy.sql.elements import ColumnElement
 
 from bot.reports.access import teams_below
 from bot.store.db import Database
@@ -150,6 +151,7 @@ def content_gaps(
     start: datetime,
     end: datetime,
     team_ids: Collection[int] | None = None,
+    person_ids: Collection[int] = (),
     limit: int | None = None,
 ) -> list[GapGroup]:
     """The content gaps asked in ``[start, end)``, similar phrasings grouped.
@@ -160,6 +162,8 @@ def content_gaps(
         end: window end, aware (excluded).
         team_ids: only questions asked by members of these teams (the team recorded with
             the question); ``None`` for everyone.
+        person_ids: with ``team_ids``, also the questions these people asked (a
+            manager's direct reports in other teams).
         limit: at most this many groups (the largest); ``None`` for all.
 
     Returns:
@@ -171,9 +175,11 @@ def content_gaps(
     """
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("content_gaps needs aware datetimes for start and end")
-    if team_ids is not None and not team_ids:
+    if team_ids is not None and not team_ids and not person_ids:
         return []
-    phrasings = _merge_normalised(_gap_rows(db, start=start, end=end, team_ids=team_ids))
+    phrasings = _merge_normalised(
+        _gap_rows(db, start=start, end=end, team_ids=team_ids, person_ids=person_ids)
+    )
     groups = [_group(members) for members in _cluster(phrasings)]
     groups.sort(key=lambda group: (-group.count, -group.last_asked.timestamp(), group.question))
     logger.debug("%d gap phrasings in %d groups", len(phrasings), len(groups))
@@ -186,6 +192,7 @@ def _gap_rows(
     start: datetime,
     end: datetime,
     team_ids: Collection[int] | None,
+    person_ids: Collection[int] = (),
 ) -> list[tuple[str, str, int, int, datetime]]:
     """``(text, language, unanswered, thumbs_down, last asked)`` per distinct gap text."""
     not_answered = AskedQuestion.answered.is_(False)
@@ -208,7 +215,10 @@ def _gap_rows(
         .group_by(AskedQuestion.text, AskedQuestion.language)
     )
     if team_ids is not None:
-        statement = statement.where(AskedQuestion.team_id.in_(sorted(team_ids)))
+        in_scope: ColumnElement[bool] = AskedQuestion.team_id.in_(sorted(team_ids))
+        if person_ids:
+            in_scope = or_(in_scope, AskedQuestion.person_id.in_(sorted(person_ids)))
+        statement = statement.where(in_scope)
     with db.session() as session:
         rows = session.execute(statement).all()
     return [

@@ -109,6 +109,19 @@ class ForgetConfirm:
         return f"{self.TAG}:{self.person_id}:{'yes' if self.erase else 'no'}"
 
 
+@dataclass(frozen=True)
+class AccessDecision:
+    """An admin's Approve or Deny under an access request: ``ad:<request>:yes|no``."""
+
+    TAG: ClassVar[str] = "ad"
+    request_id: int
+    approve: bool
+
+    def encode(self) -> str:
+        """The payload string."""
+        return f"{self.TAG}:{self.request_id}:{'yes' if self.approve else 'no'}"
+
+
 class EnrolChoice(_Choice):
     """A choice during enrolment: ``en:track:<id>`` or ``en:tz:<zone>``."""
 
@@ -129,6 +142,7 @@ Payload = (
     | LessonQuiz
     | AnswerFeedback
     | ForgetConfirm
+    | AccessDecision
     | EnrolChoice
     | SettingChoice
 )
@@ -164,6 +178,12 @@ def decode(payload: str) -> Payload | None:
         if person_id is None or answer not in ("yes", "no"):
             return None
         return ForgetConfirm(person_id, answer == "yes")
+    if tag == AccessDecision.TAG:
+        number, _, verdict = rest.partition(SEPARATOR)
+        request_id = ascii_int(number)
+        if request_id is None or verdict not in ("yes", "no"):
+            return None
+        return AccessDecision(request_id, verdict == "yes")
     if tag in (EnrolChoice.TAG, SettingChoice.TAG):
         what, _, value = rest.partition(SEPARATOR)
         if not what or not value:

@@ -138,9 +138,11 @@ def enrol(
     now: datetime,
     default_language: str,
     default_timezone: str,
-    role: Role = Role.LEARNER,
 ) -> tuple[Person, bool]:
     """Create the person if new, or re-activate them if they had stopped.
+
+    The role is left as it is (a new person is a learner; the roster or ``trainbot users
+    set-role`` makes managers); admins are never stored, they come from the settings.
 
     Returns:
         The person and whether they were created now.
@@ -154,8 +156,6 @@ def enrol(
             default_language=default_language,
             default_timezone=default_timezone,
         )
-        if role is Role.ADMIN or person.role is None:
-            person.role = role  # a role given by the roster (e.g. manager) is kept
         person.enrolled_at = now
         person.enrollment_step = None
         person.updated_at = now
@@ -168,8 +168,6 @@ def enrol(
     if who.display_name and who.display_name != person.display_name:
         person.display_name = who.display_name
         person.updated_at = now
-    if role is Role.ADMIN and person.role is not Role.ADMIN:
-        person.role = Role.ADMIN
     return person, False
 
 
@@ -182,7 +180,7 @@ def assign_role(
     default_language: str,
     default_timezone: str,
 ) -> Person:
-    """Give someone a role before they enrol (the console's ``--role manager``)."""
+    """Store someone's role, before they enrol if need be (``trainbot chat --store-role``)."""
     person = ensure_known(
         session, who, now=now, default_language=default_language, default_timezone=default_timezone
     )

@@ -32,6 +32,7 @@ from bot.errors import TrainbotError
 from bot.reports.claims import LEGACY_RECORDS
 from bot.store.models import (
     ERASED_TEXT,
+    AccessRequest,
     AskedQuestion,
     Attempt,
     Delivery,
@@ -185,7 +186,16 @@ def export_person(session: Session, person: Person, *, now: datetime) -> dict[st
         "attempts": rows(Attempt, Attempt.answered_at, Attempt.id),
         "review_states": rows(ReviewState, ReviewState.question_id),
         "asked_questions": rows(AskedQuestion, AskedQuestion.asked_at, AskedQuestion.id),
+        "access_requests": [_row(row) for row in session.scalars(_requests_of(person)).all()],
     }
+
+
+def _requests_of(person: Person) -> Any:
+    """The access requests made from ``person``'s platform account (approval mode)."""
+    return select(AccessRequest).where(
+        AccessRequest.platform == person.platform,
+        AccessRequest.platform_user_id == person.platform_user_id,
+    )
 
 
 # -- erasure -----------------------------------------------------------------------------
@@ -253,6 +263,18 @@ def erase_person(session: Session, person_id: int) -> Erasure | None:
     Returns:
         What was removed, or ``None`` when the person was no longer stored.
     """
+    account = session.execute(
+        select(Person.platform, Person.platform_user_id).where(Person.id == person_id)
+    ).one_or_none()
+    if account is not None:  # the request they made to be let in names them too
+        session.execute(
+            delete(AccessRequest)
+            .where(
+                AccessRequest.platform == account.platform,
+                AccessRequest.platform_user_id == account.platform_user_id,
+            )
+            .execution_options(synchronize_session=False)
+        )
     questions = session.execute(
         update(AskedQuestion)
         .where(AskedQuestion.person_id == person_id)
@@ -318,6 +340,8 @@ class Purge:
         lessons_minimised: kept lesson deliveries whose message reference and error
             were cleared.
         processed_events: platform event records deleted.
+        access_requests: requests to be let in (approval mode), decided or made before
+            the cutoff, deleted.
         people: people who never enrolled and left no recent trace, deleted.
     """
 
@@ -327,6 +351,7 @@ class Purge:
     deliveries: int = 0
     lessons_minimised: int = 0
     processed_events: int = 0
+    access_requests: int = 0
     people: int = 0
 
     @property
@@ -338,6 +363,7 @@ class Purge:
             + self.deliveries
             + self.lessons_minimised
             + self.processed_events
+            + self.access_requests
             + self.people
         )
 
@@ -345,7 +371,8 @@ class Purge:
         """One line for the CLI and the log."""
         return (
             f"{self.questions} question texts removed, {self.attempts} answers, "
-            f"{self.deliveries} deliveries, {self.processed_events} processed events and "
+            f"{self.deliveries} deliveries, {self.processed_events} processed events, "
+            f"{self.access_requests} access requests and "
             f"{self.people} never-enrolled people deleted, {self.lessons_minimised} lesson "
             f"deliveries minimised (older than {self.cutoff:%Y-%m-%d %H:%M} UTC)"
         )
@@ -418,11 +445,17 @@ def purge_expired(session: Session, *, now: datetime, days: int) -> Purge | None
         .where(ProcessedEvent.received_at < cutoff, ProcessedEvent.platform != LEGACY_RECORDS)
         .execution_options(synchronize_session=False)
     )
+    requests = session.execute(
+        delete(AccessRequest)
+        .where(func.coalesce(AccessRequest.decided_at, AccessRequest.requested_at) < cutoff)
+        .execution_options(synchronize_session=False)
+    )
     manager = Person.__table__.alias("reporting")
     people = session.execute(
         delete(Person)
         .where(
             Person.enrolled_at.is_(None),
+            Person.on_roster.is_(False),  # on the roster: waiting to be enrolled, not a trace
             Person.role == Role.LEARNER,
             Person.team_id.is_(None),
             Person.updated_at < cutoff,
@@ -443,6 +476,7 @@ def purge_expired(session: Session, *, now: datetime, days: int) -> Purge | None
         deliveries=_affected(deliveries),
         lessons_minimised=_affected(lessons),
         processed_events=_affected(events),
+        access_requests=_affected(requests),
         people=_affected(people),
     )
     return purge

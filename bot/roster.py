@@ -5,6 +5,11 @@ Every row is checked on its own and reported with its line in the file; a bad ro
 imported at all, good rows are. People are matched by platform and user id, teams by name,
 so importing the same file again changes nothing. The format is described in
 ``docs/roster.md``.
+
+The roster is the truth for the people on it: they are marked ``on_roster`` (what
+``TRAINBOT_ENROLMENT=roster`` lets in), a ``-`` cell clears a value, and their team-manager
+links are replaced by what the file says, so a manager the roster demotes or moves loses
+the old team's reports. Each import that writes is recorded in ``roster_imports``.
 """
 
 from __future__ import annotations
@@ -29,7 +34,15 @@ from bot.errors import TrainbotError
 from bot.i18n import LANGUAGES
 from bot.settings import parse_hhmm
 from bot.store.db import Database
-from bot.store.models import Person, PersonStatus, Role, Team, TeamManager
+from bot.store.models import (
+    ManagerSource,
+    Person,
+    PersonStatus,
+    Role,
+    RosterImport,
+    Team,
+    TeamManager,
+)
 from quizzes.content import Course
 
 logger = logging.getLogger(__name__)
@@ -48,6 +61,9 @@ OPTIONAL_COLUMNS = (
     "quiz_time",
 )
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+CLEAR = "-"
+"""A cell holding only this clears the person's value (an empty cell leaves it)."""
+CLEARABLE = ("email", "track", "team", "parent_team", "manager", "quiz_time")
 
 _DIGITS = re.compile(r"[0-9]+")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
@@ -120,6 +136,7 @@ class RosterRow:
     manager_email: str | None = None  # lower-cased
     role: Role | None = None
     quiz_time: str | None = None  # HH:MM
+    cleared: frozenset[str] = frozenset()  # columns whose cell was "-"
 
     @property
     def key(self) -> Key:
@@ -251,12 +268,21 @@ class _RowChecker:
 
     def check(self, line: int, values: dict[str | int, str]) -> None:
         errors: list[str] = []
+        cleared: set[str] = set()
         for column, value in values.items():
             if isinstance(column, int):
                 if value:
                     errors.append(f"a value in column {column}, which has no header")
             elif "\n" in value or "\r" in value:
                 errors.append(f"{column} contains a line break (an unclosed quote?)")
+            elif value == CLEAR and column in CLEARABLE:
+                cleared.add(column)
+            elif value == CLEAR and column in OPTIONAL_COLUMNS:
+                errors.append(
+                    f"{column} cannot be cleared with '-' (leave the cell empty to keep it)"
+                )
+                values[column] = ""  # reported once, not again as an unknown value
+        values = {column: "" if column in cleared else value for column, value in values.items()}
 
         platform = values["platform"].lower()
         user_id = values["user_id"]
@@ -302,7 +328,7 @@ class _RowChecker:
         track = self._track(values.get("track", ""), errors)
         team = _optional(values.get("team", ""))
         parent_team = _optional(values.get("parent_team", ""))
-        self._teams(team, parent_team, errors)
+        self._teams(team, parent_team, cleared, errors)
         manager = _optional(values.get("manager", ""))
         manager_key, manager_email = self._manager(manager, errors)
         role = self._role(values.get("role", ""), errors)
@@ -311,10 +337,11 @@ class _RowChecker:
         if errors:
             self.problems[line] = errors
             return
-        if team is not None and parent_team is not None:
+        if team is not None and (parent_team is not None or "parent_team" in cleared):
             # A file giving one team two parents could never re-import as unchanged.
-            first_parent, first_line = self.team_parents.setdefault(team, (parent_team, line))
-            if first_parent != parent_team:
+            parent = parent_team if parent_team is not None else CLEAR
+            first_parent, first_line = self.team_parents.setdefault(team, (parent, line))
+            if first_parent != parent:
                 self.problems[line] = [
                     f"team {team!r} has parent team {first_parent!r} on line {first_line}"
                 ]
@@ -336,6 +363,7 @@ class _RowChecker:
                 manager_email=manager_email,
                 role=role,
                 quiz_time=quiz_time,
+                cleared=frozenset(cleared),
             )
         )
 
@@ -359,12 +387,15 @@ class _RowChecker:
             errors.append(f"unknown track {value!r} (tracks: {known})")
         return value
 
-    def _teams(self, team: str | None, parent_team: str | None, errors: list[str]) -> None:
+    def _teams(
+        self, team: str | None, parent_team: str | None, cleared: set[str], errors: list[str]
+    ) -> None:
         for column, name in (("team", team), ("parent_team", parent_team)):
             if name is not None and len(name) > MAX_TEAM:
                 errors.append(f"{column} is longer than {MAX_TEAM} characters")
-        if parent_team is not None and team is None:
-            errors.append("parent_team is given but team is empty")
+        if (parent_team is not None or "parent_team" in cleared) and team is None:
+            state = "cleared" if "team" in cleared else "empty"
+            errors.append(f"parent_team is given but team is {state}")
         elif parent_team is not None and parent_team == team:
             errors.append(f"team {team!r} cannot be its own parent team")
 
@@ -381,6 +412,12 @@ class _RowChecker:
 
     def _role(self, value: str, errors: list[str]) -> Role | None:
         if not value:
+            return None
+        if value.lower() == "admin":
+            errors.append(
+                "role 'admin' is not stored: administrators are whoever TRAINBOT_ADMINS lists "
+                "(leave the role empty or write learner)"
+            )
             return None
         try:
             return Role(value.lower())
@@ -448,6 +485,11 @@ class _Attempt:
         for row in self.rows:
             if row.manager is not None and row.line in self.person_of_line:
                 self._in_savepoint(session, row, self._link_manager, self.unresolved)
+        if self.unresolved:
+            return  # rolled back and tried again without them
+        for row in self.rows:
+            if row.line in self.person_of_line and row.line not in self.rejected:
+                self._replace_managed_teams(session, row)
 
     def _in_savepoint(
         self,
@@ -482,6 +524,9 @@ class _Attempt:
                     self._refuse_loop(session, team, parent)
                     team.parent_id = parent.id
                     changed = True
+            elif "parent_team" in row.cleared and team.parent_id is not None:
+                team.parent_id = None
+                changed = True
             team_id = team.id
         person = session.scalars(
             select(Person).where(
@@ -536,6 +581,7 @@ class _Attempt:
             team_id=team_id,
             role=row.role or Role.LEARNER,
             status=PersonStatus.ACTIVE,
+            on_roster=True,
             enrollment_step=None,
             enrolled_at=self.now,
             created_at=self.now,
@@ -559,6 +605,14 @@ class _Attempt:
             if value is not None and getattr(person, attribute) != value:
                 setattr(person, attribute, value)
                 changed = True
+        for column in row.cleared:
+            cleared = _CLEARED_ATTRIBUTE.get(column)
+            if cleared is not None and getattr(person, cleared) is not None:
+                setattr(person, cleared, None)
+                changed = True
+        if not person.on_roster:
+            person.on_roster = True
+            changed = True
         if person.enrolled_at is None:
             person.enrolled_at = self.now
             changed = True
@@ -584,8 +638,50 @@ class _Attempt:
             and manager.team_id is not None
             and session.get(TeamManager, (manager.team_id, manager.id)) is None
         ):
-            session.add(TeamManager(team_id=manager.team_id, person_id=manager.id))
+            session.add(
+                TeamManager(
+                    team_id=manager.team_id, person_id=manager.id, source=ManagerSource.ROSTER
+                )
+            )
             self.changed.add(self.line_of_person.get(manager.id, row.line))
+
+    # Pass 3
+
+    def _replace_managed_teams(self, session: Session, row: RosterRow) -> None:
+        """Make the person's team-manager links what the roster now says.
+
+        A manager (role manager, with a team, named as someone's manager) manages their
+        team; the links an earlier import derived for another team go. Someone whose role
+        is no longer manager loses every link, also those an admin added by hand.
+        """
+        person = session.get(Person, self.person_of_line[row.line])
+        assert person is not None  # written in pass 1 of this transaction
+        wanted: set[int] = set()
+        if person.role is Role.MANAGER and person.team_id is not None:
+            named = session.scalars(
+                select(Person.id).where(Person.manager_id == person.id).limit(1)
+            ).first()
+            if named is not None:
+                wanted.add(person.team_id)
+        links = session.scalars(select(TeamManager).where(TeamManager.person_id == person.id))
+        changed = False
+        for link in links.all():
+            keep = link.team_id in wanted or (
+                person.role is Role.MANAGER and link.source is ManagerSource.ADMIN
+            )
+            if keep:
+                wanted.discard(link.team_id)
+            else:
+                session.delete(link)
+                changed = True
+        for team_id in wanted:
+            session.add(
+                TeamManager(team_id=team_id, person_id=person.id, source=ManagerSource.ROSTER)
+            )
+            changed = True
+        if changed:
+            session.flush()
+            self.changed.add(row.line)
 
     def _find_manager(self, session: Session, row: RosterRow) -> Person:
         query = select(Person)
@@ -620,6 +716,16 @@ class _Attempt:
         return f"manager {row.manager!r} not found in the store or in this file"
 
 
+_CLEARED_ATTRIBUTE = {
+    "email": "email",
+    "track": "track_id",
+    "team": "team_id",
+    "manager": "manager_id",
+    "quiz_time": "quiz_time",
+}
+"""The person's attribute a ``-`` cell clears (``parent_team`` clears the team's parent)."""
+
+
 def _begin_before_savepoints(session: Session) -> None:
     """Open the SQLite transaction now, before the first savepoint.
 
@@ -633,6 +739,31 @@ def _begin_before_savepoints(session: Session) -> None:
     driver = connection.connection.driver_connection
     if driver is not None and not driver.in_transaction:
         connection.exec_driver_sql("BEGIN")
+
+
+def _with_failures(problems: dict[int, list[str]], attempt: _Attempt) -> dict[int, list[str]]:
+    """``problems`` and the rows the attempt could not store, by line."""
+    merged = {line: list(messages) for line, messages in problems.items()}
+    for line, message in (*attempt.rejected.items(), *attempt.unresolved.items()):
+        merged.setdefault(line, []).append(message)
+    return merged
+
+
+def _report(
+    rows: list[RosterRow], problems: dict[int, list[str]], attempt: _Attempt
+) -> RosterReport:
+    report = RosterReport(rejected=len(problems))
+    for row in rows:
+        if row.line in problems:
+            continue
+        if row.line in attempt.added:
+            report.added += 1
+        elif row.line in attempt.changed:
+            report.updated += 1
+        else:
+            report.unchanged += 1
+    report.problems = [(line, message) for line in sorted(problems) for message in problems[line]]
+    return report
 
 
 def import_roster(
@@ -650,8 +781,10 @@ def import_roster(
     Rows with a problem are reported with their line and not imported at all; the others
     are. People are matched by ``(platform, user_id)`` and teams by name, so importing the
     same file twice changes nothing the second time. People are enrolled (pushes may
-    start) but an existing person's status (opted out, unreachable) is kept. An empty cell
-    leaves an existing person's value as it is; new people get the organisation defaults.
+    start) but an existing person's status (opted out, unreachable, removed) is kept. An
+    empty cell leaves an existing person's value as it is, ``-`` clears it; new people get
+    the organisation defaults. The people on the file are marked as on the roster and
+    their team-manager links are replaced by what the file says.
 
     Args:
         db: the store.
@@ -685,24 +818,26 @@ def import_roster(
                 attempt.run(session)
                 if attempt.unresolved or dry_run:
                     raise _Undo
+                report = _report(rows, _with_failures(problems, attempt), attempt)
+                if report.added + report.updated + report.unchanged:
+                    # From now on TRAINBOT_ENROLMENT=auto lets in only the roster's people.
+                    session.add(
+                        RosterImport(
+                            source=path.name[:255],
+                            added=report.added,
+                            updated=report.updated,
+                            unchanged=report.unchanged,
+                            rejected=report.rejected,
+                            imported_at=now,
+                        )
+                    )
         except _Undo:
             pass
-        for line, message in (*attempt.rejected.items(), *attempt.unresolved.items()):
-            problems.setdefault(line, []).append(message)
+        problems = _with_failures(problems, attempt)
         if not attempt.unresolved:
             break
         logger.debug("retrying the roster import without %d row(s)", len(attempt.unresolved))
 
-    report = RosterReport(rejected=len(problems))
-    for row in rows:
-        if row.line in problems:
-            continue
-        if row.line in attempt.added:
-            report.added += 1
-        elif row.line in attempt.changed:
-            report.updated += 1
-        else:
-            report.unchanged += 1
-    report.problems = [(line, message) for line in sorted(problems) for message in problems[line]]
+    report = _report(rows, problems, attempt)
     logger.info("roster %s%s: %s", path.name, " (dry run)" if dry_run else "", report.summary())
     return report

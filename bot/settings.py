@@ -20,6 +20,7 @@ from bot.errors import ConfigError
 
 ENV_PREFIX = "TRAINBOT_"
 Language = Literal["zh", "en"]
+EnrolmentSetting = Literal["auto", "open", "roster", "approval"]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 # [0-9], not \d: \d also matches other scripts' digits, and times are written in ASCII.
@@ -109,6 +110,7 @@ class Settings(BaseSettings):
     report_schedule: str = "mon 09:00"
     report_channel: str = ""
     admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    enrolment: EnrolmentSetting = "auto"
     log_level: str = "INFO"
     log_content: bool = False
 

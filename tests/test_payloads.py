@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.payloads import (
+    AccessDecision,
     AnswerFeedback,
     EnrolChoice,
     ForgetConfirm,
@@ -28,6 +29,8 @@ EXAMPLES: list[tuple[Payload, str]] = [
     (LessonQuiz(7), "lq:7"),
     (AnswerFeedback(3, helpful=True), "fb:3:up"),
     (AnswerFeedback(3, helpful=False), "fb:3:down"),
+    (AccessDecision(5, approve=True), "ad:5:yes"),
+    (AccessDecision(5, approve=False), "ad:5:no"),
     (EnrolChoice("track", "frontline"), "en:track:frontline"),
     (EnrolChoice("tz", "America/Argentina/Buenos_Aires"), "en:tz:America/Argentina/Buenos_Aires"),
     (SettingChoice("time", "09:30"), "set:time:09:30"),
@@ -60,6 +63,9 @@ def test_the_wire_format_is_stable_and_decodes_back(payload: Payload, wire: str)
         "fg:42:maybe",
         "fg:x:yes",
         "fg::yes",
+        "ad:5",
+        "ad:5:maybe",
+        "ad:x:yes",
         "en:track",
         "set::09:30",
         "zz:1",

@@ -42,6 +42,8 @@ from bot.scheduler import RETENTION_JOB, BotScheduler, Runtime
 from bot.settings import load_settings
 from bot.store.db import Database
 from bot.store.models import (
+    AccessRequest,
+    AccessStatus,
     AskedQuestion,
     Attempt,
     Delivery,
@@ -497,3 +499,58 @@ async def test_two_presses_of_yes_at_once_erase_once(database: Database, tmp_pat
     assert all(text.startswith("There is nothing stored about you") for text in texts[1:])
     with database.session() as session:
         assert session.scalars(select(Person)).all() == []
+
+
+def test_access_requests_are_exported_forgotten_and_expire(database: Database) -> None:
+    """A request to be let in (approval mode) names its maker: it is theirs to see, goes
+    with them, and does not outlive the retention window; roster people who have not
+    pressed /start yet are not traces to clean up."""
+    with database.session() as session:
+        ann = _person(session, "ann", enrolled=OLD)
+        waiting = _person(session, "waiting", enrolled=None)
+        waiting.on_roster = True  # imported a year ago, never wrote to the bot
+        for user_id, when, status in (
+            ("ann", OLD, AccessStatus.APPROVED),
+            ("stranger", OLD, AccessStatus.DENIED),
+            ("newcomer", RECENT, AccessStatus.PENDING),
+        ):
+            session.add(
+                AccessRequest(
+                    platform="console",
+                    platform_user_id=user_id,
+                    display_name=user_id.title(),
+                    language="en",
+                    status=status,
+                    requested_at=when,
+                    decided_at=when if status is not AccessStatus.PENDING else None,
+                )
+            )
+        session.flush()
+        document = export_person(session, ann, now=NOW)
+        assert [row["status"] for row in document["access_requests"]] == ["approved"]
+        ann_id = ann.id
+    with database.session() as session:
+        purge = purge_expired(session, now=NOW, days=365)
+        assert purge is not None and purge.access_requests == 2
+        assert "2 access requests" in purge.summary()
+    with database.session() as session:
+        left = session.scalars(select(AccessRequest.platform_user_id)).all()
+        assert left == ["newcomer"]
+        people = set(session.scalars(select(Person.platform_user_id)).all())
+        assert people == {"ann", "waiting"}
+        session.add(
+            AccessRequest(
+                platform="console",
+                platform_user_id="ann",
+                display_name="Ann",
+                language="en",
+                status=AccessStatus.APPROVED,
+                requested_at=RECENT,
+                decided_at=RECENT,
+            )
+        )
+    with database.session() as session:
+        assert erase_person(session, ann_id) is not None
+    with database.session() as session:
+        assert session.scalars(select(AccessRequest.platform_user_id)).all() == ["newcomer"]
+

@@ -25,7 +25,7 @@ GOOD = f"""{HEADER}
 slack,U100,Wang Fang,wang.fang@example.com,zh,Asia/Shanghai,managers,华东,Sales,,manager,09:00
 telegram,2001,李明,li.ming@example.com,,,frontline,华东,,slack:U100,,9:15
 slack,U200,Anna Schmidt,,en,Europe/Berlin,frontline,Berlin,Sales,WANG.FANG@example.com,learner,
-console,admin,Admin,,,,,,,,admin,
+console,admin,Admin,,,,,,,,,
 """
 
 
@@ -138,13 +138,14 @@ def test_a_good_file_imports_people_teams_and_managers(
         "09:15",
     )
     assert (anna.language, anna.timezone, anna.track_id) == ("en", "Europe/Berlin", "frontline")
-    assert admin.role is Role.ADMIN and admin.team_id is None and admin.track_id is None
+    assert admin.role is Role.LEARNER and admin.team_id is None and admin.track_id is None
     # by platform:user_id, and by email whatever its case
     assert li.manager_id == wang.id and anna.manager_id == wang.id
     assert admin.manager_id is None
     for person in found.values():
         assert person.status is PersonStatus.ACTIVE
         assert person.enrolled_at == clock.now() and person.enrollment_step is None
+        assert person.on_roster  # what TRAINBOT_ENROLMENT=roster lets in
     assert teams(database) == {"华东": "Sales", "Berlin": "Sales", "Sales": None}
     assert li.team_id == wang.team_id
     # Wang is a manager with a team and somebody's manager: she manages her team
@@ -222,7 +223,7 @@ def test_bad_rows_are_reported_by_line_and_not_imported(
         (6, "unknown language 'fr' (expected zh or en)"),
         (7, "unknown time zone 'Asia/Shangai' (use an IANA name such as Asia/Shanghai)"),
         (9, "unknown track 'sales' (tracks: frontline, managers)"),
-        (10, "unknown role 'boss' (expected learner, manager, admin)"),
+        (10, "unknown role 'boss' (expected learner, manager)"),
         (11, "invalid quiz_time '25:00' (expected HH:MM, 24-hour clock)"),
         (12, "manager 'slack:NOBODY' not found in the store or in this file"),
         (13, "slack:U1 is already on line 2"),
@@ -231,7 +232,7 @@ def test_bad_rows_are_reported_by_line_and_not_imported(
         (17, "invalid email 'not-an-email'"),
         (18, "parent_team is given but team is empty"),
         (19, "unknown language 'xx' (expected zh or en)"),
-        (19, "unknown role 'chief' (expected learner, manager, admin)"),
+        (19, "unknown role 'chief' (expected learner, manager)"),
     ]
     assert counts(report) == (2, 0, 0, 15)
     found = people(database)
@@ -380,6 +381,7 @@ def test_existing_people_keep_their_status_and_unset_values(
             ("U1", PersonStatus.OPTED_OUT, None),
             ("U2", PersonStatus.UNREACHABLE, None),
             ("U3", PersonStatus.ACTIVE, "not_enrolled"),
+            ("U4", PersonStatus.REMOVED, None),
         ):
             session.add(
                 Person(
@@ -395,14 +397,19 @@ def test_existing_people_keep_their_status_and_unset_values(
                     updated_at=clock.now(),
                 )
             )
-    text = "platform,user_id,name,language,timezone\nslack,U1,U1,,\nslack,U2,U2,,\nslack,U3,U3,,\n"
+    text = (
+        "platform,user_id,name,language,timezone\n"
+        "slack,U1,U1,,\nslack,U2,U2,,\nslack,U3,U3,,\nslack,U4,U4,,\n"
+    )
 
     report = run(database, write(tmp_path, text), clock, course)
 
-    assert counts(report) == (0, 1, 2, 0)  # only U3 changed: it is now enrolled
+    # All three are on the roster now (that is a change); U3 is also enrolled now.
+    assert counts(report) == (0, 4, 0, 0)
     found = people(database)
     assert found["slack:U1"].status is PersonStatus.OPTED_OUT
     assert found["slack:U2"].status is PersonStatus.UNREACHABLE
+    assert found["slack:U4"].status is PersonStatus.REMOVED  # removal is an admin's call
     assert found["slack:U3"].enrolled_at == clock.now()
     assert found["slack:U3"].enrollment_step is None
     for person in found.values():  # empty cells do not reset what people chose
@@ -504,3 +511,119 @@ def test_the_cli_prints_each_problem_and_a_summary(tmp_path: Path) -> None:
     missing = trainbot("users", "import", "missing.csv", cwd=tmp_path, **env)
     assert (missing.returncode, missing.stderr) == (1, "trainbot: missing.csv: no such file\n")
     assert not (tmp_path / "var").exists()  # refused before the store was created
+
+
+def manager_links(database: Database) -> set[tuple[str, str, str]]:
+    """``(team, user id, source)`` of every team-manager link."""
+    with database.session() as session:
+        rows = session.execute(
+            select(Team.name, Person.platform_user_id, TeamManager.source)
+            .join(TeamManager, TeamManager.team_id == Team.id)
+            .join(Person, Person.id == TeamManager.person_id)
+        ).all()
+        return {(team, user, source.value) for team, user, source in rows}
+
+
+def test_a_re_import_demoting_or_moving_a_manager_replaces_their_team_links(
+    database: Database, tmp_path: Path, clock: FakeClock, course: Course
+) -> None:
+    run(database, write(tmp_path, GOOD), clock, course)
+    assert team_managers(database) == {("华东", "U100")}
+
+    moved = GOOD.replace("managers,华东,Sales,,manager", "managers,Berlin,Sales,,manager")
+    report = run(database, write(tmp_path, moved), clock, course)
+    assert report.problems == [] and report.updated == 1
+    # Li and Anna still name Wang as their manager, now in Berlin: Berlin only, not 华东
+    assert team_managers(database) == {("Berlin", "U100")}
+
+    demoted = moved.replace("managers,Berlin,Sales,,manager", "managers,Berlin,Sales,,learner")
+    run(database, write(tmp_path, demoted), clock, course)
+    assert team_managers(database) == set()
+    assert people(database)["slack:U100"].role is Role.LEARNER
+
+
+def test_links_an_admin_added_survive_a_move_but_not_a_demotion(
+    database: Database, tmp_path: Path, clock: FakeClock, course: Course
+) -> None:
+    run(database, write(tmp_path, GOOD), clock, course)
+    from bot.users import manage
+
+    manage(database, "slack:U100", "Sales", now=clock.now())
+    moved = GOOD.replace("managers,华东,Sales,,manager", "managers,Berlin,Sales,,manager")
+    run(database, write(tmp_path, moved), clock, course)
+    assert manager_links(database) == {("Berlin", "U100", "roster"), ("Sales", "U100", "admin")}
+
+    demoted = moved.replace("managers,Berlin,Sales,,manager", "managers,Berlin,Sales,,learner")
+    run(database, write(tmp_path, demoted), clock, course)
+    assert manager_links(database) == set()
+
+
+def test_a_dash_clears_a_value_and_an_empty_cell_keeps_it(
+    database: Database, tmp_path: Path, clock: FakeClock, course: Course
+) -> None:
+    run(database, write(tmp_path, GOOD), clock, course)
+    cleared = f"""{HEADER}
+slack,U100,Wang Fang,,,,,华东,-,,manager,-
+telegram,2001,李明,-,,,-,-,,-,,
+slack,U200,Anna Schmidt,,,,,,,,,
+"""
+    report = run(database, write(tmp_path, cleared), clock, course)
+
+    assert report.problems == [] and counts(report) == (0, 2, 1, 0)
+    found = people(database)
+    li, wang, anna = found["telegram:2001"], found["slack:U100"], found["slack:U200"]
+    assert (li.email, li.track_id, li.team_id, li.manager_id) == (None, None, None, None)
+    assert wang.quiz_time is None and wang.email == "wang.fang@example.com"  # empty: kept
+    assert anna.team_id is not None and anna.manager_id == wang.id  # empty row: all kept
+    assert teams(database)["华东"] is None  # its parent team was cleared
+    # Wang is still Anna's manager and in 华东: the link stays
+    assert team_managers(database) == {("华东", "U100")}
+    again = run(database, write(tmp_path, cleared), clock, course)
+    assert counts(again) == (0, 0, 3, 0)
+
+
+def test_a_dash_where_it_cannot_clear_and_an_admin_role_are_refused(
+    database: Database, tmp_path: Path, clock: FakeClock, course: Course
+) -> None:
+    text = f"""{HEADER}
+slack,U1,One,,-,,,,,,,
+slack,U2,Two,,,,,-,Sales,,,
+slack,U3,Three,,,,,,,,admin,
+slack,U4,Four,,,,,,-,,,
+slack,U5,Five,,,,,,,,-,
+"""
+    report = run(database, write(tmp_path, text), clock, course)
+
+    assert report.problems == [
+        (2, "language cannot be cleared with '-' (leave the cell empty to keep it)"),
+        (3, "parent_team is given but team is cleared"),
+        (
+            4,
+            "role 'admin' is not stored: administrators are whoever TRAINBOT_ADMINS lists "
+            "(leave the role empty or write learner)",
+        ),
+        (5, "parent_team is given but team is empty"),
+        (6, "role cannot be cleared with '-' (leave the cell empty to keep it)"),
+    ]
+    assert table_sizes(database) == (0, 0, 0)
+
+
+def roster_imports(database: Database) -> list[tuple[str, int, int, int, int]]:
+    from bot.store import RosterImport
+
+    with database.session() as session:
+        return [
+            (row.source, row.added, row.updated, row.unchanged, row.rejected)
+            for row in session.scalars(select(RosterImport).order_by(RosterImport.id)).all()
+        ]
+
+
+def test_an_import_that_writes_is_recorded_a_dry_run_or_a_refused_file_is_not(
+    database: Database, tmp_path: Path, clock: FakeClock, course: Course
+) -> None:
+    run(database, write(tmp_path, GOOD), clock, course, dry_run=True)
+    run(database, write(tmp_path, f"{HEADER}\nwhatsapp,1,X,,,,,,,,,\n"), clock, course)
+    assert roster_imports(database) == []
+
+    run(database, write(tmp_path, GOOD + "slack,U9,X,,,,,,,slack:NO,,\n"), clock, course)
+    assert roster_imports(database) == [("roster.csv", 4, 0, 0, 1)]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import sqlite3
 import sys
 from pathlib import Path
 
@@ -19,7 +18,6 @@ from bot.settings import Settings
 from tests.conftest import REPO, SAMPLE_CONTENT
 from tests.fake_slack import BOT_TOKEN, FakeSlack, deliver, event_envelope, json_body
 from tests.fake_telegram import FakeTelegram, telegram_user_id
-from tests.test_cli import trainbot
 
 
 def test_no_token_means_no_platform_front_door(bot: TrainBot, settings: Settings) -> None:
@@ -146,19 +144,3 @@ async def test_trainbot_run_connects_telegram_and_stops_cleanly_on_sigterm(
     assert any("Welcome, Uma!" in call.params["text"] for call in welcomes)
     commands = {call.params.get("language_code") for call in telegram.calls("setMyCommands")}
     assert {"zh", "en"} <= commands
-
-
-def test_console_manager_role_is_stored(tmp_path: Path, sample_index_dir: Path) -> None:
-    env = {
-        "TRAINBOT_CONTENT_DIR": str(SAMPLE_CONTENT),
-        "TRAINBOT_INDEX_DIR": str(sample_index_dir),
-    }
-    result = trainbot(
-        "chat", "--as", "lin", "--role", "manager", cwd=tmp_path, stdin="/start\n", **env
-    )
-    assert result.returncode == 0, result.stderr
-    with sqlite3.connect(tmp_path / "var" / "trainbot.db") as connection:
-        rows = connection.execute(
-            "SELECT platform_user_id, role, enrolled_at IS NOT NULL FROM people"
-        ).fetchall()
-    assert rows == [("lin", "manager", 1)]

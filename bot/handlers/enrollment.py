@@ -12,7 +12,7 @@ from bot.i18n import t
 from bot.payloads import EnrolChoice, SettingChoice
 from bot.people import enrol, find_person, is_timezone
 from bot.settings import parse_hhmm
-from bot.store.models import Person, Role
+from bot.store.models import Person
 
 if TYPE_CHECKING:
     from bot.context import BotContext
@@ -85,7 +85,7 @@ def _next_step(ctx: BotContext, person: Person) -> list[Reply]:
 def start(ctx: BotContext, event: Command) -> list[Reply]:
     """Enrol a new person (then ask track and time zone), or resume pushes after /stop."""
     who = event.person
-    role = Role.ADMIN if ctx.settings.is_admin(who.platform, who.user_id) else Role.LEARNER
+    # No role is stored here: admins are whoever TRAINBOT_ADMINS lists when they write.
     with ctx.db.session() as session:
         person, created = enrol(
             session,
@@ -93,7 +93,6 @@ def start(ctx: BotContext, event: Command) -> list[Reply]:
             now=ctx.clock.now(),
             default_language=ctx.settings.language,
             default_timezone=ctx.settings.timezone,
-            role=role,
         )
         if created:
             # Slack tells us the time zone; Telegram does not, so we ask.

@@ -11,6 +11,7 @@ import logging
 import re
 from typing import TYPE_CHECKING
 
+from bot.admission import admitted_people
 from bot.events import Attachment, Command, Reply
 from bot.handlers import learning
 from bot.handlers.basics import language_for
@@ -44,7 +45,8 @@ def report(ctx: BotContext, event: Command) -> list[Reply]:
     """Answer /report according to who is asking."""
     language = language_for(ctx, event)
     with ctx.db.session() as session:
-        access = access_for(session, ctx.settings, event.person, language)
+        session_role = ctx.session_roles.get((event.person.platform, event.person.user_id))
+        access = access_for(session, ctx.settings, event.person, language, role=session_role)
     if access.kind is ViewerKind.LEARNER:
         own = learning.progress(ctx, event)
         return [Reply(t(language, "report_learner_refusal")), *own]
@@ -56,13 +58,15 @@ def report(ctx: BotContext, event: Command) -> list[Reply]:
     except ValueError:
         return [Reply(t(language, "report_bad_week", week=week))]
     team_ids = access.team_ids
+    person_ids = access.scope.person_ids if access.scope is not None else frozenset()
     if team_name is not None:
         with ctx.db.session() as session:
             team = team_by_name(session, team_name)
             if team is None or (team_ids is not None and team.id not in team_ids):
                 return [Reply(t(language, "report_unknown_team", team=team_name))]
             team_ids = teams_below(session, [team.id])
-    summary, png = _build(ctx, week, team_ids, language)
+            person_ids = frozenset()  # just that team, as asked
+    summary, png = _build(ctx, week, team_ids, person_ids, language)
     logger.info("weekly report %s sent to a %s", week, access.kind.value)
     return [
         Reply(
@@ -73,7 +77,11 @@ def report(ctx: BotContext, event: Command) -> list[Reply]:
 
 
 def _build(
-    ctx: BotContext, week: str, team_ids: frozenset[int] | None, language: str
+    ctx: BotContext,
+    week: str,
+    team_ids: frozenset[int] | None,
+    person_ids: frozenset[int],
+    language: str,
 ) -> tuple[WeeklySummary, bytes]:
     from bot.reports.chart import team_chart  # matplotlib loads on the first report only
 
@@ -83,6 +91,8 @@ def _build(
         week=week,
         timezone=ctx.settings.timezone,
         team_ids=team_ids,
+        person_ids=person_ids,
+        admitted=admitted_people(ctx.settings),
         include_people=team_ids is not None,
         language=language,
         now=ctx.clock.now(),

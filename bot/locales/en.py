@@ -184,5 +184,30 @@ MESSAGES: dict[str, str] = {
     "telegram_command_stop": "Pause lessons and quizzes",
     "telegram_command_report": "Weekly summary (managers)",
     "telegram_command_forget": "Erase everything stored about you",
+    # Who may use the bot (TRAINBOT_ENROLMENT) and admins' approvals
+    "access_refused": (
+        "Sorry, this training assistant is only for the people on your organisation's "
+        "training list. If you think you should have access, please ask your trainer or "
+        "an administrator."
+    ),
+    "access_requested": (
+        "Hello! You are not on the training list yet, so I've asked an administrator to let "
+        "you in. Once they approve, send /start to begin."
+    ),
+    "access_pending": (
+        "Your request to use the training assistant is still waiting for an administrator. "
+        "Once they approve, send /start to begin."
+    ),
+    "approve_admins_only": "Only administrators can approve access requests.",
+    "approve_private_only": "Please send /approve in a private chat with me: the requests name people.",
+    "approve_none": "No access requests are waiting.",
+    "approve_request": "**{name}** ({who}) asked to use the bot on {moment}.",
+    "approve_yes": "✅ Approve",
+    "approve_no": "❌ Deny",
+    "approve_done": "Approved: {name} ({who}) may use the bot now. Let them know to send /start.",
+    "deny_done": "Denied: {name} ({who}) gets a polite refusal.",
+    "approve_already_approved": "{name} ({who}) was already approved.",
+    "approve_already_denied": "{name} ({who}) was already denied; adding them to the roster lets them in.",
+    "report_direct_reports": "{count} direct report(s)",
     "apology": "Sorry, something went wrong on my side. Please try again in a moment.",
 }

@@ -157,5 +157,23 @@ MESSAGES: dict[str, str] = {
     "telegram_command_stop": "暂停课程和测验推送",
     "telegram_command_report": "每周汇总（经理）",
     "telegram_command_forget": "删除关于你的全部数据",
+    # 谁可以使用（TRAINBOT_ENROLMENT）与管理员审批
+    "access_refused": (
+        "抱歉，这个培训助手只对贵公司培训名单上的同事开放。"
+        "如果你认为自己应该可以使用，请联系培训老师或管理员。"
+    ),
+    "access_requested": "你好！你还不在培训名单上，我已请管理员为你开通。管理员批准后，发送 /start 即可开始。",
+    "access_pending": "你的使用申请仍在等待管理员处理。批准后，发送 /start 即可开始。",
+    "approve_admins_only": "只有管理员可以审批使用申请。",
+    "approve_private_only": "申请中包含个人姓名，请在与我的私聊中发送 /approve。",
+    "approve_none": "目前没有待处理的使用申请。",
+    "approve_request": "**{name}**（{who}）于 {moment} 申请使用培训助手。",
+    "approve_yes": "✅ 批准",
+    "approve_no": "❌ 拒绝",
+    "approve_done": "已批准：{name}（{who}）现在可以使用了。请通知对方发送 /start。",
+    "deny_done": "已拒绝：{name}（{who}）会收到礼貌的拒绝说明。",
+    "approve_already_approved": "{name}（{who}）此前已获批准。",
+    "approve_already_denied": "{name}（{who}）此前已被拒绝；把对方加入花名册即可开通。",
+    "report_direct_reports": "{count} 名直属下属",
     "apology": "抱歉，我这边出了点问题，请稍后再试。",
 }

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from sqlalchemy.sql.elements import ColumnElement
+
 from bot.errors import TrainbotError
 from bot.reports.access import team_by_name, teams_below
 from bot.reports.metrics import WeeklySummary, build_summary
@@ -26,8 +28,10 @@ def summary_for(
     now: datetime,
     language: str,
     include_people: bool,
+    admitted: ColumnElement[bool] | None = None,
 ) -> WeeklySummary:
-    """The summary of ``week`` (default: the last complete one) for ``team`` or everyone.
+    """The summary of ``week`` (default: the last complete one) for ``team`` or everyone
+    ``admitted`` (``bot.admission.admitted_people``) lets count.
 
     Raises:
         TrainbotError: for a malformed week or an unknown team.
@@ -49,6 +53,7 @@ def summary_for(
         week=week,
         timezone=timezone,
         team_ids=team_ids,
+        admitted=admitted,
         include_people=include_people,
         language=language,
         now=now,

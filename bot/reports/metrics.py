@@ -8,12 +8,16 @@ Definitions (docs/reports.md repeats them for readers of the report):
   *completed* when that delivery's status says so (whenever it was answered). Attempts
   (accuracy, activity) count in the week their ``answered_at`` falls in. These are the
   same rules as the weekly totals printed by ``trainbot simulate``.
-- Enrolled: people whose ``enrolled_at`` is before the end of the week. Active: enrolled
-  people with at least one answer in the week.
+- Enrolled: people whose ``enrolled_at`` is before the end of the week, except those an
+  admin removed (``trainbot users remove``) and those ``TRAINBOT_ENROLMENT`` no longer
+  lets in (``admitted``), who are in no report. Active: enrolled people with at least
+  one answer in the week.
 - A person belongs, for one week, to the team of their last delivery sent that week (the
   team snapshot taken when it was claimed); without deliveries that week, to their current
   team. So a person who moved team is counted once, with all of the week's activity, and
   earlier weeks stay with the team they were in then. Tracks are the person's current track.
+- A manager's scope is their teams (with the teams below) and their direct reports, who
+  are counted under the team they were in that week, whichever it is.
 - Pass: an active person whose accuracy in the week is at or above the pass threshold of
   their track (``tracks.yaml``); the pass rate is over active people whose track has one.
 
@@ -49,6 +53,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.gaps import content_gaps
+from bot.i18n import t
 from bot.learning import streaks_of
 from bot.store.db import Database
 from bot.store.models import (
@@ -353,10 +358,17 @@ def _delivered(start: datetime, end: datetime) -> Any:
 
 
 def per_person_query(
-    start: datetime, end: datetime, team_ids: Collection[int] | None, thresholds: dict[str, int]
+    start: datetime,
+    end: datetime,
+    team_ids: Collection[int] | None,
+    thresholds: dict[str, int],
+    person_ids: Collection[int] = (),
+    admitted: ColumnElement[bool] | None = None,
 ) -> Select[Any]:
-    """One row per person enrolled by ``end`` (in ``team_ids``, if given): the week's
-    counts, team for the week, last answer, and whether they pass."""
+    """One row per person enrolled by ``end`` and admitted (in ``team_ids`` or among
+    ``person_ids``, if teams are given): the week's counts, team for the week, last
+    answer, and whether they pass. ``admitted`` is ``bot.admission.admitted_people``;
+    without it, everyone not removed."""
     delivered = _delivered(start, end)
     answered = (
         select(
@@ -399,18 +411,32 @@ def per_person_query(
         )
         .outerjoin(delivered, delivered.c.person_id == Person.id)
         .outerjoin(answered, answered.c.person_id == Person.id)
-        .where(Person.enrolled_at.is_not(None), Person.enrolled_at < end)
+        .where(
+            Person.enrolled_at.is_not(None),
+            Person.enrolled_at < end,
+            admitted if admitted is not None else Person.status != PersonStatus.REMOVED,
+        )
     )
     if team_ids is not None:
-        query = query.where(team.in_(sorted(team_ids)))
+        in_scope: ColumnElement[bool] = team.in_(sorted(team_ids))
+        if person_ids:
+            in_scope = or_(in_scope, Person.id.in_(sorted(person_ids)))
+        query = query.where(in_scope)
     return query
 
 
 def group_counts_query(
-    start: datetime, end: datetime, team_ids: Collection[int] | None, thresholds: dict[str, int]
+    start: datetime,
+    end: datetime,
+    team_ids: Collection[int] | None,
+    thresholds: dict[str, int],
+    person_ids: Collection[int] = (),
+    admitted: ColumnElement[bool] | None = None,
 ) -> Select[Any]:
     """Counts per (team, track) cell for the window; the query the benchmark explains."""
-    return _cells_of(per_person_query(start, end, team_ids, thresholds).subquery("per_person"))
+    query = per_person_query(start, end, team_ids, thresholds, person_ids, admitted)
+    rows = query.subquery("per_person")
+    return _cells_of(rows)
 
 
 def _cells_of(rows: Any) -> Select[Any]:
@@ -517,7 +543,11 @@ def _hardest(
 
 
 def _question_stats(
-    session: Session, start: datetime, end: datetime, team_ids: Collection[int] | None
+    session: Session,
+    start: datetime,
+    end: datetime,
+    team_ids: Collection[int] | None,
+    person_ids: Collection[int],
 ) -> QuestionStats:
     query = select(
         func.count(),
@@ -526,15 +556,25 @@ def _question_stats(
         func.sum(case((AskedQuestion.feedback > 0, 1), else_=0)),
     ).where(AskedQuestion.asked_at >= start, AskedQuestion.asked_at < end)
     if team_ids is not None:
-        query = query.where(AskedQuestion.team_id.in_(sorted(team_ids)))
+        in_scope: ColumnElement[bool] = AskedQuestion.team_id.in_(sorted(team_ids))
+        if person_ids:
+            in_scope = or_(in_scope, AskedQuestion.person_id.in_(sorted(person_ids)))
+        query = query.where(in_scope)
     asked, unanswered, rated, helpful = session.execute(query).one()
     return QuestionStats(int(asked or 0), int(unanswered or 0), int(rated or 0), int(helpful or 0))
 
 
 def _gaps(
-    db: Database, start: datetime, end: datetime, team_ids: Collection[int] | None, limit: int
+    db: Database,
+    start: datetime,
+    end: datetime,
+    team_ids: Collection[int] | None,
+    person_ids: Collection[int],
+    limit: int,
 ) -> list[Gap]:
-    groups = content_gaps(db, start=start, end=end, team_ids=team_ids, limit=limit)
+    groups = content_gaps(
+        db, start=start, end=end, team_ids=team_ids, person_ids=person_ids, limit=limit
+    )
     return [
         Gap(
             question=group.question,
@@ -648,6 +688,8 @@ def build_summary(
     week: str,
     timezone: str,
     team_ids: Collection[int] | None = None,
+    person_ids: Collection[int] = (),
+    admitted: ColumnElement[bool] | None = None,
     include_people: bool = True,
     language: str = "en",
     gap_limit: int = 10,
@@ -663,6 +705,10 @@ def build_summary(
         timezone: the organisation's time zone (week boundaries).
         team_ids: the teams in scope (already expanded to the teams below); ``None`` for
             the whole organisation.
+        person_ids: people in scope besides those teams' members (a manager's direct
+            reports); only used with ``team_ids``.
+        admitted: who may be counted, ``bot.admission.admitted_people(settings)``;
+            ``None`` counts everyone not removed.
         include_people: compute the per-person rows (with streaks) for the CSV and for
             managers; the follow-up list is computed either way.
         language: language of question prompts in the hardest-questions list.
@@ -691,12 +737,15 @@ def build_summary(
         week_rows.drop(connection, checkfirst=True)
         week_rows.create(connection)
         try:
-            this_week = per_person_query(start, end, team_ids, thresholds)
+            this_week = per_person_query(start, end, team_ids, thresholds, person_ids, admitted)
             session.execute(
                 insert(week_rows).from_select([column.name for column in week_rows.c], this_week)
             )
             this_cells = _cells(session, _cells_of(week_rows))
-            last_cells = _cells(session, group_counts_query(previous, start, team_ids, thresholds))
+            last_cells = _cells(
+                session,
+                group_counts_query(previous, start, team_ids, thresholds, person_ids, admitted),
+            )
             idle_since = end - timedelta(days=FOLLOW_UP_IDLE_DAYS)
             people = _people(
                 session,
@@ -717,10 +766,11 @@ def build_summary(
                 people = _with_streaks(session, people, end, timezone)
             scope_rows = week_rows if team_ids is not None else None
             hardest = _hardest(session, course, start, end, scope_rows, language, min_first_tries)
+            elsewhere = _outside_teams(session, week_rows, team_ids, person_ids)
         finally:
             week_rows.drop(connection)
-        questions = _question_stats(session, start, end, team_ids)
-        questions_before = _question_stats(session, previous, start, team_ids)
+        questions = _question_stats(session, start, end, team_ids, person_ids)
+        questions_before = _question_stats(session, previous, start, team_ids, person_ids)
     follow_up = _follow_up(people, end)
     team_keys: set[int | None] = {key[0] for key in (*this_cells, *last_cells)}
     if team_ids is not None:
@@ -748,11 +798,12 @@ def build_summary(
         for track_id in track_keys
     ]
     track_rows.sort(key=lambda row: row.key)
-    scope = (
-        "organisation"
-        if team_ids is None
-        else ", ".join(sorted(team_names.get(team_id, str(team_id)) for team_id in team_ids))
-    )
+    scope = "organisation"
+    if team_ids is not None:
+        parts = sorted(team_names.get(team_id, str(team_id)) for team_id in team_ids)
+        if elsewhere:
+            parts.append(t(language, "report_direct_reports", count=elsewhere))
+        scope = ", ".join(parts)
     return WeeklySummary(
         week=week.upper(),
         timezone=timezone,
@@ -771,10 +822,27 @@ def build_summary(
         follow_up=follow_up,
         questions=questions,
         questions_last_week=questions_before,
-        gaps=_gaps(db, start, end, team_ids, gap_limit),
+        gaps=_gaps(db, start, end, team_ids, person_ids, gap_limit),
         people=people if include_people else None,
         generated_at=now,
     )
+
+
+def _outside_teams(
+    session: Session, rows: Table, team_ids: Collection[int] | None, person_ids: Collection[int]
+) -> int:
+    """How many of the week's people are in scope as direct reports outside its teams."""
+    if team_ids is None or not person_ids:
+        return 0
+    counted = session.scalar(
+        select(func.count())
+        .select_from(rows)
+        .where(
+            rows.c.person_id.in_(sorted(person_ids)),
+            or_(rows.c.team_id.is_(None), rows.c.team_id.not_in(sorted(team_ids))),
+        )
+    )
+    return int(counted or 0)
 
 
 def _track_title(course: Course, track_id: str | None, language: str) -> str:

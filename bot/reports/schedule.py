@@ -34,11 +34,12 @@ from typing import TYPE_CHECKING
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from bot.admission import admitted_people
 from bot.events import Attachment, Conversation, ConversationKind, Reply
 from bot.leases import LeaseKeeper, new_owner
 from bot.ports import RecipientUnreachable, SendError, SendOutcomeUnknown
 from bot.reports import claims
-from bot.reports.access import managed_teams
+from bot.reports.access import ReportScope, manager_scope
 from bot.reports.chart import team_chart
 from bot.reports.claims import GAPS_SLOT, WEEKLY_SLOT, Claim, ClaimState
 from bot.reports.metrics import WeeklySummary, build_summary
@@ -126,21 +127,23 @@ class _Summaries:
         self.now = now
         self._digests: dict[str, Reply | None] = {}
 
-    def _summary(self, team_ids: frozenset[int] | None, language: str) -> WeeklySummary:
+    def _summary(self, scope: ReportScope | None, language: str) -> WeeklySummary:
         settings = self.dispatcher.settings
         return build_summary(
             self.dispatcher.db,
             self.dispatcher.library.course,
             week=self.week,
             timezone=settings.timezone,
-            team_ids=team_ids,
-            include_people=team_ids is not None,
+            team_ids=scope.team_ids if scope is not None else None,
+            person_ids=scope.person_ids if scope is not None else (),
+            admitted=admitted_people(settings),
+            include_people=scope is not None,
             language=language,
             now=self.now,
         )
 
-    def team(self, scope: frozenset[int], language: str) -> Reply:
-        """A manager's summary of ``scope``, with the chart."""
+    def team(self, scope: ReportScope, language: str) -> Reply:
+        """A manager's summary of ``scope`` (teams and direct reports), with the chart."""
         return _summary_reply(self._summary(scope, language), language)
 
     def digest(self, language: str) -> Reply | None:
@@ -179,32 +182,40 @@ async def _leases_kept(dispatcher: Dispatcher, owner: str) -> AsyncIterator[None
 @dataclass
 class _Recipients:
     managers: list[Person]
-    scopes: dict[int, frozenset[int]]
+    scopes: dict[int, ReportScope]
     admins: list[Person]
 
 
 def _recipients(session: Session, settings: Settings) -> _Recipients:
+    """Managers as the roster says now (role manager, with teams or direct reports) and
+    admins as ``TRAINBOT_ADMINS`` says now; nobody from a stored flag."""
+    reports = select(Person.manager_id).where(
+        Person.manager_id.is_not(None), Person.status != PersonStatus.REMOVED
+    )
     managers = session.scalars(
         select(Person)
-        .where(Person.id.in_(select(TeamManager.person_id)))
-        .where(Person.status == PersonStatus.ACTIVE)
-        .order_by(Person.id)
-    ).all()
-    scopes = {manager.id: managed_teams(session, manager.id) for manager in managers}
-    admins = session.scalars(
-        select(Person)
-        .where(Person.status == PersonStatus.ACTIVE)
         .where(
-            or_(
-                Person.role == Role.ADMIN,
-                *(
-                    (Person.platform == platform) & (Person.platform_user_id == user_id)
-                    for platform, _, user_id in (item.partition(":") for item in settings.admins)
-                ),
-            )
+            Person.role == Role.MANAGER,
+            or_(Person.id.in_(select(TeamManager.person_id)), Person.id.in_(reports)),
         )
+        .where(Person.status == PersonStatus.ACTIVE, admitted_people(settings))
         .order_by(Person.id)
     ).all()
+    scopes = {manager.id: manager_scope(session, manager) for manager in managers}
+    listed = [
+        (Person.platform == platform) & (Person.platform_user_id == user_id)
+        for platform, _, user_id in (item.partition(":") for item in settings.admins)
+    ]
+    admins = (
+        session.scalars(
+            select(Person)
+            .where(Person.status == PersonStatus.ACTIVE)
+            .where(or_(*listed))
+            .order_by(Person.id)
+        ).all()
+        if listed
+        else []
+    )
     session.expunge_all()
     return _Recipients(list(managers), scopes, list(admins))
 
@@ -542,7 +553,7 @@ async def retry_unsent_reports(
 class _Retry:
     claim: Claim
     person: Person | None = None
-    scope: frozenset[int] | None = None
+    scope: ReportScope | None = None
 
 
 def _take_for_retry(
@@ -569,18 +580,16 @@ def _take_for_retry(
     if not claim.held:
         return _Retry(claim)
     reason: str | None = None
-    scope: frozenset[int] | None = None
+    scope: ReportScope | None = None
     if claims.slot_week(slot) != week:
         reason = f"not sent before the summary of {week} was due"
     elif person is None or person.status is not PersonStatus.ACTIVE:
         reason = f"person is {person.status.value if person else 'gone'}"
     elif slot.startswith(WEEKLY_SLOT):
-        scope = managed_teams(session, person.id)
+        scope = manager_scope(session, person)
         if not scope:
-            reason = "no longer manages a team"
-    elif person.role is not Role.ADMIN and not settings.is_admin(
-        person.platform, person.platform_user_id
-    ):
+            reason = "no longer manages a team or anyone"
+    elif not settings.is_admin(person.platform, person.platform_user_id):
         reason = "no longer an admin"
     if reason is not None:
         logger.warning("weekly summary %s (delivery %d) not sent: %s", slot, row_id, reason)

@@ -2,22 +2,28 @@
 
 from bot.store.db import Database, upgrade
 from bot.store.models import (
+    AccessRequest,
+    AccessStatus,
     AskedQuestion,
     Attempt,
     Base,
     Delivery,
     DeliveryKind,
     DeliveryStatus,
+    ManagerSource,
     Person,
     PersonStatus,
     ProcessedEvent,
     ReviewState,
     Role,
+    RosterImport,
     Team,
     TeamManager,
 )
 
 __all__ = [
+    "AccessRequest",
+    "AccessStatus",
     "AskedQuestion",
     "Attempt",
     "Base",
@@ -25,11 +31,13 @@ __all__ = [
     "Delivery",
     "DeliveryKind",
     "DeliveryStatus",
+    "ManagerSource",
     "Person",
     "PersonStatus",
     "ProcessedEvent",
     "ReviewState",
     "Role",
+    "RosterImport",
     "Team",
     "TeamManager",
     "upgrade",

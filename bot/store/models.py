@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -70,11 +71,15 @@ class Base(DeclarativeBase):
 
 
 class Role(StrEnum):
-    """What a person may do."""
+    """What a person is in the organisation (from the roster or ``trainbot users set-role``).
+
+    There is no stored admin role: administrators are whoever ``TRAINBOT_ADMINS`` lists
+    now, so taking someone off that list ends their rights at the next start (migration
+    0004 turned the ``admin`` rows of earlier versions into learners).
+    """
 
     LEARNER = "learner"
     MANAGER = "manager"
-    ADMIN = "admin"
 
 
 class PersonStatus(StrEnum):
@@ -83,6 +88,22 @@ class PersonStatus(StrEnum):
     ACTIVE = "active"
     OPTED_OUT = "opted_out"  # said /stop; questions are still answered
     UNREACHABLE = "unreachable"  # the platform refused delivery (blocked the bot, left)
+    REMOVED = "removed"  # access ended by an admin (trainbot users remove); their data is kept
+
+
+class ManagerSource(StrEnum):
+    """Where a team-manager link comes from, so a roster import replaces only its own."""
+
+    ROSTER = "roster"  # derived from the roster's role, team and manager columns
+    ADMIN = "admin"  # added with trainbot users manage; kept until removed or demoted
+
+
+class AccessStatus(StrEnum):
+    """Where a stranger's request to use the bot stands (``TRAINBOT_ENROLMENT=approval``)."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
 
 
 class DeliveryKind(StrEnum):
@@ -142,6 +163,11 @@ class TeamManager(Base):
     person_id: Mapped[int] = mapped_column(
         ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
     )
+    source: Mapped[ManagerSource] = mapped_column(
+        _enum(ManagerSource, "manager_source"),
+        default=ManagerSource.ROSTER,
+        server_default=ManagerSource.ROSTER.value,
+    )
 
 
 class Person(Base):
@@ -170,6 +196,8 @@ class Person(Base):
     )
     status_reason: Mapped[str | None] = mapped_column(String(200))
     enrollment_step: Mapped[str | None] = mapped_column(String(32))  # None once enrolled
+    # Listed in an imported roster: what TRAINBOT_ENROLMENT=roster lets in.
+    on_roster: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     enrolled_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -330,6 +358,47 @@ class ChannelPost(Base):
     lease_expires_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class RosterImport(Base):
+    """A roster import that wrote to the store.
+
+    Once there is one, ``TRAINBOT_ENROLMENT=auto`` means ``roster``: only the people on it
+    (and the admins) may use the bot.
+    """
+
+    __tablename__ = "roster_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(255))  # the file's name, without its folder
+    added: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    imported_at: Mapped[datetime]
+
+
+class AccessRequest(Base):
+    """Someone not (yet) allowed to use the bot who asked to (``TRAINBOT_ENROLMENT=approval``).
+
+    Not a person: nothing else is stored about them until an admin approves and they
+    /start. The name is kept so the admin knows whom they approve.
+    """
+
+    __tablename__ = "access_requests"
+    __table_args__ = (UniqueConstraint("platform", "platform_user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    platform_user_id: Mapped[str] = mapped_column(String(64))
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    language: Mapped[str] = mapped_column(String(8))
+    status: Mapped[AccessStatus] = mapped_column(
+        _enum(AccessStatus, "access_status"), default=AccessStatus.PENDING, index=True
+    )
+    requested_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[str | None] = mapped_column(String(100))  # platform:user_id of the admin
 
 
 class ProcessedEvent(Base):

@@ -214,6 +214,18 @@ async def test_opted_out_and_unreachable_people_get_nothing(harness: Harness) ->
     assert harness.deliveries() == [] and harness.outbound.sent == []
 
 
+async def test_people_the_enrolment_rule_refuses_or_an_admin_removed_get_nothing(
+    harness: Harness,
+) -> None:
+    add_person(harness.db, "listed", "Asia/Shanghai", on_roster=True)
+    add_person(harness.db, "walkin", "Asia/Shanghai")  # enrolled while the bot was open
+    add_person(harness.db, "removed", "Asia/Shanghai", on_roster=True, status=PersonStatus.REMOVED)
+    harness.settings.enrolment = "roster"
+    harness.clock.set(datetime(2026, 11, 16, 2, 0, tzinfo=UTC))
+    await harness.dispatcher().tick()
+    assert {sent.conversation.chat_id for sent in harness.outbound.sent} == {"listed"}
+
+
 async def test_a_blocked_user_becomes_unreachable(harness: Harness) -> None:
     add_person(harness.db, "blocker", "Asia/Shanghai")
     harness.outbound.blocked.add("blocker")

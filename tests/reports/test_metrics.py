@@ -13,6 +13,7 @@ from sqlalchemy import text
 from bot.reports.access import teams_below
 from bot.reports.metrics import Counts, WeeklySummary, build_summary
 from bot.store.db import Database
+from bot.store.models import Person, PersonStatus
 from quizzes.content import Course
 from quizzes.loader import load_course
 from tests.conftest import SAMPLE_CONTENT
@@ -32,7 +33,12 @@ def world(database: Database) -> World:
 
 
 def summary(
-    database: Database, course: Course, *, week: str = WEEK, team_ids: frozenset[int] | None = None
+    database: Database,
+    course: Course,
+    *,
+    week: str = WEEK,
+    team_ids: frozenset[int] | None = None,
+    person_ids: frozenset[int] = frozenset(),
 ) -> WeeklySummary:
     return build_summary(
         database,
@@ -40,6 +46,7 @@ def summary(
         week=week,
         timezone=ZONE,
         team_ids=team_ids,
+        person_ids=person_ids,
         min_first_tries=2,
         now=datetime(2026, 11, 23, 1, 0, tzinfo=UTC),
     )
@@ -282,6 +289,57 @@ def test_a_manager_sees_their_team_and_the_teams_below(
     # Within A and A1: q2 Ann(x)+Cid 1/2 and q3 Ann+Cid(x) 1/2 tie (by id), q1 2/2.
     assert [q.question_id for q in made.hardest] == ["q2", "q3", "q1"]
     assert made.questions.asked == 2  # A's questions only
+
+
+def test_a_manager_also_sees_direct_reports_in_other_teams(
+    database: Database, course: Course, world: World
+) -> None:
+    with database.session() as session:
+        teams = teams_below(session, [world.teams["A"]])
+    dee, ann = world.people["Dee"], world.people["Ann"]
+    # Dee (in B this week) reports to the manager; Ann is in A anyway: counted once.
+    made = summary(database, course, team_ids=teams, person_ids=frozenset({dee, ann}))
+
+    assert made.scope == "A, A1, 1 direct report(s)"
+    assert [row.name for row in made.teams] == ["A", "A1", "B"]
+    (team_b,) = [row for row in made.teams if row.name == "B"]
+    assert (team_b.this_week.enrolled, team_b.this_week.attempts) == (1, 2)  # Dee, not Eve
+    # A and A1 as above plus Dee: 4 enrolled, 3 active, 9 + 2 answers, 5 + 2 right.
+    total = made.total.this_week
+    assert (total.enrolled, total.active, total.attempts, total.correct) == (4, 3, 9, 7)
+    assert (total.quizzes_delivered, total.quizzes_answered) == (11, 10)
+    # W46: Dee was in A then, so she is in the team count already; nobody twice.
+    assert made.total.last_week.enrolled == 4
+    assert made.people is not None
+    assert sorted(person.name for person in made.people) == ["Ann", "Bob", "Cid", "Dee"]
+
+
+def test_a_manager_with_direct_reports_only(
+    database: Database, course: Course, world: World
+) -> None:
+    made = summary(
+        database, course, team_ids=frozenset(), person_ids=frozenset({world.people["Dee"]})
+    )
+    assert made.scope == "1 direct report(s)"
+    assert made.total.this_week.enrolled == 1 and made.total.this_week.attempts == 2
+    assert made.people is not None and [person.name for person in made.people] == ["Dee"]
+    assert made.questions.asked == 0  # B's question was not hers
+    assert made.gaps == []
+
+
+def test_a_removed_person_is_in_no_report(database: Database, course: Course, world: World) -> None:
+    with database.session() as session:
+        ann = session.get(Person, world.people["Ann"])
+        assert ann is not None
+        ann.status = PersonStatus.REMOVED
+    made = summary(database, course)
+    assert made.total.this_week.enrolled == 5 and made.total.last_week.enrolled == 4
+    assert made.total.this_week.active == 2  # Cid and Dee
+    assert "Ann" not in {item.name for item in made.follow_up}
+    with database.session() as session:
+        teams = teams_below(session, [world.teams["A"]])
+    mine = summary(database, course, team_ids=teams)
+    assert mine.people is not None and "Ann" not in {person.name for person in mine.people}
 
 
 def test_an_empty_team_alone_has_no_rates(database: Database, course: Course, world: World) -> None:

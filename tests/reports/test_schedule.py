@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -19,6 +20,7 @@ from bot.reports.schedule import (
     run_is_due,
     send_weekly_reports,
 )
+from bot.roster import import_roster
 from bot.scheduler import WEEKLY_REPORT_JOB, BotScheduler, Runtime
 from bot.settings import load_settings
 from bot.store.db import Database
@@ -240,9 +242,9 @@ def add_person(db: Database, name: str, role: Role) -> None:
 
 async def test_trainers_get_the_content_gaps_once(sqlite_database: Database) -> None:
     build(sqlite_database)
-    add_person(sqlite_database, "Tom", Role.ADMIN)
+    add_person(sqlite_database, "Tom", Role.LEARNER)
     outbound = MemoryOutbound(platform="console")
-    dispatcher = dispatcher_for(sqlite_database, outbound, "")
+    dispatcher = dispatcher_for(sqlite_database, outbound, "", admins=["console:tom"])
     first = await send_weekly_reports(dispatcher)
     assert first.admins == 1
     (digest,) = outbound.to("tom")
@@ -275,12 +277,80 @@ async def test_the_digest_shows_the_phrasings_grouped_into_a_gap(
     sqlite_database: Database,
 ) -> None:
     build(sqlite_database)
-    add_person(sqlite_database, "Tom", Role.ADMIN)
+    add_person(sqlite_database, "Tom", Role.LEARNER)
     ask_variant(sqlite_database)
     outbound = MemoryOutbound(platform="console")
-    await send_weekly_reports(dispatcher_for(sqlite_database, outbound, ""))
+    await send_weekly_reports(dispatcher_for(sqlite_database, outbound, "", admins=["console:tom"]))
     (digest,) = outbound.to("tom")
     assert (
         "- How do we win back churned users? — asked 3×, unanswered 2, 👎 1\n"
         "  also asked as: how do we win back churned users pls"
     ) in digest.text
+
+
+def reimport(db: Database, tmp_path: Path, rows: str) -> None:
+    """A roster re-import (the roster is the truth for the people on it)."""
+    path = tmp_path / "roster.csv"
+    path.write_text("platform,user_id,name,team,manager,role\n" + rows, encoding="utf-8")
+    report = import_roster(
+        db,
+        path,
+        course=None,
+        now=MONDAY_0900,
+        default_language="en",
+        default_timezone="Asia/Shanghai",
+    )
+    assert report.problems == []
+
+
+async def test_a_manager_the_roster_moves_gets_the_new_teams_summary_not_the_old(
+    sqlite_database: Database, tmp_path: Path
+) -> None:
+    build(sqlite_database)  # Mia manages A
+    # From this import on only the roster's people count (TRAINBOT_ENROLMENT=auto).
+    reimport(
+        sqlite_database,
+        tmp_path,
+        "console,mia,Mia,B,,manager\nconsole,dee,Dee,B,console:mia,\nconsole,eve,Eve,B,,\n",
+    )
+    outbound = MemoryOutbound(platform="console")
+    run = await send_weekly_reports(dispatcher_for(sqlite_database, outbound, ""))
+    assert run.managers == 1
+    (to_mia,) = outbound.to("mia")
+    assert "\nB · " in to_mia.text
+    assert "Coverage: 50% (1/2)" in to_mia.text  # Dee and Eve in B; not A's Ann, Bob, Cid
+    assert "Bob" not in to_mia.text and "Ann" not in to_mia.text
+
+
+async def test_a_manager_the_roster_demotes_gets_no_summary(
+    sqlite_database: Database, tmp_path: Path
+) -> None:
+    build(sqlite_database)
+    reimport(sqlite_database, tmp_path, "console,mia,Mia,,,learner\n")
+    outbound = MemoryOutbound(platform="console")
+    run = await send_weekly_reports(dispatcher_for(sqlite_database, outbound, ""))
+    assert run.managers == 0 and outbound.to("mia") == []
+
+
+async def test_a_managers_summary_includes_their_direct_reports(
+    sqlite_database: Database,
+) -> None:
+    world = build(sqlite_database)
+    with sqlite_database.session() as session:
+        gus = session.get(StoredPerson, world.people["Gus"])  # no team, never active
+        assert gus is not None
+        gus.manager_id = world.people["Mia"]
+    outbound = MemoryOutbound(platform="console")
+    await send_weekly_reports(dispatcher_for(sqlite_database, outbound, ""))
+    (to_mia,) = outbound.to("mia")
+    assert "\nA, A1, 1 direct report(s) · " in to_mia.text
+    assert "Coverage: 50% (2/4)" in to_mia.text
+    assert "- Gus (—): no answer for 7+ days" in to_mia.text
+
+
+async def test_an_admin_taken_off_the_list_gets_no_digest(sqlite_database: Database) -> None:
+    build(sqlite_database)
+    add_person(sqlite_database, "Tom", Role.LEARNER)
+    outbound = MemoryOutbound(platform="console")
+    run = await send_weekly_reports(dispatcher_for(sqlite_database, outbound, "", admins=[]))
+    assert run.admins == 0 and outbound.to("tom") == []
