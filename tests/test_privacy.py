@@ -553,4 +553,3 @@ def test_access_requests_are_exported_forgotten_and_expire(database: Database) -
         assert erase_person(session, ann_id) is not None
     with database.session() as session:
         assert session.scalars(select(AccessRequest.platform_user_id)).all() == ["newcomer"]
-
