@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from bot.admission import admitted_people
 from bot.app import TrainBot
-from bot.events import ButtonPress, Command, Conversation, ConversationKind, Person
+from bot.events import Audience, ButtonPress, Command, Conversation, ConversationKind, Person
 from bot.payloads import QuizAnswer
 from bot.reports.metrics import build_summary
 from bot.roster import import_roster
@@ -277,12 +277,16 @@ async def test_a_manager_sees_their_direct_reports(
     assert "The weekly report is for managers and admins" in learner
 
 
-async def test_approve_in_a_group_asks_for_a_private_chat(bot: TrainBot) -> None:
+async def test_approve_in_a_group_lists_the_requests_privately(bot: TrainBot) -> None:
     bot.ctx.settings.admins.append("console:boss")
+    bot.ctx.settings.enrolment = "approval"
+    stranger = Person("console", "zoe", "Zoe Stranger", "en")
+    await bot.handle(Command(stranger, Conversation("console", "zoe"), "start"))
     boss = Person("console", "boss", "Boss", "en")
     room = Conversation("console", "team-room", ConversationKind.CHANNEL)
-    (reply,) = await bot.handle(Command(boss, room, "approve"))
-    assert reply.text == (
-        "Please send /approve in a private chat with me: the requests name people."
-    )
-    assert not reply.buttons
+    replies = await bot.handle(Command(boss, room, "approve"))
+    # The requests name people who are not members: only the admin's private chat sees them.
+    in_room = [r for r in replies if r.audience is not Audience.PRIVATE]
+    assert in_room and not any("Zoe" in r.text or r.buttons for r in in_room)
+    (listed,) = [r for r in replies if r.audience is Audience.PRIVATE and "Zoe" in r.text]
+    assert listed.buttons

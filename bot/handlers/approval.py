@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import update
 
 from bot.admission import pending_requests
-from bot.events import Button, ButtonPress, Command, ConversationKind, Event, Reply
+from bot.events import Button, ButtonPress, Command, Event, Reply
 from bot.handlers.basics import language_for
 from bot.i18n import t
 from bot.payloads import AccessDecision
@@ -51,9 +51,6 @@ def approve_command(ctx: BotContext, event: Command) -> list[Reply]:
     language = language_for(ctx, event)
     if not _is_admin(ctx, event):
         return [Reply(t(language, "approve_admins_only"))]
-    if event.conversation.kind is not ConversationKind.DIRECT:
-        # The requests name people who are not (yet) members: never list them in a group.
-        return [Reply(t(language, "approve_private_only"))]
     with ctx.db.session() as session:
         waiting = pending_requests(session, limit=LISTED)
         replies = [

@@ -199,7 +199,6 @@ MESSAGES: dict[str, str] = {
         "Once they approve, send /start to begin."
     ),
     "approve_admins_only": "Only administrators can approve access requests.",
-    "approve_private_only": "Please send /approve in a private chat with me: the requests name people.",
     "approve_none": "No access requests are waiting.",
     "approve_request": "**{name}** ({who}) asked to use the bot on {moment}.",
     "approve_yes": "✅ Approve",

@@ -165,7 +165,6 @@ MESSAGES: dict[str, str] = {
     "access_requested": "你好！你还不在培训名单上，我已请管理员为你开通。管理员批准后，发送 /start 即可开始。",
     "access_pending": "你的使用申请仍在等待管理员处理。批准后，发送 /start 即可开始。",
     "approve_admins_only": "只有管理员可以审批使用申请。",
-    "approve_private_only": "申请中包含个人姓名，请在与我的私聊中发送 /approve。",
     "approve_none": "目前没有待处理的使用申请。",
     "approve_request": "**{name}**（{who}）于 {moment} 申请使用培训助手。",
     "approve_yes": "✅ 批准",
