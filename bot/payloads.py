@@ -150,6 +150,19 @@ QuizPayload = QuizAnswer | QuizToggle | QuizSubmit
 LessonPayload = LessonDone | LessonQuiz
 
 
+_VERDICT_PAYLOADS: dict[str, type[AnswerFeedback | ForgetConfirm | AccessDecision]] = {
+    AnswerFeedback.TAG: AnswerFeedback,
+    ForgetConfirm.TAG: ForgetConfirm,
+    AccessDecision.TAG: AccessDecision,
+}
+_VERDICTS = {
+    AnswerFeedback.TAG: ("up", "down"),
+    ForgetConfirm.TAG: ("yes", "no"),
+    AccessDecision.TAG: ("yes", "no"),
+}
+"""The two words a ``<tag>:<row id>:<word>`` payload may end in, the affirmative first."""
+
+
 def decode(payload: str) -> Payload | None:
     """The typed payload of a press, or ``None`` when it is not one this bot makes."""
     tag, _, rest = payload.partition(SEPARATOR)
@@ -166,24 +179,13 @@ def decode(payload: str) -> Payload | None:
         if tag == QuizSubmit.TAG:
             return QuizSubmit(delivery_id)
         return LessonDone(delivery_id) if tag == LessonDone.TAG else LessonQuiz(delivery_id)
-    if tag == AnswerFeedback.TAG:
+    verdicts = _VERDICTS.get(tag)
+    if verdicts is not None:
         number, _, verdict = rest.partition(SEPARATOR)
-        asked_id = ascii_int(number)
-        if asked_id is None or verdict not in ("up", "down"):
+        row_id = ascii_int(number)
+        if row_id is None or verdict not in verdicts:
             return None
-        return AnswerFeedback(asked_id, verdict == "up")
-    if tag == ForgetConfirm.TAG:
-        number, _, answer = rest.partition(SEPARATOR)
-        person_id = ascii_int(number)
-        if person_id is None or answer not in ("yes", "no"):
-            return None
-        return ForgetConfirm(person_id, answer == "yes")
-    if tag == AccessDecision.TAG:
-        number, _, verdict = rest.partition(SEPARATOR)
-        request_id = ascii_int(number)
-        if request_id is None or verdict not in ("yes", "no"):
-            return None
-        return AccessDecision(request_id, verdict == "yes")
+        return _VERDICT_PAYLOADS[tag](row_id, verdict == verdicts[0])
     if tag in (EnrolChoice.TAG, SettingChoice.TAG):
         what, _, value = rest.partition(SEPARATOR)
         if not what or not value:
