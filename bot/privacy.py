@@ -263,63 +263,42 @@ def erase_person(session: Session, person_id: int) -> Erasure | None:
     Returns:
         What was removed, or ``None`` when the person was no longer stored.
     """
+
+    def bulk(statement: Any) -> int:
+        """Run an UPDATE or DELETE without loading rows; how many it touched."""
+        return _affected(session.execute(statement.execution_options(synchronize_session=False)))
+
     account = session.execute(
         select(Person.platform, Person.platform_user_id).where(Person.id == person_id)
     ).one_or_none()
     if account is not None:  # the request they made to be let in names them too
-        session.execute(
-            delete(AccessRequest)
-            .where(
+        bulk(
+            delete(AccessRequest).where(
                 AccessRequest.platform == account.platform,
                 AccessRequest.platform_user_id == account.platform_user_id,
             )
-            .execution_options(synchronize_session=False)
         )
-    questions = session.execute(
+    questions = bulk(
         update(AskedQuestion)
         .where(AskedQuestion.person_id == person_id)
         .values(text=ERASED_TEXT, answer=None, person_id=None)
-        .execution_options(synchronize_session=False)
     )
-    attempts = session.execute(
-        delete(Attempt)
-        .where(Attempt.person_id == person_id)
-        .execution_options(synchronize_session=False)
-    )
-    review_states = session.execute(
-        delete(ReviewState)
-        .where(ReviewState.person_id == person_id)
-        .execution_options(synchronize_session=False)
-    )
-    deliveries = session.execute(
-        delete(Delivery)
-        .where(Delivery.person_id == person_id)
-        .execution_options(synchronize_session=False)
-    )
-    managed = session.execute(
-        delete(TeamManager)
-        .where(TeamManager.person_id == person_id)
-        .execution_options(synchronize_session=False)
-    )
-    reports = session.execute(
-        update(Person)
-        .where(Person.manager_id == person_id)
-        .values(manager_id=None)
-        .execution_options(synchronize_session=False)
-    )
-    gone = session.execute(
-        delete(Person).where(Person.id == person_id).execution_options(synchronize_session=False)
-    )
+    attempts = bulk(delete(Attempt).where(Attempt.person_id == person_id))
+    review_states = bulk(delete(ReviewState).where(ReviewState.person_id == person_id))
+    deliveries = bulk(delete(Delivery).where(Delivery.person_id == person_id))
+    managed = bulk(delete(TeamManager).where(TeamManager.person_id == person_id))
+    reports = bulk(update(Person).where(Person.manager_id == person_id).values(manager_id=None))
+    gone = bulk(delete(Person).where(Person.id == person_id))
     session.expire_all()  # rows loaded before the bulk statements are stale now
-    if not _affected(gone):
+    if not gone:
         return None
     erasure = Erasure(
-        deliveries=_affected(deliveries),
-        attempts=_affected(attempts),
-        review_states=_affected(review_states),
-        questions=_affected(questions),
-        managed_teams=_affected(managed),
-        direct_reports=_affected(reports),
+        deliveries=deliveries,
+        attempts=attempts,
+        review_states=review_states,
+        questions=questions,
+        managed_teams=managed,
+        direct_reports=reports,
     )
     logger.info("person %d erased: %s", person_id, erasure.as_dict())  # the id only
     return erasure
