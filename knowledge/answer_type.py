@@ -96,7 +96,8 @@ _ASKS: tuple[tuple[AnswerType, re.Pattern[str]], ...] = (
     (
         AnswerType.DATE,
         _any(
-            r"什么时候|几号|哪天|哪一天|几月|哪个月|星期几|周几|哪年|什么日子|日期是",
+            r"什么时候|几号|哪天|哪一天|几月|哪个月|星期几|周几|哪年|哪一年|哪个年份|何年|什么年份"
+            r"|什么日子|日期是",
             r"^\s*when\b",
             r"\b(?:what|which) (?:date|day|days|month|year|time)\b",
         ),
@@ -162,6 +163,10 @@ _EXPRESSES: dict[AnswerType, re.Pattern[str]] = {
         r"(?:周|星期|礼拜)[一二三四五六日天]",
         r"月初|月中|月底|月末|年初|年底|年末|季度末|季度初|节假日|春节|国庆|当天|次日|每天|每日",
         r"\d{4}[-/.]\d{1,2}(?:[-/.]\d{1,2})?",
+        # A year on its own answers "when" and "which year": 1883, 1955年, in 1972, 一九五五年.
+        r"(?<![\d.,])(?:1[0-9]|20)\d{2}(?!\d|[.,]\d)"
+        r"(?!\s*(?:[元块角万亿个人次名条项倍分%％]|yuan|rmb|usd|dollars?|percent|people|users?))",
+        r"[〇零一二三四五六七八九]{4}\s*年",
         rf"\b{_WEEKDAY_EN}\b",
         rf"\b{_MONTH_EN}\s+\d{{1,2}}\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH_EN}",
         r"\b\d{1,2}(?:st|nd|rd|th)\b",

@@ -25,6 +25,8 @@ from knowledge.answer_type import (
         ("How often are the dashboards refreshed?", AnswerType.DURATION),
         ("季度考核什么时候开始？", AnswerType.DATE),
         ("When is the next all-hands meeting?", AnswerType.DATE),
+        ("门罗在哪一年被选入篮球名人堂？", AnswerType.DATE),
+        ("In what year did the company open its first store?", AnswerType.DATE),
         ("售后的联系电话是多少？", AnswerType.CONTACT),
         ("What phone number do I call for IT support?", AnswerType.CONTACT),
         ("入职培训分几个阶段？", AnswerType.NUMBER),
@@ -70,6 +72,10 @@ def test_why_how_and_what_is_questions_expect_no_type(question: str) -> None:
         ("例会在每周二上午举行。", AnswerType.DATE),
         ("New lessons go out on Mondays and Thursdays.", AnswerType.DATE),
         ("工资在每月 10 号发放。", AnswerType.DATE),
+        ("该公司成立于1883。", AnswerType.DATE),
+        ("他于1955年出生。", AnswerType.DATE),
+        ("The first store opened in 1972.", AnswerType.DATE),
+        ("一九五五年，工厂迁到上海。", AnswerType.DATE),
         ("请拨打 400-820-1234。", AnswerType.CONTACT),
         ("Write to privacy@example.com.", AnswerType.CONTACT),
         ("体系分三个阶段推开。", AnswerType.NUMBER),
@@ -89,6 +95,11 @@ def test_passages_express_each_type(text: str, answer_type: AnswerType) -> None:
         ("Coupons can be used at checkout.", AnswerType.DURATION),
         ("客服热线由客服部负责。", AnswerType.CONTACT),
         ("一线员工负责日常回访。", AnswerType.NUMBER),
+        # A number that is no year: an amount, a rate, a decimal, a long id.
+        ("每单满 1999 元减 20 元。", AnswerType.DATE),
+        ("合格率达到 1950% 是不可能的。", AnswerType.DATE),
+        ("The ratio is 0.2024 on average.", AnswerType.DATE),
+        ("Order 4001234 was late.", AnswerType.DATE),
     ],
 )
 def test_passages_without_the_type_do_not_express_it(text: str, answer_type: AnswerType) -> None:
