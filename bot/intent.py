@@ -292,7 +292,7 @@ def _keyboard_run(word: str) -> bool:
 
 def _gibberish_word(word: str) -> bool:
     """A Latin word no language would write: a key run, one repeated letter, a repeated
-    chunk ("sdfsdf"), no vowel in five or more letters, or five consonants in a row."""
+    chunk ("sdfsdf"), no vowel in five or more letters, or six consonants in a row."""
     if _keyboard_run(word):
         return True
     if len(word) >= 3 and len(set(word)) == 1:
@@ -303,7 +303,8 @@ def _gibberish_word(word: str) -> bool:
             return True
     if len(word) >= 5 and not _VOWELS & set(word):
         return True
-    return re.search(r"[^aeiouy]{5,}", word) is not None
+    # Six, not five: "strengths" and "lengths" have five consonants in a row.
+    return re.search(r"[^aeiouy]{6,}", word) is not None
 
 
 def _keyboard_like(chunk: str) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -14,9 +14,10 @@ from bot.app import TrainBot
 from bot.events import Person
 from bot.intent import IntentKind, classify
 from bot.store.models import AskedQuestion, Attempt, Delivery, DeliveryKind
-from tests.drivers import ChatDriver, ConsoleDriver
+from tests.drivers import GROUP_DOORS, ChatDriver, ConsoleDriver, GroupChatDriver, group_door
 
 DriverFactory = Callable[..., ChatDriver]
+GroupFactory = Callable[[str], GroupChatDriver]
 LABELLED = yaml.safe_load(
     (Path(__file__).parent.parent / "benchmarks" / "eval" / "chitchat.yaml").read_text("utf-8")
 )
@@ -168,3 +169,24 @@ async def test_console_buttons_never_reuse_citation_numbers(bot: TrainBot) -> No
     assert "谢谢你的反馈" in thanks
     (not_a_button,) = await kim.say("1")  # a citation number is no button: no quiz waits
     assert "没有等你作答的测验题" in not_a_button
+
+
+@pytest.fixture(params=GROUP_DOORS)
+async def in_group(request: pytest.FixtureRequest, bot: TrainBot) -> AsyncIterator[GroupFactory]:
+    """People who chat with the bot in a group and privately, on each group door in turn."""
+    async with group_door(request.param, bot) as driver_for:
+        yield lambda user_id: driver_for(Person(request.param, user_id, user_id.title(), "en-US"))
+
+
+async def test_a_letter_in_a_group_does_not_answer_the_private_quiz(
+    in_group: GroupFactory, bot: TrainBot
+) -> None:
+    tom = in_group("tom")
+    await enrol(tom)
+    await pending_quiz(tom, bot)
+    group, private = await tom.say_in_group("B")
+    assert "✅" not in group + private and "❌" not in group + private
+    assert "I didn't quite get that" in group + private
+    assert attempts(bot) == [] and asked_count(bot) == 0
+    (hello,) = await tom.say("hello")  # and small talk in the private chat as anywhere
+    assert "Hi! 👋" in hello

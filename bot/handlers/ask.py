@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from bot.events import Button, ButtonPress, Event, Reply, Text
+from bot.events import Button, ButtonPress, ConversationKind, Event, Reply, Text
 from bot.handlers.basics import language_for
 from bot.handlers.learning import typed_answer
 from bot.i18n import t
@@ -61,12 +61,16 @@ def ask(ctx: BotContext, event: Event, question: str) -> list[Reply]:
     if not question:
         return [Reply(t(language, "ask_usage"))]
     intent = classify(question, language)
-    # Only a chat message answers a quiz ("/ask B" is a question about B); an option's text
-    # is short, so a long message is not looked up against the pending quiz.
-    if isinstance(event, Text) and (intent.kind is IntentKind.CHOICE or len(question) <= 200):
+    # Only a message in the private chat, where quizzes are sent, answers one: "/ask B" is
+    # a question about B, and a "B" in a group is not meant for the person's quiz. An
+    # option's text is short, so a long message is not looked up against the quiz.
+    direct = event.conversation.kind is ConversationKind.DIRECT
+    if isinstance(event, Text) and direct and len(question) <= 200:
         graded = typed_answer(ctx, event, question, intent.choice)
         if graded is not None:
             return graded
+    if intent.kind is IntentKind.CHOICE and not direct:
+        intent = Intent(IntentKind.NOISE)
     if intent.kind is not IntentKind.QUESTION:
         logger.debug("small talk (%s): not searched", intent.kind)
         return [small_talk_reply(intent, language)]
