@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -11,8 +12,12 @@ import yaml
 from sqlalchemy import func, select
 
 from bot.app import TrainBot
-from bot.events import Person
+from bot.clock import FakeClock
+from bot.events import Person, Text
 from bot.intent import IntentKind, classify
+from bot.library import CourseLibrary
+from bot.settings import Settings
+from bot.store.db import Database
 from bot.store.models import AskedQuestion, Attempt, Delivery, DeliveryKind
 from tests.drivers import GROUP_DOORS, ChatDriver, ConsoleDriver, GroupChatDriver, group_door
 
@@ -190,3 +195,27 @@ async def test_a_letter_in_a_group_does_not_answer_the_private_quiz(
     assert attempts(bot) == [] and asked_count(bot) == 0
     (hello,) = await tom.say("hello")  # and small talk in the private chat as anywhere
     assert "Hi! 👋" in hello
+
+
+@pytest.mark.postgres
+async def test_two_typed_answers_at_once_count_once(
+    db_url: str, settings: Settings, clock: FakeClock
+) -> None:
+    db = Database(db_url)
+    db.upgrade()
+    library = CourseLibrary(settings.content_dir)
+    library.reload()
+    bot = TrainBot(settings=settings, db=db, library=library, clock=clock)
+    nia = ConsoleDriver(bot, Person("console", "nia", "Nia", "en"))
+    await enrol(nia)
+    delivery = await pending_quiz(nia, bot)
+    question = bot.ctx.library.course.question(delivery.item_id or "", "en")
+    assert question is not None
+    letter = "ABCD"[question.keys.index(question.answer[0])]
+    typed = Text(nia.person, nia.chat.conversation, letter)
+    first, second = await asyncio.gather(bot.handle(typed), bot.handle(typed))
+    texts = sorted(reply.text for replies in (first, second) for reply in replies)
+    assert sum("✅ Correct!" in text for text in texts) == 1, texts
+    assert sum("already answered" in text or "No quiz is waiting" in text for text in texts) == 1
+    assert len(attempts(bot)) == 1 and asked_count(bot) == 0
+    bot.close()
