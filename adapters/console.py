@@ -1,6 +1,8 @@
 """The console front door: a chat in the terminal, scriptable through piped stdin.
 
-Buttons are shown as numbered choices; typing the number presses the button. Commands
+Buttons are shown as numbered choices; typing the number presses the button. A button's
+number never repeats a citation number of the same message (an answer citing [1]-[3]
+numbers its 👍/👎 from [4]), so "[1]" always means one thing on screen. Commands
 are typed as in chat (``/quiz``). At end of input, or when told to stop (Ctrl-C, SIGTERM),
 the chat ends with exit code 0.
 """
@@ -15,6 +17,7 @@ import os
 import re
 import sys
 import threading
+from collections.abc import Mapping, Sequence
 from typing import TextIO
 
 from bot.digits import ascii_int
@@ -37,10 +40,15 @@ logger = logging.getLogger(__name__)
 PLATFORM = "console"
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\S+)?(?:\s+(.*))?$", re.DOTALL)
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
+_CITATION = re.compile(r"\[(\d{1,4})\]")
 
 
 def parse_line(
-    line: str, *, person: Person, conversation: Conversation, buttons: list[Button]
+    line: str,
+    *,
+    person: Person,
+    conversation: Conversation,
+    buttons: Sequence[Button] | Mapping[int, Button],
 ) -> Event | None:
     """Turn one typed line into an event; ``None`` for a blank line.
 
@@ -48,7 +56,8 @@ def parse_line(
         line: what the person typed.
         person: who is typing.
         conversation: the console conversation.
-        buttons: the buttons currently shown, numbered from 1.
+        buttons: the buttons currently shown, by their number (a sequence is numbered
+            from 1).
     """
     text = line.strip()
     if not text:
@@ -57,15 +66,26 @@ def parse_line(
     if match:
         return Command(person, conversation, match.group(1).lower(), (match.group(2) or "").strip())
     number = ascii_int(text, max_digits=4)
-    if number is not None and 1 <= number <= len(buttons):
-        return ButtonPress(person, conversation, buttons[number - 1].payload)
+    shown = buttons if isinstance(buttons, Mapping) else dict(enumerate(buttons, start=1))
+    if number is not None and number in shown:
+        return ButtonPress(person, conversation, shown[number].payload)
     return Text(person, conversation, text)
 
 
+def first_button_number(reply: Reply, first_number: int = 1) -> int:
+    """The number of the reply's first button: after every citation number in its text."""
+    cited = [int(found) for found in _CITATION.findall(reply.text)]
+    return max([first_number, *(number + 1 for number in cited)])
+
+
 def render(reply: Reply, *, first_number: int = 1) -> str:
-    """Render a reply as plain terminal text with numbered buttons."""
+    """Render a reply as plain terminal text with numbered buttons.
+
+    Buttons are numbered from ``first_number``, or after the highest citation number in
+    the text if that is higher (see :func:`first_button_number`).
+    """
     lines = [_BOLD.sub(r"\1", reply.text)]
-    number = first_number
+    number = first_button_number(reply, first_number)
     for row in reply.buttons:
         lines.append(
             "  ".join(f"[{number + index}] {button.label}" for index, button in enumerate(row))
@@ -195,7 +215,7 @@ class ConsoleChat:
         self.stdout = stdout or sys.stdout
         self.prompt = self.stdin.isatty() if prompt is None else prompt
         self.conversation = Conversation(PLATFORM, person.user_id, ConversationKind.DIRECT)
-        self.buttons: list[Button] = []
+        self.buttons: dict[int, Button] = {}  # by the number shown next to each
         self._lock = asyncio.Lock()
 
     async def send(self, conversation: Conversation, reply: Reply) -> str | None:
@@ -205,10 +225,12 @@ class ConsoleChat:
         return None
 
     def _show(self, replies: list[Reply]) -> None:
-        buttons: list[Button] = []
+        buttons: dict[int, Button] = {}
         for reply in replies:
-            self.stdout.write(render(reply, first_number=len(buttons) + 1) + "\n")
-            buttons.extend(button for row in reply.buttons for button in row)
+            first = first_button_number(reply, max(buttons, default=0) + 1)
+            self.stdout.write(render(reply, first_number=first) + "\n")
+            flat = [button for row in reply.buttons for button in row]
+            buttons.update(enumerate(flat, start=first))
         if buttons:
             self.buttons = buttons
         self.stdout.flush()

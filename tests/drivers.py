@@ -161,7 +161,7 @@ class ConsoleDriver:
 
     async def press(self, label: str) -> list[str]:
         """Type the number shown next to the button labelled ``label``."""
-        for number, button in reversed(list(enumerate(self.chat.buttons, start=1))):
+        for number, button in reversed(self.chat.buttons.items()):
             if label in button.label:
                 return await self.say(str(number))
         raise AssertionError(f"no button labelled {label!r} among {self.chat.buttons}")

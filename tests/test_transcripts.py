@@ -153,7 +153,7 @@ async def test_nobody_can_rate_someone_elses_answer(bot: TrainBot) -> None:
     owner = ConsoleDriver(bot, Person("console", "owner", "Owner", "en"))
     await owner.say("/start")
     await owner.say("What is the activation stage?")
-    payload = owner.chat.buttons[0].payload
+    payload = next(iter(owner.chat.buttons.values())).payload
     intruder = ConsoleDriver(bot, Person("console", "intruder", "Intruder", "en"))
     await intruder.say("/start")
     from bot.events import ButtonPress, Conversation

@@ -1,13 +1,20 @@
-"""Asking the course materials: answer with citations, or say so and log a content gap."""
+"""Asking the course materials: answer with citations, or say so and log a content gap.
+
+Before anything is searched, the intent step (bot.intent) reads what was said: small talk
+gets a friendly reply and a hint, and a typed quiz choice answers the pending quiz. Neither
+is searched nor logged as a question, so neither becomes a content gap.
+"""
 
 from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING
 
-from bot.events import Button, ButtonPress, Event, Reply
+from bot.events import Button, ButtonPress, ConversationKind, Event, Reply, Text
 from bot.handlers.basics import language_for
+from bot.handlers.learning import typed_answer
 from bot.i18n import t
+from bot.intent import Intent, IntentKind, classify
 from bot.payloads import AnswerFeedback
 from bot.people import ensure_known, find_person
 from bot.qa import KnowledgeDamaged, KnowledgeUnavailable
@@ -35,12 +42,38 @@ def _sources_payload(answer: Answer) -> dict[str, object]:
     }
 
 
+def small_talk_reply(intent: Intent, language: str) -> Reply:
+    """The friendly answer to small talk: a word for its kind, then how to ask."""
+    if intent.kind is IntentKind.CHOICE:
+        return Reply(t(language, "choice_no_quiz"), in_thread=True)
+    said = t(language, f"smalltalk_{intent.kind.value}")
+    return Reply(f"{said}\n{t(language, 'smalltalk_hint')}", in_thread=True)
+
+
 def ask(ctx: BotContext, event: Event, question: str) -> list[Reply]:
-    """Answer ``question`` for the person behind ``event`` and log it."""
+    """Answer ``question`` for the person behind ``event`` and log it.
+
+    A typed answer to a pending quiz is graded; small talk and a choice with no quiz
+    waiting get a short reply; only a question is searched and stored.
+    """
     language = language_for(ctx, event)
     question = question.strip()
     if not question:
         return [Reply(t(language, "ask_usage"))]
+    intent = classify(question, language)
+    # Only a message in the private chat, where quizzes are sent, answers one: "/ask B" is
+    # a question about B, and a "B" in a group is not meant for the person's quiz. An
+    # option's text is short, so a long message is not looked up against the quiz.
+    direct = event.conversation.kind is ConversationKind.DIRECT
+    if isinstance(event, Text) and direct and len(question) <= 200:
+        graded = typed_answer(ctx, event, question, intent.choice)
+        if graded is not None:
+            return graded
+    if intent.kind is IntentKind.CHOICE and not direct:
+        intent = Intent(IntentKind.NOISE)
+    if intent.kind is not IntentKind.QUESTION:
+        logger.debug("small talk (%s): not searched", intent.kind)
+        return [small_talk_reply(intent, language)]
     if ctx.knowledge is None:
         return [Reply(t(language, "knowledge_unavailable"))]
     try:

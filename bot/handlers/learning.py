@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+import unicodedata
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import events
 from bot.events import ButtonPress, Command, Reply
 from bot.handlers.basics import language_for
-from bot.i18n import language_from_locale, t
+from bot.i18n import LANGUAGES, language_from_locale, t
 from bot.learning import (
     answer_counts,
     claim,
@@ -37,8 +39,8 @@ from bot.views import (
     quiz_reply,
     render_delivery,
 )
-from quizzes.content import QuestionType
-from quizzes.grading import grade, toggle
+from quizzes.content import Question, QuestionType
+from quizzes.grading import grade, option_label, toggle
 from quizzes.selection import next_quiz, track_progress, upcoming_reviews
 
 if TYPE_CHECKING:
@@ -131,6 +133,83 @@ def _quiz_press(
         closed = quiz_reply(question, delivery.id, language, tuple(chosen))
         replies.insert(0, Reply(closed.text, edit_ref=event.message_ref))
     return replies
+
+
+def _plain(text: str) -> str:
+    """Text compared loosely: full-width folded, case and spacing and end punctuation gone."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return " ".join(folded.split()).strip(" .。!！?？,，;；:：、")
+
+
+def _typed_key(question: Question, text: str, choice: int | None) -> str | None:
+    """The option key ``text`` names: by position (``B``, ``2``), key, or option text."""
+    if choice is not None:
+        return question.keys[choice] if choice < len(question.keys) else None
+    said = _plain(text)
+    for key in question.keys:
+        names = {key, *(option_label(question, key, spoken) for spoken in LANGUAGES)}
+        if key in question.options:
+            names.add(question.options[key])
+        if said in {_plain(name) for name in names}:
+            return key
+    return None
+
+
+def pending_quiz(session: Session, person: Person) -> Delivery | None:
+    """The person's most recently sent quiz question that is still unanswered, if any."""
+    return session.scalars(
+        select(Delivery)
+        .where(
+            Delivery.person_id == person.id,
+            Delivery.kind == DeliveryKind.QUIZ,
+            Delivery.status == DeliveryStatus.SENT,
+        )
+        .order_by(Delivery.sent_at.desc(), Delivery.id.desc())
+        .limit(1)
+    ).first()
+
+
+def typed_answer(
+    ctx: BotContext, event: events.Event, text: str, choice: int | None
+) -> list[Reply] | None:
+    """Answer the pending quiz with a typed ``A``-``D`` / ``1``-``4`` or option text.
+
+    The typed answer goes through the same path as pressing the option's button
+    (:func:`quiz_button`: one transaction, a second answer counts once). On a multi-select
+    question it ticks the option, as its button does.
+
+    Args:
+        ctx: the bot context.
+        event: the message.
+        text: what was typed.
+        choice: the option position the intent step read (``B`` → 1), if any.
+
+    Returns:
+        The replies, or ``None`` when the message answers no pending quiz.
+    """
+    with ctx.db.session() as session:
+        person = find_person(session, event.person)
+        delivery = None if person is None else pending_quiz(session, person)
+        if person is None or delivery is None or delivery.item_id is None:
+            return None
+        language = person.language
+        question = ctx.library.course.question(delivery.item_id, delivery.language or language)
+        if question is None:
+            return None
+        delivery_id = delivery.id
+    key = _typed_key(question, text, choice)
+    if key is None:
+        if choice is None:  # not an answer at all: an ordinary message
+            return None
+        letters = "/".join("ABCDEFGH"[: len(question.keys)])
+        return [Reply(t(language, "choice_out_of_range", choices=letters))]
+    payload: QuizPayload = (
+        QuizToggle(delivery_id, key)
+        if question.type is QuestionType.MULTI
+        else QuizAnswer(delivery_id, key)
+    )
+    press = ButtonPress(event.person, event.conversation, payload.encode())
+    return quiz_button(ctx, press, payload)
 
 
 def quiz_command(ctx: BotContext, event: Command) -> list[Reply]:

@@ -27,6 +27,14 @@ MESSAGES: dict[str, str] = {
     "feedback_down": "👎 Not helpful",
     "feedback_thanks": "Thanks for the feedback!",
     "ask_usage": "Type your question after /ask, for example: /ask How do we win back churned users?",
+    "smalltalk_greeting": "Hi! 👋 I'm your training assistant.",
+    "smalltalk_thanks": "You're welcome, glad to help!",
+    "smalltalk_ack": "OK 👌",
+    "smalltalk_goodbye": "Bye for now, happy learning!",
+    "smalltalk_noise": "I didn't quite get that message.",
+    "smalltalk_hint": 'Ask me about the course, e.g. "How is training coverage calculated?", or type /help to see what I can do.',
+    "choice_no_quiz": "No quiz is waiting for your answer. Type /quiz to get one.",
+    "choice_out_of_range": "That question has no such option: reply with one of {choices}, or press a button.",
     "knowledge_unavailable": (
         "Sorry, I can't search the course materials right now: the course index hasn't been "
         "built yet (an administrator runs 'trainbot ingest'). This is temporary; lessons, "

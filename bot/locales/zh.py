@@ -24,6 +24,14 @@ MESSAGES: dict[str, str] = {
     "feedback_down": "👎 没帮助",
     "feedback_thanks": "谢谢你的反馈！",
     "ask_usage": "请在 /ask 后面写上问题，例如：/ask 怎样召回流失用户？",
+    "smalltalk_greeting": "你好！👋 我是你的培训助手。",
+    "smalltalk_thanks": "不客气，很高兴能帮上忙！",
+    "smalltalk_ack": "好的 👌",
+    "smalltalk_goodbye": "再见，学习顺利！",
+    "smalltalk_noise": "我没太看懂这条消息。",
+    "smalltalk_hint": "可以直接问我课程里的问题，例如「培训覆盖率怎么计算？」，或输入 /help 查看我能做什么。",
+    "choice_no_quiz": "现在没有等你作答的测验题。输入 /quiz 来一道题吧。",
+    "choice_out_of_range": "这道题没有这个选项：请回复 {choices} 之一，或直接点按钮。",
     "knowledge_unavailable": (
         "抱歉，现在无法检索课程资料：课程资料索引还没有建立（需要管理员运行 trainbot ingest）。"
         "这是暂时的，课程、测验和 /progress 照常可用。"
