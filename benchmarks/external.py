@@ -47,8 +47,8 @@ CMRC_NAME = "cmrc2018_trial.json"
 EXTERNAL_DIR_VARIABLE = "TRAINBOT_BENCH_EXTERNAL_DIR"
 MATERIALS_SHARE = 0.8
 SEED = 14
-MAX_QUESTIONS = 400
-"""Questions asked per corpus at most (a seeded sample), to keep the run near ten minutes."""
+MAX_QUESTIONS = 1000
+"""Questions asked at most of each kind (a seeded sample beyond it); CMRC trial has fewer."""
 SOURCES = 3
 
 
@@ -248,10 +248,8 @@ def external_dir() -> Path:
 
 
 def _display(path: Path) -> str:
-    try:
-        return path.resolve().relative_to(ROOT).as_posix()
-    except ValueError:
-        return path.as_posix()
+    """``path`` relative to the repository (``../`` for the shared folder beside it)."""
+    return Path(os.path.relpath(path.resolve(), ROOT)).as_posix()
 
 
 def run_corpus(
@@ -340,7 +338,37 @@ def run_corpus(
                 )
             )
     result.rates = score(outcomes)
+    _log_examples(name, [q.text for q in answerable + outside], outcomes)
     return result
+
+
+def _log_examples(name: str, questions: Sequence[str], outcomes: Sequence[Outcome]) -> None:
+    """Log the worst cases, to read by hand.
+
+    Only to stderr, never into the report: the outside data stays out of the project.
+    """
+    pairs = list(zip(questions, outcomes, strict=True))
+    wrongly = sorted(
+        ((q, o) for q, o in pairs if not o.answerable and o.answered),
+        key=lambda pair: -pair[1].confidence,
+    )
+    for question, outcome in wrongly[:5]:
+        logger.info("%s: out-of-corpus, answered at %.2f: %s", name, outcome.confidence, question)
+    cut = [
+        (q, o)
+        for q, o in pairs
+        if o.answered
+        and contains_evidence("\n".join(o.cited), o.answers)
+        and not contains_evidence(o.shown, o.answers)
+    ]
+    for question, outcome in cut[:5]:
+        logger.info(
+            "%s: evidence %r cited but not shown for %s; shown: %s",
+            name,
+            outcome.answers[0],
+            question,
+            outcome.shown.replace("\n", " ")[:160],
+        )
 
 
 def run(limit: int = MAX_QUESTIONS) -> list[CorpusResult]:

