@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from benchmarks.external import (
     ENGLISH_FILE,
+    CorpusResult,
     Outcome,
     auc,
     contains_evidence,
@@ -20,6 +22,9 @@ from benchmarks.external import (
     split,
     write_materials,
 )
+from benchmarks.machine import describe_machine
+from benchmarks.qa_eval import Metrics
+from benchmarks.report import BenchmarkRun, render
 
 
 def _squad(path: Path, paragraphs: int = 10) -> Path:
@@ -140,3 +145,34 @@ def test_english_set_is_well_formed() -> None:
                     assert (
                         paragraph["context"][start : start + len(answer["text"])] == answer["text"]
                     )
+
+
+def test_report_shows_each_corpus_beside_the_baselines_or_why_it_was_skipped() -> None:
+    ran = CorpusResult(
+        "tiny (en)",
+        "benchmarks/eval/tiny.json",
+        paragraphs=(8, 2),
+        questions=(16, 4),
+        available=(16, 4),
+        metrics=[
+            Metrics("hybrid (ours)", 0.5, 0.75, 0.6, {}),
+            Metrics("bm25 only", 0.25, 0.5, 0.4, {}),
+        ],
+        rates={
+            "answered": 1.0,
+            "declined": 0.25,
+            "evidence_cited": 0.9,
+            "evidence_shown": 0.8,
+            "auc": 0.7,
+        },
+    )
+    absent = CorpusResult("absent (zh)", "../x.json", skipped="../x.json not found")
+    run = BenchmarkRun(machine=describe_machine(), started=datetime.now().astimezone())
+    run.external = [ran, absent]
+    text = render(run)
+    assert "## External corpora" in text
+    assert "| hybrid (ours) | 0.500 | 0.750 | 0.600 | 90.0% | 80.0% | 100.0% | 25.0% |" in text
+    assert "| bm25 only | 0.250 | 0.500 | 0.400 | – | – | – | – |" in text
+    assert "Skipped: ../x.json not found." in text
+    assert "| External, tiny (en): out-of-corpus questions declined | ≥ 90.0% | 25.0% |" in text
+    assert "absent (zh): out-of-corpus" not in text
