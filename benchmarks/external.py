@@ -248,8 +248,11 @@ def external_dir() -> Path:
 
 
 def _display(path: Path) -> str:
-    """``path`` relative to the repository (``../`` for the shared folder beside it)."""
-    return Path(os.path.relpath(path.resolve(), ROOT)).as_posix()
+    """``path`` relative to the repository (``../`` for a folder beside it), else absolute."""
+    resolved = path.resolve()
+    if not resolved.is_relative_to(ROOT.parent):
+        return resolved.as_posix()
+    return Path(os.path.relpath(resolved, ROOT)).as_posix()
 
 
 def run_corpus(

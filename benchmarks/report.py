@@ -501,7 +501,7 @@ def _external(run: BenchmarkRun, cores: int) -> list[str]:
         lines += [
             f"### {corpus.name}",
             "",
-            f"Source: `{corpus.source}` (relative to the repository).",
+            f"Source: `{corpus.source}`.",
             "",
         ]
         if corpus.skipped is not None:
