@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import dispatch, perf, qa_eval, weekly_summary
+from benchmarks import dispatch, external, perf, qa_eval, weekly_summary
 from benchmarks.machine import cpu_clock, cpu_use, describe_machine
 from benchmarks.report import BenchmarkRun, SectionRun, write_report
 from bot.qa import chat_model_from_spec
@@ -25,7 +25,17 @@ from knowledge.answer import CONFIDENCE
 
 logger = logging.getLogger("benchmarks")
 
-SECTIONS = ("qa", "latency", "ingest", "reingest", "huge", "dispatch", "simulate", "report")
+SECTIONS = (
+    "qa",
+    "external",
+    "latency",
+    "ingest",
+    "reingest",
+    "huge",
+    "dispatch",
+    "simulate",
+    "report",
+)
 FULL_REPORT = perf.ROOT / "docs" / "benchmarks.md"
 PARTIAL_REPORT = perf.ROOT / "var" / "benchmarks-partial.md"
 
@@ -129,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     weekly: dict[str, Any] = {}
     steps: dict[str, Callable[[], None]] = {
         "qa": lambda: _quality(run),
+        "external": lambda: setattr(run, "external", external.run()),
         "latency": lambda: _latency(run, fresh=arguments.fresh),
         "ingest": lambda: _ingest(run),
         "reingest": lambda: _reingest(run),

