@@ -34,6 +34,7 @@ from benchmarks.qa_eval import (
     build_index,
     evaluate,
     langchain_tutorial_search,
+    retriever_search,
     without_spaces,
 )
 from knowledge.answer import Answerer
@@ -301,13 +302,7 @@ def run_corpus(
         retriever = Retriever(index)
 
         def ours(mode: Mode) -> Callable[[str], list[Passage]]:
-            def search(question: str) -> list[Passage]:
-                return [
-                    Passage(hit.chunk.path, hit.chunk.text)
-                    for hit in retriever.search(question, 10, mode)
-                ]
-
-            return search
+            return retriever_search(retriever, mode)
 
         systems: list[tuple[str, Callable[[str], Sequence[Passage]]]] = [
             ("hybrid (ours)", ours("hybrid"))

@@ -156,6 +156,17 @@ def langchain_tutorial_search(materials: Path, workdir: Path) -> Callable[[str],
     return search
 
 
+def retriever_search(retriever: Retriever, mode: Mode) -> Callable[[str], list[Passage]]:
+    """Our retriever in ``mode`` as a system under test: question -> top 10 passages."""
+
+    def search(question: str) -> list[Passage]:
+        return [
+            Passage(hit.chunk.path, hit.chunk.text) for hit in retriever.search(question, 10, mode)
+        ]
+
+    return search
+
+
 def build_index(materials: Path, directory: Path) -> KnowledgeIndex:
     """Our index over the materials, with the lexicon mined from the course around them."""
     index = KnowledgeIndex(directory, LocalE5Embeddings(), embeddings_id("local"))
@@ -250,13 +261,7 @@ def run(materials: Path, llm: Any = None) -> dict[str, Any]:
         retriever = Retriever(index)
 
         def ours(mode: Mode) -> Callable[[str], list[Passage]]:
-            def search(question: str) -> list[Passage]:
-                return [
-                    Passage(hit.chunk.path, hit.chunk.text)
-                    for hit in retriever.search(question, 10, mode)
-                ]
-
-            return search
+            return retriever_search(retriever, mode)
 
         systems: list[tuple[str, Callable[[str], Sequence[Passage]]]] = [
             ("hybrid (ours)", ours("hybrid")),
