@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.events import Button, Reply
 from bot.i18n import t
 from bot.payloads import LessonDone, LessonQuiz, QuizAnswer, QuizSubmit, QuizToggle
@@ -9,6 +11,10 @@ from bot.store.models import Delivery, DeliveryKind
 from knowledge.types import Answer
 from quizzes.content import Course, Lesson, Question, QuestionType
 from quizzes.grading import option_label
+
+_CITATION = re.compile(r"\[(\d{1,2})\]")
+SECTION_SEPARATOR = " › "
+"""Between a document's title and its section path, and between the section's headings."""
 
 _SHORT_LABEL = 28
 
@@ -57,7 +63,7 @@ def answer_feedback(question: Question, correct: bool, language: str) -> Reply:
     verdict = (
         t(language, "answer_correct") if correct else t(language, "answer_wrong", answer=answer)
     )
-    source = t(language, "answer_source", source=question.source.replace("#", " › "))
+    source = t(language, "answer_source", source=question.source.replace("#", SECTION_SEPARATOR))
     return Reply(f"{verdict}\n{question.explanation}\n{source}")
 
 
@@ -80,10 +86,38 @@ def render_delivery(
     return [quiz_reply(question, delivery.id, language)]
 
 
+def source_label(title: str, section: str) -> str:
+    """Where a passage is: its title and section path, with one separator throughout."""
+    parts = [title, *(heading.strip() for heading in section.split(" > "))] if section else [title]
+    return SECTION_SEPARATOR.join(part for part in parts if part)
+
+
 def render_answer(answer: Answer, language: str) -> str:
-    """The reply text: the answer, then the cited sources by title and section."""
-    lines = [t(language, "answer_intro"), answer.text, "", t(language, "sources_heading")]
-    for number, hit in enumerate(answer.sources, start=1):
-        where = " › ".join(part for part in (hit.chunk.title, hit.chunk.section) if part)
-        lines.append(f"[{number}] {where} ({hit.chunk.path})")
+    """The reply text: the answer, then the sources it cites by title and section.
+
+    Only sources the text cites are listed, each once (two passages of one section are one
+    source), numbered in the order the text first cites them; the text's ``[n]`` marks are
+    renumbered to match. A source the text never cites is not listed.
+    """
+    labels = [
+        (source_label(hit.chunk.title, hit.chunk.section), hit.chunk.path) for hit in answer.sources
+    ]
+    numbers: dict[tuple[str, str], int] = {}
+    renumbered: dict[int, int] = {}
+    for match in _CITATION.finditer(answer.text):
+        cited = int(match.group(1))
+        if not 1 <= cited <= len(labels) or cited in renumbered:
+            continue
+        renumbered[cited] = numbers.setdefault(labels[cited - 1], len(numbers) + 1)
+
+    def mark(match: re.Match[str]) -> str:
+        cited = int(match.group(1))
+        return f"[{renumbered[cited]}]" if cited in renumbered else match.group(0)
+
+    text = _CITATION.sub(mark, answer.text)
+    # One source cited twice in a row ("… [1] [1]") reads as once.
+    text = re.sub(r"(\[\d+\])(?:\s*\1)+", r"\1", text)
+    lines = [t(language, "answer_intro"), text, "", t(language, "sources_heading")]
+    for (where, path), number in numbers.items():
+        lines.append(f"[{number}] {where} ({path})")
     return "\n".join(lines)
