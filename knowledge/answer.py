@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -315,8 +316,53 @@ def extract(
         used += len(sentence)
         if used >= max_chars * 0.6:
             break
+    best = max(candidates, key=lambda item: item[0])[1:3] if candidates else None
+    chosen = _faq_pairs_whole(chosen, hits, best=best)
     chosen.sort()
     return "\n".join(f"{sentence} [{source_number}]" for source_number, _, sentence in chosen)
+
+
+_FAQ_QUESTION = re.compile(r"^\s*(?:问|Q|Question)\s*[:：]", re.IGNORECASE)
+_FAQ_ANSWER = re.compile(r"^\s*(?:答|A|Answer)\s*[:：]", re.IGNORECASE)
+
+
+def _faq_groups(sentences: Sequence[str]) -> dict[int, list[int]]:
+    """FAQ pairs of a passage: each question line's position -> its answer's positions (the
+    answer line and the sentences after it, up to the next question line)."""
+    groups: dict[int, list[int]] = {}
+    question: int | None = None
+    for position, sentence in enumerate(sentences):
+        if _FAQ_QUESTION.match(sentence):
+            question = position
+            groups[position] = []
+        elif question is not None and (groups[question] or _FAQ_ANSWER.match(sentence)):
+            groups[question].append(position)
+        else:
+            question = None
+    return {question: answer for question, answer in groups.items() if answer}
+
+
+def _faq_pairs_whole(
+    chosen: list[tuple[int, int, str]], hits: Sequence[Hit], *, best: tuple[int, int] | None
+) -> list[tuple[int, int, str]]:
+    """Keep FAQ question-answer pairs together: a chosen answer brings its question line
+    and the rest of its answer; a question line chosen without its answer is dropped,
+    unless it is the best sentence of all, when its answer comes with it."""
+    picked = {(source, position) for source, position, _ in chosen}
+    result = set(picked)
+    for source_number, hit in enumerate(hits, start=1):
+        sentences = split_sentences(hit.chunk.text)
+        for question, answer in _faq_groups(sentences).items():
+            pair = {(source_number, position) for position in (question, *answer)}
+            answered = any((source_number, position) in picked for position in answer)
+            if answered or best == (source_number, question):
+                result |= pair
+            else:
+                result.discard((source_number, question))
+    return [
+        (source, position, split_sentences(hits[source - 1].chunk.text)[position])
+        for source, position in result
+    ]
 
 
 class Answerer:
