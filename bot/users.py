@@ -13,10 +13,11 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.errors import TrainbotError
+from bot.privacy import find_subject
 from bot.reports.access import team_by_name
 from bot.settings import Settings
 from bot.store.db import Database
@@ -45,45 +46,6 @@ class Change:
 def label(person: Person) -> str:
     """``platform:user_id (name)``, as the commands print a person."""
     return f"{person.platform}:{person.platform_user_id} ({person.display_name})"
-
-
-def find_person_by_reference(session: Session, reference: str) -> Person:
-    """The person an admin means: ``platform:user_id``, the number ``users list`` shows,
-    or an email that only one person has.
-
-    Raises:
-        UserError: when nobody, or more than one person, matches.
-    """
-    text = reference.strip()
-    platform, colon, user_id = text.partition(":")
-    if colon and platform in ("telegram", "slack", "console") and user_id:
-        found = session.scalars(
-            select(Person).where(Person.platform == platform, Person.platform_user_id == user_id)
-        ).one_or_none()
-        if found is None:
-            raise UserError(f"no person {text} (see 'trainbot users list')")
-        return found
-    if text.isascii() and text.isdigit():
-        person = session.get(Person, int(text))
-        if person is None:
-            raise UserError(f"no person with id {text} (see 'trainbot users list')")
-        return person
-    if "@" in text:
-        matches = session.scalars(
-            select(Person).where(func.lower(Person.email) == text.lower()).order_by(Person.id)
-        ).all()
-        if len(matches) == 1:
-            return matches[0]
-        if matches:
-            who = ", ".join(f"{p.platform}:{p.platform_user_id}" for p in matches)
-            raise UserError(
-                f"{len(matches)} people have the email {text} ({who}); use one of those"
-            )
-        raise UserError(f"nobody has the email {text}")
-    raise UserError(
-        f"cannot tell who {text!r} is: use platform:user_id (e.g. telegram:512345678), "
-        "the id from 'trainbot users list', or an email"
-    )
 
 
 def parse_role(value: str) -> Role:
@@ -130,14 +92,14 @@ def set_role(
 
     Args:
         db: the store.
-        reference: who (see :func:`find_person_by_reference`).
+        reference: who (see :func:`bot.privacy.find_subject`).
         role: the new role.
         now: the moment of the change (aware).
         settings: to say when the person is an admin by configuration anyway.
     """
     change = Change()
     with db.session() as session:
-        person = find_person_by_reference(session, reference)
+        person = find_subject(session, reference)
         if person.role is role:
             change.say(f"{label(person)} is already a {role.value}")
         else:
@@ -173,7 +135,7 @@ def remove(
     """
     change = Change()
     with db.session() as session:
-        person = find_person_by_reference(session, reference)
+        person = find_subject(session, reference)
         if person.status is PersonStatus.REMOVED:
             raise UserError(f"{label(person)} was already removed")
         person.status = PersonStatus.REMOVED
@@ -196,7 +158,7 @@ def restore(db: Database, reference: str, *, now: datetime) -> Change:
     """Give a removed person their access back (pushes resume when they /start)."""
     change = Change()
     with db.session() as session:
-        person = find_person_by_reference(session, reference)
+        person = find_subject(session, reference)
         if person.status is not PersonStatus.REMOVED:
             raise UserError(f"{label(person)} was not removed (status {person.status.value})")
         # Paused rather than active: they say /start when they want lessons again.
@@ -218,7 +180,7 @@ def manage(
     """
     change = Change()
     with db.session() as session:
-        person = find_person_by_reference(session, reference)
+        person = find_subject(session, reference)
         team = team_by_name(session, team_name)
         if team is None:
             known = ", ".join(session.scalars(select(Team.name).order_by(Team.name)).all())
