@@ -705,16 +705,6 @@ def users_manage(
 # "forget" erases a person's data; "remove" above only ends their access.
 
 
-def _privacy_store(db: str | None) -> Any:
-    from bot.store.db import Database
-
-    settings = _settings(db)
-    _quiet_logs_for_console()  # the command prints its own result
-    database = Database(settings.database_url)
-    database.upgrade()
-    return database
-
-
 @users_app.command("export")
 def users_export(
     person: PersonArgument,
@@ -731,7 +721,7 @@ def users_export(
 
     from bot.privacy import export_person, find_subject
 
-    database = _privacy_store(db)
+    _, database = _users_database(db)
     try:
         with database.session() as session:
             document = export_person(session, find_subject(session, person), now=datetime.now(UTC))
@@ -764,7 +754,7 @@ def users_forget(
     """Erase one person and their data (right to erasure); their questions stay as anonymous counts."""
     from bot.privacy import erase_person, erasure_preview, find_subject, reference_of
 
-    database = _privacy_store(db)
+    _, database = _users_database(db)
     try:
         with database.session() as session:
             found = find_subject(session, person)
@@ -802,8 +792,8 @@ def users_purge_expired(
 
     from bot.privacy import purge_expired
 
-    keep = days if days is not None else _settings(db).retention_days
-    database = _privacy_store(db)
+    settings, database = _users_database(db)
+    keep = days if days is not None else settings.retention_days
     try:
         with database.session() as session:
             purge = purge_expired(session, now=datetime.now(UTC), days=keep)
