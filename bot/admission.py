@@ -30,8 +30,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot import events
-from bot.i18n import language_from_locale
-from bot.people import find_person
+from bot.people import find_person, spoken_language
 from bot.settings import Settings
 from bot.store.models import AccessRequest, AccessStatus, Person, PersonStatus, RosterImport
 
@@ -94,11 +93,7 @@ def admit(session: Session, settings: Settings, who: events.Person, *, now: date
         now: the current moment (aware), for a new request.
     """
     person = find_person(session, who)
-    language = (
-        person.language
-        if person is not None
-        else language_from_locale(who.locale, settings.language)
-    )
+    language = spoken_language(person, who, settings.language)
     if settings.is_admin(who.platform, who.user_id):
         return Admission(Verdict.ADMITTED, language)
     if person is not None and person.status is PersonStatus.REMOVED:

@@ -69,6 +69,13 @@ def zone_of(name: str | None, fallback: str, *, owner: str = "") -> ZoneInfo:
     return ZoneInfo(fallback) if is_timezone(fallback) else ZoneInfo("UTC")
 
 
+def spoken_language(person: Person | None, who: events.Person, default: str) -> str:
+    """The language to speak to ``who``: their stored choice, else their platform locale's."""
+    if person is not None:
+        return person.language
+    return language_from_locale(who.locale, default)
+
+
 def find_person(session: Session, who: events.Person) -> Person | None:
     """The stored person behind a platform identity, if enrolled."""
     return session.scalars(

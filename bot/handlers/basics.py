@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.events import ButtonPress, Command, Event, Reply
-from bot.i18n import language_from_locale, t
-from bot.people import find_person
+from bot.i18n import t
+from bot.people import find_person, spoken_language
 from bot.store.models import PersonStatus
 
 if TYPE_CHECKING:
@@ -17,9 +17,7 @@ def language_for(ctx: BotContext, event: Event) -> str:
     """The person's stored language, else one chosen from their platform locale."""
     with ctx.db.session() as session:
         person = find_person(session, event.person)
-        if person is not None:
-            return person.language
-    return language_from_locale(event.person.locale, ctx.settings.language)
+        return spoken_language(person, event.person, ctx.settings.language)
 
 
 def show_help(ctx: BotContext, event: Command) -> list[Reply]:
@@ -32,11 +30,7 @@ def stop(ctx: BotContext, event: Command) -> list[Reply]:
     with ctx.db.session() as session:
         person = find_person(session, event.person)
         if person is None or person.enrolled_at is None:
-            language = (
-                person.language
-                if person
-                else language_from_locale(event.person.locale, ctx.settings.language)
-            )
+            language = spoken_language(person, event.person, ctx.settings.language)
             return [Reply(t(language, "not_enrolled"))]
         person.status = PersonStatus.OPTED_OUT
         person.status_reason = "said /stop"

@@ -32,7 +32,7 @@ from bot.payloads import (
     QuizSubmit,
     QuizToggle,
 )
-from bot.people import find_person
+from bot.people import find_person, spoken_language
 from bot.store.models import Delivery, DeliveryKind, DeliveryStatus, Person
 from bot.views import (
     answer_feedback,
@@ -51,9 +51,7 @@ logger = logging.getLogger(__name__)
 
 def _spoken(ctx: BotContext, event: ButtonPress, person: Person | None) -> str:
     """The person's stored language, else one chosen from their platform locale."""
-    if person is not None:
-        return person.language
-    return language_from_locale(event.person.locale, ctx.settings.language)
+    return spoken_language(person, event.person, ctx.settings.language)
 
 
 def lesson_button(ctx: BotContext, event: ButtonPress, payload: LessonPayload) -> list[Reply]:
