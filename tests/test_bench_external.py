@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -13,9 +14,12 @@ from benchmarks.external import (
     CorpusResult,
     Outcome,
     auc,
+    chitchat_lines,
     contains_evidence,
     file_name,
     load_squad,
+    off_topic_questions,
+    pipeline_answer,
     run_corpus,
     sample,
     score,
@@ -23,7 +27,7 @@ from benchmarks.external import (
     write_materials,
 )
 from benchmarks.machine import describe_machine
-from benchmarks.qa_eval import Metrics
+from benchmarks.qa_eval import HOLDOUT_FILES, TUNING_FILES, Metrics, load_questions
 from benchmarks.report import BenchmarkRun, render
 
 
@@ -110,10 +114,15 @@ def test_score_counts_answers_declines_and_evidence() -> None:
         Outcome(True, True, 0.7, ["Box 9 is grey."], "Box 9 is grey [1]", ("white",)),
         Outcome(False, False, 0.1),
         Outcome(False, True, 0.75),
+        # everyday off-topic questions: their own share, not part of the near misses or AUC
+        Outcome(False, False, 0.05, off_topic=True),
+        Outcome(False, False, 0.3, off_topic=True),
+        Outcome(False, True, 0.95, off_topic=True),
     ]
     rates = score(outcomes)
     assert rates["answered"] == pytest.approx(3 / 4)
     assert rates["declined"] == pytest.approx(1 / 2)
+    assert rates["declined_off_topic"] == pytest.approx(2 / 3)
     assert rates["evidence_cited"] == pytest.approx(2 / 3)
     assert rates["evidence_shown"] == pytest.approx(1 / 3)
     # 0.9, 0.8 beat both negatives; 0.7 and 0.2 beat only 0.1: (2+2+1+1) / 8
@@ -161,18 +170,66 @@ def test_report_shows_each_corpus_beside_the_baselines_or_why_it_was_skipped() -
         rates={
             "answered": 1.0,
             "declined": 0.25,
+            "declined_off_topic": 0.95,
             "evidence_cited": 0.9,
             "evidence_shown": 0.8,
             "auc": 0.7,
+            "chitchat": 1.0,
         },
+        off_topic=80,
+        chitchat=77,
+    )
+    course = CorpusResult(
+        "Sample course",
+        "content/materials",
+        paragraphs=(12, 0),
+        questions=(300, 40),
+        available=(300, 40),
+        metrics=[Metrics("hybrid (ours)", 0.8, 0.9, 0.85, {})],
+        rates={
+            "answered": 0.96,
+            "declined": 0.5,
+            "declined_off_topic": 1.0,
+            "evidence_cited": 0.97,
+            "evidence_shown": 0.92,
+            "auc": 0.9,
+            "chitchat": 0.99,
+        },
+        off_topic=80,
+        chitchat=77,
+        external=False,
     )
     absent = CorpusResult("absent (zh)", "../x.json", skipped="../x.json not found")
     run = BenchmarkRun(machine=describe_machine(), started=datetime.now().astimezone())
-    run.external = [ran, absent]
+    run.external = [course, ran, absent]
     text = render(run)
-    assert "## External corpora" in text
-    assert "| hybrid (ours) | 0.500 | 0.750 | 0.600 | 90.0% | 80.0% | 100.0% | 25.0% |" in text
-    assert "| bm25 only | 0.250 | 0.500 | 0.400 | – | – | – | – |" in text
+    assert "## Q&A as a person meets it: the sample course and external corpora" in text
+    assert (
+        "| hybrid (ours) | 0.500 | 0.750 | 0.600 | 90.0% | 80.0% | 100.0% | 25.0% | 95.0% "
+        "| 100.0% |" in text
+    )
+    assert "| bm25 only | 0.250 | 0.500 | 0.400 | – | – | – | – | – | – |" in text
+    assert "12 material files; 300 answerable questions and 40 unanswerable ones" in text
     assert "Skipped: ../x.json not found." in text
-    assert "| External, tiny (en): out-of-corpus questions declined | ≥ 90.0% | 25.0% |" in text
+    assert (
+        "| External, tiny (en): out-of-corpus questions (near misses) declined | ≥ 90.0% "
+        "| 25.0% |" in text
+    )
     assert "absent (zh): out-of-corpus" not in text
+    assert "Sample course: out-of-corpus" not in text  # its targets are the Q&A section's
+    # the small-talk target counts the worst course: one line missed is not 100%
+    assert "| Chit-chat and noise (77 lines) take the small-talk path | 100% | 99.0% | ❌" in text
+
+
+def test_the_off_topic_set_is_bilingual_and_apart_from_the_labelled_questions() -> None:
+    questions = off_topic_questions()
+    assert len(questions) >= 60
+    assert sum(bool(re.search(r"[\u4e00-\u9fff]", q)) for q in questions) >= 30
+    labelled = {q["question"] for q in load_questions((*TUNING_FILES, *HOLDOUT_FILES))}
+    assert not labelled & set(questions)
+    assert len(chitchat_lines()) >= 60
+
+
+def test_small_talk_takes_the_small_talk_path_before_any_search() -> None:
+    # the answerer is never reached for small talk, so none is needed here
+    assert all(pipeline_answer(None, line) is None for line in chitchat_lines())  # type: ignore[arg-type]
