@@ -27,6 +27,7 @@ from bot.qa import KnowledgeDamaged, KnowledgeUnavailable
 from bot.store.models import AskedQuestion
 from bot.views import render_answer
 from knowledge.followup import Turn
+from knowledge.search import query_text
 from knowledge.types import Answer
 
 if TYPE_CHECKING:
@@ -132,15 +133,19 @@ def ask(ctx: BotContext, event: Event, question: str) -> list[Reply]:
             now=ctx.clock.now(),
             minutes=minutes,
         )
+    # A rewritten follow-up says how it was read, so a wrong guess is seen, not hidden.
+    read_as = ""
+    if history and answer.question != query_text(question):
+        read_as = t(language, "followup_read_as", question=answer.question) + "\n"
     if not answer.answered:
-        return [Reply(t(language, "not_covered"), in_thread=True)]
+        return [Reply(read_as + t(language, "not_covered"), in_thread=True)]
     buttons = (
         (
             Button(t(language, "feedback_up"), AnswerFeedback(asked_id, helpful=True).encode()),
             Button(t(language, "feedback_down"), AnswerFeedback(asked_id, helpful=False).encode()),
         ),
     )
-    return [Reply(render_answer(answer, language), buttons=buttons, in_thread=True)]
+    return [Reply(read_as + render_answer(answer, language), buttons=buttons, in_thread=True)]
 
 
 def feedback(ctx: BotContext, event: ButtonPress, payload: AnswerFeedback) -> list[Reply]:
