@@ -26,8 +26,9 @@ question supplies the rest.
   reviewed?").
 - A bare phrase ("那管理轨道呢？", "And the retention rate?") takes the place of the part of the
   previous question it contrasts with: the words it shares a character or a stem with,
-  together with the topic words just before them in the same noun phrase (一线轨道的合格线是
-  多少？ + 管理轨道 → 管理轨道的合格线是多少？; "How do I calculate the activation rate?" +
+  together with the words just before them in the same noun phrase, and the word after
+  them when the phrase goes on past the shared part (一线轨道的合格线是多少？ + 管理轨道 →
+  管理轨道的合格线是多少？; 用户要求删除自己的数据怎么办？ + 要求更正 → 要求更正自己的数据怎么办？; "How do I calculate the activation rate?" +
   "the retention rate" → "How do I calculate the retention rate?").
 - Otherwise (nothing shared, or the follow-up asks its own question about an unnamed
   topic) the previous question is kept and the follow-up's words are put before it
@@ -72,9 +73,7 @@ class Turn:
     answer: str = ""
 
 
-_ZH_LEAD = re.compile(
-    r"^\s*(?:那么|那如果|那要是|那|还有|另外|至于|然后|如果是|要是|换成|对于)\s*[，,、]?\s*"
-)
+_ZH_LEAD = re.compile(r"^\s*(?:那么|那如果|那要是|那|还有|另外|至于|然后|换成)\s*[，,、]?\s*")
 _ZH_TAIL = re.compile(r"(?:的呢|呢|呐)\s*[？?！!。.…~～]*\s*$")
 _ZH_PRONOUN = re.compile(r"它们|它|这个|那个|这些|那些|这种|那种|这项|该项")
 _EN_LEAD = re.compile(
@@ -164,6 +163,20 @@ def _topic_phrase(previous: str) -> str:
     return " ".join(word for word in _EN_WORD.findall(previous) if _en_topic_word(word))
 
 
+_ZH_PHRASE_BREAKS = frozenset("的是和与及或在对把被给从向跟了吗呢")
+
+
+def _in_noun_phrase(word: str) -> bool:
+    """Whether a word before the contrasted one still belongs to its noun phrase: 的, 是,
+    prepositions, question words and punctuation end it; a modifier such as 中 or 一线 does
+    not."""
+    return (
+        bool(_CJK.search(word) or word.isalnum())
+        and word not in _ZH_PHRASE_BREAKS
+        and not _ZH_ASKS.search(word)
+    )
+
+
 def _substitute_zh(previous: str, core: str) -> str | None:
     """The previous question with the part ``core`` contrasts with replaced, or ``None``."""
     words = chinese_segments(_END_PUNCT.sub("", previous))
@@ -178,8 +191,12 @@ def _substitute_zh(previous: str, core: str) -> str | None:
     if not matched:
         return None
     start, end = matched[0], matched[-1]
-    while start > 0 and _zh_topic_word(words[start - 1]):
-        start -= 1  # the rest of the noun phrase: 一线 of 一线轨道
+    while start > 0 and _in_noun_phrase(words[start - 1]):
+        start -= 1  # the rest of the noun phrase: 一线 of 一线轨道, 中 of 中风险
+    shared_tail = max((core.rfind(char) for char in _CJK.findall(words[end])), default=-1)
+    goes_on = _CJK.search(core[shared_tail + 1 :]) is not None
+    if goes_on and end + 1 < len(words) and _in_noun_phrase(words[end + 1]):
+        end += 1  # 要求更正 after 要求删除…: the word after the shared one is replaced too
     return _joined("".join(words[:start]), core) + "".join(words[end + 1 :]) + "？"
 
 
