@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import AsyncIterator, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,11 +21,14 @@ from sqlalchemy import func, select
 from benchmarks.qa_eval import HOLDOUT_FILES, TUNING_FILES, load_questions
 from bot.app import TrainBot
 from bot.clock import FakeClock
-from bot.events import Person
+from bot.events import Conversation, ConversationKind, Person
+from bot.followups import recent_turns, remember_turn
 from bot.intent import IntentKind, classify
 from bot.qa import KnowledgeService
 from bot.settings import load_settings
+from bot.store.db import Database
 from bot.store.models import AskedQuestion, ConversationTurn
+from bot.store.models import Person as StoredPerson
 from knowledge.followup import Turn, is_followup, rewrite
 from tests.conftest import REPO, SAMPLE_CONTENT
 from tests.drivers import GROUP_DOORS, ChatDriver, ConsoleDriver, GroupChatDriver, group_door
@@ -272,3 +275,55 @@ def test_a_chat_model_that_fails_leaves_the_followup_to_the_rule(
         )
     )
     assert service.answerer.standalone(FOLLOWUP, [Turn(FIRST)]) == STANDALONE
+
+
+# -- the store, on SQLite and PostgreSQL -----------------------------------------------------
+
+
+def test_turns_are_kept_per_person_and_conversation_and_expire(database: Database) -> None:
+    now = datetime(2026, 11, 16, 1, 30, tzinfo=UTC)
+    dm = Conversation("slack", "D0ANN")
+    thread = Conversation("slack", "C0GENERAL", ConversationKind.THREAD, "1763340100.000200")
+    other_thread = Conversation("slack", "C0GENERAL", ConversationKind.THREAD, "1763340200.0003")
+    with database.session() as session:
+        ann, bo = (
+            StoredPerson(
+                platform="slack",
+                platform_user_id=user_id,
+                display_name=user_id,
+                created_at=now,
+                updated_at=now,
+            )
+            for user_id in ("U0ANN", "U0BO")
+        )
+        session.add_all([ann, bo])
+        session.flush()
+        for minute in range(5):
+            remember_turn(
+                session,
+                ann.id,
+                thread,
+                question=f"q{minute}",
+                answer="a" * 1000,
+                now=now + timedelta(minutes=minute),
+                minutes=10,
+            )
+        remember_turn(session, bo.id, thread, question="bo", answer="", now=now, minutes=10)
+        remember_turn(session, ann.id, dm, question="dm", answer="", now=now, minutes=10)
+        later = now + timedelta(minutes=4)
+        turns = recent_turns(session, ann.id, thread, now=later, minutes=10)
+        assert [turn.question for turn in turns] == ["q2", "q3", "q4"]  # the last three
+        assert len(turns[-1].answer) == 600 and turns[0].answer
+        assert recent_turns(session, ann.id, other_thread, now=later, minutes=10) == []
+        assert [t.question for t in recent_turns(session, ann.id, dm, now=later, minutes=10)] == [
+            "dm"
+        ]
+        assert [
+            t.question for t in recent_turns(session, bo.id, thread, now=later, minutes=10)
+        ] == ["bo"]
+        # Past the window nothing is read, and the next question deletes what expired.
+        much_later = now + timedelta(minutes=15)
+        assert recent_turns(session, ann.id, thread, now=much_later, minutes=10) == []
+        remember_turn(session, bo.id, dm, question="new", answer="", now=much_later, minutes=10)
+        left = session.scalars(select(ConversationTurn.question)).all()
+        assert left == ["new"]
