@@ -260,6 +260,32 @@ def test_with_a_chat_model_the_model_condenses_the_followup(
     assert any("75%" in hit.chunk.text for hit in answer.sources)
 
 
+async def test_in_the_chat_a_chat_model_reads_the_followup_with_the_answer_before(
+    bot: TrainBot,
+) -> None:
+    replies = [
+        "一线轨道的合格线是测验正确率不低于 80% [1]。",
+        STANDALONE,
+        "管理轨道的合格线是测验正确率不低于 75% [1]。",
+    ]
+    with FakeOpenAI(replies) as server:
+        settings = bot.ctx.settings
+        settings.llm, settings.llm_base_url, settings.llm_api_key = (
+            "openai:gpt-4o-mini",
+            server.base_url,
+            "test-key",
+        )
+        mei = ConsoleDriver(bot, Person("console", "mei", "Mei", "zh-CN"))
+        (first,) = await mei.say(FIRST)
+        (followup,) = await mei.say(FOLLOWUP)
+    assert "80%" in first
+    assert followup.startswith(READ_AS) and "75%" in followup
+    condense = server.requests[1]["body"]["messages"][1]["content"]
+    assert f"Question: {FIRST}\nAnswer: 一线轨道的合格线是测验正确率不低于 80% [1]。" in condense
+    assert condense.endswith(f"Follow-up: {FOLLOWUP}\n\nStandalone question:")
+    assert asked_texts(bot) == [FIRST, STANDALONE]
+
+
 def test_a_chat_model_that_fails_leaves_the_followup_to_the_rule(
     sample_index_dir: Path, tmp_path: Path
 ) -> None:
