@@ -796,7 +796,12 @@ def users_purge_expired(
     keep = days if days is not None else settings.retention_days
     try:
         with database.session() as session:
-            purge = purge_expired(session, now=datetime.now(UTC), days=keep)
+            purge = purge_expired(
+                session,
+                now=datetime.now(UTC),
+                days=keep,
+                followup_minutes=settings.followup_minutes,
+            )
     finally:
         database.dispose()
     if purge is None:

@@ -15,6 +15,7 @@ import contextlib
 import logging
 import os
 import re
+import secrets
 import sys
 import threading
 from collections.abc import Mapping, Sequence
@@ -214,7 +215,11 @@ class ConsoleChat:
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.prompt = self.stdin.isatty() if prompt is None else prompt
-        self.conversation = Conversation(PLATFORM, person.user_id, ConversationKind.DIRECT)
+        # Each console session is a conversation of its own (a follow-up never leans on a
+        # question from an earlier session); replies still go to the person.
+        self.conversation = Conversation(
+            PLATFORM, person.user_id, ConversationKind.DIRECT, thread_id=secrets.token_hex(4)
+        )
         self.buttons: dict[int, Button] = {}  # by the number shown next to each
         self._lock = asyncio.Lock()
 

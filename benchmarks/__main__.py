@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import dispatch, external, perf, qa_eval, weekly_summary
+from benchmarks import dispatch, external, followups, perf, qa_eval, weekly_summary
 from benchmarks.machine import cpu_clock, cpu_use, describe_machine
 from benchmarks.report import BenchmarkRun, SectionRun, write_report
 from bot.qa import chat_model_from_spec
@@ -28,6 +28,7 @@ logger = logging.getLogger("benchmarks")
 SECTIONS = (
     "qa",
     "external",
+    "followups",
     "latency",
     "ingest",
     "reingest",
@@ -140,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     steps: dict[str, Callable[[], None]] = {
         "qa": lambda: _quality(run),
         "external": lambda: setattr(run, "external", external.run()),
+        "followups": lambda: setattr(run, "followups", followups.run()),
         "latency": lambda: _latency(run, fresh=arguments.fresh),
         "ingest": lambda: _ingest(run),
         "reingest": lambda: _reingest(run),

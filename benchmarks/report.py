@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.external import MATERIALS_SHARE, MAX_QUESTIONS, SEED, SOURCES, CorpusResult
+from benchmarks.followups import FollowupResult
+from benchmarks.followups import render as render_followups
+from benchmarks.followups import summary_rows as followup_rows
 from benchmarks.machine import CpuUse, Machine
 from benchmarks.perf import (
     INGEST_RATIO_TARGET,
@@ -74,6 +77,7 @@ class BenchmarkRun:
     qa: dict[str, Any] | None = None
     qa_sweep: list[tuple[float, float, float]] | None = None
     external: list[CorpusResult] | None = None
+    followups: FollowupResult | None = None
     latency: QueryLatency | None = None
     ingest: IngestThroughput | None = None
     reingest: Reingest | None = None
@@ -200,6 +204,11 @@ def _summary(run: BenchmarkRun) -> list[str]:
                             _verdict(share >= target),
                         ]
                     )
+    if run.followups is not None:
+        rows += [
+            [what, target, measured, _verdict(met)]
+            for what, target, measured, met in followup_rows(run.followups)
+        ]
     for corpus in run.external or []:
         if corpus.skipped is not None or not corpus.external:
             continue
@@ -583,6 +592,19 @@ def _external(run: BenchmarkRun, cores: int) -> list[str]:
             "",
         ]
     return lines + _section_footer(run, "external", cores) + [""]
+
+
+def _followups(run: BenchmarkRun, cores: int) -> list[str]:
+    """Follow-up questions: the rewritten follow-up against the follow-up asked alone."""
+    if run.followups is None:
+        return []
+    return [
+        "## Follow-up questions",
+        "",
+        *render_followups(run.followups),
+        *_section_footer(run, "followups", cores),
+        "",
+    ]
 
 
 def _retrieval_table(metrics: list[Any]) -> list[str]:
@@ -981,6 +1003,7 @@ def render(run: BenchmarkRun, notes: str | None = None) -> str:
         *_machine(run),
         *_quality(run, cores),
         *_external(run, cores),
+        *_followups(run, cores),
         *_latency(run, cores),
         *_ingest(run, cores),
         *_reingest(run, cores),

@@ -3,15 +3,16 @@
 Three things, documented for readers in ``docs/privacy.md``:
 
 - :func:`export_person` gathers every row about one person (their profile, team and
-  manager, the teams they manage, deliveries, answers, review schedule and the questions
-  they asked) as one JSON-ready document (``trainbot users export``).
+  manager, the teams they manage, deliveries, answers, review schedule, the questions
+  they asked and the last questions of their conversations kept for follow-ups) as one
+  JSON-ready document (``trainbot users export``).
 - :func:`erase_person` forgets a person (``trainbot users forget`` and the self-service
   ``/forget``): their row and every row about them are deleted; the questions they asked
   stay as anonymous counts, with their text and answer removed, so past weeks still say
   how many questions were asked but no report, gap list or export shows what they were.
 - :func:`purge_expired` applies ``TRAINBOT_RETENTION_DAYS`` (nightly, and by hand with
   ``trainbot users purge-expired``): question texts and the per-person logs older than
-  the retention window go.
+  the retention window go, and the conversation turns past the follow-up window.
 
 Everything here is synchronous work on a session; callers run it off the event loop.
 """
@@ -35,6 +36,7 @@ from bot.store.models import (
     AccessRequest,
     AskedQuestion,
     Attempt,
+    ConversationTurn,
     Delivery,
     DeliveryKind,
     DeliveryStatus,
@@ -186,6 +188,10 @@ def export_person(session: Session, person: Person, *, now: datetime) -> dict[st
         "attempts": rows(Attempt, Attempt.answered_at, Attempt.id),
         "review_states": rows(ReviewState, ReviewState.question_id),
         "asked_questions": rows(AskedQuestion, AskedQuestion.asked_at, AskedQuestion.id),
+        # The last questions of each conversation, kept minutes for follow-ups.
+        "conversation_turns": rows(
+            ConversationTurn, ConversationTurn.asked_at, ConversationTurn.id
+        ),
         "access_requests": [_row(row) for row in session.scalars(_requests_of(person)).all()],
     }
 
@@ -210,6 +216,7 @@ class Erasure:
         attempts: their quiz answers.
         review_states: their spaced-repetition schedule, one per question.
         questions: questions they asked (kept as anonymous counts, text removed).
+        conversation_turns: their last questions kept for follow-ups (deleted).
         managed_teams: teams they are a manager of.
         direct_reports: people who name them as manager (they keep no link).
     """
@@ -218,6 +225,7 @@ class Erasure:
     attempts: int = 0
     review_states: int = 0
     questions: int = 0
+    conversation_turns: int = 0
     managed_teams: int = 0
     direct_reports: int = 0
 
@@ -239,6 +247,7 @@ def erasure_preview(session: Session, person_id: int) -> Erasure:
         attempts=count(Attempt, Attempt.person_id),
         review_states=count(ReviewState, ReviewState.person_id),
         questions=count(AskedQuestion, AskedQuestion.person_id),
+        conversation_turns=count(ConversationTurn, ConversationTurn.person_id),
         managed_teams=count(TeamManager, TeamManager.person_id),
         direct_reports=count(Person, Person.manager_id),
     )
@@ -283,6 +292,7 @@ def erase_person(session: Session, person_id: int) -> Erasure | None:
         .where(AskedQuestion.person_id == person_id)
         .values(text=ERASED_TEXT, answer=None, person_id=None)
     )
+    turns = bulk(delete(ConversationTurn).where(ConversationTurn.person_id == person_id))
     attempts = bulk(delete(Attempt).where(Attempt.person_id == person_id))
     review_states = bulk(delete(ReviewState).where(ReviewState.person_id == person_id))
     deliveries = bulk(delete(Delivery).where(Delivery.person_id == person_id))
@@ -297,6 +307,7 @@ def erase_person(session: Session, person_id: int) -> Erasure | None:
         attempts=attempts,
         review_states=review_states,
         questions=questions,
+        conversation_turns=turns,
         managed_teams=managed,
         direct_reports=reports,
     )
@@ -314,6 +325,8 @@ class Purge:
     Attributes:
         cutoff: rows from before this moment were in scope.
         questions: question texts removed (the anonymous rows stay).
+        conversation_turns: questions kept for follow-ups, past the follow-up window (or
+            the retention window, if that is shorter), deleted.
         attempts: quiz answers deleted.
         deliveries: deliveries deleted (lesson progress is kept, see :data:`LESSON_PROGRESS`).
         lessons_minimised: kept lesson deliveries whose message reference and error
@@ -326,6 +339,7 @@ class Purge:
 
     cutoff: datetime
     questions: int = 0
+    conversation_turns: int = 0
     attempts: int = 0
     deliveries: int = 0
     lessons_minimised: int = 0
@@ -338,6 +352,7 @@ class Purge:
         """Rows removed or blanked in all."""
         return (
             self.questions
+            + self.conversation_turns
             + self.attempts
             + self.deliveries
             + self.lessons_minimised
@@ -349,7 +364,8 @@ class Purge:
     def summary(self) -> str:
         """One line for the CLI and the log."""
         return (
-            f"{self.questions} question texts removed, {self.attempts} answers, "
+            f"{self.questions} question texts removed, {self.conversation_turns} "
+            f"conversation turns, {self.attempts} answers, "
             f"{self.deliveries} deliveries, {self.processed_events} processed events, "
             f"{self.access_requests} access requests and "
             f"{self.people} never-enrolled people deleted, {self.lessons_minimised} lesson "
@@ -357,11 +373,15 @@ class Purge:
         )
 
 
-def purge_expired(session: Session, *, now: datetime, days: int) -> Purge | None:
+def purge_expired(
+    session: Session, *, now: datetime, days: int, followup_minutes: int = 0
+) -> Purge | None:
     """Apply the retention window of ``days`` days before ``now``, in the caller's transaction.
 
     - ``asked_questions`` asked before the cutoff: text and answer removed, link to the
       person cut (the anonymous counts stay for past weeks);
+    - ``conversation_turns`` (the questions kept for follow-ups) asked before the cutoff
+      or more than ``followup_minutes`` ago: deleted;
     - ``attempts`` answered before the cutoff: deleted;
     - ``deliveries`` claimed before the cutoff: deleted, except the lesson deliveries
       that record which lessons a person has had (:data:`LESSON_PROGRESS`), which only
@@ -378,6 +398,8 @@ def purge_expired(session: Session, *, now: datetime, days: int) -> Purge | None
         session: an open session.
         now: the current moment (aware).
         days: the retention window; ``0`` keeps everything.
+        followup_minutes: ``TRAINBOT_FOLLOWUP_MINUTES``; turns older than that are never
+            read again (``0``: only the retention window applies to them).
 
     Returns:
         What was removed, or ``None`` when retention is off.
@@ -396,6 +418,14 @@ def purge_expired(session: Session, *, now: datetime, days: int) -> Purge | None
             ),
         )
         .values(text=ERASED_TEXT, answer=None, person_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    turns_cutoff = cutoff
+    if followup_minutes > 0:
+        turns_cutoff = max(cutoff, now - timedelta(minutes=followup_minutes))
+    turns = session.execute(
+        delete(ConversationTurn)
+        .where(ConversationTurn.asked_at < turns_cutoff)
         .execution_options(synchronize_session=False)
     )
     attempts = session.execute(
@@ -451,6 +481,7 @@ def purge_expired(session: Session, *, now: datetime, days: int) -> Purge | None
     purge = Purge(
         cutoff=cutoff,
         questions=_affected(questions),
+        conversation_turns=_affected(turns),
         attempts=_affected(attempts),
         deliveries=_affected(deliveries),
         lessons_minimised=_affected(lessons),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from bot.errors import ConfigError, TrainbotError
 from bot.settings import Settings
 from knowledge.answer import Answerer
 from knowledge.embeddings import embeddings_from_spec, embeddings_id
+from knowledge.followup import Turn
 from knowledge.index import (
     IngestReport,
     KnowledgeIndex,
@@ -290,8 +292,12 @@ class KnowledgeService:
         finally:
             self._settled()
 
-    def ask(self, question: str) -> Answer:
+    def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
         """Answer a question from the materials (blocking: the bot calls it in a worker).
+
+        ``history`` is the conversation's earlier turns, oldest first: a follow-up is
+        rewritten into a standalone question from them (:meth:`Answerer.standalone`), and
+        the answer's ``question`` is that standalone question.
 
         Raises:
             KnowledgeUnavailable: when no index has been built.
@@ -308,7 +314,7 @@ class KnowledgeService:
             raise KnowledgeUnavailable(NOT_BUILT)
         answerer = self.answerer
         try:
-            return answerer.answer(question)
+            return answerer.answer(question, history)
         except KnowledgeIndexError as exc:  # e.g. the vector store failed while searching
             damaged = KnowledgeDamaged(str(exc))
             with self._lock:

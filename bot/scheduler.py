@@ -112,11 +112,14 @@ class BotScheduler:
 
         dispatcher = self.runtime.dispatcher
         days = self.settings.retention_days
+        followup_minutes = self.settings.followup_minutes
 
         async def run() -> None:
             now = dispatcher.clock.now()
             purge = await dispatcher.db.run(
-                lambda session: purge_expired(session, now=now, days=days)
+                lambda session: purge_expired(
+                    session, now=now, days=days, followup_minutes=followup_minutes
+                )
             )
             if purge is not None and purge.total:
                 logger.info("retention (%d days): %s", days, purge.summary())

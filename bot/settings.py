@@ -113,6 +113,7 @@ class Settings(BaseSettings):
     enrolment: EnrolmentSetting = "auto"
     log_level: str = "INFO"
     log_content: bool = False
+    followup_minutes: int = Field(default=10, ge=0)
 
     # Privacy
     retention_days: int = Field(default=365, ge=0)

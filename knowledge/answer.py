@@ -19,6 +19,7 @@ from typing import Any
 
 from knowledge.answer_type import question_focus, type_found
 from knowledge.chunking import split_sentences as chunk_sentences
+from knowledge.followup import Turn, condense_prompt, condensed, rewrite
 from knowledge.index import KnowledgeIndex
 from knowledge.lexicon import Lexicon
 from knowledge.search import Evidence, Retriever, query_text
@@ -388,13 +389,15 @@ class Answerer:
         self.model = model or CONFIDENCE
         self.sources = sources
 
-    def answer(self, question: str) -> Answer:
+    def answer(self, question: str, history: Sequence[Turn] = ()) -> Answer:
         """Answer ``question`` with citations, or abstain when the materials don't cover it.
 
-        A long message is answered for the part of it :func:`knowledge.search.query_text`
-        keeps, which is also the returned answer's ``question``.
+        A follow-up is first rewritten into a standalone question from ``history`` (the
+        conversation's earlier turns, oldest first: :meth:`standalone`). A long message is
+        answered for the part of it :func:`knowledge.search.query_text` keeps. The
+        returned answer's ``question`` is what was searched.
         """
-        question = query_text(question)
+        question = query_text(self.standalone(query_text(question), history))
         language = detect_language(question)
         evidence = self.retriever.evidence(question, k=max(self.sources, 5))
         features = signals(question, evidence, self.retriever.index)
@@ -415,6 +418,32 @@ class Answerer:
         if text is None:
             return Answer(question, False, "", confidence, language, hits)
         return Answer(question, True, text, confidence, language, hits)
+
+    def standalone(self, question: str, history: Sequence[Turn]) -> str:
+        """The question a follow-up stands for, given the conversation before it.
+
+        With a chat model, the model condenses the history and the follow-up into one
+        question (it returns a question that stands alone unchanged); without one, the
+        rule of :func:`knowledge.followup.rewrite`. Without history, ``question`` itself.
+        """
+        if not history:
+            return question
+        if self.llm is None:
+            rewritten = rewrite(question, history)
+        else:
+            from langchain_core.messages import HumanMessage, SystemMessage
+
+            system, user = condense_prompt(question, history)
+            try:
+                reply = self.llm.invoke([SystemMessage(system), HumanMessage(user)])
+            except Exception as exc:  # the model is down: the rule still reads the follow-up
+                logger.warning("the chat model could not condense a follow-up (%s): rule used", exc)
+                rewritten = rewrite(question, history)
+            else:
+                rewritten = condensed(str(getattr(reply, "content", reply)), question)
+        if rewritten != question:
+            logger.debug("follow-up rewritten into a standalone question")
+        return rewritten
 
     def _written(self, question: str, language: str, hits: Sequence[Hit]) -> str | None:
         from langchain_core.messages import HumanMessage, SystemMessage

@@ -46,6 +46,7 @@ from bot.store.models import (
     AccessStatus,
     AskedQuestion,
     Attempt,
+    ConversationTurn,
     Delivery,
     DeliveryKind,
     DeliveryStatus,
@@ -89,6 +90,15 @@ def _world(db: Database) -> World:
                 answered=False,
                 confidence=0.1,
                 sources={"items": []},
+                asked_at=utc("2026-11-18T05:00"),
+            )
+        )
+        session.add(
+            ConversationTurn(
+                person_id=bob.id,
+                conversation="console:bob",
+                question=QUESTION,
+                answer=None,
                 asked_at=utc("2026-11-18T05:00"),
             )
         )
@@ -170,6 +180,7 @@ async def test_export_then_forget_leaves_no_trace(database: Database, course: Co
     assert [(row["question_id"], row["correct"]) for row in exported["attempts"]] == [("q4", True)]
     assert {row["status"] for row in exported["deliveries"]} == {"answered", "sent"}
     assert [row["question_id"] for row in exported["review_states"]] == ["q4"]
+    assert [row["question"] for row in exported["conversation_turns"]] == [QUESTION]
 
     with database.session() as session:
         assert erasure_preview(session, world.people["Bob"]).as_dict() == {
@@ -177,6 +188,7 @@ async def test_export_then_forget_leaves_no_trace(database: Database, course: Co
             "attempts": 1,
             "review_states": 1,
             "questions": 1,
+            "conversation_turns": 1,
             "managed_teams": 0,
             "direct_reports": 0,
         }
@@ -216,7 +228,7 @@ async def test_export_then_forget_leaves_no_trace(database: Database, course: Co
         assert mia["direct_reports"] == 0  # Bob named her; the link went with him
         left = session.scalars(select(AskedQuestion).where(AskedQuestion.text == "")).one()
         assert (left.person_id, left.answer, left.team_id) == (None, None, world.teams["A"])
-        for model in (Delivery, Attempt, ReviewState):
+        for model in (Delivery, Attempt, ReviewState, ConversationTurn):
             count = session.scalar(
                 select(func.count())
                 .select_from(model)
@@ -553,3 +565,40 @@ def test_access_requests_are_exported_forgotten_and_expire(database: Database) -
         assert erase_person(session, ann_id) is not None
     with database.session() as session:
         assert session.scalars(select(AccessRequest.platform_user_id)).all() == ["newcomer"]
+
+
+def test_conversation_turns_are_exported_forgotten_and_expire(database: Database) -> None:
+    """The questions kept for follow-ups are personal data: in the export, gone with the
+    person, and purged once past the follow-up window even when retention is longer."""
+    with database.session() as session:
+        ann = _person(session, "ann", enrolled=OLD)
+        bea = _person(session, "bea", enrolled=OLD)
+        for person, minutes_ago in ((ann, 3), (ann, 30), (bea, 3)):
+            session.add(
+                ConversationTurn(
+                    person_id=person.id,
+                    conversation=f"console:{person.platform_user_id}",
+                    question=f"question {minutes_ago} minutes ago",
+                    answer="an answer",
+                    asked_at=NOW - timedelta(minutes=minutes_ago),
+                )
+            )
+        session.flush()
+        document = export_person(session, ann, now=NOW)
+        assert [row["question"] for row in document["conversation_turns"]] == [
+            "question 30 minutes ago",
+            "question 3 minutes ago",
+        ]
+        ann_id = ann.id
+    with database.session() as session:
+        purge = purge_expired(session, now=NOW, days=365, followup_minutes=10)
+        assert purge is not None and purge.conversation_turns == 1
+        assert "1 conversation turns" in purge.summary()
+        left = session.scalars(select(ConversationTurn.question)).all()
+        assert sorted(left) == ["question 3 minutes ago", "question 3 minutes ago"]
+    with database.session() as session:
+        assert erasure_preview(session, ann_id).conversation_turns == 1
+        erased = erase_person(session, ann_id)
+        assert erased is not None and erased.conversation_turns == 1
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(ConversationTurn)) == 1

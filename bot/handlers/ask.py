@@ -2,7 +2,12 @@
 
 Before anything is searched, the intent step (bot.intent) reads what was said: small talk
 gets a friendly reply and a hint, and a typed quiz choice answers the pending quiz. Neither
-is searched nor logged as a question, so neither becomes a content gap.
+is searched nor logged as a question, so neither becomes a content gap, and neither is a
+turn a follow-up can lean on.
+
+A question is read with the person's last questions in the same conversation
+(bot.followups): a follow-up ("那经理呢？") is searched, stored and remembered as the
+standalone question it stands for.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from bot.events import Button, ButtonPress, ConversationKind, Event, Reply, Text
+from bot.followups import recent_turns, remember_turn
 from bot.handlers.basics import language_for
 from bot.handlers.learning import typed_answer
 from bot.i18n import t
@@ -20,6 +26,8 @@ from bot.people import ensure_known, find_person
 from bot.qa import KnowledgeDamaged, KnowledgeUnavailable
 from bot.store.models import AskedQuestion
 from bot.views import render_answer
+from knowledge.followup import Turn
+from knowledge.search import query_text
 from knowledge.types import Answer
 
 if TYPE_CHECKING:
@@ -76,8 +84,17 @@ def ask(ctx: BotContext, event: Event, question: str) -> list[Reply]:
         return [small_talk_reply(intent, language)]
     if ctx.knowledge is None:
         return [Reply(t(language, "knowledge_unavailable"))]
+    minutes = ctx.settings.followup_minutes
+    history: list[Turn] = []
+    if minutes > 0:
+        with ctx.db.session() as session:
+            known = find_person(session, event.person)
+            if known is not None:
+                history = recent_turns(
+                    session, known.id, event.conversation, now=ctx.clock.now(), minutes=minutes
+                )
     try:
-        answer = ctx.knowledge.ask(question)
+        answer = ctx.knowledge.ask(question, history)
     except KnowledgeDamaged:  # the service logs the cause once, not per question
         return [Reply(t(language, "knowledge_rebuilding"))]
     except KnowledgeUnavailable as exc:
@@ -94,7 +111,9 @@ def ask(ctx: BotContext, event: Event, question: str) -> list[Reply]:
         asked = AskedQuestion(
             person_id=person.id,
             team_id=person.team_id,
-            text=answer.question,  # what was searched: a long message is cut (query_text)
+            # What was searched: a follow-up rewritten into a standalone question, a long
+            # message cut (query_text); the content-gap list reads it without the chat.
+            text=answer.question,
             language=answer.language,
             answered=answer.answered,
             confidence=answer.confidence,
@@ -105,15 +124,28 @@ def ask(ctx: BotContext, event: Event, question: str) -> list[Reply]:
         session.add(asked)
         session.flush()
         asked_id = asked.id
+        remember_turn(
+            session,
+            person.id,
+            event.conversation,
+            question=answer.question,
+            answer=answer.text,
+            now=ctx.clock.now(),
+            minutes=minutes,
+        )
+    # A rewritten follow-up says how it was read, so a wrong guess is seen, not hidden.
+    read_as = ""
+    if history and answer.question != query_text(question):
+        read_as = t(language, "followup_read_as", question=answer.question) + "\n"
     if not answer.answered:
-        return [Reply(t(language, "not_covered"), in_thread=True)]
+        return [Reply(read_as + t(language, "not_covered"), in_thread=True)]
     buttons = (
         (
             Button(t(language, "feedback_up"), AnswerFeedback(asked_id, helpful=True).encode()),
             Button(t(language, "feedback_down"), AnswerFeedback(asked_id, helpful=False).encode()),
         ),
     )
-    return [Reply(render_answer(answer, language), buttons=buttons, in_thread=True)]
+    return [Reply(read_as + render_answer(answer, language), buttons=buttons, in_thread=True)]
 
 
 def feedback(ctx: BotContext, event: ButtonPress, payload: AnswerFeedback) -> list[Reply]:

@@ -19,6 +19,7 @@ MESSAGES: dict[str, str] = {
     "unknown_command": "I don't know the command /{name}. Type /help for the list.",
     "answer_intro": "From the course materials:",
     "sources_heading": "Sources:",
+    "followup_read_as": "(Following on from your last question, read as: {question})",
     "not_covered": (
         "The course materials don't cover this yet, so I won't guess. "
         "I've passed your question to the trainers."

@@ -333,6 +333,29 @@ class AskedQuestion(Base):
     asked_at: Mapped[datetime]
 
 
+class ConversationTurn(Base):
+    """A question someone asked in one conversation, kept for a short while (personal data).
+
+    A follow-up ("那经理呢？", "and for managers?") is read against the person's previous
+    question in the same conversation (a DM, a group, a Slack thread): ``conversation`` is
+    :func:`bot.followups.conversation_key`. Rows older than ``TRAINBOT_FOLLOWUP_MINUTES``
+    are never read and are deleted at the next question and by the retention purge.
+    """
+
+    __tablename__ = "conversation_turns"
+    __table_args__ = (
+        Index("ix_conversation_turns_person_conversation", "person_id", "conversation", "asked_at"),
+        Index("ix_conversation_turns_asked_at", "asked_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    conversation: Mapped[str] = mapped_column(String(200))
+    question: Mapped[str] = mapped_column(Text)  # as searched: a follow-up already rewritten
+    answer: Mapped[str | None] = mapped_column(Text)  # what the bot showed; None if declined
+    asked_at: Mapped[datetime]
+
+
 class ChannelPost(Base):
     """A post to a channel (the weekly summary to the review channel), once per week.
 
