@@ -477,6 +477,22 @@ def _quality(run: BenchmarkRun, cores: int) -> list[str]:
     return lines + _section_footer(run, "qa", cores) + [""]
 
 
+def _calibrated_line(qa: dict[str, Any]) -> list[str]:
+    """The sample course's rates through the index's own calibration (the bot's path)."""
+    calibrated = qa.get("calibrated")
+    if not calibrated:
+        return []
+    tuning, holdout = calibrated["tuning"], calibrated["holdout"]
+    return [
+        "Calibrated at ingest (what the bot does: the general model mixed with the course "
+        f"model fitted on the course's own probe questions, strictness {qa['strictness']:g}%, "
+        f"`knowledge/calibration.py`): held-out answered {_pct(holdout[0])}, abstained on "
+        f"{_pct(holdout[1])}; tuning questions answered {_pct(tuning[0])}, abstained on "
+        f"{_pct(tuning[1])}.",
+        "",
+    ]
+
+
 def _external(run: BenchmarkRun, cores: int) -> list[str]:
     """The external corpora: retrieval side by side with the baselines, then the answers."""
     if run.external is None:
@@ -546,7 +562,8 @@ def _external(run: BenchmarkRun, cores: int) -> list[str]:
             ),
             "",
             "The last four columns are the trainbot pipeline as a person meets it "
-            "(`Answerer.answer`, no LLM, shipped threshold); the baselines only retrieve. "
+            "(`Answerer.answer`, no LLM, abstention calibrated at ingest with the default "
+            "strictness); the baselines only retrieve. "
             "Evidence cited / shown: of the answerable questions answered, the share whose "
             f"cited sources (top {SOURCES}) / whose shown answer text hold the answer span. "
             f"The confidence separates answerable from out-of-corpus questions with AUC "
@@ -596,6 +613,7 @@ def _holdout(qa: dict[str, Any]) -> list[str]:
         f"{_pct(answered)} of {answerable} answerable, abstained on {_pct(abstained)} of "
         f"{len(questions) - answerable} unanswerable.",
         "",
+        *_calibrated_line(qa),
         _llm_line(qa),
         "",
     ]
