@@ -107,6 +107,8 @@ class IngestReport:
     errors: list[LoadError] = field(default_factory=list)
     chunks_written: int = 0
     chunks_total: int = 0
+    calibrated: dict[str, int] | None = None
+    """What the abstention was calibrated on, when this run calibrated it."""
 
     @property
     def changed(self) -> bool:
@@ -115,10 +117,19 @@ class IngestReport:
 
     def summary(self) -> str:
         """One line for the CLI."""
-        return (
+        line = (
             f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
             f"{len(self.skipped)} unchanged, {len(self.errors)} unreadable; "
             f"{self.chunks_written} chunks written, {self.chunks_total} chunks in the index"
+        )
+        if self.calibrated is None:
+            return line
+        if "near_misses" not in self.calibrated:
+            return f"{line}; too few materials to calibrate abstention (general threshold)"
+        return (
+            f"{line}; abstention calibrated on {self.calibrated['probes']} probe questions, "
+            f"{self.calibrated['near_misses']} near misses and "
+            f"{self.calibrated['everyday']} everyday questions"
         )
 
 
@@ -532,6 +543,7 @@ class KnowledgeIndex:
             self._update_dictionary()
         if report.changed or self.calibration is None:
             self._calibrate()
+            report.calibrated = dict(self.calibration.counts) if self.calibration else None
         report.chunks_total = len(self.chunks)
         return report
 
