@@ -65,6 +65,8 @@ class Calibration:
         bias: the course model's bias.
         course_weight: share of the course model in the mixed logit.
         scale: the mixed logit of the probe questions at percentiles 0, 1, ... 20.
+        negatives: the mixed logit of the near misses and everyday questions at their 95th
+            percentile.
         counts: how many probe questions, near misses and everyday questions it was fitted on.
         version: :data:`VERSION` when it was made.
     """
@@ -73,6 +75,7 @@ class Calibration:
     bias: float
     course_weight: float
     scale: list[float]
+    negatives: float = -math.inf
     counts: dict[str, int] = field(default_factory=dict)
     version: int = VERSION
 
@@ -89,12 +92,17 @@ class Calibration:
         """The confidence below which the bot declines, at ``strictness`` percent.
 
         ``strictness`` is the share of the course's own probe questions that fall below
-        it (0-20, interpolated between whole percents).
+        it (0-20, interpolated between whole percents). When even the negatives' 95th
+        percentile lies below that level, the threshold sits halfway between the two
+        instead: probes use the materials' own words, so an employee's question on a small,
+        clear-cut course scores below all of them and above the negatives.
         """
         position = min(max(strictness, 0.0), float(len(self.scale) - 1))
         low = int(position)
         high = min(low + 1, len(self.scale) - 1)
         value = self.scale[low] + (self.scale[high] - self.scale[low]) * (position - low)
+        if self.negatives < value:
+            value = (value + self.negatives) / 2
         return _sigmoid(value)
 
     def to_json(self) -> dict[str, Any]:
@@ -112,6 +120,7 @@ class Calibration:
                 bias=float(data["bias"]),
                 course_weight=float(data["course_weight"]),
                 scale=scale,
+                negatives=float(data.get("negatives", -math.inf)),
                 counts={str(k): int(v) for k, v in data.get("counts", {}).items()},
                 version=int(data.get("version", 0)),
             )

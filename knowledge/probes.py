@@ -151,7 +151,15 @@ def probes(
 def general(probes: int = 0) -> Calibration:
     """The calibration of a course too small to fit one: the general model and threshold."""
     level = math.log(CONFIDENCE.threshold / (1 - CONFIDENCE.threshold))
-    return Calibration({}, 0.0, 0.0, [level] * (MAX_STRICTNESS + 1), {"probes": probes}, VERSION)
+    return Calibration(
+        {},
+        0.0,
+        0.0,
+        [level] * (MAX_STRICTNESS + 1),
+        negatives=level,
+        counts={"probes": probes},
+        version=VERSION,
+    )
 
 
 def calibrate(index: KnowledgeIndex, *, seed: int = SEED) -> Calibration:
@@ -193,6 +201,8 @@ def calibrate(index: KnowledgeIndex, *, seed: int = SEED) -> Calibration:
     scale = [
         round(float(value), 4) for value in np.percentile(mixed, list(range(MAX_STRICTNESS + 1)))
     ]
+    rejected = [draft.logit(features, CONFIDENCE.confidence(features)) for features in negatives]
+    level = round(float(np.percentile(rejected, 95)), 4)
     counts = {"probes": len(positives), "near_misses": len(near), "everyday": len(everyday)}
     logger.info("calibrated abstention on %s", counts)
-    return Calibration(weights, bias, COURSE_WEIGHT, scale, counts, VERSION)
+    return Calibration(weights, bias, COURSE_WEIGHT, scale, level, counts, VERSION)
