@@ -184,3 +184,15 @@ def test_the_everyday_questions_are_not_the_background_sentences() -> None:
     for language, questions in everyday_questions().items():
         assert len(questions) >= 40
         assert not set(questions) & set(sentences()[language])
+
+
+def test_an_unreadable_calibration_is_not_damage(
+    english_course: Path, e5: LocalE5Embeddings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    copy = tmp_path / "index"
+    shutil.copytree(english_course / "index", copy)
+    (copy / "calibration.json").write_text("{not json", encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        index = KnowledgeIndex(copy, e5, LOCAL_ID)
+    assert index.calibration is None and "trainbot ingest" in caplog.text
+    assert Answerer(Retriever(index)).answer("Why does dough rise?").answered
