@@ -2,9 +2,11 @@
 
 Both paths first decide whether the materials answer the question at all. With e5 models
 the top cosine similarity alone separates poorly (off-topic questions still score
-0.75-0.9), so the confidence combines several signals (see :func:`signals`), calibrated on
-the labelled tuning questions in ``benchmarks/eval/`` (``make bench`` reports how well,
-also on held-out questions).
+0.75-0.9), so the confidence combines several signals (see :func:`signals`): a general
+model (:data:`CONFIDENCE`, fitted on the labelled tuning questions in ``benchmarks/eval/``)
+mixed with a course model fitted at ingest on the index's own probe questions, with the
+threshold from those probes (:mod:`knowledge.calibration`, :mod:`knowledge.probes`;
+``make bench`` reports how well, on the sample course and on outside corpora).
 Below the threshold the answer is ``answered=False`` and nothing is invented.
 """
 
@@ -97,8 +99,9 @@ CONFIDENCE = ConfidenceModel(
     bias=-3.6436,
     threshold=0.28,
 )
-"""The calibrated model: fitted by ``benchmarks/qa_eval.py`` on the tuning questions
-(``benchmarks/eval/qa.yaml`` and ``qa_holdout1.yaml``).
+"""The general model: fitted by ``benchmarks/qa_eval.py`` on the tuning questions
+(``benchmarks/eval/qa.yaml`` and ``qa_holdout1.yaml``). The bot mixes it with each index's
+own calibration (:mod:`knowledge.calibration`); alone it judges an index that has none.
 
 The threshold is the operating point that still answers at least 95% of the answerable
 questions; docs/benchmarks.md shows the whole trade-off curve and what it abstains on.

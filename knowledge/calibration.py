@@ -42,7 +42,7 @@ FILE_NAME = "calibration.json"
 COURSE_WEIGHT = 0.3
 """Share of the course model in the mixed logit (see the module docstring; measured in
 docs/benchmarks.md)."""
-DEFAULT_STRICTNESS = 2.0
+DEFAULT_STRICTNESS = 1.0
 """Percent of the course's own probe questions the bot may decline (0-20)."""
 MAX_STRICTNESS = 20
 
