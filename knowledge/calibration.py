@@ -18,7 +18,8 @@ as ``calibration.json``:
 - the **threshold scale**: the mixed logit of the course's probe questions at the
   percentiles 0 to 20. The threshold is the percentile named by the strictness (the share
   of the course's own probe questions the bot may decline; ``TRAINBOT_QA_STRICTNESS``),
-  so it can be changed without ingesting again.
+  so it can be changed without ingesting again; when the near misses and everyday
+  questions all score well below it, halfway between them and it (:meth:`Calibration.threshold`).
 """
 
 from __future__ import annotations
