@@ -299,6 +299,21 @@ def run(materials: Path, llm: Any = None) -> dict[str, Any]:
         features, extract_rate = features_of(questions)
         holdout_features, holdout_extract_rate = features_of(holdout)
         llm_rates = answer_rates(Answerer(retriever, llm=llm), holdout) if llm else None
+        # The path the bot takes: the general model mixed with this index's calibration.
+        bot = Answerer(retriever)
+        calibrated = {
+            name: _shares(
+                [
+                    confidence >= threshold
+                    for confidence, threshold in (bot.decide(row) for row in rows)
+                ],
+                row_labels,
+            )
+            for name, rows, row_labels in (
+                ("tuning", features, [1 if q["expected"] else 0 for q in questions]),
+                ("holdout", holdout_features, [1 if q["expected"] else 0 for q in holdout]),
+            )
+        }
     labels = [1 if q["expected"] else 0 for q in questions]
     holdout_labels = [1 if q["expected"] else 0 for q in holdout]
     fitted = fit_confidence(features, labels)
@@ -320,6 +335,8 @@ def run(materials: Path, llm: Any = None) -> dict[str, Any]:
         "extract_rate": extract_rate,
         "holdout_extract_rate": holdout_extract_rate,
         "llm_holdout": llm_rates,
+        "calibrated": calibrated,
+        "strictness": bot.strictness,
     }
 
 

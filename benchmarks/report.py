@@ -497,6 +497,22 @@ def _quality(run: BenchmarkRun, cores: int) -> list[str]:
     return lines + _section_footer(run, "qa", cores) + [""]
 
 
+def _calibrated_line(qa: dict[str, Any]) -> list[str]:
+    """The sample course's rates through the index's own calibration (the bot's path)."""
+    calibrated = qa.get("calibrated")
+    if not calibrated:
+        return []
+    tuning, holdout = calibrated["tuning"], calibrated["holdout"]
+    return [
+        "Calibrated at ingest (what the bot does: the general model mixed with the course "
+        f"model fitted on the course's own probe questions, strictness {qa['strictness']:g}%, "
+        f"`knowledge/calibration.py`): held-out answered {_pct(holdout[0])}, abstained on "
+        f"{_pct(holdout[1])}; tuning questions answered {_pct(tuning[0])}, abstained on "
+        f"{_pct(tuning[1])}.",
+        "",
+    ]
+
+
 def _external(run: BenchmarkRun, cores: int) -> list[str]:
     """The sample course and the external corpora: retrieval side by side with the
     baselines, then the answers as a person meets them."""
@@ -583,12 +599,12 @@ def _external(run: BenchmarkRun, cores: int) -> list[str]:
             ),
             "",
             "The last six columns are the trainbot pipeline as a person meets it (the intent "
-            "step, then `Answerer.answer`, no LLM); the baselines only retrieve, so they have "
-            "no way to decline or to tell small talk from a question. Evidence cited / shown: "
-            "of the answerable questions answered, the share whose cited sources (top "
-            f"{SOURCES}) / whose shown answer text hold the evidence. The confidence separates "
-            f"answerable questions from near misses with AUC {rates['auc']:.3f}, whatever the "
-            "threshold.",
+            "step, then `Answerer.answer`, no LLM, abstention calibrated at ingest with the "
+            "default strictness); the baselines only retrieve, so they have no way to decline "
+            "or to tell small talk from a question. Evidence cited / shown: of the answerable "
+            f"questions answered, the share whose cited sources (top {SOURCES}) / whose shown "
+            "answer text hold the evidence. The confidence separates answerable questions "
+            f"from near misses with AUC {rates['auc']:.3f}, whatever the threshold.",
             "",
         ]
     return lines + _section_footer(run, "external", cores) + [""]
@@ -647,6 +663,7 @@ def _holdout(qa: dict[str, Any]) -> list[str]:
         f"{_pct(answered)} of {answerable} answerable, abstained on {_pct(abstained)} of "
         f"{len(questions) - answerable} unanswerable.",
         "",
+        *_calibrated_line(qa),
         _llm_line(qa),
         "",
     ]

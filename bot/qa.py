@@ -50,7 +50,13 @@ class KnowledgeDamaged(KnowledgeUnavailable):
 
 
 NOT_BUILT = "the Q&A index has not been built: run 'trainbot ingest'"
-WATCHED_FILES = ("manifest.json", "chunks.json", "lexicon.json", "chroma/chroma.sqlite3")
+WATCHED_FILES = (
+    "manifest.json",
+    "chunks.json",
+    "lexicon.json",
+    "calibration.json",
+    "chroma/chroma.sqlite3",
+)
 """Files whose change (a rebuild or an ingest by another process) makes the service re-open
 the index."""
 
@@ -136,7 +142,9 @@ class KnowledgeService:
                         base_url=self.settings.llm_base_url,
                         api_key=self.settings.llm_api_key,
                     )
-                self._answerer = Answerer(Retriever(index), llm=llm)
+                self._answerer = Answerer(
+                    Retriever(index), llm=llm, strictness=self.settings.qa_strictness
+                )
             return self._answerer
 
     # -- opening ------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigError
+from knowledge.calibration import DEFAULT_STRICTNESS, MAX_STRICTNESS
 
 ENV_PREFIX = "TRAINBOT_"
 Language = Literal["zh", "en"]
@@ -96,6 +97,7 @@ class Settings(BaseSettings):
     llm: str = ""
     llm_base_url: str = ""
     llm_api_key: str = ""
+    qa_strictness: float = Field(default=DEFAULT_STRICTNESS, ge=0, le=MAX_STRICTNESS)
 
     # Organisation defaults
     timezone: str = "Asia/Shanghai"

@@ -2,9 +2,11 @@
 
 Both paths first decide whether the materials answer the question at all. With e5 models
 the top cosine similarity alone separates poorly (off-topic questions still score
-0.75-0.9), so the confidence combines several signals (see :func:`signals`), calibrated on
-the labelled tuning questions in ``benchmarks/eval/`` (``make bench`` reports how well,
-also on held-out questions).
+0.75-0.9), so the confidence combines several signals (see :func:`signals`): a general
+model (:data:`CONFIDENCE`, fitted on the labelled tuning questions in ``benchmarks/eval/``)
+mixed with a course model fitted at ingest on the index's own probe questions, with the
+threshold from those probes (:mod:`knowledge.calibration`, :mod:`knowledge.probes`;
+``make bench`` reports how well, on the sample course and on outside corpora).
 Below the threshold the answer is ``answered=False`` and nothing is invented.
 """
 
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from knowledge.answer_type import question_focus, type_found
+from knowledge.calibration import DEFAULT_STRICTNESS
 from knowledge.chunking import split_sentences as chunk_sentences
 from knowledge.followup import Turn, condense_prompt, condensed, rewrite
 from knowledge.index import KnowledgeIndex
@@ -97,8 +100,9 @@ CONFIDENCE = ConfidenceModel(
     bias=-3.6436,
     threshold=0.28,
 )
-"""The calibrated model: fitted by ``benchmarks/qa_eval.py`` on the tuning questions
-(``benchmarks/eval/qa.yaml`` and ``qa_holdout1.yaml``).
+"""The general model: fitted by ``benchmarks/qa_eval.py`` on the tuning questions
+(``benchmarks/eval/qa.yaml`` and ``qa_holdout1.yaml``). The bot mixes it with each index's
+own calibration (:mod:`knowledge.calibration`); alone it judges an index that has none.
 
 The threshold is the operating point that still answers at least 95% of the answerable
 questions; docs/benchmarks.md shows the whole trade-off curve and what it abstains on.
@@ -120,16 +124,16 @@ def _in_passage(term: str, text: str, tokens: set[str]) -> bool:
     return term in text if has_cjk(term) else term in tokens
 
 
-def _term_idf(term: str, index: KnowledgeIndex) -> float:
+def _term_idf(term: str, index: KnowledgeIndex, exclude: str = "") -> float:
     """Rarity of a term: a Chinese word is as rare as its rarest character bigram."""
     parts = [term[i : i + 2] for i in range(len(term) - 1)] if has_cjk(term) else [term]
-    return max(index.idf(part) for part in parts or [term])
+    return max(index.idf(part, exclude=exclude) for part in parts or [term])
 
 
-def _term_known(term: str, index: KnowledgeIndex) -> bool:
+def _term_known(term: str, index: KnowledgeIndex, exclude: str = "") -> bool:
     """Whether some passage holds the term (a Chinese word: all its character bigrams)."""
     parts = [term[i : i + 2] for i in range(len(term) - 1)] if has_cjk(term) else [term]
-    return all(index.knows(part) for part in parts or [term])
+    return all(index.knows(part, exclude=exclude) for part in parts or [term])
 
 
 def _variants(term: str, lexicon: Lexicon | None) -> list[str]:
@@ -174,7 +178,7 @@ def _focus_forms(term: str, lexicon: Lexicon | None) -> list[str]:
 
 
 def signals(
-    question: str, evidence: Evidence, index: KnowledgeIndex | None = None
+    question: str, evidence: Evidence, index: KnowledgeIndex | None = None, *, exclude: str = ""
 ) -> dict[str, float]:
     """Retrieval signals that tell a covered question from an uncovered one.
 
@@ -210,6 +214,9 @@ def signals(
       everyday sentences outside the course in its language (:mod:`knowledge.background`):
       how much closer the question is to the course than to ordinary talk about anything
       else (0 without an index or a question vector).
+
+    ``exclude`` names a material file to treat as absent from the index (the evidence was
+    searched without it): calibration's near-miss probes.
     """
     dense_scores = [score for _, score in evidence.dense]
     top_dense = dense_scores[0] if dense_scores else 0.0
@@ -230,13 +237,15 @@ def signals(
         comparable[term] = present[term] or any(
             has_cjk(variant) == passage_cjk for variant in variants
         )
-        known[term] = index is None or any(_term_known(variant, index) for variant in variants)
+        known[term] = index is None or any(
+            _term_known(variant, index, exclude) for variant in variants
+        )
     found = [term for term in terms if present[term]]
     coverage = len(found) / len(terms) if terms else 0.0
     unknown = sum(1 for term in terms if not known[term]) / len(terms) if terms else 0.0
     weighted = 1.0 if terms else 0.0
     if index is not None and terms:
-        rarity = {term: _term_idf(term, index) for term in terms}
+        rarity = {term: _term_idf(term, index, exclude) for term in terms}
         counted = [term for term in terms if comparable[term]]
         total = sum(rarity[term] for term in counted) or 1.0
         weighted = (
@@ -372,8 +381,10 @@ class Answerer:
     Args:
         retriever: the hybrid retriever.
         llm: a LangChain chat model; ``None`` for extractive answers.
-        model: the confidence model (calibrated defaults).
+        model: a confidence model to use as it is, instead of the index's calibration.
         sources: how many passages an answer may cite.
+        strictness: percent of the course's own probe questions the bot may decline
+            (:meth:`knowledge.calibration.Calibration.threshold`); higher declines more.
     """
 
     def __init__(
@@ -383,11 +394,28 @@ class Answerer:
         llm: Any = None,
         model: ConfidenceModel | None = None,
         sources: int = 3,
+        strictness: float = DEFAULT_STRICTNESS,
     ) -> None:
         self.retriever = retriever
         self.llm = llm
         self.model = model or CONFIDENCE
+        self.fixed_model = model is not None
         self.sources = sources
+        self.strictness = strictness
+
+    def decide(self, features: dict[str, float]) -> tuple[float, float]:
+        """(confidence, threshold) for a question's signals.
+
+        With the index's calibration (:mod:`knowledge.calibration`) the general model's
+        confidence is mixed with the course model's and the threshold comes from the
+        course's probe questions; an index without one (built before calibration existed)
+        is judged by the general model and its threshold.
+        """
+        general = self.model.confidence(features)
+        calibration = None if self.fixed_model else self.retriever.index.calibration
+        if calibration is None:
+            return general, self.model.threshold
+        return calibration.confidence(features, general), calibration.threshold(self.strictness)
 
     def answer(self, question: str, history: Sequence[Turn] = ()) -> Answer:
         """Answer ``question`` with citations, or abstain when the materials don't cover it.
@@ -401,10 +429,15 @@ class Answerer:
         language = detect_language(question)
         evidence = self.retriever.evidence(question, k=max(self.sources, 5))
         features = signals(question, evidence, self.retriever.index)
-        confidence = self.model.confidence(features)
-        logger.debug("question signals %s -> confidence %.3f", features, confidence)
+        confidence, threshold = self.decide(features)
+        logger.debug(
+            "question signals %s -> confidence %.3f (threshold %.3f)",
+            features,
+            confidence,
+            threshold,
+        )
         hits = evidence.hits[: self.sources]
-        if not hits or confidence < self.model.threshold:
+        if not hits or confidence < threshold:
             return Answer(question, False, "", confidence, language, hits)
         if self.llm is None:
             shown = extract(

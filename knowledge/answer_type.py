@@ -183,9 +183,12 @@ _EXPRESSES: dict[AnswerType, re.Pattern[str]] = {
     ),
     AnswerType.NUMBER: _any(
         r"\d",
-        rf"{_CN_NUMBER}\s*(?:个|次|位|名|条|项|人|倍|分|种|类|步|点|成|层|级|批|轮|家|天|周|月|年|元)",
+        # A bare count: a Chinese numeral with a measure word (十二支队伍, 三座桥, 两部电影).
+        rf"{_CN_NUMBER}\s*(?:个|次|位|名|条|项|人|倍|分|种|类|步|点|成|层|级|批|轮|家|天|周|月|年|元"
+        r"|支|只|张|座|部|本|场|届|台|辆|篇|首|颗|间|所|门|款|份|套|组|队|户|件|株|头|匹)",
         r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty"
-        r"|thirty|forty|fifty|hundred|thousand|half|once|twice)\b",
+        r"|thirty|forty|fifty|hundred|thousand|million|billion|dozen|half|once|twice|several"
+        r"|a few)\b",
     ),
 }
 

@@ -42,7 +42,8 @@ from urllib.parse import urlparse
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from knowledge import background
+from knowledge import background, calibration
+from knowledge.calibration import Calibration
 from knowledge.chunking import chunk_document, split_sentences
 from knowledge.dictionary import cedict_path, edition, english_to_chinese
 from knowledge.embeddings import LocalE5Embeddings
@@ -58,7 +59,13 @@ MANIFEST_VERSION = 2
 COLLECTION = "trainbot-materials"
 MIN_SENTENCE_CHARS = 6
 REBUILD = "rebuild it with 'trainbot ingest --rebuild'"
-INDEX_FILES = ("manifest.json", "chunks.json", "lexicon.json", "background.npz")
+INDEX_FILES = (
+    "manifest.json",
+    "chunks.json",
+    "lexicon.json",
+    "background.npz",
+    calibration.FILE_NAME,
+)
 """The files of an index beside its (embedded) Chroma folder ``chroma/``."""
 
 
@@ -100,6 +107,8 @@ class IngestReport:
     errors: list[LoadError] = field(default_factory=list)
     chunks_written: int = 0
     chunks_total: int = 0
+    calibrated: dict[str, int] | None = None
+    """What the abstention was calibrated on, when this run calibrated it."""
 
     @property
     def changed(self) -> bool:
@@ -108,10 +117,19 @@ class IngestReport:
 
     def summary(self) -> str:
         """One line for the CLI."""
-        return (
+        line = (
             f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
             f"{len(self.skipped)} unchanged, {len(self.errors)} unreadable; "
             f"{self.chunks_written} chunks written, {self.chunks_total} chunks in the index"
+        )
+        if self.calibrated is None:
+            return line
+        if "near_misses" not in self.calibrated:
+            return f"{line}; too few materials to calibrate abstention (general threshold)"
+        return (
+            f"{line}; abstention calibrated on {self.calibrated['probes']} probe questions, "
+            f"{self.calibrated['near_misses']} near misses and "
+            f"{self.calibrated['everyday']} everyday questions"
         )
 
 
@@ -248,6 +266,7 @@ class KnowledgeIndex:
         self._background: dict[str, np.ndarray] | None = None
         self.lexicon = self._read_lexicon()
         self._read_manifest()
+        self.calibration = self._read_calibration()
 
     # -- persistence ------------------------------------------------------------------
 
@@ -279,6 +298,26 @@ class KnowledgeIndex:
             if isinstance(exc, IndexDamagedError):
                 raise
             raise IndexDamagedError(f"{self.lexicon_path} is not a lexicon; {REBUILD}") from exc
+
+    @property
+    def calibration_path(self) -> Path:
+        """The abstention calibration fitted at ingest (:mod:`knowledge.calibration`)."""
+        return self.directory / calibration.FILE_NAME
+
+    def _read_calibration(self) -> Calibration | None:
+        if not self.exists:
+            return None
+        found = calibration.read(self.calibration_path)
+        if found is None or found.version != calibration.VERSION:
+            # An index built before calibration existed still answers, with the general
+            # threshold; its next ingest (even with no changed file) calibrates it.
+            logger.warning(
+                "the index in %s has no current abstention calibration: questions are "
+                "judged with the general threshold until 'trainbot ingest' calibrates it",
+                self.directory,
+            )
+            return None
+        return found
 
     def _read_manifest(self) -> None:
         if not self.exists:
@@ -404,6 +443,7 @@ class KnowledgeIndex:
         self._bm25 = None
         self._background = None
         self.lexicon = Lexicon()
+        self.calibration = None
         remove_index(self.directory, chroma_url=self.chroma_url, collection=self._collection_name)
 
     # -- ingestion --------------------------------------------------------------------
@@ -501,8 +541,20 @@ class KnowledgeIndex:
             self._bm25 = None
         if report.changed or not self.lexicon.dictionary_edition:
             self._update_dictionary()
+        if report.changed or self.calibration is None:
+            self._calibrate()
+            report.calibrated = dict(self.calibration.counts) if self.calibration else None
         report.chunks_total = len(self.chunks)
         return report
+
+    def _calibrate(self) -> None:
+        """Fit and store the abstention calibration for the materials as they now are."""
+        # Imported here: the probes ask questions through the retriever and the answer
+        # signals, which are built on this module.
+        from knowledge.probes import calibrate
+
+        self.calibration = calibrate(self)
+        _write_json(self.calibration_path, self.calibration.to_json())
 
     def _update_lexicon(self, parallel_dir: Path) -> None:
         if not parallel_dir.is_dir():
@@ -567,10 +619,21 @@ class KnowledgeIndex:
         matrix = self._background.get(language, self._background["en"])
         return float(np.max(matrix @ np.asarray(vector, dtype=np.float32)))
 
-    def dense_by_vector(self, vector: list[float], k: int) -> list[tuple[str, float]]:
-        """Nearest chunks to an already embedded question."""
+    def dense_by_vector(
+        self, vector: list[float], k: int, *, exclude: str = ""
+    ) -> list[tuple[str, float]]:
+        """Nearest chunks to an already embedded question.
+
+        Args:
+            vector: the embedded question.
+            k: how many chunks.
+            exclude: a material file whose passages are left out (calibration asks
+                questions about a file as if it were not in the materials).
+        """
         total = self.vector_count
-        if not self.chunks or total == 0:
+        if exclude:
+            total -= int(self.files.get(exclude, {}).get("vectors", 0))
+        if not self.chunks or total <= 0:
             return []
         # Several sentences of one chunk may rank high; ask for enough to fill k chunks.
         try:
@@ -578,6 +641,7 @@ class KnowledgeIndex:
                 query_embeddings=[vector],
                 n_results=min(total, k * 4),
                 include=["distances", "metadatas"],
+                **({"where": {"path": {"$ne": exclude}}} if exclude else {}),
             )
         except Exception as exc:  # any failure of the vector store: damaged or unreachable
             self._collection = None
@@ -593,19 +657,29 @@ class KnowledgeIndex:
         """Best chunks by BM25 over jieba/English tokens: ``(chunk id, score)``, score > 0."""
         return self.keyword_by_tokens(tokenize(query), k)
 
-    def keyword_by_tokens(self, tokens: list[str], k: int) -> list[tuple[str, float]]:
-        """Best chunks by BM25 for already tokenized keywords: ``(chunk id, score)``."""
+    def keyword_by_tokens(
+        self, tokens: list[str], k: int, *, exclude: str = ""
+    ) -> list[tuple[str, float]]:
+        """Best chunks by BM25 for already tokenized keywords: ``(chunk id, score)``.
+
+        ``exclude`` leaves out a material file's passages (see :meth:`dense_by_vector`);
+        the BM25 statistics still count them, a difference too small to matter.
+        """
         if not tokens or not self.chunks:
             return []
         retriever = self._keyword_index()
+        left_out = set(self.files.get(exclude, {}).get("chunks", ())) if exclude else set()
         documents, scores = retriever.retrieve(
-            [tokens], k=min(k, len(self._bm25_ids)), show_progress=False, n_threads=1
+            [tokens],
+            k=min(k + len(left_out), len(self._bm25_ids)),
+            show_progress=False,
+            n_threads=1,
         )
         return [
             (self._bm25_ids[int(doc)], float(score))
             for doc, score in zip(documents[0], scores[0], strict=True)
-            if score > 0
-        ]
+            if score > 0 and self._bm25_ids[int(doc)] not in left_out
+        ][:k]
 
     def _keyword_index(self) -> Any:
         if self._bm25 is None:
@@ -625,19 +699,30 @@ class KnowledgeIndex:
             self._document_frequency = frequency
         return self._bm25
 
-    def idf(self, token: str) -> float:
-        """Inverse document frequency of a keyword token (high for rare or unseen words)."""
+    def idf(self, token: str, *, exclude: str = "") -> float:
+        """Inverse document frequency of a keyword token (high for rare or unseen words).
+
+        ``exclude``: as if that material file were not indexed (see :meth:`dense_by_vector`).
+        """
         if self._bm25 is None and self.chunks:
             self._keyword_index()
         count = len(self._bm25_ids)
         frequency = self._document_frequency.get(token, 0)
+        if exclude:
+            left_out = self.files.get(exclude, {}).get("chunks", ())
+            count -= len(left_out)
+            frequency -= sum(1 for chunk_id in left_out if token in self.tokens[chunk_id])
         return math.log(1 + (count - frequency + 0.5) / (frequency + 0.5))
 
-    def knows(self, token: str) -> bool:
-        """Whether any passage contains the token."""
+    def knows(self, token: str, *, exclude: str = "") -> bool:
+        """Whether any passage (outside the ``exclude`` file) contains the token."""
         if self._bm25 is None and self.chunks:
             self._keyword_index()
-        return token in self._document_frequency
+        frequency = self._document_frequency.get(token, 0)
+        if exclude and frequency:
+            left_out = self.files.get(exclude, {}).get("chunks", ())
+            frequency -= sum(1 for chunk_id in left_out if token in self.tokens[chunk_id])
+        return frequency > 0
 
     def warm_up(self) -> None:
         """Load the keyword index, the embedding model and the background before the first question."""

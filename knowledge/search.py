@@ -157,15 +157,43 @@ class Retriever:
         """The ``k`` best chunks for ``query``."""
         return self.evidence(query, k, mode).hits
 
-    def evidence(self, query: str, k: int = 5, mode: Mode = "hybrid") -> Evidence:
-        """Search and keep the rankings behind the result (for at most :func:`query_text`)."""
+    def evidence(
+        self,
+        query: str,
+        k: int = 5,
+        mode: Mode = "hybrid",
+        *,
+        exclude: str = "",
+        vector: list[float] | None = None,
+    ) -> Evidence:
+        """Search and keep the rankings behind the result (for at most :func:`query_text`).
+
+        Args:
+            query: the question.
+            k: how many hits.
+            mode: which rankings to use.
+            exclude: a material file left out of the search (calibration asks about a
+                file as if it were not in the materials).
+            vector: the question's embedding when already computed.
+        """
         query = query_text(query)
         searchable = mode != "bm25" and bool(self.index.chunks)
-        vector = self.index.embeddings.embed_query(query) if searchable else None
-        dense = self.index.dense_by_vector(vector, self.candidates) if vector is not None else []
-        keyword = self.index.keyword(query, self.candidates) if mode != "dense" else []
+        if searchable and vector is None:
+            vector = self.index.embeddings.embed_query(query)
+        if not searchable:
+            vector = None
+        dense = (
+            self.index.dense_by_vector(vector, self.candidates, exclude=exclude)
+            if vector is not None
+            else []
+        )
+        keyword = (
+            self.index.keyword_by_tokens(tokenize(query), self.candidates, exclude=exclude)
+            if mode != "dense"
+            else []
+        )
         translations = self.translations(query) if mode != "dense" else []
-        translated = self.index.keyword_by_tokens(translations, self.candidates)
+        translated = self.index.keyword_by_tokens(translations, self.candidates, exclude=exclude)
         weight = self.translated_weights.get(detect_language(query), self.keyword_weight)
         hits = self._fuse(dense, keyword, k, translated, weight)
         return Evidence(hits, dense, keyword, translated, translations, vector)

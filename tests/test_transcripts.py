@@ -212,3 +212,18 @@ async def test_forget_for_someone_never_stored(chat_as: DriverFactory, bot: Trai
     (answer,) = await chat_as("zoe", "en").say("/forget")
     assert "I don't store anything about you" in answer
     assert stored(bot, "zoe") is None
+
+
+async def test_everyday_english_questions_are_declined_and_become_content_gaps(
+    chat_as: DriverFactory, bot: TrainBot
+) -> None:
+    # Issue 14: these got unrelated course text before abstention was calibrated per
+    # course. None of them is among the everyday questions the calibration asks itself.
+    ben = chat_as("ben", "en-US")
+    for question in ("What is the guest wifi password?", "Who is our chief executive?"):
+        (answer,) = await ben.say(question)
+        assert answer.startswith("The course materials don't cover this yet"), question
+        assert "👍" not in answer and "[1]" not in answer
+    with bot.ctx.db.session() as session:
+        asked = session.scalars(select(AskedQuestion)).all()
+        assert [row.answered for row in asked] == [False, False]

@@ -31,6 +31,9 @@ from knowledge.answer_type import (
         ("What phone number do I call for IT support?", AnswerType.CONTACT),
         ("入职培训分几个阶段？", AnswerType.NUMBER),
         ("How many stores are in Shenzhen?", AnswerType.NUMBER),
+        ("参赛队伍有多少支？", AnswerType.NUMBER),
+        ("这座城市有几个机场？", AnswerType.NUMBER),
+        ("How many moons does Mars have?", AnswerType.NUMBER),
         ("仓库在哪里？", AnswerType.PLACE),
         ("Who approves refunds?", AnswerType.PERSON),
     ],
@@ -79,6 +82,12 @@ def test_why_how_and_what_is_questions_expect_no_type(question: str) -> None:
         ("请拨打 400-820-1234。", AnswerType.CONTACT),
         ("Write to privacy@example.com.", AnswerType.CONTACT),
         ("体系分三个阶段推开。", AnswerType.NUMBER),
+        # Bare numbers answer "多少 / 几个 / how many".
+        ("共有十二支队伍参赛。", AnswerType.NUMBER),
+        ("全市有三座机场。", AnswerType.NUMBER),
+        ("The city has 23 schools.", AnswerType.NUMBER),
+        ("Mars has two moons.", AnswerType.NUMBER),
+        ("About a dozen volunteers came.", AnswerType.NUMBER),
     ],
 )
 def test_passages_express_each_type(text: str, answer_type: AnswerType) -> None:
@@ -95,6 +104,7 @@ def test_passages_express_each_type(text: str, answer_type: AnswerType) -> None:
         ("Coupons can be used at checkout.", AnswerType.DURATION),
         ("客服热线由客服部负责。", AnswerType.CONTACT),
         ("一线员工负责日常回访。", AnswerType.NUMBER),
+        ("队伍在球场上比赛。", AnswerType.NUMBER),
         # A number that is no year: an amount, a rate, a decimal, a long id.
         ("每单满 1999 元减 20 元。", AnswerType.DATE),
         ("合格率达到 1950% 是不可能的。", AnswerType.DATE),
