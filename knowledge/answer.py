@@ -344,7 +344,8 @@ def system_prompt(language: str) -> str:
     return (
         "You are a training assistant for employees. Answer the question using ONLY the "
         "numbered sources. Do not add facts that are not in the sources. "
-        f"Answer in {name}, in at most five sentences. After each sentence, cite the "
+        f"Answer in {name}, in at most five sentences, even when the sources are written "
+        "in another language: then translate what they say. After each sentence, cite the "
         "sources it relies on as [1], [2]. If the sources do not answer the question, reply "
         f"with exactly {NO_ANSWER} and nothing else."
     )

@@ -28,6 +28,7 @@ citation at the end of each run of consecutive sentences.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -143,8 +144,11 @@ class _Sentence:
 class _Passage:
     """One source's sentences with the lines they stand on and the lists they form."""
 
-    def __init__(self, source: int, text: str) -> None:
+    def __init__(self, source: int, text: str, heading: str = "") -> None:
         self.source = source
+        self.text = text
+        self.heading = heading
+        self.language = detect_language(text)
         self.sentences: list[_Sentence] = []
         lines = [line for line in text.split("\n") if line.strip()]
         self.lines: list[list[int]] = []
@@ -286,18 +290,35 @@ def score_sentences(
 
 
 def _prefer_language(
-    ranked: list[tuple[float, float, _Sentence]], language: str
+    ranked: list[tuple[float, float, _Sentence]],
+    passages: Sequence[_Passage],
+    language: str,
+    words: set[str],
+    weight: Callable[[str], float] | None,
 ) -> tuple[float, float, _Sentence]:
-    """The best sentence, in the question's language when one answers about as well."""
+    """The best sentence, from a passage in the question's language when one answers as well.
+
+    A passage answers as well when the question's words (and their translations) it holds,
+    in its heading or its text, weigh at least :data:`ANCHOR_LANGUAGE_MARGIN` of what the
+    best passage in the other language holds: an English FAQ entry headed "How can I help
+    keep users?" answers that question as well as the Chinese section about retention.
+    """
     best = ranked[0]
     if detect_language(best[2].text) == language:
         return best
-    for item in ranked:
-        if detect_language(item[2].text) == language:
-            if item[1] > 0 and item[1] >= ANCHOR_LANGUAGE_MARGIN * best[1]:
-                return item
-            break
-    return best
+
+    def match(passage: _Passage) -> float:
+        common = words & set(tokenize(passage.heading + "\n" + passage.text))
+        return sum(weight(token) for token in common) if weight else float(len(common))
+
+    same = [passage for passage in passages if passage.language == language]
+    other = [passage for passage in passages if passage.language != language]
+    if not same or not other:
+        return best
+    preferred = max(same, key=match)
+    if match(preferred) <= 0 or match(preferred) < ANCHOR_LANGUAGE_MARGIN * max(map(match, other)):
+        return best
+    return next(item for item in ranked if item[2].source == preferred.source)
 
 
 def extract(
@@ -324,13 +345,19 @@ def extract(
         One line per line of the sources shown, a citation after each run of consecutive
         sentences of one source; empty without sources.
     """
-    passages = [_Passage(number, hit.chunk.text) for number, hit in enumerate(hits, start=1)]
+    passages = [
+        _Passage(number, hit.chunk.text, f"{hit.chunk.title}\n{hit.chunk.section}")
+        for number, hit in enumerate(hits, start=1)
+    ]
     scored = score_sentences(question, passages, translations=translations, weight=weight)
     if not scored:
         return ""
     language = detect_language(question)
     ranked = sorted(scored, key=lambda item: -item[0])
-    _, best_shared, best = _prefer_language(ranked, language)
+    words = content_words(question) | set(translations)
+    _, best_shared, best = _prefer_language(ranked, passages, language, words, weight)
+    # Chosen for its language over a better-matching sentence: nothing in the other one.
+    other_bar = best_shared if best is ranked[0][2] else math.inf
     anchor = passages[best.source - 1]
     first = anchor.fit(anchor.group(best), best.position, list_chars)
     chosen = {(best.source, position) for position in first}
@@ -345,7 +372,7 @@ def extract(
             continue
         if (
             detect_language(sentence.text) != anchor_language
-            and shared < FILLER_LANGUAGE_MARGIN * best_shared
+            and shared < FILLER_LANGUAGE_MARGIN * other_bar
         ):
             continue  # one language throughout, unless the other one answers as well
         passage = passages[sentence.source - 1]

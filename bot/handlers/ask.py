@@ -19,7 +19,7 @@ from bot.payloads import AnswerFeedback
 from bot.people import ensure_known, find_person
 from bot.qa import KnowledgeDamaged, KnowledgeUnavailable
 from bot.store.models import AskedQuestion
-from bot.views import render_answer
+from bot.views import answer_language, render_answer
 from knowledge.types import Answer
 
 if TYPE_CHECKING:
@@ -74,6 +74,7 @@ def ask(ctx: BotContext, event: Event, question: str) -> list[Reply]:
     if intent.kind is not IntentKind.QUESTION:
         logger.debug("small talk (%s): not searched", intent.kind)
         return [small_talk_reply(intent, language)]
+    language = answer_language(question, language)  # an English question reads English
     if ctx.knowledge is None:
         return [Reply(t(language, "knowledge_unavailable"))]
     try:

@@ -18,6 +18,7 @@ MESSAGES: dict[str, str] = {
     "welcome_back": "欢迎回来，{name}。课程和测验推送已恢复。",
     "unknown_command": "我不认识命令 /{name}。输入 /help 查看命令列表。",
     "answer_intro": "根据课程资料：",
+    "answer_only_other_language": "资料中只有英文内容：",
     "sources_heading": "来源：",
     "not_covered": "课程资料里还没有涉及这个问题，我不做猜测。你的问题已经转给培训老师。",
     "feedback_up": "👍 有帮助",
