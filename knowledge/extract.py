@@ -241,8 +241,9 @@ class _Passage:
         return positions
 
     def fit(self, positions: list[int], best: int, limit: int) -> list[int]:
-        """A list too long to show whole: each item's first sentence, then the items
-        nearest the best sentence's, until ``limit`` characters."""
+        """A lead-in and its list (``positions``), fitted into ``limit`` characters: whole
+        when it fits, else the lead-in and each item's first sentence, the items nearest
+        the best sentence's first."""
         size = sum(len(self.sentences[position].text) for position in positions)
         if size <= limit:
             return positions
@@ -359,7 +360,11 @@ def extract(
     # Chosen for its language over a better-matching sentence: nothing in the other one.
     other_bar = best_shared if best is ranked[0][2] else math.inf
     anchor = passages[best.source - 1]
-    first = anchor.fit(anchor.group(best), best.position, list_chars)
+    first = anchor.group(best)
+    if anchor.lead_in(best.line) is not None:
+        first = anchor.fit(first, best.position, list_chars)
+    elif sum(len(anchor.sentences[position].text) for position in first) > list_chars:
+        first = anchor.lean(best.position)  # neighbours too long to show: the sentence alone
     chosen = {(best.source, position) for position in first}
     # The sentences beside the best one come free; a list is the answer and fills the room.
     counted = first if anchor.lead_in(best.line) is not None else anchor.lean(best.position)

@@ -164,3 +164,9 @@ def test_list_markers() -> None:
     assert list_marker("（2）项") == "1"
     assert list_marker("三、项") == "一"
     assert list_marker("普通句子。") is None
+
+
+def test_neighbours_too_long_to_show_leave_the_best_sentence_alone() -> None:
+    long = "这是一段很长的背景介绍，" * 40 + "结束。"
+    answer = extract("退货运费谁承担？", hits(f"{long}退货运费由我们承担。{long}"))
+    assert answer == "退货运费由我们承担。 [1]"
