@@ -57,6 +57,10 @@ ANCHOR_LANGUAGE_MARGIN = 1.0
 """The answer is built around the best sentence in the question's language when it shares
 at least this share of the best sentence's weighted words with the question."""
 
+SCORE_MARGIN = 0.0
+"""A passage in the question's language ranked within this much of the best passage's fused
+retrieval score answers as well (0: it must be the best-ranked)."""
+
 FILLER_LANGUAGE_MARGIN = 1.0
 """A sentence in another language than the best sentence's is added only when it shares at
 least this share of the best sentence's weighted words with the question."""
@@ -144,8 +148,9 @@ class _Sentence:
 class _Passage:
     """One source's sentences with the lines they stand on and the lists they form."""
 
-    def __init__(self, source: int, text: str, heading: str = "") -> None:
+    def __init__(self, source: int, text: str, heading: str = "", score: float = 0.0) -> None:
         self.source = source
+        self.score = score
         self.text = text
         self.heading = heading
         self.language = detect_language(text)
@@ -316,10 +321,15 @@ def _prefer_language(
     other = [passage for passage in passages if passage.language != language]
     if not same or not other:
         return best
-    preferred = max(same, key=match)
-    if match(preferred) <= 0 or match(preferred) < ANCHOR_LANGUAGE_MARGIN * max(map(match, other)):
-        return best
-    return next(item for item in ranked if item[2].source == preferred.source)
+    top_match = max(map(match, other))
+    top_score = max(passage.score for passage in passages)
+    for passage in same:  # best-ranked first
+        as_well = match(passage) > 0 and match(passage) >= ANCHOR_LANGUAGE_MARGIN * top_match
+        if as_well or passage.score >= top_score - SCORE_MARGIN:
+            found = [item for item in ranked if item[2].source == passage.source and item[1] > 0]
+            if found:
+                return found[0]
+    return best
 
 
 def extract(
@@ -347,7 +357,7 @@ def extract(
         sentences of one source; empty without sources.
     """
     passages = [
-        _Passage(number, hit.chunk.text, f"{hit.chunk.title}\n{hit.chunk.section}")
+        _Passage(number, hit.chunk.text, f"{hit.chunk.title}\n{hit.chunk.section}", hit.score)
         for number, hit in enumerate(hits, start=1)
     ]
     scored = score_sentences(question, passages, translations=translations, weight=weight)

@@ -133,10 +133,10 @@ def test_the_answer_keeps_to_the_question_language_when_it_answers_as_well() -> 
 def test_other_language_material_is_shown_when_only_it_answers() -> None:
     chinese = "培训覆盖率 = 完成全部必修课的人数 ÷ 应参训人数 × 100%。示例：覆盖率 95%。"
     english = "Training materials are reviewed every six months."
+    ranked = hits(chinese, english)
+    ranked[1] = Hit(ranked[1].chunk, 0.4)  # the English passage is ranked well below
     answer = extract(
-        "How is training coverage calculated?",
-        hits(chinese, english),
-        translations=["培训", "覆盖率", "计算"],
+        "How is training coverage calculated?", ranked, translations=["培训", "覆盖率", "计算"]
     )
     assert answer.startswith("培训覆盖率 =")
     assert "six months" not in answer  # a weaker English line is not mixed in
@@ -170,3 +170,34 @@ def test_neighbours_too_long_to_show_leave_the_best_sentence_alone() -> None:
     long = "这是一段很长的背景介绍，" * 40 + "结束。"
     answer = extract("退货运费谁承担？", hits(f"{long}退货运费由我们承担。{long}"))
     assert answer == "退货运费由我们承担。 [1]"
+
+
+def test_the_best_ranked_passage_in_the_question_language_answers() -> None:
+    english = Hit(
+        Chunk(
+            "faq.html#10",
+            "faq.html",
+            "FAQ",
+            "What do I do if I think data has leaked?",
+            "Report it to the data security team within 1 hour.",
+            10,
+        ),
+        5.2,
+    )
+    chinese = Hit(
+        Chunk(
+            "privacy.md#6",
+            "privacy.md",
+            "数据隐私",
+            "泄露上报",
+            "发现数据泄露后，1 小时内报告数据安全小组，说明泄露了哪些数据。",
+            6,
+        ),
+        2.9,
+    )
+    answer = extract(
+        "What should I do if data leaked?",
+        [english, chinese],
+        translations=["数据", "泄露", "报告", "数据安全"],
+    )
+    assert answer == "Report it to the data security team within 1 hour. [1]"
