@@ -23,11 +23,14 @@ def body(reply: str) -> str:
 async def test_an_english_question_about_english_material_reads_english(
     chat_as: DriverFactory,
 ) -> None:
-    (reply,) = await chat_as("alice", "zh-CN").say("How do I spot a user who may churn?")
+    alice = chat_as("alice", "zh-CN")
+    (reply,) = await alice.say("How do I spot a user who may churn?")
     assert reply.startswith("From the course materials:\n")
     assert "A user counts as churned after 30 days without an order." in reply
     assert "Sources:" in reply and "Helpful" in reply and "Not helpful" in reply
     assert not re.search(r"[\u4e00-\u9fff]", reply)  # no Chinese line, label or button
+    (thanks,) = await alice.press("Helpful")
+    assert "Thanks for the feedback" in thanks
 
 
 async def test_an_english_question_about_chinese_only_material_says_so_first(

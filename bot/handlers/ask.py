@@ -127,4 +127,5 @@ def feedback(ctx: BotContext, event: ButtonPress, payload: AnswerFeedback) -> li
             return [Reply(t(language, "stale_button"))]
         asked.feedback = 1 if payload.helpful else -1
         asked.feedback_at = ctx.clock.now()
+        language = answer_language(asked.text, language)  # as the answer's buttons were
     return [Reply(t(language, "feedback_thanks"))]
