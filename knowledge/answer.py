@@ -314,11 +314,19 @@ class Answerer:
         if not hits or confidence < self.model.threshold:
             return Answer(question, False, "", confidence, language, hits)
         if self.llm is None:
+            closeness = (
+                self.retriever.index.sentence_similarities(
+                    [hit.chunk for hit in hits], evidence.vector
+                )
+                if evidence.vector is not None
+                else []
+            )
             shown = extract(
                 question,
                 hits,
                 translations=evidence.translations,
                 weight=self.retriever.index.idf,
+                closeness=closeness,
             )
             return Answer(question, True, shown, confidence, language, hits)
         text = self._written(question, language, hits)

@@ -28,9 +28,8 @@ citation at the end of each run of consecutive sentences.
 from __future__ import annotations
 
 import logging
-import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from knowledge.chunking import split_sentences as chunk_sentences
@@ -49,21 +48,18 @@ Longer lists are shown with the first sentence of each item, then only the items
 the best one.
 """
 
+CLOSENESS_WEIGHT = 1.0
+"""How much a sentence's similarity to the question (standardised over the candidates)
+counts, in units of the best sentence's shared-word weight: one standard deviation above
+the mean counts as much as the best word overlap."""
+
 ANCHOR_WINDOW = (1, 1)
 """Sentences shown before and after the best one: the answer is often beside the sentence
 that shares the question's words ("…于1879年建城。2000年时…")."""
 
 ANCHOR_LANGUAGE_MARGIN = 1.0
-"""The answer is built around the best sentence in the question's language when it shares
-at least this share of the best sentence's weighted words with the question."""
-
-SCORE_MARGIN = 0.0
-"""A passage in the question's language ranked within this much of the best passage's fused
-retrieval score answers as well (0: it must be the best-ranked)."""
-
-FILLER_LANGUAGE_MARGIN = 1.0
-"""A sentence in another language than the best sentence's is added only when it shares at
-least this share of the best sentence's weighted words with the question."""
+"""A passage in the question's language answers as well as one in the other language when
+it covers at least this much of the share of the question the other one covers."""
 
 _BULLET = re.compile(r"^\s*[-*•·]\s+")
 _NUMBER = re.compile(r"^\s*(?:\d{1,2}[.、)）]|[(（]\d{1,2}[)）])\s*")
@@ -281,17 +277,51 @@ def score_sentences(
     *,
     translations: Sequence[str] = (),
     weight: Callable[[str], float] | None = None,
+    closeness: Sequence[Mapping[str, float]] = (),
 ) -> list[tuple[float, float, _Sentence]]:
-    """Each sentence's score (shared words, rarer ones counting more, plus a small bonus
-    for earlier sentences of better sources) and its shared-word part alone."""
+    """Each sentence's score and the weight of the question's words it shares.
+
+    The score is those shared words (rarer ones counting more), plus, with ``closeness``
+    (each passage's sentences' similarity to the question, from their stored vectors),
+    :data:`CLOSENESS_WEIGHT` times the best word score for each standard deviation a
+    sentence stands above the mean similarity, plus a small bonus for earlier sentences of
+    better sources.
+    """
     words = content_words(question) | set(translations)
-    scored = []
+    shares = []
     for passage in passages:
         for sentence in passage.sentences:
             common = words & set(tokenize(sentence.text))
             shared = sum(weight(token) for token in common) if weight else float(len(common))
-            bonus = 1.0 / (passage.source + sentence.position)
-            scored.append((shared + bonus, shared, sentence))
+            shares.append((shared, passage, sentence))
+    similar = {
+        (passage.source, sentence.position): closeness[passage.source - 1][sentence.text]
+        for _, passage, sentence in shares
+        if passage.source <= len(closeness) and sentence.text in closeness[passage.source - 1]
+    }
+    scale = max((shared for shared, _, _ in shares), default=0.0) or 1.0
+    # Standardised within each language: a question is closer to every sentence in its own
+    # language, so one scale for both would rank its language's sentences up wholesale.
+    groups: dict[str, list[float]] = {}
+    for _, passage, sentence in shares:
+        value = similar.get((passage.source, sentence.position))
+        if value is not None:
+            groups.setdefault(passage.language, []).append(value)
+    moments = {}
+    for group, values in groups.items():
+        mean = sum(values) / len(values)
+        spread = (sum((value - mean) ** 2 for value in values) / len(values)) ** 0.5
+        if len(values) > 1 and spread > 0:
+            moments[group] = (mean, spread)
+    scored = []
+    for shared, passage, sentence in shares:
+        total = shared + 1.0 / (passage.source + sentence.position)
+        if passage.language in moments:
+            mean, spread = moments[passage.language]
+            # A sentence without a vector of its own (too short) counts as below average.
+            value = similar.get((passage.source, sentence.position), mean - spread)
+            total += CLOSENESS_WEIGHT * scale * (value - mean) / spread
+        scored.append((total, shared, sentence))
     return scored
 
 
@@ -300,32 +330,35 @@ def _prefer_language(
     passages: Sequence[_Passage],
     language: str,
     words: set[str],
+    translations: set[str],
     weight: Callable[[str], float] | None,
 ) -> tuple[float, float, _Sentence]:
     """The best sentence, from a passage in the question's language when one answers as well.
 
-    A passage answers as well when the question's words (and their translations) it holds,
-    in its heading or its text, weigh at least :data:`ANCHOR_LANGUAGE_MARGIN` of what the
-    best passage in the other language holds: an English FAQ entry headed "How can I help
-    keep users?" answers that question as well as the Chinese section about retention.
+    A passage answers as well when it covers the question at least as fully: the share of
+    the question's words (by weight) that it holds in its heading or text, against the share
+    of their translations that the best passage in the other language holds. An English FAQ
+    entry headed "How can I help keep users?" answers that question as well as the Chinese
+    section on retention; an English page holding only "data" of "Do I need approval before
+    exporting data?" does not, against the Chinese rule holding 导出, 数据 and 审批.
     """
     best = ranked[0]
     if detect_language(best[2].text) == language:
         return best
 
-    def match(passage: _Passage) -> float:
-        common = words & set(tokenize(passage.heading + "\n" + passage.text))
-        return sum(weight(token) for token in common) if weight else float(len(common))
+    def cover(passage: _Passage, vocabulary: set[str]) -> float:
+        held = vocabulary & set(tokenize(passage.heading + "\n" + passage.text))
+        total = sum(weight(token) for token in vocabulary) if weight else len(vocabulary)
+        found = sum(weight(token) for token in held) if weight else len(held)
+        return found / total if total else 0.0
 
     same = [passage for passage in passages if passage.language == language]
     other = [passage for passage in passages if passage.language != language]
     if not same or not other:
         return best
-    top_match = max(map(match, other))
-    top_score = max(passage.score for passage in passages)
+    bar = ANCHOR_LANGUAGE_MARGIN * max(cover(passage, translations) for passage in other)
     for passage in same:  # best-ranked first
-        as_well = match(passage) > 0 and match(passage) >= ANCHOR_LANGUAGE_MARGIN * top_match
-        if as_well or passage.score >= top_score - SCORE_MARGIN:
+        if cover(passage, words) > 0 and cover(passage, words) >= bar:
             found = [item for item in ranked if item[2].source == passage.source and item[1] > 0]
             if found:
                 return found[0]
@@ -340,6 +373,7 @@ def extract(
     list_chars: int = LIST_CHARS,
     translations: Sequence[str] = (),
     weight: Callable[[str], float] | None = None,
+    closeness: Sequence[Mapping[str, float]] = (),
 ) -> str:
     """The answer around the best sentence of the top sources, with ``[n]`` citations.
 
@@ -351,6 +385,9 @@ def extract(
         translations: the keyword tokens the retriever searched the other language with,
             so an English question about Chinese material finds its Chinese sentence.
         weight: a word's weight (the index's IDF): 导出 counts more than 数据.
+        closeness: per source, its sentences' similarity to the question by sentence text
+            (:meth:`knowledge.index.KnowledgeIndex.sentence_similarities`): a sentence
+            that says the same in other words ranks up.
 
     Returns:
         One line per line of the sources shown, a citation after each run of consecutive
@@ -360,15 +397,15 @@ def extract(
         _Passage(number, hit.chunk.text, f"{hit.chunk.title}\n{hit.chunk.section}", hit.score)
         for number, hit in enumerate(hits, start=1)
     ]
-    scored = score_sentences(question, passages, translations=translations, weight=weight)
+    scored = score_sentences(
+        question, passages, translations=translations, weight=weight, closeness=closeness
+    )
     if not scored:
         return ""
     language = detect_language(question)
     ranked = sorted(scored, key=lambda item: -item[0])
-    words = content_words(question) | set(translations)
-    _, best_shared, best = _prefer_language(ranked, passages, language, words, weight)
-    # Chosen for its language over a better-matching sentence: nothing in the other one.
-    other_bar = best_shared if best is ranked[0][2] else math.inf
+    words = content_words(question)
+    _, _, best = _prefer_language(ranked, passages, language, words, set(translations), weight)
     anchor = passages[best.source - 1]
     first = anchor.group(best)
     if anchor.lead_in(best.line) is not None:
@@ -385,11 +422,8 @@ def extract(
             break
         if shared <= 0 or (sentence.source, sentence.position) in chosen:
             continue
-        if (
-            detect_language(sentence.text) != anchor_language
-            and shared < FILLER_LANGUAGE_MARGIN * other_bar
-        ):
-            continue  # one language throughout, unless the other one answers as well
+        if detect_language(sentence.text) != anchor_language:
+            continue  # one language throughout: the anchor's
         passage = passages[sentence.source - 1]
         group = [
             position

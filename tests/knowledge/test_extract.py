@@ -6,7 +6,15 @@ import re
 
 import pytest
 
-from knowledge.extract import ANSWER_CHARS, LIST_CHARS, extract, leans_back, list_marker
+from knowledge.extract import (
+    ANSWER_CHARS,
+    LIST_CHARS,
+    extract,
+    leans_back,
+    list_marker,
+    split_sentences,
+)
+from knowledge.search import Retriever
 from knowledge.types import Chunk, Hit
 
 PRACTICES = (
@@ -201,3 +209,27 @@ def test_the_best_ranked_passage_in_the_question_language_answers() -> None:
         translations=["数据", "泄露", "报告", "数据安全"],
     )
     assert answer == "Report it to the data security team within 1 hour. [1]"
+
+
+def test_a_sentence_that_says_it_in_other_words_is_found_by_its_closeness() -> None:
+    text = "开场白一句。开场白二句。开场白三句。中间一句。用户七天没下单就要联系。结尾一句。结尾二句。结尾三句。"
+    closeness = [
+        {sentence: 0.80 for sentence in text.replace("。", "。\n").split()}
+        | {"用户七天没下单就要联系。": 0.95}
+    ]
+    # No word of the question is in the passage; the closest sentence leads.
+    answer = extract("多久不买菜算流失？", hits(text), closeness=closeness)
+    assert answer == "中间一句。用户七天没下单就要联系。结尾一句。 [1]"
+
+
+def test_stored_sentence_vectors_give_each_sentence_its_closeness(
+    sample_retriever: Retriever,
+) -> None:
+    evidence = sample_retriever.evidence("流失率怎么计算？", 3)
+    assert evidence.vector is not None
+    chunks = [hit.chunk for hit in evidence.hits]
+    closeness = sample_retriever.index.sentence_similarities(chunks, evidence.vector)
+    assert len(closeness) == 3
+    for chunk, similar in zip(chunks, closeness, strict=True):
+        assert similar and set(similar) <= set(split_sentences(chunk.text))
+        assert all(-1.0 <= value <= 1.0 for value in similar.values())
