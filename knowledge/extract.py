@@ -2,8 +2,9 @@
 
 A sentence cut out of its passage often says less than it seems to: "下面几类做法…：" without
 the list it introduces, "This is why …" without what "this" is, a question line without its
-answer. So the best sentence (ranked by the question's words and their translations,
-:func:`score_sentences`) brings what it needs to be read on its own:
+answer. So the best sentence (ranked by the question's words and their translations and by
+its stored vector's closeness to the question, :func:`score_sentences`) brings what it
+needs to be read on its own:
 
 - a lead-in (a line ending in ``：`` or ``:`` followed by list items or numbered lines)
   comes with its whole list, and a list item with its lead-in and the rest of the list; a
@@ -18,9 +19,9 @@ answer. So the best sentence (ranked by the question's words and their translati
 Other well-ranked sentences that share a word with the question fill what room is left
 (:data:`ANSWER_CHARS`; an item or a lead-in among them brings its lead-in or its list). A
 list may make the answer longer, up to :data:`LIST_CHARS`, so a chat message stays
-readable. The answer keeps to one language: it is built around a sentence in the
-question's language when one answers as well as the best, and a sentence in another
-language than that one's is added only when it answers as well. It reads in the order of
+readable. The answer keeps to one language, its best sentence's, and that sentence comes
+from a passage in the question's language when one covers the question as well as the
+other language's best passage covers its translations. It reads in the order of
 its sources: the best passage first, each passage's sentences in their own order, one
 citation at the end of each run of consecutive sentences.
 """
