@@ -57,3 +57,10 @@ async def test_a_chinese_question_reads_chinese_for_an_english_profile(
 async def test_a_question_that_does_not_say_follows_the_profile(chat_as: DriverFactory) -> None:
     (reply,) = await chat_as("dan", "zh-CN").say("NPS?")
     assert reply.startswith("根据课程资料：") or "课程资料里还没有涉及" in reply
+
+
+async def test_an_english_question_the_materials_do_not_cover_is_declined_in_english(
+    chat_as: DriverFactory,
+) -> None:
+    (reply,) = await chat_as("erin", "zh-CN").say("What is for lunch in the canteen today?")
+    assert reply.startswith("The course materials don't cover this yet")
