@@ -145,9 +145,8 @@ class _Sentence:
 class _Passage:
     """One source's sentences with the lines they stand on and the lists they form."""
 
-    def __init__(self, source: int, text: str, heading: str = "", score: float = 0.0) -> None:
+    def __init__(self, source: int, text: str, heading: str = "") -> None:
         self.source = source
-        self.score = score
         self.text = text
         self.heading = heading
         self.language = detect_language(text)
@@ -395,7 +394,7 @@ def extract(
         sentences of one source; empty without sources.
     """
     passages = [
-        _Passage(number, hit.chunk.text, f"{hit.chunk.title}\n{hit.chunk.section}", hit.score)
+        _Passage(number, hit.chunk.text, f"{hit.chunk.title}\n{hit.chunk.section}")
         for number, hit in enumerate(hits, start=1)
     ]
     scored = score_sentences(
