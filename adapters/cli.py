@@ -223,13 +223,14 @@ def ask(
     if json_output:
         typer.echo(json.dumps(_answer_json(answer), ensure_ascii=False, indent=2))
         return
+    from bot.views import answer_language, render_answer
+
+    language = answer_language(answer.question, settings.language)
     if not answer.answered:
-        typer.echo(t(answer.language, "not_covered"))
+        typer.echo(t(language, "not_covered"))
         typer.echo(f"(confidence {answer.confidence:.2f})", err=True)
         raise typer.Exit(3)
-    from bot.views import render_answer
-
-    typer.echo(render_answer(answer, answer.language))
+    typer.echo(render_answer(answer, language))
     typer.echo(f"(confidence {answer.confidence:.2f})", err=True)
 
 

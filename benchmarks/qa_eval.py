@@ -282,11 +282,17 @@ def run(materials: Path, llm: Any = None) -> dict[str, Any]:
                 evidence = retriever.evidence(q["question"], 5)
                 features.append(signals(q["question"], evidence, index))
                 if q["expected"]:
-                    text = extract(
+                    top = evidence.hits[:3]
+                    text = extract(  # as Answerer.answer does, sentence closeness included
                         q["question"],
-                        evidence.hits[:3],
+                        top,
                         translations=evidence.translations,
                         weight=index.idf,
+                        closeness=index.sentence_similarities(
+                            [hit.chunk for hit in top], evidence.vector
+                        )
+                        if evidence.vector is not None
+                        else [],
                     )
                     shown.append(
                         any(

@@ -486,7 +486,7 @@ def _quality(run: BenchmarkRun, cores: int) -> list[str]:
     if "extract_rate" in qa:
         lines += [
             "Extractive answers (no LLM): share of the answerable questions whose shown answer "
-            "(the best sentences of the top 3 sources) contains the expected phrase: "
+            "(built around the best sentence of the top 3 sources) contains the expected phrase: "
             f"{_pct(qa['extract_rate'])} on these questions, "
             f"{_pct(qa['holdout_extract_rate'])} on the held-out ones below. The phrase marks "
             "the evidence, so this is a lower bound on answers that show it.",

@@ -8,6 +8,7 @@ from bot.events import Button, Reply
 from bot.i18n import t
 from bot.payloads import LessonDone, LessonQuiz, QuizAnswer, QuizSubmit, QuizToggle
 from bot.store.models import Delivery, DeliveryKind
+from knowledge.tokenize import clear_language, detect_language
 from knowledge.types import Answer
 from quizzes.content import Course, Lesson, Question, QuestionType
 from quizzes.grading import option_label
@@ -92,12 +93,33 @@ def source_label(title: str, section: str) -> str:
     return SECTION_SEPARATOR.join(part for part in parts if part)
 
 
+def answer_language(question: str, spoken: str) -> str:
+    """The language of every fixed text around an answer to ``question``.
+
+    The question's language when it is clear (:func:`knowledge.tokenize.clear_language`):
+    someone who asks in English reads the header, the source labels, the buttons and the
+    not-covered reply in English, whatever language their profile holds. A question that
+    does not say (``NPS?``, ``LTV``) gets ``spoken``, the person's own language
+    (:func:`bot.people.spoken_language`).
+    """
+    return clear_language(question) or spoken
+
+
+def _only_other_language(text: str, language: str) -> bool:
+    """Whether no line of the answer is in ``language`` (lines without words don't count)."""
+    lines = [_CITATION.sub("", line) for line in text.splitlines()]
+    worded = [line for line in lines if any(char.isalpha() for char in line)]
+    return bool(worded) and all(detect_language(line) != language for line in worded)
+
+
 def render_answer(answer: Answer, language: str) -> str:
     """The reply text: the answer, then the sources it cites by title and section.
 
     Only sources the text cites are listed, each once (two passages of one section are one
     source), numbered in the order the text first cites them; the text's ``[n]`` marks are
-    renumbered to match. A source the text never cites is not listed.
+    renumbered to match. A source the text never cites is not listed. When no line of the
+    answer is in ``language`` (the materials hold the evidence only in the other language
+    and no chat model wrote the answer in the asker's), the header says so.
     """
     labels = [
         (source_label(hit.chunk.title, hit.chunk.section), hit.chunk.path) for hit in answer.sources
@@ -117,7 +139,8 @@ def render_answer(answer: Answer, language: str) -> str:
     text = _CITATION.sub(mark, answer.text)
     # One source cited twice in a row ("… [1] [1]") reads as once.
     text = re.sub(r"(\[\d+\])(?:\s*\1)+", r"\1", text)
-    lines = [t(language, "answer_intro"), text, "", t(language, "sources_heading")]
+    intro = "answer_only_other_language" if _only_other_language(text, language) else "answer_intro"
+    lines = [t(language, intro), text, "", t(language, "sources_heading")]
     for (where, path), number in numbers.items():
         lines.append(f"[{number}] {where} ({path})")
     return "\n".join(lines)

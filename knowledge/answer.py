@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import logging
 import math
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from knowledge.answer_type import question_focus, type_found
 from knowledge.calibration import DEFAULT_STRICTNESS
-from knowledge.chunking import split_sentences as chunk_sentences
+from knowledge.extract import extract, split_sentences
 from knowledge.followup import Turn, condense_prompt, condensed, rewrite
 from knowledge.index import KnowledgeIndex
 from knowledge.lexicon import Lexicon
@@ -30,7 +29,6 @@ from knowledge.tokenize import (
     QUESTION_WORDS,
     chinese_subwords,
     chinese_words,
-    content_words,
     detect_language,
     english_stems,
     has_cjk,
@@ -287,94 +285,6 @@ def signals(
     }
 
 
-def split_sentences(text: str) -> list[str]:
-    """Sentences of a passage (Chinese and English sentence ends, and line breaks)."""
-    return [part.strip() for part in chunk_sentences(text) if part.strip()]
-
-
-def extract(
-    question: str,
-    hits: Sequence[Hit],
-    *,
-    max_chars: int = 360,
-    translations: Sequence[str] = (),
-    weight: Callable[[str], float] | None = None,
-) -> str:
-    """The most relevant sentences of the top sources, in source order, with citations.
-
-    Sentences are ranked by the question's content words they contain, or their
-    translations (``translations``: the keyword tokens the retriever searched the other
-    language with), so an English question about Chinese material is shown the Chinese
-    sentence that holds its terms. With ``weight`` (the index's IDF) a rare word counts
-    more than a common one (导出 more than 数据); ties favour earlier sentences of
-    better-ranked sources.
-    """
-    words = content_words(question) | set(translations)
-    candidates: list[tuple[float, int, int, str]] = []
-    for source_number, hit in enumerate(hits, start=1):
-        for position, sentence in enumerate(split_sentences(hit.chunk.text)):
-            common = words & set(tokenize(sentence))
-            shared = sum(weight(token) for token in common) if weight else len(common)
-            rank_bonus = 1.0 / (source_number + position)
-            candidates.append((shared + rank_bonus, source_number, position, sentence))
-    chosen: list[tuple[int, int, str]] = []
-    used = 0
-    for _, source_number, position, sentence in sorted(candidates, key=lambda item: -item[0]):
-        if chosen and used + len(sentence) > max_chars:
-            continue
-        chosen.append((source_number, position, sentence))
-        used += len(sentence)
-        if used >= max_chars * 0.6:
-            break
-    best = max(candidates, key=lambda item: item[0])[1:3] if candidates else None
-    chosen = _faq_pairs_whole(chosen, hits, best=best)
-    chosen.sort()
-    return "\n".join(f"{sentence} [{source_number}]" for source_number, _, sentence in chosen)
-
-
-_FAQ_QUESTION = re.compile(r"^\s*(?:问|Q|Question)\s*[:：]", re.IGNORECASE)
-_FAQ_ANSWER = re.compile(r"^\s*(?:答|A|Answer)\s*[:：]", re.IGNORECASE)
-
-
-def _faq_groups(sentences: Sequence[str]) -> dict[int, list[int]]:
-    """FAQ pairs of a passage: each question line's position -> its answer's positions (the
-    answer line and the sentences after it, up to the next question line)."""
-    groups: dict[int, list[int]] = {}
-    question: int | None = None
-    for position, sentence in enumerate(sentences):
-        if _FAQ_QUESTION.match(sentence):
-            question = position
-            groups[position] = []
-        elif question is not None and (groups[question] or _FAQ_ANSWER.match(sentence)):
-            groups[question].append(position)
-        else:
-            question = None
-    return {question: answer for question, answer in groups.items() if answer}
-
-
-def _faq_pairs_whole(
-    chosen: list[tuple[int, int, str]], hits: Sequence[Hit], *, best: tuple[int, int] | None
-) -> list[tuple[int, int, str]]:
-    """Keep FAQ question-answer pairs together: a chosen answer brings its question line
-    and the rest of its answer; a question line chosen without its answer is dropped,
-    unless it is the best sentence of all, when its answer comes with it."""
-    picked = {(source, position) for source, position, _ in chosen}
-    result = set(picked)
-    for source_number, hit in enumerate(hits, start=1):
-        sentences = split_sentences(hit.chunk.text)
-        for question, answer in _faq_groups(sentences).items():
-            pair = {(source_number, position) for position in (question, *answer)}
-            answered = any((source_number, position) in picked for position in answer)
-            if answered or best == (source_number, question):
-                result |= pair
-            else:
-                result.discard((source_number, question))
-    return [
-        (source, position, split_sentences(hits[source - 1].chunk.text)[position])
-        for source, position in result
-    ]
-
-
 class Answerer:
     """Answers questions from the materials, or abstains.
 
@@ -440,11 +350,19 @@ class Answerer:
         if not hits or confidence < threshold:
             return Answer(question, False, "", confidence, language, hits)
         if self.llm is None:
+            closeness = (
+                self.retriever.index.sentence_similarities(
+                    [hit.chunk for hit in hits], evidence.vector
+                )
+                if evidence.vector is not None
+                else []
+            )
             shown = extract(
                 question,
                 hits,
                 translations=evidence.translations,
                 weight=self.retriever.index.idf,
+                closeness=closeness,
             )
             return Answer(question, True, shown, confidence, language, hits)
         text = self._written(question, language, hits)
@@ -496,7 +414,8 @@ def system_prompt(language: str) -> str:
     return (
         "You are a training assistant for employees. Answer the question using ONLY the "
         "numbered sources. Do not add facts that are not in the sources. "
-        f"Answer in {name}, in at most five sentences. After each sentence, cite the "
+        f"Answer in {name}, in at most five sentences, even when the sources are written "
+        "in another language: then translate what they say. After each sentence, cite the "
         "sources it relies on as [1], [2]. If the sources do not answer the question, reply "
         f"with exactly {NO_ANSWER} and nothing else."
     )

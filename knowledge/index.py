@@ -33,7 +33,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,11 +69,16 @@ INDEX_FILES = (
 """The files of an index beside its (embedded) Chroma folder ``chroma/``."""
 
 
+def embedded_sentences(chunk: Chunk) -> list[str]:
+    """The sentences of a chunk that have a vector of their own (``<chunk id>~<n>``)."""
+    sentences = [part.strip() for part in split_sentences(chunk.text)]
+    return [part for part in sentences if len(part) >= MIN_SENTENCE_CHARS] or [chunk.text]
+
+
 def sentence_units(chunk: Chunk) -> list[str]:
     """The texts embedded for a chunk: each sentence, prefixed with its section heading."""
     heading = chunk.section.rsplit(" > ", 1)[-1] if chunk.section else chunk.title
-    sentences = [part.strip() for part in split_sentences(chunk.text)]
-    sentences = [part for part in sentences if len(part) >= MIN_SENTENCE_CHARS] or [chunk.text]
+    sentences = embedded_sentences(chunk)
     if not heading:
         return sentences
     separator = "：" if has_cjk(heading) else ": "
@@ -652,6 +657,45 @@ class KnowledgeIndex:
             if chunk_id in self.chunks and chunk_id not in best:
                 best[chunk_id] = 1.0 - float(distance)
         return sorted(best.items(), key=lambda item: -item[1])[:k]
+
+    def sentence_similarities(
+        self, chunks: Sequence[Chunk], vector: Sequence[float]
+    ) -> list[dict[str, float]]:
+        """Each chunk's sentences' cosine similarity to an embedded question, by sentence text.
+
+        One read of the stored sentence vectors (no embedding). A sentence too short to have
+        a vector of its own is missing from its chunk's mapping; when the vector store
+        cannot be read, every mapping is empty (the answer is then chosen by words alone).
+        """
+        ids = [
+            f"{chunk.id}~{number}"
+            for chunk in chunks
+            for number in range(len(embedded_sentences(chunk)))
+        ]
+        if not ids or not self.vector_count:
+            return [{} for _ in chunks]
+        try:
+            stored = self.collection.get(ids=ids, include=["embeddings"])
+        except Exception:  # a broken store is reported by the search itself; words suffice here
+            logger.debug("sentence vectors unavailable", exc_info=True)
+            return [{} for _ in chunks]
+        found = dict(zip(stored["ids"], stored["embeddings"], strict=True))
+        question = np.asarray(vector, dtype=float)
+        norm = float(np.linalg.norm(question)) or 1.0
+        result = []
+        for chunk in chunks:
+            similarities = {}
+            for number, sentence in enumerate(embedded_sentences(chunk)):
+                stored_vector = found.get(f"{chunk.id}~{number}")
+                if stored_vector is None:
+                    continue
+                other = np.asarray(stored_vector, dtype=float)
+                similarity = float(other @ question) / (
+                    (float(np.linalg.norm(other)) or 1.0) * norm
+                )
+                similarities[sentence] = similarity
+            result.append(similarities)
+        return result
 
     def keyword(self, query: str, k: int) -> list[tuple[str, float]]:
         """Best chunks by BM25 over jieba/English tokens: ``(chunk id, score)``, score > 0."""

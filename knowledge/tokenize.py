@@ -319,6 +319,23 @@ def detect_language(text: str) -> str:
     return "zh" if cjk and cjk * 3 >= latin * 0.5 else "en"
 
 
+_LETTER_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def clear_language(text: str) -> str | None:
+    """``zh`` or ``en`` when the text says which plainly, else ``None``.
+
+    Chinese when it holds at least two Chinese characters (and :func:`detect_language`
+    agrees); English when it holds no Chinese and at least two words of letters. A bare
+    abbreviation (``NPS?``, ``LTV``), a number or an emoji says nothing.
+    """
+    if len(_CJK.findall(text)) >= 2:
+        return "zh" if detect_language(text) == "zh" else None
+    if not _CJK.search(text) and len(_LETTER_WORD.findall(text)) >= 2:
+        return "en"
+    return None
+
+
 @lru_cache(maxsize=8192)
 def _stem(word: str) -> str:
     """A deliberately light English stemmer: plural and common verb/noun endings."""

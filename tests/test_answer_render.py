@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-from bot.views import render_answer, source_label
+import pytest
+
+from bot.views import answer_language, render_answer, source_label
 from knowledge.types import Answer, Chunk, Hit
 
 
@@ -70,3 +72,46 @@ def test_citations_outside_the_sources_are_left_as_written() -> None:
 def test_one_separator_between_title_and_every_heading() -> None:
     assert source_label("指南", "一级指标 > 覆盖率 > 计算") == "指南 › 一级指标 › 覆盖率 › 计算"
     assert source_label("Guide", "") == "Guide"
+
+
+def test_an_answer_only_in_the_other_language_says_so_in_the_askers() -> None:
+    chinese = Answer("q", True, "培训覆盖率 = 完成人数 ÷ 应参训人数。 [1]", 0.9, "en", [RETENTION])
+    assert render_answer(chinese, "en").startswith(
+        "The materials cover this only in Chinese:\n培训覆盖率"
+    )
+    english = Answer("q", True, "Every six months. [1]", 0.9, "zh", [FAQ])
+    assert render_answer(english, "zh").startswith("资料中只有英文内容：\nEvery six months.")
+
+
+def test_an_answer_with_a_line_in_the_askers_language_gets_the_usual_header() -> None:
+    mixed = Answer(
+        "q", True, "留存很重要。 [1]\nEvery six months. [2]", 0.9, "zh", [RETENTION, FAQ]
+    )
+    assert render_answer(mixed, "zh").startswith("根据课程资料：\n")
+    # A chat model writes in the asker's language from Chinese sources: no note.
+    written = Answer(
+        "q", True, "Coverage is completions over required staff [1].", 0.9, "en", [RETENTION]
+    )
+    assert render_answer(written, "en").startswith("From the course materials:\n")
+    # Lines without words (a formula of digits) say nothing about the language.
+    formula = Answer("q", True, "Coverage:\n228 ÷ 240 = 95% [1]", 0.9, "en", [RETENTION])
+    assert render_answer(formula, "en").startswith("From the course materials:\n")
+
+
+@pytest.mark.parametrize(
+    ("question", "spoken", "language"),
+    [
+        ("How is training coverage calculated?", "zh", "en"),
+        ("churn rate", "zh", "en"),
+        ("培训覆盖率怎么计算？", "en", "zh"),
+        ("DAU/MAU 是什么？", "en", "zh"),
+        ("NPS?", "zh", "zh"),
+        ("LTV", "en", "en"),
+        ("👍", "zh", "zh"),
+        ("2027", "en", "en"),
+    ],
+)
+def test_the_question_decides_the_language_when_it_is_clear(
+    question: str, spoken: str, language: str
+) -> None:
+    assert answer_language(question, spoken) == language

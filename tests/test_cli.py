@@ -68,9 +68,10 @@ def test_piped_chat_prints_help_in_the_configured_language_and_exits_0(
     assert chinese.returncode == 0, chinese.stderr
     assert "欢迎你，li" in chinese.stdout and "你的培训助手" in chinese.stdout
     assert "根据课程资料：" in chinese.stdout
-    # The buttons are numbered after the three cited sources, never as [1] again.
-    assert "[3] 用户生命周期基础" in chinese.stdout
-    assert "[4] 👍 有帮助  [5] 👎 没帮助" in chinese.stdout
+    # The answer is the lead-in with its list, from one source; the buttons are numbered
+    # after it, never as [1] again.
+    assert "[1] 用户生命周期基础" in chinese.stdout
+    assert "[2] 👍 有帮助  [3] 👎 没帮助" in chinese.stdout
 
 
 def test_run_refuses_to_start_on_broken_content(tmp_path: Path) -> None:

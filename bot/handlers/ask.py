@@ -25,7 +25,7 @@ from bot.payloads import AnswerFeedback
 from bot.people import ensure_known, find_person
 from bot.qa import KnowledgeDamaged, KnowledgeUnavailable
 from bot.store.models import AskedQuestion
-from bot.views import render_answer
+from bot.views import answer_language, render_answer
 from knowledge.followup import Turn
 from knowledge.search import query_text
 from knowledge.types import Answer
@@ -82,6 +82,7 @@ def ask(ctx: BotContext, event: Event, question: str) -> list[Reply]:
     if intent.kind is not IntentKind.QUESTION:
         logger.debug("small talk (%s): not searched", intent.kind)
         return [small_talk_reply(intent, language)]
+    language = answer_language(question, language)  # an English question reads English
     if ctx.knowledge is None:
         return [Reply(t(language, "knowledge_unavailable"))]
     minutes = ctx.settings.followup_minutes
@@ -158,4 +159,5 @@ def feedback(ctx: BotContext, event: ButtonPress, payload: AnswerFeedback) -> li
             return [Reply(t(language, "stale_button"))]
         asked.feedback = 1 if payload.helpful else -1
         asked.feedback_at = ctx.clock.now()
+        language = answer_language(asked.text, language)  # as the answer's buttons were
     return [Reply(t(language, "feedback_thanks"))]

@@ -18,6 +18,7 @@ MESSAGES: dict[str, str] = {
     "welcome_back": "Welcome back, {name}. Lessons and quizzes are on again.",
     "unknown_command": "I don't know the command /{name}. Type /help for the list.",
     "answer_intro": "From the course materials:",
+    "answer_only_other_language": "The materials cover this only in Chinese:",
     "sources_heading": "Sources:",
     "followup_read_as": "(Following on from your last question, read as: {question})",
     "not_covered": (

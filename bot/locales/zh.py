@@ -18,6 +18,7 @@ MESSAGES: dict[str, str] = {
     "welcome_back": "欢迎回来，{name}。课程和测验推送已恢复。",
     "unknown_command": "我不认识命令 /{name}。输入 /help 查看命令列表。",
     "answer_intro": "根据课程资料：",
+    "answer_only_other_language": "资料中只有英文内容：",
     "sources_heading": "来源：",
     "followup_read_as": "（接着上一个问题，理解为：{question}）",
     "not_covered": "课程资料里还没有涉及这个问题，我不做猜测。你的问题已经转给培训老师。",

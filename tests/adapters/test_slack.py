@@ -150,10 +150,10 @@ async def test_a_mention_is_answered_in_its_thread(slack: Factory, bot: TrainBot
     (said,) = await carol.mention(
         "How is training coverage calculated?", channel="C0GENERAL", ts="1763340100.000200"
     )
-    assert said.startswith("From the course materials:")
+    assert said.startswith("The materials cover this only in Chinese:")
     (answer,) = posts(carol.fake)
     assert (answer.channel, answer.thread_ts) == ("C0GENERAL", "1763340100.000200")
-    assert plain_text(answer).startswith("From the course materials:")
+    assert plain_text(answer).startswith("The materials cover this only in Chinese:")
     with bot.ctx.db.session() as session:
         asked = session.scalars(select(AskedQuestion.text)).one()
     assert asked == "How is training coverage calculated?"
@@ -171,7 +171,7 @@ async def test_replies_in_a_thread_the_bot_was_mentioned_in_are_answered_there(
     (followup,) = await dan.reply_in_thread(
         "How is training coverage calculated?", channel="C0GENERAL", thread_ts=thread
     )
-    assert followup.startswith("From the course materials:")
+    assert followup.startswith("The materials cover this only in Chinese:")
     answer = posts(dan.fake)[-1]
     assert (answer.channel, answer.thread_ts) == ("C0GENERAL", thread)
     # A private channel works the same way.
@@ -320,7 +320,7 @@ async def test_an_unknown_time_zone_in_a_slack_profile_falls_back_to_the_organis
     caplog.set_level(logging.WARNING)
     mo = slack(person("mo", "en-US", "Mars/Olympus"))
     (answer,) = await mo.say("How is training coverage calculated?")
-    assert "From the course materials" in answer
+    assert "The materials cover this only in Chinese" in answer
     assert stored(bot, mo.user_id).timezone == bot.ctx.settings.timezone == "Asia/Shanghai"
     (welcome,) = await mo.say("/start")
     assert "Welcome, Mo!" in welcome

@@ -58,10 +58,9 @@ def test_no_question_line_is_shown_without_its_answer(question: str) -> None:
 
 def test_the_answer_comes_with_its_question() -> None:
     shown = lines(extract("用户说太贵了，是不是直接发券？", hits(FAQ)))
-    assert shown[:3] == [
+    assert shown[:2] == [
         "问：用户说“太贵了”，是不是直接发券？",
-        "答：先了解他在和什么比较。",
-        "很多时候推荐更合适的套餐比发券更有效。",
+        "答：先了解他在和什么比较。很多时候推荐更合适的套餐比发券更有效。",
     ]
 
 
@@ -69,8 +68,5 @@ def test_an_answer_sentence_brings_its_question_line() -> None:
     shown = lines(extract("What happens in March and September?", hits(ENGLISH_FAQ)))
     assert "Q: How often is the course content updated?" in shown
     question = shown.index("Q: How often is the course content updated?")
-    assert shown[question + 1 : question + 3] == [
-        "A: Every six months.",
-        "The review happens in March and September.",
-    ]
+    assert shown[question + 1] == "A: Every six months. The review happens in March and September."
     assert "Q: Who do I ask about my schedule?" not in shown or "A: Your store manager." in shown

@@ -8,6 +8,7 @@ from pathlib import Path
 from benchmarks.qa_eval import answer_rates
 from bot.qa import KnowledgeService
 from bot.settings import load_settings
+from bot.views import answer_language, render_answer
 from tests.conftest import SAMPLE_CONTENT
 from tests.fake_openai import FakeOpenAI
 
@@ -53,7 +54,13 @@ def test_english_questions_ask_for_an_english_answer(
             "How is training coverage calculated?"
         )
     assert answer.answered and answer.language == "en"
-    assert "Answer in English" in server.requests[0]["body"]["messages"][0]["content"]
+    system = server.requests[0]["body"]["messages"][0]["content"]
+    assert "Answer in English" in system and "translate" in system
+    # The sources are Chinese only; the written answer is English, so no "only in Chinese".
+    assert any("覆盖率" in hit.chunk.text for hit in answer.sources)
+    shown = render_answer(answer, answer_language(answer.question, "zh"))
+    assert shown.startswith("From the course materials:\nCoverage is completions")
+    assert "Sources:" in shown
 
 
 def test_the_model_saying_no_answer_means_abstaining(

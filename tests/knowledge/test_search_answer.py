@@ -108,14 +108,20 @@ def test_extract_for_an_english_question_shows_the_chinese_sentence_with_its_ter
     assert "导出数据需要经理审批，导出文件到期删除。 [2]" in shown
 
 
-def test_extract_picks_matching_sentences_in_source_order() -> None:
+def test_extract_shows_the_best_sentence_with_its_neighbours_in_source_order() -> None:
     chunk_a = Chunk(
-        "a.md#0", "a.md", "A", "", "无关的开场白在这里。留存率按注册周分批计算。最后一句也无关。", 0
+        "a.md#0",
+        "a.md",
+        "A",
+        "",
+        "很远的开场白。无关的开场白在这里。留存率按注册周分批计算。最后一句也无关。很远的结尾。",
+        0,
     )
     chunk_b = Chunk("b.md#0", "b.md", "B", "", "另一份资料提到留存率每周复盘。", 0)
     text = extract("留存率怎么计算", [Hit(chunk_a, 1.0), Hit(chunk_b, 0.9)], max_chars=40)
     lines = text.splitlines()
-    assert lines[0] == "留存率按注册周分批计算。 [1]"
+    assert lines[0] == "无关的开场白在这里。留存率按注册周分批计算。最后一句也无关。 [1]"
+    assert "很远" not in text
     assert all(line.endswith(("[1]", "[2]")) for line in lines)
 
 
