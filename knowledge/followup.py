@@ -42,6 +42,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from knowledge.answer_type import question_focus
 from knowledge.tokenize import (
     QUESTION_WORDS,
     STOPWORDS_EN,
@@ -83,6 +84,7 @@ _EN_LEAD = re.compile(
 _EN_PRONOUN = re.compile(
     r"\b(?:it|its|they|them|their|those|these|that one|this one|the same)\b", re.IGNORECASE
 )
+_EN_PREPOSITION = re.compile(r"(for|in|on|at|with|to|from|during|after|before)\b", re.I)
 _EN_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _END_PUNCT = re.compile(r"[？?！!。.…~～\s]+$")
@@ -224,6 +226,48 @@ def _substitute_en(previous: str, core: str) -> str | None:
     return _joined("".join(tokens[:start]), core) + "".join(tokens[end + 1 :]) + "?"
 
 
+def _substitute_focus(previous: str, core: str) -> str | None:
+    """The previous question with its focus (:func:`knowledge.answer_type.question_focus`,
+    the noun phrase it asks about) replaced by ``core``, or ``None`` when it has none.
+
+    For a bare phrase that shares no word with the previous question: "And the pass rate?"
+    after "How is training coverage calculated?" asks the same of the pass rate.
+    """
+    preposition = _EN_PREPOSITION.match(core)
+    if preposition is not None and not has_cjk(previous):
+        # "And for managers?" after "… for the frontline track?": the phrase it replaces
+        # starts with the same preposition.
+        found = list(re.finditer(rf"\b{preposition.group(1)}\b", previous, re.IGNORECASE))
+        if not found:
+            return None
+        return previous[: found[-1].start()] + core + "?"
+    focus = question_focus(previous)
+    if not focus:
+        return None
+    if has_cjk(previous):
+        words = chinese_segments(_END_PUNCT.sub("", previous))
+        inside = [any(word and word in part for part in focus) for word in words]
+        mark = "？"
+    else:
+        words = re.findall(r"[A-Za-z][A-Za-z'-]*|[^A-Za-z]+", _END_PUNCT.sub("", previous))
+        stems = set(focus)
+        inside = [bool(word[0].isalpha() and set(english_stems(word)) & stems) for word in words]
+        mark = "?"
+    if not any(inside):
+        return None
+    # The last run of focus words (spaces between English words belong to the run).
+    end = max(i for i, hit in enumerate(inside) if hit)
+    start = end
+    while start > 0 and (
+        inside[start - 1] or (not words[start - 1].strip() and start > 1 and inside[start - 2])
+    ):
+        start -= 1
+    if not has_cjk(previous):
+        while start > 1 and words[start - 2].lower() in {"the", "a", "an"}:
+            start -= 2  # "the activation rate": the article goes with its phrase
+    return _joined("".join(words[:start]), core) + "".join(words[end + 1 :]) + mark
+
+
 def _joined(before: str, core: str) -> str:
     """``before`` then ``core``, without repeating what ends one and starts the other
     (因为 + 因为价格离开, "pushed on" + "on the management track")."""
@@ -275,6 +319,8 @@ def rewrite(question: str, history: Sequence[Turn]) -> str:
             if not zh_core
             else None
         )
+        if substituted is None:
+            substituted = _substitute_focus(previous, core)
         if substituted is not None:
             return substituted
     separator = "：" if has_cjk(previous) else ": "

@@ -129,9 +129,15 @@ def parallel_files(course_dir: Path) -> list[Path]:
     return sorted(files)
 
 
+MINING_VERSION = 2
+"""Bumped when mining changes (2: compounds dropped, :func:`_without_compounds`), so a
+lexicon mined by an earlier trainbot is mined again at the next ingest or bot start."""
+
+
 def fingerprint(course_dir: Path) -> dict[str, list[int]]:
-    """Size and modification time of every parallel file (cheap change detection)."""
-    result: dict[str, list[int]] = {}
+    """Size and modification time of every parallel file (cheap change detection), and the
+    mining version."""
+    result: dict[str, list[int]] = {"<mining>": [MINING_VERSION, 0]}
     for path in parallel_files(course_dir):
         stat = path.stat()
         result[path.relative_to(course_dir).as_posix()] = [stat.st_size, stat.st_mtime_ns]
@@ -283,8 +289,23 @@ def _model_one(pairs: list[tuple[list[str], list[str]]]) -> dict[str, list[str]]
         ):
             table[source_word].append((value, target_word))
     return {
-        word: [target for _, target in sorted(options, key=lambda item: (-item[0], item[1]))][
-            :MAX_TRANSLATIONS
-        ]
+        word: _without_compounds(
+            [target for _, target in sorted(options, key=lambda item: (-item[0], item[1]))]
+        )[:MAX_TRANSLATIONS]
         for word, options in sorted(table.items())
     }
+
+
+def _without_compounds(targets: list[str]) -> list[str]:
+    """The Chinese translations of one word without those that hold another of them.
+
+    A word met mostly inside one phrase also learns the phrase's compound: "rate" is
+    aligned with 率 and, because "pass rate" is frequent in the course, with 通过率 too.
+    The compound's other characters belong to the other word (pass → 通过), and searching
+    with it pulls every "rate" question towards the pass rate, so it is dropped for 率.
+    """
+    return [
+        target
+        for target in targets
+        if not (has_cjk(target) and any(other != target and other in target for other in targets))
+    ]
