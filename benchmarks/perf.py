@@ -416,10 +416,11 @@ class QueryLatency:
 _COMPONENTS = (
     ("embed the question", "knowledge/embeddings.py", "embed_query"),
     ("Chroma query", "knowledge/index.py", "dense_by_vector"),
-    ("BM25 (incl. tokenising the question)", "knowledge/index.py", "keyword"),
+    ("BM25 (direct and translated keywords)", "knowledge/index.py", "keyword_by_tokens"),
     ("score fusion", "knowledge/search.py", "_fuse"),
     ("confidence signals", "knowledge/answer.py", "signals"),
-    ("sentence extraction", "knowledge/answer.py", "extract"),
+    ("sentence vectors of the sources", "knowledge/index.py", "sentence_similarities"),
+    ("sentence extraction", "knowledge/extract.py", "extract"),
 )
 
 

@@ -34,7 +34,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from knowledge.chunking import split_sentences as chunk_sentences
-from knowledge.tokenize import content_words, detect_language, tokenize
+from knowledge.tokenize import content_words, detect_language, has_cjk, tokenize
 from knowledge.types import Hit
 
 logger = logging.getLogger(__name__)
@@ -289,9 +289,13 @@ def score_sentences(
     """
     words = content_words(question) | set(translations)
     shares = []
+    chinese = {word for word in words if has_cjk(word)}
     for passage in passages:
         for sentence in passage.sentences:
+            # Chinese words count where they are written, whatever the segmentation: 率, a
+            # translation of "rate", is no token of 通过率 but that sentence holds it.
             common = words & set(tokenize(sentence.text))
+            common |= {word for word in chinese if word in sentence.text}
             shared = sum(weight(token) for token in common) if weight else float(len(common))
             shares.append((shared, passage, sentence))
     similar = {
@@ -347,7 +351,11 @@ def _prefer_language(
         return best
 
     def cover(passage: _Passage, vocabulary: set[str]) -> float:
-        held = vocabulary & set(tokenize(passage.heading + "\n" + passage.text))
+        text = passage.heading + "\n" + passage.text
+        tokens = set(tokenize(text))
+        # A Chinese translation counts where it is written, whatever the segmentation (率
+        # is no token of 通过率 or 流失率, but those passages hold it).
+        held = {word for word in vocabulary if word in tokens or (has_cjk(word) and word in text)}
         total = sum(weight(token) for token in vocabulary) if weight else len(vocabulary)
         found = sum(weight(token) for token in held) if weight else len(held)
         return found / total if total else 0.0

@@ -30,9 +30,14 @@ question supplies the rest.
   them when the phrase goes on past the shared part (一线轨道的合格线是多少？ + 管理轨道 →
   管理轨道的合格线是多少？; 用户要求删除自己的数据怎么办？ + 要求更正 → 要求更正自己的数据怎么办？; "How do I calculate the activation rate?" +
   "the retention rate" → "How do I calculate the retention rate?").
-- Otherwise (nothing shared, or the follow-up asks its own question about an unnamed
-  topic) the previous question is kept and the follow-up's words are put before it
-  ("春节：双十一大促的禁推窗口是哪几天？"), so the search sees both.
+- A bare phrase that shares nothing takes the place of the previous question's focus
+  (:func:`knowledge.answer_type.question_focus`): "How is training coverage calculated?"
+  + "And the pass rate?" → "How is the pass rate calculated?"; one that starts with a
+  preposition ("And for managers?") replaces the previous question's last phrase that
+  starts with the same preposition.
+- Otherwise (the follow-up asks its own question about an unnamed topic, or the previous
+  question has no focus) the previous question is kept and the follow-up's words are put
+  before it ("春节：双十一大促的禁推窗口是哪几天？"), so the search sees both.
 """
 
 from __future__ import annotations

@@ -109,6 +109,15 @@ def test_mined_lexicon_translates_both_ways(tmp_path: Path) -> None:
     assert Lexicon.from_json(lexicon.to_json()) == lexicon
 
 
+def test_a_word_does_not_also_translate_to_a_compound_of_its_translation() -> None:
+    # In the sample course "pass rate" is frequent, so "rate" was aligned with 通过率 as
+    # well as 率, and every English question about a rate was searched as the pass rate.
+    lexicon = mine(Path(__file__).resolve().parents[2] / "content")
+    assert "率" in lexicon.translate(["rate"], "en", general=False)
+    assert not any(len(word) > 1 and "率" in word for word in lexicon.translate(["rate"], "en"))
+    assert "流失" in lexicon.translate(["churn"], "en", general=False)
+
+
 def test_a_folder_without_parallel_texts_gives_an_empty_lexicon(tmp_path: Path) -> None:
     (tmp_path / "notes.md").write_text("# Notes\n\nOnly English here.\n", encoding="utf-8")
     lexicon = mine(tmp_path)
