@@ -168,8 +168,7 @@ async def test_an_english_followup_on_every_door(chat_as: DriverFactory, bot: Tr
     assert "80%" in first and "75%" not in first
     (followup,) = await ben.say("And for managers?")
     assert followup.startswith(
-        "(Following on from your last question, read as: "
-        "What is the passing score for managers?)"
+        "(Following on from your last question, read as: What is the passing score for managers?)"
     )
     assert "管理轨道的题目以情景判断为主" in followup and "75%" in followup
 
