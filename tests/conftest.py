@@ -26,7 +26,15 @@ from bot.store.db import Database, normalise_url
 from knowledge.embeddings import LocalE5Embeddings, embeddings_id
 from knowledge.index import KnowledgeIndex
 from knowledge.search import Retriever
-from tests.drivers import FRONT_DOORS, ChatDriver, front_door
+from tests.drivers import (
+    FRONT_DOORS,
+    GROUP_DOORS,
+    ChatDriver,
+    GroupChatDriver,
+    GroupFactory,
+    front_door,
+    group_door,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_CONTENT = REPO / "content"
@@ -194,6 +202,20 @@ def bot(settings: Settings, clock: FakeClock) -> TrainBot:
 def default_locale() -> str | None:
     """The platform locale of people made by ``chat_as`` (a module may override it)."""
     return "zh-CN"
+
+
+@pytest.fixture(params=GROUP_DOORS)
+async def in_group(request: pytest.FixtureRequest, bot: TrainBot) -> AsyncIterator[GroupFactory]:
+    """Make people who chat with the bot in a group and privately, on each group door in
+    turn: ``in_group("tom")``, ``in_group("lan", "zh-CN")``."""
+    async with group_door(request.param, bot) as driver_for:
+
+        def make(
+            user_id: str = "alice", locale: str | None = "en-US", timezone: str | None = None
+        ) -> GroupChatDriver:
+            return driver_for(Person(request.param, user_id, user_id.title(), locale, timezone))
+
+        yield make
 
 
 @pytest.fixture(params=FRONT_DOORS)

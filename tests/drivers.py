@@ -165,3 +165,7 @@ class ConsoleDriver:
             if label in button.label:
                 return await self.say(str(number))
         raise AssertionError(f"no button labelled {label!r} among {self.chat.buttons}")
+
+
+GroupFactory = Callable[..., GroupChatDriver]
+"""What the ``in_group`` fixture yields: ``in_group(user_id, locale="en-US", timezone=None)``."""

@@ -10,7 +10,7 @@ question of the eval sets; the chat-model path through the fake OpenAI server.
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,11 +31,10 @@ from bot.store.models import AskedQuestion, ConversationTurn
 from bot.store.models import Person as StoredPerson
 from knowledge.followup import Turn, is_followup, rewrite
 from tests.conftest import REPO, SAMPLE_CONTENT
-from tests.drivers import GROUP_DOORS, ChatDriver, ConsoleDriver, GroupChatDriver, group_door
+from tests.drivers import ChatDriver, ConsoleDriver, GroupFactory, group_door
 from tests.fake_openai import FakeOpenAI
 
 DriverFactory = Callable[..., ChatDriver]
-GroupFactory = Callable[[str], GroupChatDriver]
 PAIRS = yaml.safe_load((REPO / "benchmarks" / "eval" / "followups.yaml").read_text("utf-8"))[
     "pairs"
 ]
@@ -194,16 +193,10 @@ async def test_a_new_console_session_is_a_new_conversation(bot: TrainBot) -> Non
 # -- conversations with groups and threads -------------------------------------------------
 
 
-@pytest.fixture(params=GROUP_DOORS)
-async def in_group(request: pytest.FixtureRequest, bot: TrainBot) -> AsyncIterator[GroupFactory]:
-    async with group_door(request.param, bot) as driver_for:
-        yield lambda user_id: driver_for(Person(request.param, user_id, user_id.title(), "zh-CN"))
-
-
 async def test_a_followup_in_another_conversation_does_not_carry_the_topic(
     in_group: GroupFactory, bot: TrainBot
 ) -> None:
-    ann = in_group("ann")
+    ann = in_group("ann", "zh-CN")
     await ann.say(FIRST)  # in the private chat
     group, _ = await ann.say_in_group(FOLLOWUP)  # a group (Telegram), a new thread (Slack)
     assert group and "理解为" not in group

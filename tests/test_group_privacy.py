@@ -10,10 +10,8 @@ group.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy import select, update
 
 from bot.app import TrainBot
@@ -23,26 +21,12 @@ from bot.handlers.learning import deliver_quiz_now
 from bot.i18n import t
 from bot.store.models import AskedQuestion, PersonStatus
 from bot.store.models import Person as StoredPerson
-from tests.drivers import GROUP_DOORS, GroupChatDriver, group_door
+from tests.drivers import GroupChatDriver, GroupFactory
 from tests.reports.handbuilt import build
 
-GroupFactory = Callable[..., GroupChatDriver]
 MONDAY_AFTER_W47 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 SENT_EN = t("en", "group_dm_sent")
 SENT_ZH = t("zh", "group_dm_sent")
-
-
-@pytest.fixture(params=GROUP_DOORS)
-async def in_group(request: pytest.FixtureRequest, bot: TrainBot) -> AsyncIterator[GroupFactory]:
-    """Make people who chat with the bot in a group and privately, on each door in turn."""
-    async with group_door(request.param, bot) as driver_for:
-
-        def make(
-            user_id: str = "alice", locale: str | None = "en-US", timezone: str | None = None
-        ) -> GroupChatDriver:
-            return driver_for(Person(request.param, user_id, user_id.title(), locale, timezone))
-
-        yield make
 
 
 def stored(bot: TrainBot, driver: GroupChatDriver) -> StoredPerson | None:

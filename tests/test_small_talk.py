@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,10 +19,9 @@ from bot.library import CourseLibrary
 from bot.settings import Settings
 from bot.store.db import Database
 from bot.store.models import AskedQuestion, Attempt, Delivery, DeliveryKind
-from tests.drivers import GROUP_DOORS, ChatDriver, ConsoleDriver, GroupChatDriver, group_door
+from tests.drivers import ChatDriver, ConsoleDriver, GroupFactory
 
 DriverFactory = Callable[..., ChatDriver]
-GroupFactory = Callable[[str], GroupChatDriver]
 LABELLED = yaml.safe_load(
     (Path(__file__).parent.parent / "benchmarks" / "eval" / "chitchat.yaml").read_text("utf-8")
 )
@@ -174,13 +173,6 @@ async def test_console_buttons_never_reuse_citation_numbers(bot: TrainBot) -> No
     assert "谢谢你的反馈" in thanks
     (not_a_button,) = await kim.say("1")  # a citation number is no button: no quiz waits
     assert "没有等你作答的测验题" in not_a_button
-
-
-@pytest.fixture(params=GROUP_DOORS)
-async def in_group(request: pytest.FixtureRequest, bot: TrainBot) -> AsyncIterator[GroupFactory]:
-    """People who chat with the bot in a group and privately, on each group door in turn."""
-    async with group_door(request.param, bot) as driver_for:
-        yield lambda user_id: driver_for(Person(request.param, user_id, user_id.title(), "en-US"))
 
 
 async def test_a_letter_in_a_group_does_not_answer_the_private_quiz(
