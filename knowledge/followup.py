@@ -165,7 +165,13 @@ def _en_topic_word(word: str) -> bool:
 def _topic_phrase(previous: str) -> str:
     """The previous question's topic words, in order (what a pronoun stands for)."""
     if has_cjk(previous):
-        words = [word for word in chinese_segments(previous) if _zh_topic_word(word)]
+        # A one-character word is a verb or particle here (算, 用, 来, 做), not the topic:
+        # 流失率怎么算？ stands for 流失率, not 流失率算.
+        words = [
+            word
+            for word in chinese_segments(previous)
+            if _zh_topic_word(word) and not (len(word) == 1 and has_cjk(word))
+        ]
         return "".join(words)
     return " ".join(word for word in _EN_WORD.findall(previous) if _en_topic_word(word))
 
