@@ -300,12 +300,15 @@ class KnowledgeService:
         finally:
             self._settled()
 
-    def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
+    def ask(
+        self, question: str, history: Sequence[Turn] = (), *, reply_language: str | None = None
+    ) -> Answer:
         """Answer a question from the materials (blocking: the bot calls it in a worker).
 
         ``history`` is the conversation's earlier turns, oldest first: a follow-up is
         rewritten into a standalone question from them (:meth:`Answerer.standalone`), and
-        the answer's ``question`` is that standalone question.
+        the answer's ``question`` is that standalone question. ``reply_language`` is the
+        language a chat model writes in (default: the question's).
 
         Raises:
             KnowledgeUnavailable: when no index has been built.
@@ -322,7 +325,7 @@ class KnowledgeService:
             raise KnowledgeUnavailable(NOT_BUILT)
         answerer = self.answerer
         try:
-            return answerer.answer(question, history)
+            return answerer.answer(question, history, reply_language=reply_language)
         except KnowledgeIndexError as exc:  # e.g. the vector store failed while searching
             damaged = KnowledgeDamaged(str(exc))
             with self._lock:

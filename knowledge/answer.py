@@ -327,13 +327,17 @@ class Answerer:
             return general, self.model.threshold
         return calibration.confidence(features, general), calibration.threshold(self.strictness)
 
-    def answer(self, question: str, history: Sequence[Turn] = ()) -> Answer:
+    def answer(
+        self, question: str, history: Sequence[Turn] = (), *, reply_language: str | None = None
+    ) -> Answer:
         """Answer ``question`` with citations, or abstain when the materials don't cover it.
 
         A follow-up is first rewritten into a standalone question from ``history`` (the
         conversation's earlier turns, oldest first: :meth:`standalone`). A long message is
         answered for the part of it :func:`knowledge.search.query_text` keeps. The
-        returned answer's ``question`` is what was searched.
+        returned answer's ``question`` is what was searched. A chat model writes in
+        ``reply_language`` (the bot passes the asker's: ``bot.views.answer_language``), by
+        default the question's; "LTV?" shows no language of its own.
         """
         question = query_text(self.standalone(query_text(question), history))
         language = detect_language(question)
@@ -365,7 +369,7 @@ class Answerer:
                 closeness=closeness,
             )
             return Answer(question, True, shown, confidence, language, hits)
-        text = self._written(question, language, hits)
+        text = self._written(question, reply_language or language, hits)
         if text is None:
             return Answer(question, False, "", confidence, language, hits)
         return Answer(question, True, text, confidence, language, hits)

@@ -95,7 +95,7 @@ def ask(ctx: BotContext, event: Event, question: str) -> list[Reply]:
                     session, known.id, event.conversation, now=ctx.clock.now(), minutes=minutes
                 )
     try:
-        answer = ctx.knowledge.ask(question, history)
+        answer = ctx.knowledge.ask(question, history, reply_language=language)
     except KnowledgeDamaged:  # the service logs the cause once, not per question
         return [Reply(t(language, "knowledge_rebuilding"))]
     except KnowledgeUnavailable as exc:

@@ -63,6 +63,21 @@ def test_english_questions_ask_for_an_english_answer(
     assert "Sources:" in shown
 
 
+def test_a_question_without_a_language_of_its_own_is_answered_in_the_askers(
+    sample_index_dir: Path, tmp_path: Path
+) -> None:
+    # "LTV?" reads as English to the detector but says nothing of the asker's language;
+    # the bot passes the person's (bot.views.answer_language), and the model is told it.
+    with FakeOpenAI(["LTV 是每位用户的月均毛利乘以预计生命周期 [1]。"]) as server:
+        service = service_for(sample_index_dir, tmp_path, server.base_url)
+        answer = service.ask("LTV?", reply_language=answer_language("LTV?", "zh"))
+        english = service.ask("What is LTV?", reply_language=answer_language("What is LTV?", "zh"))
+    assert answer.answered and answer.text.startswith("LTV 是")
+    first, second = (request["body"]["messages"][0]["content"] for request in server.requests)
+    assert "简体中文" in first and "Answer in English" not in first
+    assert english.question == "What is LTV?" and "Answer in English" in second
+
+
 def test_the_model_saying_no_answer_means_abstaining(
     sample_index_dir: Path, tmp_path: Path
 ) -> None:
