@@ -271,6 +271,16 @@ class _Passage:
         return sorted({*head, *(p for i in chosen for p in kept[i])})
 
 
+def held_words(words: set[str], text: str) -> set[str]:
+    """The ``words`` (keyword tokens) that ``text`` holds.
+
+    A Chinese word counts where it is written, whatever the segmentation: 率, a translation
+    of "rate", is no token of 通过率 or 流失率, but a sentence holding those holds it.
+    """
+    tokens = set(tokenize(text))
+    return {word for word in words if word in tokens or (has_cjk(word) and word in text)}
+
+
 def score_sentences(
     question: str,
     passages: Sequence[_Passage],
@@ -289,13 +299,9 @@ def score_sentences(
     """
     words = content_words(question) | set(translations)
     shares = []
-    chinese = {word for word in words if has_cjk(word)}
     for passage in passages:
         for sentence in passage.sentences:
-            # Chinese words count where they are written, whatever the segmentation: 率, a
-            # translation of "rate", is no token of 通过率 but that sentence holds it.
-            common = words & set(tokenize(sentence.text))
-            common |= {word for word in chinese if word in sentence.text}
+            common = held_words(words, sentence.text)
             shared = sum(weight(token) for token in common) if weight else float(len(common))
             shares.append((shared, passage, sentence))
     similar = {
@@ -351,11 +357,7 @@ def _prefer_language(
         return best
 
     def cover(passage: _Passage, vocabulary: set[str]) -> float:
-        text = passage.heading + "\n" + passage.text
-        tokens = set(tokenize(text))
-        # A Chinese translation counts where it is written, whatever the segmentation (率
-        # is no token of 通过率 or 流失率, but those passages hold it).
-        held = {word for word in vocabulary if word in tokens or (has_cjk(word) and word in text)}
+        held = held_words(vocabulary, passage.heading + "\n" + passage.text)
         total = sum(weight(token) for token in vocabulary) if weight else len(vocabulary)
         found = sum(weight(token) for token in held) if weight else len(held)
         return found / total if total else 0.0

@@ -667,10 +667,11 @@ class KnowledgeIndex:
         a vector of its own is missing from its chunk's mapping; when the vector store
         cannot be read, every mapping is empty (the answer is then chosen by words alone).
         """
+        sentences = [embedded_sentences(chunk) for chunk in chunks]
         ids = [
             f"{chunk.id}~{number}"
-            for chunk in chunks
-            for number in range(len(embedded_sentences(chunk)))
+            for chunk, texts in zip(chunks, sentences, strict=True)
+            for number in range(len(texts))
         ]
         if not ids or not self.vector_count:
             return [{} for _ in chunks]
@@ -683,9 +684,9 @@ class KnowledgeIndex:
         question = np.asarray(vector, dtype=float)
         norm = float(np.linalg.norm(question)) or 1.0
         result = []
-        for chunk in chunks:
+        for chunk, texts in zip(chunks, sentences, strict=True):
             similarities = {}
-            for number, sentence in enumerate(embedded_sentences(chunk)):
+            for number, sentence in enumerate(texts):
                 stored_vector = found.get(f"{chunk.id}~{number}")
                 if stored_vector is None:
                     continue
