@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
 
 from knowledge.answer import (
@@ -36,9 +35,10 @@ from knowledge.answer import (
     FEATURES,
     Answerer,
     ConfidenceModel,
-    extract,
+    extractive,
     signals,
 )
+from knowledge.calibration import fit_logistic
 from knowledge.embeddings import LocalE5Embeddings, embeddings_id
 from knowledge.index import KnowledgeIndex
 from knowledge.loaders import load_document
@@ -177,33 +177,16 @@ def build_index(materials: Path, directory: Path) -> KnowledgeIndex:
 def fit_confidence(
     features: list[dict[str, float]], labels: list[int], threshold: float = 0.5
 ) -> ConfidenceModel:
-    """Fit the logistic confidence model (L2-regularised, projected gradient descent).
+    """Fit the logistic confidence model (L2-regularised, projected gradient descent:
+    :func:`knowledge.calibration.fit_logistic`, the procedure each index's calibration uses).
 
     Unanswerable questions are weighted up to balance the classes, since abstaining
     wrongly and answering wrongly matter alike. After every step each weight is clipped to
     the side ``FEATURE_SIGNS`` allows (a weight that wants the other side becomes 0).
     """
-    x = np.array([[row[name] for name in FEATURES] for row in features])
-    y = np.array(labels, dtype=float)
-    balance = np.where(y == 1, 1.0, y.sum() / max(1.0, len(y) - y.sum()))
-    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
-    z = (x - mean) / scale
-    weights = np.zeros(len(FEATURES))
-    signs = np.array([FEATURE_SIGNS[name] for name in FEATURES])
-    bias = 0.0
-    for _ in range(5000):
-        p = 1 / (1 + np.exp(-(z @ weights + bias)))
-        error = (p - y) * balance
-        weights -= 0.3 * (z.T @ error / len(y) + 0.01 * weights)
-        bias -= 0.3 * float(np.mean(error))
-        weights = np.where(signs > 0, np.maximum(weights, 0.0), weights)
-        weights = np.where(signs < 0, np.minimum(weights, 0.0), weights)
-    raw = weights / scale
-    raw_bias = bias - float(np.sum(weights * mean / scale))
+    weights, bias = fit_logistic(features, labels, FEATURES, FEATURE_SIGNS, steps=5000)
     return ConfidenceModel(
-        weights=tuple(round(float(value), 4) for value in raw),
-        bias=round(raw_bias, 4),
-        threshold=threshold,
+        weights=tuple(weights[name] for name in FEATURES), bias=bias, threshold=threshold
     )
 
 
@@ -282,18 +265,8 @@ def run(materials: Path, llm: Any = None) -> dict[str, Any]:
                 evidence = retriever.evidence(q["question"], 5)
                 features.append(signals(q["question"], evidence, index))
                 if q["expected"]:
-                    top = evidence.hits[:3]
-                    text = extract(  # as Answerer.answer does, sentence closeness included
-                        q["question"],
-                        top,
-                        translations=evidence.translations,
-                        weight=index.idf,
-                        closeness=index.sentence_similarities(
-                            [hit.chunk for hit in top], evidence.vector
-                        )
-                        if evidence.vector is not None
-                        else [],
-                    )
+                    # As Answerer.answer shows it.
+                    text = extractive(q["question"], evidence, evidence.hits[:3], index)
                     shown.append(
                         any(
                             without_spaces(e["contains"]) in without_spaces(text)

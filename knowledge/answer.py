@@ -285,6 +285,26 @@ def signals(
     }
 
 
+def extractive(
+    question: str, evidence: Evidence, hits: Sequence[Hit], index: KnowledgeIndex
+) -> str:
+    """The extractive answer from ``hits`` (the cited sources, best first): their sentences
+    ranked by the question's words, the retriever's translations of them, the index's IDF
+    and the stored sentence vectors' closeness to the question (:func:`extract`)."""
+    closeness = (
+        index.sentence_similarities([hit.chunk for hit in hits], evidence.vector)
+        if evidence.vector is not None
+        else []
+    )
+    return extract(
+        question,
+        hits,
+        translations=evidence.translations,
+        weight=index.idf,
+        closeness=closeness,
+    )
+
+
 class Answerer:
     """Answers questions from the materials, or abstains.
 
@@ -354,20 +374,7 @@ class Answerer:
         if not hits or confidence < threshold:
             return Answer(question, False, "", confidence, language, hits)
         if self.llm is None:
-            closeness = (
-                self.retriever.index.sentence_similarities(
-                    [hit.chunk for hit in hits], evidence.vector
-                )
-                if evidence.vector is not None
-                else []
-            )
-            shown = extract(
-                question,
-                hits,
-                translations=evidence.translations,
-                weight=self.retriever.index.idf,
-                closeness=closeness,
-            )
+            shown = extractive(question, evidence, hits, self.retriever.index)
             return Answer(question, True, shown, confidence, language, hits)
         text = self._written(question, reply_language or language, hits)
         if text is None:

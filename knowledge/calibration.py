@@ -155,8 +155,8 @@ def fit_logistic(
     """A class-balanced logistic fit with each weight kept on its ``signs`` side.
 
     The signals are standardised for the fit (a small L2 ``penalty`` then treats them
-    alike) and the weights turned back to raw signal units. The same procedure as the
-    general model's fit (``benchmarks/qa_eval.py``), deterministic.
+    alike) and the weights turned back to raw signal units. The general model is fitted
+    by it too (``benchmarks/qa_eval.py``, ``fit_confidence``); deterministic.
 
     Returns:
         (weight per signal, bias).
