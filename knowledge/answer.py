@@ -27,6 +27,7 @@ from knowledge.lexicon import Lexicon
 from knowledge.search import Evidence, Retriever, query_text
 from knowledge.tokenize import (
     QUESTION_WORDS,
+    asked_degrees,
     chinese_subwords,
     chinese_words,
     detect_language,
@@ -108,11 +109,13 @@ questions; docs/benchmarks.md shows the whole trade-off curve and what it abstai
 
 
 def question_terms(question: str) -> list[str]:
-    """The question's topic words: jieba words for Chinese, light stems for English."""
+    """The question's topic words: jieba words for Chinese, light stems for English (not the
+    word that asks how: :func:`knowledge.tokenize.asked_degrees`)."""
     terms = [*chinese_words(question), *english_stems(question)]
+    asking = asked_degrees(question)
     seen: dict[str, None] = {}
     for term in terms:
-        if term not in QUESTION_WORDS and len(term) > 1:
+        if term not in QUESTION_WORDS and term not in asking and len(term) > 1:
             seen.setdefault(term, None)
     return list(seen)
 
@@ -132,6 +135,19 @@ def _term_known(term: str, index: KnowledgeIndex, exclude: str = "") -> bool:
     """Whether some passage holds the term (a Chinese word: all its character bigrams)."""
     parts = [term[i : i + 2] for i in range(len(term) - 1)] if has_cjk(term) else [term]
     return all(index.knows(part, exclude=exclude) for part in parts or [term])
+
+
+def _known_form(term: str, index: KnowledgeIndex, exclude: str = "") -> str:
+    """A Chinese word as the materials write it, when the segmenter glued a neighbouring
+    character to a name it does not know (刘七是 for 刘七 + 是, 史继偕著 for 史继偕 + 著):
+    the word without its last, else its first character, when the index knows that form
+    and not the whole. Anything else is returned as it is."""
+    if not has_cjk(term) or len(term) < 3 or _term_known(term, index, exclude):
+        return term
+    for form in (term[:-1], term[1:]):
+        if _term_known(form, index, exclude):
+            return form
+    return term
 
 
 def _variants(term: str, lexicon: Lexicon | None) -> list[str]:
@@ -220,6 +236,8 @@ def signals(
     top_dense = dense_scores[0] if dense_scores else 0.0
     median = sorted(dense_scores)[len(dense_scores) // 2] if dense_scores else 0.0
     terms = question_terms(question)
+    if index is not None:
+        terms = list(dict.fromkeys(_known_form(term, index, exclude) for term in terms))
     language = detect_language(question)
     lexicon = index.lexicon if index is not None else None
     top = evidence.hits[:3]

@@ -106,7 +106,7 @@ _ASKS: tuple[tuple[AnswerType, re.Pattern[str]], ...] = (
         AnswerType.DURATION,
         _any(
             r"多久|多长时间|多少天|(?<![那这好])几(?:天|周|个月|年|个小时)|多少小时|多少分钟|有效期|期限",
-            r"\bhow (?:long|often|soon)\b",
+            r"\bhow (?:long|often|soon|early)\b",
             r"\bhow many (?:minutes|hours|days|weeks|months|years)\b",
         ),
     ),
@@ -126,7 +126,12 @@ _CN_NUMBER = r"[零〇一二两三四五六七八九十百千万半几]+"
 _NUMBER = rf"(?:\d+(?:[.,]\d+)?|{_CN_NUMBER})"
 _EN_NUMBER = (
     r"(?:\d+(?:[.,]\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
-    r"|fifteen|twenty|thirty|forty|fifty|sixty|ninety|hundred|a|an|half)"
+    r"|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty"
+    r"|fifty|sixty|seventy|eighty|ninety|hundred|a|an|half|a few|several)"
+)
+_EN_ORDINAL = (
+    r"(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth"
+    r"|last|\d+(?:st|nd|rd|th))"
 )
 _TIME_UNIT_ZH = r"(?:分钟|小时|个小时|天|日|个工作日|工作日|周|个星期|星期|个月|月|季度|个季度|年)"
 _TIME_UNIT_EN = (
@@ -171,6 +176,16 @@ _EXPRESSES: dict[AnswerType, re.Pattern[str]] = {
         rf"\b{_MONTH_EN}\s+\d{{1,2}}\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH_EN}",
         r"\b\d{1,2}(?:st|nd|rd|th)\b",
         r"\b(?:daily|every day|each day)\b",
+        # A time of day or a day counted from an event also says when: before nine in the
+        # morning, at 9:30, 10 a.m., from the fourth day, with the next monthly salary.
+        r"\d{1,2}[:：]\d{2}",
+        r"\b\d{1,2}\s*(?:a\.?m\.?|p\.?m\.?)(?!\w)",
+        r"\b(?:noon|midday|midnight|in the (?:morning|afternoon|evening))\b",
+        rf"\b{_EN_ORDINAL}\s+(?:working\s+|business\s+)?(?:day|week|month|year)\b",
+        r"\bnext\s+(?:\w+\s+)?(?:salary|payroll|pay ?day|pay ?run|week|month|quarter|year)\b",
+        rf"(?:上午|下午|中午|早上|晚上|凌晨){_NUMBER}\s*[点時时]|{_NUMBER}\s*点(?:钟|前|之前|以前)",
+        rf"第{_NUMBER}\s*(?:个)?(?:天|日|周|个月|月|年|个工作日|工作日)",
+        r"次日|次月|下个?月|下周|下一?年",
     ),
     AnswerType.DURATION: _any(
         rf"{_NUMBER}\s*{_TIME_UNIT_ZH}",
@@ -212,7 +227,13 @@ def expected_type(question: str) -> AnswerType | None:
 
 
 def expresses(text: str, answer_type: AnswerType) -> bool:
-    """Whether ``text`` holds an expression of ``answer_type`` (always true for unchecked types)."""
+    """Whether ``text`` holds an expression of ``answer_type`` (always true for unchecked types).
+
+    A time span answers "when" too, counted from the event asked about: "When is the
+    post-mortem written?" — "within five working days".
+    """
+    if answer_type is AnswerType.DATE and expresses(text, AnswerType.DURATION):
+        return True
     pattern = _EXPRESSES.get(answer_type)
     return pattern is None or bool(pattern.search(text))
 
@@ -396,6 +417,8 @@ def _english_focus(question: str) -> list[str]:
     if start is None:
         return []  # a yes/no question asks about its whole predicate, not one noun
     rest = lowered[start + 1 :]
+    if lowered[start] == "how" and rest and rest[0] not in _EN_AUX:
+        rest = rest[1:]  # "How soon are customers told": the word asks how, it is no topic
     if lowered[start] in {"who", "whom"} and rest and rest[0] not in _EN_AUX:
         rest = rest[1:]  # "Who receives the summary": the verb, then what it is about
     focus: list[str] = []

@@ -16,10 +16,25 @@ as ``calibration.json``:
   they are easier than an employee's paraphrase or a question in the other language;
   trusted alone, the course model declined most such questions on the sample course;
 - the **threshold scale**: the mixed logit of the course's probe questions at the
-  percentiles 0 to 20. The threshold is the percentile named by the strictness (the share
-  of the course's own probe questions the bot may decline; ``TRAINBOT_QA_STRICTNESS``),
-  so it can be changed without ingesting again; when the near misses and everyday
-  questions all score well below it, halfway between them and it (:meth:`Calibration.threshold`).
+  percentiles 0 to 20, and the **negatives' line**: the 95th percentile of the near misses
+  and everyday questions;
+- the **separation**: how well the mixed logit tells the probe questions from the near
+  misses and everyday questions (AUC, 0.5 to 1).
+
+Where the line falls (:meth:`Calibration.threshold`) depends on the separation:
+
+- a course whose probes and near misses **separate cleanly** (AUC at least
+  :data:`SEPARATED`; measured on two outside corpora, 0.99) gets the negatives' line: the
+  bot declines what its own near misses look like, 95 of 100 of them;
+- on a course whose files **repeat each other** (the sample course: a guide, an FAQ and a
+  playbook on the same topics; AUC 0.88), a probe asked with its file left out is still
+  answered by another file, so the "near misses" are no picture of what to decline; there
+  the line is the probe percentile named by the strictness, or halfway between it and the
+  negatives' line when that lies below.
+
+The strictness (``TRAINBOT_QA_STRICTNESS``, 0-20, default 1) moves the line by whole
+percentiles of the course's own probe questions, so it can be changed without ingesting
+again.
 """
 
 from __future__ import annotations
@@ -36,7 +51,7 @@ import numpy as np
 
 logger = logging.getLogger(__name__)
 
-VERSION = 1
+VERSION = 2
 """Bumped when probes or the fit change: an index calibrated by an older version is calibrated
 again at its next ingest."""
 FILE_NAME = "calibration.json"
@@ -44,8 +59,10 @@ COURSE_WEIGHT = 0.3
 """Share of the course model in the mixed logit (see the module docstring; measured in
 docs/benchmarks.md)."""
 DEFAULT_STRICTNESS = 1.0
-"""Percent of the course's own probe questions the bot may decline (0-20)."""
+"""Percentiles of the course's own probe questions the line sits at or is moved by (0-20)."""
 MAX_STRICTNESS = 20
+SEPARATED = 0.95
+"""The separation (AUC) from which a course's near misses place the line (module docstring)."""
 
 
 def _logit(probability: float) -> float:
@@ -70,6 +87,8 @@ class Calibration:
             percentile.
         counts: how many probe questions, near misses and everyday questions it was fitted on.
         version: :data:`VERSION` when it was made.
+        separation: AUC of the mixed logit, probe questions against the near misses and
+            everyday questions (0 in a calibration from before it was measured).
     """
 
     weights: dict[str, float]
@@ -79,6 +98,7 @@ class Calibration:
     negatives: float = -math.inf
     counts: dict[str, int] = field(default_factory=dict)
     version: int = VERSION
+    separation: float = 0.0
 
     def logit(self, features: Mapping[str, float], general: float) -> float:
         """The mixed logit for a question's signals, given the general model's probability."""
@@ -90,21 +110,29 @@ class Calibration:
         return _sigmoid(self.logit(features, general))
 
     def threshold(self, strictness: float = DEFAULT_STRICTNESS) -> float:
-        """The confidence below which the bot declines, at ``strictness`` percent.
+        """The confidence below which the bot declines, at ``strictness`` (see the module
+        docstring).
 
-        ``strictness`` is the share of the course's own probe questions that fall below
-        it (0-20, interpolated between whole percents). When even the negatives' 95th
-        percentile lies below that level, the threshold sits halfway between the two
-        instead: probes use the materials' own words, so an employee's question on a small,
-        clear-cut course scores below all of them and above the negatives.
+        On a course whose probes separate cleanly, the negatives' line, moved up or down by
+        as much as the probe percentile named by ``strictness`` differs from the default's.
+        Otherwise that probe percentile (interpolated between whole percents), or, when even
+        the negatives' line lies below it, halfway between the two: probes use the
+        materials' own words, so an employee's question on a small, clear-cut course scores
+        below all of them and above the negatives.
         """
+        value = self._percentile(strictness)
+        if self.separation >= SEPARATED:
+            value = self.negatives + value - self._percentile(DEFAULT_STRICTNESS)
+        elif self.negatives < value:
+            value = (value + self.negatives) / 2
+        return _sigmoid(value)
+
+    def _percentile(self, strictness: float) -> float:
+        """The probe questions' mixed logit at ``strictness`` percent (0-20, interpolated)."""
         position = min(max(strictness, 0.0), float(len(self.scale) - 1))
         low = int(position)
         high = min(low + 1, len(self.scale) - 1)
-        value = self.scale[low] + (self.scale[high] - self.scale[low]) * (position - low)
-        if self.negatives < value:
-            value = (value + self.negatives) / 2
-        return _sigmoid(value)
+        return self.scale[low] + (self.scale[high] - self.scale[low]) * (position - low)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready form (see :meth:`from_json`)."""
@@ -124,6 +152,7 @@ class Calibration:
                 negatives=float(data.get("negatives", -math.inf)),
                 counts={str(k): int(v) for k, v in data.get("counts", {}).items()},
                 version=int(data.get("version", 0)),
+                separation=float(data.get("separation", 0.0)),
             )
         except (AttributeError, KeyError, TypeError) as exc:
             raise ValueError(f"not a calibration: {exc}") from exc
@@ -141,6 +170,15 @@ def read(path: Path) -> Calibration | None:
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         logger.warning("ignoring %s (%s); 'trainbot ingest' calibrates again", path, exc)
         return None
+
+
+def separation(positives: Sequence[float], negatives: Sequence[float]) -> float:
+    """The AUC of scores: the chance a positive scores above a negative (ties count half)."""
+    if not len(positives) or not len(negatives):
+        return 0.0
+    high = np.asarray(positives, dtype=float)[:, None]
+    low = np.asarray(negatives, dtype=float)[None, :]
+    return float(np.mean((high > low) + 0.5 * (high == low)))
 
 
 def fit_logistic(

@@ -31,7 +31,14 @@ import numpy as np
 import yaml
 
 from knowledge.answer import CONFIDENCE, FEATURE_SIGNS, FEATURES, signals
-from knowledge.calibration import COURSE_WEIGHT, MAX_STRICTNESS, VERSION, Calibration, fit_logistic
+from knowledge.calibration import (
+    COURSE_WEIGHT,
+    MAX_STRICTNESS,
+    VERSION,
+    Calibration,
+    fit_logistic,
+    separation,
+)
 from knowledge.chunking import split_sentences
 from knowledge.index import KnowledgeIndex
 from knowledge.search import Retriever
@@ -204,5 +211,6 @@ def calibrate(index: KnowledgeIndex, *, seed: int = SEED) -> Calibration:
     rejected = [draft.logit(features, CONFIDENCE.confidence(features)) for features in negatives]
     level = round(float(np.percentile(rejected, 95)), 4)
     counts = {"probes": len(positives), "near_misses": len(near), "everyday": len(everyday)}
-    logger.info("calibrated abstention on %s", counts)
-    return Calibration(weights, bias, COURSE_WEIGHT, scale, level, counts, VERSION)
+    apart = round(separation(mixed, rejected), 4)
+    logger.info("calibrated abstention on %s (separation %.3f)", counts, apart)
+    return Calibration(weights, bias, COURSE_WEIGHT, scale, level, counts, VERSION, apart)

@@ -422,6 +422,26 @@ def english_stems(text: str) -> list[str]:
     return stems
 
 
+def tagged_words(text: str) -> list[tuple[str, str]]:
+    """jieba's words of ``text`` with their part-of-speech tags (n noun, v verb, eng …)."""
+    import jieba.posseg
+
+    _ensure_jieba()
+    return [(pair.word, pair.flag) for pair in jieba.posseg.cut(text)]
+
+
+_HOW_DEGREE = re.compile(r"\bhow\s+([A-Za-z]+)", re.IGNORECASE)
+
+
+def asked_degrees(question: str) -> set[str]:
+    """The stems of the words that ask "how" something is: "soon" in "How soon are customers
+    told?", "large" in "How large is the allowance?". They say what is asked, not about
+    what, so they are no topic words (many, much, long and often are question words)."""
+    return {_stem(match.lower()) for match in _HOW_DEGREE.findall(question)} - {
+        _stem(word) for word in STOPWORDS_EN
+    }
+
+
 def chinese_subwords(word: str) -> list[str]:
     """The shorter dictionary words inside a Chinese word (目标值 → 目标, 标值), longest first.
 

@@ -88,6 +88,17 @@ def test_why_how_and_what_is_questions_expect_no_type(question: str) -> None:
         ("The city has 23 schools.", AnswerType.NUMBER),
         ("Mars has two moons.", AnswerType.NUMBER),
         ("About a dozen volunteers came.", AnswerType.NUMBER),
+        # "When" is also answered by a span from the event, a time of day or a counted day.
+        ("A post-mortem is written within five working days.", AnswerType.DATE),
+        ("Tell your manager before nine in the morning.", AnswerType.DATE),
+        ("Tickets open at 9:30 and close at 5 p.m.", AnswerType.DATE),
+        ("From the fourth day of illness a certificate is required.", AnswerType.DATE),
+        ("Approved claims are paid with the next monthly salary.", AnswerType.DATE),
+        ("请在下午3点前提交。", AnswerType.DATE),
+        ("从第四天起需要病假条。", AnswerType.DATE),
+        ("报销款随次月工资发放。", AnswerType.DATE),
+        ("Customers hear within fifteen minutes.", AnswerType.DURATION),
+        ("Give HR at least eighteen weeks' notice.", AnswerType.DURATION),
     ],
 )
 def test_passages_express_each_type(text: str, answer_type: AnswerType) -> None:
@@ -110,6 +121,8 @@ def test_passages_express_each_type(text: str, answer_type: AnswerType) -> None:
         ("合格率达到 1950% 是不可能的。", AnswerType.DATE),
         ("The ratio is 0.2024 on average.", AnswerType.DATE),
         ("Order 4001234 was late.", AnswerType.DATE),
+        ("The amount is paid by the finance team.", AnswerType.DATE),
+        ("Claims need a photo of the receipt.", AnswerType.DATE),
     ],
 )
 def test_passages_without_the_type_do_not_express_it(text: str, answer_type: AnswerType) -> None:
@@ -143,10 +156,20 @@ def test_a_typed_question_needs_its_type_in_the_text() -> None:
         # "who" is followed by the verb; the focus is what it acts on.
         ("Who receives the weekly summary?", ["weekly", "summary"]),
         ("多久更新一次风险评分？", ["风险", "评分"]),
+        # The word after "how" asks how; it is no topic.
+        ("How soon are customers informed about an outage?", ["customer", "inform"]),
+        ("How large is the home office allowance?", ["home", "office"]),
     ],
 )
 def test_the_focus_is_the_topic_nearest_the_question_word(question: str, focus: list[str]) -> None:
     assert question_focus(question) == focus
+
+
+def test_how_early_asks_for_a_span() -> None:
+    assert expected_type("How early should I ask for a three-week vacation?") is AnswerType.DURATION
+    assert type_found(
+        "How early should I ask for a three-week vacation?", "Ask at least a month in advance."
+    )
 
 
 @pytest.mark.parametrize(

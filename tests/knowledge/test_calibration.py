@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import shutil
 from pathlib import Path
 
 import pytest
 
-from knowledge.answer import CONFIDENCE, Answerer
-from knowledge.calibration import MAX_STRICTNESS, Calibration
+from knowledge.answer import CONFIDENCE, Answerer, signals
+from knowledge.calibration import MAX_STRICTNESS, Calibration, separation
 from knowledge.embeddings import LocalE5Embeddings
 from knowledge.index import KnowledgeIndex
 from knowledge.probes import PROBE_SENTENCES, everyday_questions, probes
@@ -196,3 +197,62 @@ def test_an_unreadable_calibration_is_not_damage(
         index = KnowledgeIndex(copy, e5, LOCAL_ID)
     assert index.calibration is None and "trainbot ingest" in caplog.text
     assert Answerer(Retriever(index)).answer("Why does dough rise?").answered
+
+
+def _calibration(separation: float, negatives: float) -> Calibration:
+    """A calibration whose probe questions' mixed logit runs from -1 (0%) to 1 (20%)."""
+    scale = [-1.0 + step / 10 for step in range(MAX_STRICTNESS + 1)]
+    return Calibration({}, 0.0, 0.0, scale, negatives, separation=separation)
+
+
+def test_a_course_whose_near_misses_separate_declines_what_they_look_like() -> None:
+    # Near misses well apart from the course's own questions: the line is theirs (95th
+    # percentile), above or below the probes' low percentile alike.
+    for negatives in (0.4, -1.5):
+        clean = _calibration(0.99, negatives)
+        assert clean.threshold() == pytest.approx(1 / (1 + math.exp(-negatives)))
+        # The strictness still moves it, by as much as it moves the probe percentile.
+        assert clean.threshold(3) == pytest.approx(1 / (1 + math.exp(-(negatives + 0.2))))
+    # Files that repeat each other: "near misses" still answered by another file are no
+    # picture of what to decline, so the probe percentile (or halfway) places the line.
+    repeated = _calibration(0.88, 0.4)
+    assert repeated.threshold() == pytest.approx(1 / (1 + math.exp(0.9)))
+    assert _calibration(0.88, -1.5).threshold() == pytest.approx(1 / (1 + math.exp(1.2)))
+
+
+def test_the_separation_is_measured_at_ingest_and_stored(
+    english_course: Path, e5: LocalE5Embeddings
+) -> None:
+    calibration = KnowledgeIndex(english_course / "index", e5, LOCAL_ID).calibration
+    assert calibration is not None and 0.5 < calibration.separation <= 1.0
+    stored = json.loads((english_course / "index" / "calibration.json").read_text("utf-8"))
+    assert stored["separation"] == calibration.separation
+    # A calibration written before the separation was measured reads as not separated.
+    del stored["separation"]
+    assert Calibration.from_json(stored).separation == 0.0
+
+
+def test_separation_is_the_chance_a_course_question_outscores_a_negative() -> None:
+    assert separation([3.0, 2.0], [1.0, 0.0]) == 1.0
+    assert separation([1.0], [1.0]) == 0.5
+    assert separation([0.0, 2.0], [1.0]) == 0.5
+    assert separation([], [1.0]) == 0.0
+
+
+def test_a_name_the_segmenter_glued_to_a_word_is_found_as_the_materials_write_it(
+    tmp_path: Path, e5: LocalE5Embeddings
+) -> None:
+    # jieba reads 刘七是 / 魏舒史 as words: names it does not know, glued to what follows.
+    materials = write_course(
+        tmp_path / "materials",
+        {
+            "liu.md": "# 刘七\n\n明朝正德年间，刘七在狼山兵败战死。",
+            "wei.md": "# 魏舒\n\n魏舒，字阳元，史称其为人宽厚。",
+        },
+    )
+    index = KnowledgeIndex(tmp_path / "index", e5, LOCAL_ID)
+    index.ingest(materials, progress=False)
+    retriever = Retriever(index)
+    for question in ("刘七是怎么死的？", "魏舒史称什么？"):
+        features = signals(question, retriever.evidence(question, 5), index)
+        assert features["coverage"] == 1.0 and features["unknown"] == 0.0, question

@@ -185,3 +185,6 @@ def test_question_words_are_not_topic_words() -> None:
     assert question_terms("推荐邻居拿到的券有效期多久？") == ["推荐", "邻居", "拿到", "有效期"]
     assert "often" not in question_terms("How often is the churn risk score updated?")
     assert "churn" in question_terms("How often is the churn risk score updated?")
+    # The word after "how" asks how (soon, large): no topic word.
+    assert question_terms("How soon are customers informed?") == ["customer", "inform"]
+    assert question_terms("How large is the allowance?") == ["allowance"]
