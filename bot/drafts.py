@@ -38,7 +38,7 @@ from bot.settings import Settings
 from bot.store.db import Database
 from knowledge.chunking import split_sentences
 from knowledge.search import Retriever
-from knowledge.tokenize import STOPWORDS_EN, STOPWORDS_ZH, content_words
+from knowledge.tokenize import STOPWORDS_EN, STOPWORDS_ZH, content_words, tagged_words
 from knowledge.types import Hit
 from quizzes.content import Course, Lesson
 from quizzes.drafting import DraftQuestion, Passage, draft_questions
@@ -61,12 +61,8 @@ _ENGLISH_WORD = re.compile(r"^[A-Za-z][A-Za-z'-]{3,}$")
 def draft_terms(text: str) -> list[str]:
     """Candidate key terms of ``text``: Chinese nouns (jieba's tagger), English content
     words of four letters or more, and numbers (with a ``%`` if they have one)."""
-    import jieba
-    import jieba.posseg
-
-    jieba.setLogLevel(logging.WARNING)
     terms: list[str] = []
-    for word, tag in jieba.posseg.cut(text):
+    for word, tag in tagged_words(text):
         if tag == "eng" or word.isascii():
             if _ENGLISH_WORD.match(word) and word.lower() not in STOPWORDS_EN:
                 terms.append(word)

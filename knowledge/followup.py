@@ -15,8 +15,10 @@ question it stands for, from the conversation's previous question:
 :data:`MAX_ZH_CHARS` Chinese characters or :data:`MAX_EN_WORDS` English words) that leans
 on what was said before by its wording: it opens with a connective (那 / 那么 / 还有 /
 另外 / 至于, "and", "what about", "how about", "also"), ends with 呢, or names the topic by a
-pronoun (它 / 这个 / 那个 / 这些, "it", "they", "those", "that"). A question that names its own
-topic in full ("培训覆盖率怎么计算？") is never rewritten, however short.
+pronoun (它 / 这个 / 那个 / 这些, "it", "they", "those", "that"). A short Chinese question that
+names no topic at all also leans on the one before, as Chinese leaves out a topic it
+continues (由谁来组织？ 收到以后怎么处理？: :func:`names_no_topic`). A question that names its
+own topic in full ("培训覆盖率怎么计算？") is never rewritten, however short.
 
 **Rewriting** (:func:`rewrite`): the follow-up's own words are kept and the previous
 question supplies the rest.
@@ -24,6 +26,8 @@ question supplies the rest.
 - A pronoun is replaced by the previous question's topic words ("Who organises it?" after
   "How often are the training materials reviewed?" → "Who organises training materials
   reviewed?").
+- A Chinese question that names no topic gets the previous question's topic words in
+  front ("培训教材多久复审一次？" + "由谁来组织？" → "培训教材复审由谁来组织？").
 - A bare phrase ("那管理轨道呢？", "And the retention rate?") takes the place of the part of the
   previous question it contrasts with: the words it shares a character or a stem with,
   together with the words just before them in the same noun phrase, and the word after
@@ -56,6 +60,7 @@ from knowledge.tokenize import (
     detect_language,
     english_stems,
     has_cjk,
+    tagged_words,
 )
 
 logger = logging.getLogger(__name__)
@@ -115,13 +120,53 @@ def leans_on_before(question: str) -> bool:
     return bool(_EN_LEAD.match(question) or _EN_PRONOUN.search(question))
 
 
+MAX_UNNAMED_CHARS = 8
+"""A Chinese question that names no topic has at most this many characters (收到以后怎么处理 has 8)."""
+_NOUN_TAGS = re.compile(r"^(?:n|vn|an|nz|eng|j|t|s|l|i|x)")
+"""jieba's tags of words that can name a topic: nouns, verbal and adjectival nouns, names,
+abbreviations, times and places, set phrases, and words of the course's own dictionary (x)."""
+_PUNCTUATION = re.compile(r"[\s？?！!。.，,、…~～]+")
+
+
+def names_no_topic(question: str) -> bool:
+    """Whether a short Chinese question names no topic: its words are only verbs, question
+    words and particles (由谁来组织？ 收到以后怎么处理？), so it asks about the topic before.
+
+    jieba's tagger says which words can name one. A noun it splits into a verb and a suffix
+    (召回 + 率) still names one: a one-character word right after a content word is
+    read as part of it. Latin letters or digits (LTV, 30 天) name a topic too.
+    """
+    if (
+        not has_cjk(question)
+        or len(_CJK.findall(question)) > MAX_UNNAMED_CHARS
+        or not _ZH_ASKS.search(question)
+        or re.search(r"[A-Za-z0-9]", question)
+    ):
+        return False
+    words = [
+        (word, tag) for word, tag in tagged_words(question) if not _PUNCTUATION.fullmatch(word)
+    ]
+    for position, (word, tag) in enumerate(words):
+        if _ZH_ASKS.search(word):
+            continue
+        if _NOUN_TAGS.match(tag):
+            return False
+        before = words[position - 1][0] if position else ""
+        if len(word) == 1 and len(before) > 1 and not _ZH_ASKS.search(before):
+            return False  # 召回 + 率: one word the tagger split
+    return bool(words)
+
+
 def is_followup(question: str) -> bool:
     """Whether ``question`` is a follow-up that needs the previous question to be understood.
 
-    Short, and leaning on what came before by its wording (see the module docstring).
+    Short, and leaning on what came before by its wording, or a Chinese question that
+    names no topic (see the module docstring).
     """
     question = question.strip()
-    return bool(question) and _is_short(question) and leans_on_before(question)
+    return bool(question) and (
+        (_is_short(question) and leans_on_before(question)) or names_no_topic(question)
+    )
 
 
 def _core(question: str) -> str:
@@ -170,11 +215,16 @@ def _topic_phrase(previous: str) -> str:
         words = [
             word
             for word in chinese_segments(previous)
-            if _zh_topic_word(word) and not (len(word) == 1 and has_cjk(word))
+            if _zh_topic_word(word)
+            and not (len(word) == 1 and has_cjk(word))
+            and not _ZH_COUNT.fullmatch(word)
         ]
         return "".join(words)
     return " ".join(word for word in _EN_WORD.findall(previous) if _en_topic_word(word))
 
+
+_ZH_COUNT = re.compile(r"[一二两三四五六七八九十几每]+[次个回遍天周月年]")
+"""How often, not what: 一次 of 多久复审一次 is no topic word."""
 
 _ZH_PHRASE_BREAKS = frozenset("的是和与及或在对把被给从向跟了吗呢")
 
@@ -322,6 +372,8 @@ def rewrite(question: str, history: Sequence[Turn]) -> str:
     if pronoun is not None and topic:
         rewritten = core[: pronoun.start()] + topic + core[pronoun.end() :]
         return rewritten + _question_mark(core)
+    if topic and has_cjk(previous) and names_no_topic(core):
+        return topic + core + "？"
     if not _asks(core):
         substituted = (
             _substitute_zh(previous, core)

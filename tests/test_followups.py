@@ -29,7 +29,7 @@ from bot.settings import load_settings
 from bot.store.db import Database
 from bot.store.models import AskedQuestion, ConversationTurn
 from bot.store.models import Person as StoredPerson
-from knowledge.followup import Turn, is_followup, rewrite
+from knowledge.followup import Turn, is_followup, names_no_topic, rewrite
 from tests.conftest import REPO, SAMPLE_CONTENT
 from tests.drivers import ChatDriver, ConsoleDriver, GroupFactory, group_door
 from tests.fake_openai import FakeOpenAI
@@ -96,6 +96,9 @@ def test_the_labelled_set_has_forty_pairs_in_both_languages() -> None:
             "How is the pass rate calculated?",
         ),
         ("培训教材多久复审一次？", "那课程呢？", "课程多久复审一次？"),
+        # a Chinese question that names no topic continues the one before
+        ("培训教材多久复审一次？", "由谁来组织？", "培训教材复审由谁来组织？"),
+        ("用户反馈都从哪里来？", "收到以后怎么处理？", "用户反馈收到以后怎么处理？"),
         # a phrase that starts with a preposition replaces the one starting with it
         (
             "What is the passing score for the frontline track?",
@@ -118,6 +121,26 @@ def test_no_standalone_question_of_the_eval_sets_is_taken_for_a_followup() -> No
     assert [q["question"] for q in questions if is_followup(q["question"])] == []
     for question in questions:
         assert rewrite(question["question"], previous) == question["question"].strip()
+
+
+@pytest.mark.parametrize(
+    ("question", "unnamed"),
+    [
+        ("由谁来组织？", True),
+        ("收到以后怎么处理？", True),
+        ("谁负责复审？", True),
+        # a noun, even one the tagger splits into a verb and a suffix (召回 + 率), names one
+        ("召回率怎么算？", False),
+        ("合格线是多少？", False),
+        ("什么时候开始报名？", False),
+        ("LTV 怎么算？", False),
+        # no question, or too long to lean on anything
+        ("收到以后处理", False),
+        ("收到以后应该按照什么步骤怎么处理？", False),
+    ],
+)
+def test_a_chinese_question_that_names_no_topic_is_told_apart(question: str, unnamed: bool) -> None:
+    assert names_no_topic(question) is unnamed
 
 
 @pytest.mark.parametrize("text", ["谢谢", "好的", "thanks", "ok", "got it", "呢？"])
