@@ -27,7 +27,7 @@ from knowledge.lexicon import Lexicon
 from knowledge.search import Evidence, Retriever, query_text
 from knowledge.tokenize import (
     QUESTION_WORDS,
-    asked_degrees,
+    asking_words,
     chinese_subwords,
     chinese_words,
     detect_language,
@@ -110,9 +110,9 @@ questions; docs/benchmarks.md shows the whole trade-off curve and what it abstai
 
 def question_terms(question: str) -> list[str]:
     """The question's topic words: jieba words for Chinese, light stems for English (not the
-    word that asks how: :func:`knowledge.tokenize.asked_degrees`)."""
+    words that say what kind of answer is asked: :func:`knowledge.tokenize.asking_words`)."""
     terms = [*chinese_words(question), *english_stems(question)]
-    asking = asked_degrees(question)
+    asking = asking_words(question)
     seen: dict[str, None] = {}
     for term in terms:
         if term not in QUESTION_WORDS and term not in asking and len(term) > 1:

@@ -319,6 +319,7 @@ _EN_AUX = frozenset(
         "would",
         "will",
         "shall",
+        "am",
         "may",
         "might",
         "must",
@@ -332,6 +333,9 @@ _EN_BREAK = frozenset(
 )
 _EN_UNITS = frozenset(
     {"minutes", "hours", "days", "weeks", "months", "years", "times", "people", "kind", "kinds"}
+)
+_EN_TIME_NOUNS = frozenset(
+    {"time", "day", "days", "date", "week", "month", "year", "hour", "times", "dates"}
 )
 _EN_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*|[^\sA-Za-z]")
 _FOCUS_SIZE = 2
@@ -419,6 +423,8 @@ def _english_focus(question: str) -> list[str]:
     rest = lowered[start + 1 :]
     if lowered[start] == "how" and rest and rest[0] not in _EN_AUX:
         rest = rest[1:]  # "How soon are customers told": the word asks how, it is no topic
+    elif lowered[start] in {"what", "which"} and rest and rest[0] in _EN_TIME_NOUNS:
+        rest = rest[1:]  # "By what time must I…": the noun says what kind of answer
     if lowered[start] in {"who", "whom"} and rest and rest[0] not in _EN_AUX:
         rest = rest[1:]  # "Who receives the summary": the verb, then what it is about
     focus: list[str] = []

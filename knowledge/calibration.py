@@ -16,8 +16,8 @@ as ``calibration.json``:
   they are easier than an employee's paraphrase or a question in the other language;
   trusted alone, the course model declined most such questions on the sample course;
 - the **threshold scale**: the mixed logit of the course's probe questions at the
-  percentiles 0 to 20, and the **negatives' line**: the 95th percentile of the near misses
-  and everyday questions;
+  percentiles 0 to 20, and the **negatives' line**: the near misses and everyday questions
+  at their :data:`NEGATIVE_PERCENTILE`;
 - the **separation**: how well the mixed logit tells the probe questions from the near
   misses and everyday questions (AUC, 0.5 to 1).
 
@@ -25,7 +25,8 @@ Where the line falls (:meth:`Calibration.threshold`) depends on the separation:
 
 - a course whose probes and near misses **separate cleanly** (AUC at least
   :data:`SEPARATED`; measured on two outside corpora, 0.99) gets the negatives' line: the
-  bot declines what its own near misses look like, 95 of 100 of them;
+  bot declines what its own near misses look like, 97 of 100 of them (a made-up near miss
+  is easier to tell apart than a real one, so the line sits high among them);
 - on a course whose files **repeat each other** (the sample course: a guide, an FAQ and a
   playbook on the same topics; AUC 0.88), a probe asked with its file left out is still
   answered by another file, so the "near misses" are no picture of what to decline; there
@@ -61,6 +62,13 @@ docs/benchmarks.md)."""
 DEFAULT_STRICTNESS = 1.0
 """Percentiles of the course's own probe questions the line sits at or is moved by (0-20)."""
 MAX_STRICTNESS = 20
+NEGATIVE_PERCENTILE = 97
+"""The percentile of the near misses and everyday questions the negatives' line is drawn at.
+
+Made-up near misses are easier to tell apart than real ones (on CMRC they hold 23% of their
+words in the top passages, real out-of-corpus questions 32%), so declining 90 of 100 real
+ones takes a line high among them. Chosen on the external corpora (docs/benchmarks.md,
+where three splits of each are measured); not a held-out figure."""
 SEPARATED = 0.95
 """The separation (AUC) from which a course's near misses place the line (module docstring)."""
 
@@ -83,8 +91,8 @@ class Calibration:
         bias: the course model's bias.
         course_weight: share of the course model in the mixed logit.
         scale: the mixed logit of the probe questions at percentiles 0, 1, ... 20.
-        negatives: the mixed logit of the near misses and everyday questions at their 95th
-            percentile.
+        negatives: the mixed logit of the near misses and everyday questions at their
+            :data:`NEGATIVE_PERCENTILE`.
         counts: how many probe questions, near misses and everyday questions it was fitted on.
         version: :data:`VERSION` when it was made.
         separation: AUC of the mixed logit, probe questions against the near misses and

@@ -49,11 +49,6 @@ Longer lists are shown with the first sentence of each item, then only the items
 the best one.
 """
 
-HEADING_SHARE = 0.25
-"""What a question word the passage's heading already holds counts for, in a sentence under
-it. Under "# 潘仕成", every sentence may name 潘仕成; the one that answers "潘仕成逝世的时间"
-is told apart by the other words and its closeness, not by the name (measured on CMRC in
-docs/benchmarks.md: evidence shown 96.1% → 96.9% of cited, sample course 172 → 173)."""
 CLOSENESS_WEIGHT = 1.0
 """How much a sentence's similarity to the question (standardised over the candidates)
 counts, in units of the best sentence's shared-word weight: one standard deviation above
@@ -328,8 +323,7 @@ def score_sentences(
 ) -> list[tuple[float, float, _Sentence]]:
     """Each sentence's score and the weight of the question's words it shares.
 
-    The score is those shared words (rarer ones counting more; one the passage's heading
-    holds counts :data:`HEADING_SHARE` of its weight), plus, with ``closeness``
+    The score is those shared words (rarer ones counting more), plus, with ``closeness``
     (each passage's sentences' similarity to the question, from their stored vectors),
     :data:`CLOSENESS_WEIGHT` times the best word score for each standard deviation a
     sentence stands above the mean similarity, plus a small bonus for earlier sentences of
@@ -340,11 +334,7 @@ def score_sentences(
     for passage in passages:
         for sentence in passage.sentences:
             common = held_words(words, sentence.text)
-            given = held_words(common, passage.heading) if passage.heading else set()
-            shared = sum(
-                (weight(token) if weight else 1.0) * (HEADING_SHARE if token in given else 1.0)
-                for token in common
-            )
+            shared = sum(weight(token) for token in common) if weight else float(len(common))
             shares.append((shared, passage, sentence))
     similar = {
         (passage.source, sentence.position): closeness[passage.source - 1][sentence.text]

@@ -34,6 +34,7 @@ from knowledge.answer import CONFIDENCE, FEATURE_SIGNS, FEATURES, signals
 from knowledge.calibration import (
     COURSE_WEIGHT,
     MAX_STRICTNESS,
+    NEGATIVE_PERCENTILE,
     VERSION,
     Calibration,
     fit_logistic,
@@ -209,7 +210,7 @@ def calibrate(index: KnowledgeIndex, *, seed: int = SEED) -> Calibration:
         round(float(value), 4) for value in np.percentile(mixed, list(range(MAX_STRICTNESS + 1)))
     ]
     rejected = [draft.logit(features, CONFIDENCE.confidence(features)) for features in negatives]
-    level = round(float(np.percentile(rejected, 95)), 4)
+    level = round(float(np.percentile(rejected, NEGATIVE_PERCENTILE)), 4)
     counts = {"probes": len(positives), "near_misses": len(near), "everyday": len(everyday)}
     apart = round(separation(mixed, rejected), 4)
     logger.info("calibrated abstention on %s (separation %.3f)", counts, apart)

@@ -270,6 +270,9 @@ QUESTION_WORDS = frozenset(
         "many",
         "long",
         "often",
+        "am",
+        "before",
+        "after",
         "actual",
         "actually",
         "really",
@@ -430,16 +433,20 @@ def tagged_words(text: str) -> list[tuple[str, str]]:
     return [(pair.word, pair.flag) for pair in jieba.posseg.cut(text)]
 
 
-_HOW_DEGREE = re.compile(r"\bhow\s+([A-Za-z]+)", re.IGNORECASE)
+_ASKING = re.compile(
+    r"\bhow\s+([A-Za-z]+)|\b(?:what|which)\s+(time|day|date|week|month|year|hour)s?\b",
+    re.IGNORECASE,
+)
 
 
-def asked_degrees(question: str) -> set[str]:
-    """The stems of the words that ask "how" something is: "soon" in "How soon are customers
-    told?", "large" in "How large is the allowance?". They say what is asked, not about
-    what, so they are no topic words (many, much, long and often are question words)."""
-    return {_stem(match.lower()) for match in _HOW_DEGREE.findall(question)} - {
-        _stem(word) for word in STOPWORDS_EN
-    }
+def asking_words(question: str) -> set[str]:
+    """The stems of the words that say what kind of answer is asked: the word after "how"
+    ("soon" in "How soon are customers told?", "large" in "How large is the allowance?")
+    and a time noun after "what" or "which" ("By what time…", "From which day…"). They
+    say what is asked, not about what, so they are no topic words (many, much, long and
+    often are question words)."""
+    found = {word for pair in _ASKING.findall(question) for word in pair if word}
+    return {_stem(word.lower()) for word in found} - {_stem(word) for word in STOPWORDS_EN}
 
 
 def chinese_subwords(word: str) -> list[str]:

@@ -159,6 +159,9 @@ def test_a_typed_question_needs_its_type_in_the_text() -> None:
         # The word after "how" asks how; it is no topic.
         ("How soon are customers informed about an outage?", ["customer", "inform"]),
         ("How large is the home office allowance?", ["home", "office"]),
+        # So does a time noun after "what" / "which": it says what kind of answer.
+        ("By what time must I tell my manager that I am ill?", ["manager"]),
+        ("From which day of being ill do I need a note?", ["ill"]),
     ],
 )
 def test_the_focus_is_the_topic_nearest_the_question_word(question: str, focus: list[str]) -> None:

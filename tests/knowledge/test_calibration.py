@@ -206,7 +206,7 @@ def _calibration(separation: float, negatives: float) -> Calibration:
 
 
 def test_a_course_whose_near_misses_separate_declines_what_they_look_like() -> None:
-    # Near misses well apart from the course's own questions: the line is theirs (95th
+    # Near misses well apart from the course's own questions: the line is theirs (97th
     # percentile), above or below the probes' low percentile alike.
     for negatives in (0.4, -1.5):
         clean = _calibration(0.99, negatives)

@@ -250,27 +250,3 @@ def test_a_sentence_split_at_semicolons_is_shown_whole() -> None:
     # Asked about a middle clause, the whole sentence around it is shown too.
     answer = extract("谁来管理户籍？", hits(text), max_chars=120)
     assert "其职能有四个方面：一是进行教化活动；" in answer and "四是向朝廷推荐官吏。" in answer
-
-
-def test_a_word_the_heading_names_does_not_pick_the_sentence() -> None:
-    # Under "潘仕成", the sentence about his death need not repeat his name; the intro
-    # sentences that do should not outrank it on the name alone.
-    chunk = Chunk(
-        "pan.md#0",
-        "pan.md",
-        "潘仕成",
-        "",
-        "潘仕成，字德畬，祖籍福建，晚清巨富。潘仕成出生于清嘉庆九年。"
-        "他经营盐业多年。后来成为广州十三行巨贾。家中藏书甚丰。同治十二年，他因病逝世。",
-        0,
-    )
-    # 逝世 is the rarer word, but the name's three tokens outweigh it where it is written out.
-    rarity = {"逝世": 4.0}
-    answer = extract(
-        "潘仕成是哪一年逝世的？",
-        [Hit(chunk, 1.0)],
-        max_chars=10,
-        weight=lambda word: rarity.get(word, 2.0),
-    )
-    assert "同治十二年，他因病逝世" in answer
-    assert "潘仕成，字德畬" not in answer

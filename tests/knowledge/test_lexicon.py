@@ -188,3 +188,14 @@ def test_question_words_are_not_topic_words() -> None:
     # The word after "how" asks how (soon, large): no topic word.
     assert question_terms("How soon are customers informed?") == ["customer", "inform"]
     assert question_terms("How large is the allowance?") == ["allowance"]
+    # So does a time noun after "what" / "which"; "am" and "before" are no topic either.
+    assert question_terms("By what time must I tell my manager that I am ill?") == [
+        "manager",
+        "ill",
+    ]
+    assert question_terms("How much notice must HR get before leave starts?") == [
+        "notice",
+        "hr",
+        "leave",
+        "start",
+    ]
