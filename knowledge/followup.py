@@ -193,7 +193,7 @@ def _zh_topic_word(word: str) -> bool:
         and word.strip() != ""
         and word not in STOPWORDS_ZH
         and word not in QUESTION_WORDS
-        and not _ZH_ASKS.fullmatch(word)
+        and not _ZH_ASKS.search(word)
     )
 
 

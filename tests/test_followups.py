@@ -114,6 +114,12 @@ def test_a_followup_is_rewritten_from_the_question_before(
     assert rewrite(followup, [Turn(previous)]) == standalone
 
 
+def test_a_chained_followup_takes_the_topic_not_the_question_words() -> None:
+    # The previous turn is itself a rewritten follow-up; its 由谁来 asks, it is no topic.
+    chained = rewrite("收到以后怎么处理？", [Turn("培训教材复审由谁来组织？")])
+    assert chained.startswith("培训教材复审") and "谁" not in chained
+
+
 def test_no_standalone_question_of_the_eval_sets_is_taken_for_a_followup() -> None:
     questions = load_questions(TUNING_FILES + HOLDOUT_FILES)
     assert len(questions) > 300
