@@ -1035,6 +1035,15 @@ def quizzes_draft(
             typer.echo(f"no content gaps in {label}{where}: nothing to draft")
             return
         typer.echo(f"{len(batch.gaps)} content gap(s) in {label}{where}")
+        if batch.uncovered:
+            typer.echo(
+                f"{len(batch.uncovered)} not covered by the materials, nothing drafted for them; "
+                "add material on:"
+            )
+            for gap in batch.uncovered:
+                typer.echo(f"  - {gap.question} (asked {gap.count}x)")
+            if len(batch.uncovered) == len(batch.gaps):
+                return
     else:
         batch = drafter.for_lesson(lesson or "", count=count, language=wanted)
     if batch.path is None:
