@@ -6,6 +6,8 @@ dispatcher ticking on a fake clock, so what is checked is when a person gets it.
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -206,3 +208,29 @@ def test_the_cli_says_what_it_queued_and_refuses_a_reused_name(tmp_path: Path) -
     team = trainbot("push", "--team", "East", "--lesson", "fl-03", cwd=tmp_path, **env)
     assert team.returncode == 0, team.stderr
     assert "1 skipped" in team.stdout and f"skipped 1: {OTHER_TRACK}" in team.stdout
+
+
+async def test_two_bot_processes_send_a_deferred_campaign_once_each(database: Database) -> None:
+    """Deferred claims wait in the store; when their moment comes, two dispatchers on one
+    store (two bot processes) take them over and each person gets the push once."""
+    first = make_harness(database, LATE)
+    for index in range(30):
+        add_person(database, f"p{index}", "Asia/Shanghai")
+    report = push_campaign(
+        database, first.library.course, now=LATE, window=window(first),
+        track="frontline", lesson="fl-03",
+    )  # fmt: skip
+    assert report.deferred_count == 30
+    await first.dispatcher().tick()  # still quiet hours in Shanghai: nothing goes out
+    assert campaign_sends(first) == {}
+    second_db = Database(database.url)
+    second = Harness(second_db, first.settings, first.clock)
+    second.outbound = first.outbound  # one platform, two bot processes
+    first.clock.advance(datetime(2026, 11, 17, 0, 0, tzinfo=UTC) - LATE)  # 08:00 Shanghai
+    await asyncio.gather(first.dispatcher().tick(), second.dispatcher().tick())
+    sends = campaign_sends(first)
+    assert sends == {f"p{index}": ["Tue 08:00 fl-03"] for index in range(30)}
+    # At the platform: 30 messages, one per person (no daily push is due at 08:00).
+    per_chat = Counter(sent.conversation.chat_id for sent in first.outbound.sent)
+    assert per_chat == Counter({f"p{index}": 1 for index in range(30)})
+    second_db.dispose()
