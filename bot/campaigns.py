@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -305,3 +305,55 @@ def push_campaign(
         report.skipped_count,
     )
     return report
+
+
+def hold_until_allowed(session: Session, course: Course, window: PushWindow, now: datetime) -> int:
+    """Move deferred campaign claims whose moment passed into a disallowed time forward.
+
+    A deferred claim becomes sendable when its moment comes; a bot that was not running
+    then would send it whenever it starts, in quiet hours too. Before taking claims over,
+    the dispatcher calls this: an unowned, never-tried campaign claim that was deferred
+    (its expiry after its claim time; ``--now`` claims have them equal) and whose person
+    is now in quiet hours, a blackout or a day off gets their next allowed moment. The
+    update only matches a row still unowned and unchanged, so a process that took it over
+    meanwhile keeps it (exactly once holds).
+
+    Returns:
+        How many claims were moved.
+    """
+    rows = session.execute(
+        select(Delivery.id, Delivery.lease_expires_at, Person.timezone, Person.track_id)
+        .join(Person, Person.id == Delivery.person_id)
+        .where(
+            Delivery.status == DeliveryStatus.CLAIMED,
+            Delivery.slot.like(f"{CAMPAIGN_PREFIX}%"),
+            Delivery.lease_owner.is_(None),
+            Delivery.send_attempts == 0,
+            Delivery.lease_expires_at <= now,
+            Delivery.lease_expires_at > Delivery.claimed_at,
+        )
+    ).all()
+    moved = 0
+    for delivery_id, expires, timezone, track_id in rows:
+        zone = zone_of(timezone, window.fallback_timezone, owner=f"delivery {delivery_id}")
+        try:
+            deferral = next_allowed(now, zone, track_id, course, window)
+        except LookupError:
+            continue  # no allowed day ahead: leave it to be sent rather than held forever
+        if deferral is None:
+            continue
+        result = session.execute(
+            update(Delivery)
+            .where(
+                Delivery.id == delivery_id,
+                Delivery.lease_owner.is_(None),
+                Delivery.lease_expires_at == expires,
+            )
+            .values(
+                lease_expires_at=deferral.until.astimezone(UTC), local_date=deferral.until.date()
+            )
+        )
+        moved += int(result.rowcount)  # type: ignore[attr-defined]
+    if moved:
+        logger.info("%d campaign pushes held until their people's next allowed moment", moved)
+    return moved

@@ -234,3 +234,26 @@ async def test_two_bot_processes_send_a_deferred_campaign_once_each(database: Da
     per_chat = Counter(sent.conversation.chat_id for sent in first.outbound.sent)
     assert per_chat == Counter({f"p{index}": 1 for index in range(30)})
     second_db.dispose()
+
+
+async def test_a_bot_started_in_quiet_hours_holds_a_deferred_push_again(
+    sqlite_database: Database,
+) -> None:
+    """No bot ran at 08:00 Tuesday in Shanghai; one starts at 23:00: it does not send the
+    campaign then, but at 08:00 on Wednesday. A --now campaign is not held."""
+    harness = make_harness(sqlite_database, LATE)
+    add_person(sqlite_database, "shanghai", "Asia/Shanghai")
+    course = harness.library.course
+    push_campaign(
+        sqlite_database, course, now=LATE, window=window(harness),
+        track="frontline", lesson="fl-03",
+    )  # fmt: skip
+    start = datetime(2026, 11, 17, 15, 0, tzinfo=UTC)  # Tuesday 23:00 in Shanghai
+    harness.clock.advance(start - LATE)
+    push_campaign(
+        sqlite_database, course, now=start, window=window(harness),
+        track="frontline", lesson="fl-04", at_once=True,
+    )  # fmt: skip
+    await harness.run(datetime(2026, 11, 18, 0, 30, tzinfo=UTC), timedelta(minutes=5))
+    # In claim order: the deferred one was claimed first and sent last.
+    assert campaign_sends(harness) == {"shanghai": ["Wed 08:00 fl-03", "Tue 23:00 fl-04"]}
