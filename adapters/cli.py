@@ -453,11 +453,7 @@ def push(
     ] = False,
     db: DbOption = None,
 ) -> None:
-    """Push a lesson or a quiz to a track or team at each person's next allowed time.
-
-    The running bot sends what is queued within a minute; a person in quiet hours, a
-    blackout or a non-working day gets it at their next allowed moment unless --now.
-    """
+    """Push a lesson or a quiz to a team or track, at each person's next allowed moment."""
     from datetime import UTC, datetime
 
     from bot.admission import admitted_people
