@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import click
 import typer
@@ -22,6 +22,9 @@ from bot import logsafety
 from bot.errors import TrainbotError
 from bot.settings import Settings, load_settings
 from quizzes.loader import ContentError
+
+if TYPE_CHECKING:
+    from bot.campaigns import CampaignReport
 
 logger = logging.getLogger("trainbot")
 _VERBOSE = False
@@ -430,23 +433,31 @@ async def _serve(settings: Settings) -> int:
 
 @app.command()
 def push(
-    track: Annotated[str | None, typer.Option(help="Send to everyone on this track.")] = None,
-    team: Annotated[str | None, typer.Option(help="Send to everyone in this team.")] = None,
-    lesson: Annotated[str | None, typer.Option(help="The lesson to push.")] = None,
+    track: Annotated[
+        str | None, typer.Option(help="Only people on this track (within --team if given).")
+    ] = None,
+    team: Annotated[str | None, typer.Option(help="Only people in this team.")] = None,
+    lesson: Annotated[
+        str | None, typer.Option(help="The lesson to push (only to its own track).")
+    ] = None,
     quiz: Annotated[
         bool, typer.Option("--quiz", help="Push each person's next quiz item.")
     ] = False,
     name: Annotated[
         str | None,
-        typer.Option(help="Campaign id (default: from the time); reusing it sends nothing twice."),
+        typer.Option(help="Campaign id; one used before is refused (default: a fresh one)."),
     ] = None,
+    now: Annotated[
+        bool,
+        typer.Option("--now", help="Send at once, even in quiet hours, blackouts or on a day off."),
+    ] = False,
     db: DbOption = None,
 ) -> None:
-    """Push a lesson or a quiz now to a track or team (the running bot sends it within a minute)."""
+    """Push a lesson or a quiz to a team or track, at each person's next allowed moment."""
     from datetime import UTC, datetime
 
     from bot.admission import admitted_people
-    from bot.campaigns import push_campaign
+    from bot.campaigns import CampaignError, PushWindow, push_campaign
     from bot.library import CourseLibrary
     from bot.store.db import Database
 
@@ -459,24 +470,45 @@ def push(
         raise ContentError(problems)
     database = Database(settings.database_url)
     database.upgrade()
-    now = datetime.now(UTC)
+    window = PushWindow(
+        working_days=frozenset(settings.working_days),
+        quiet=settings.quiet,
+        fallback_timezone=settings.timezone,
+    )
     try:
         result = push_campaign(
             database,
             library.course,
-            now=now,
-            name=name or now.strftime("%Y%m%d-%H%M"),
+            now=datetime.now(UTC),
+            window=window,
+            name=name,
             track=track,
             team=team,
             lesson=lesson,
+            at_once=now,
             admitted=admitted_people(settings),
         )
-    except ValueError as exc:
+    except CampaignError as exc:
         raise TrainbotError(str(exc)) from None
-    typer.echo(
-        f"{result.campaign}: {result.claimed} deliveries queued for {result.people} people "
-        f"({result.nothing_to_send} with nothing to send); the running bot sends them within a minute"
-    )
+    typer.echo(_campaign_summary(result))
+
+
+def _campaign_summary(result: CampaignReport, *, shown: int = 5) -> str:
+    """What ``trainbot push`` did: queued, deferred (until when) and skipped (why)."""
+    lines = [
+        f"campaign {result.campaign.removeprefix('campaign:')}: {result.people} people; "
+        f"{result.queued} queued (the running bot sends them within a minute), "
+        f"{result.deferred_count} deferred, {result.skipped_count} skipped"
+    ]
+    groups = result.deferred.most_common()
+    for (reason, until), count in groups[:shown]:
+        lines.append(f"  deferred {count}: {reason}, until {until}")
+    if len(groups) > shown:
+        rest = sum(count for _, count in groups[shown:])
+        lines.append(f"  deferred {rest} more, until {len(groups) - shown} other times")
+    for reason, count in result.skipped.most_common():
+        lines.append(f"  skipped {count}: {reason}")
+    return "\n".join(lines)
 
 
 class ReportFormat(StrEnum):
@@ -999,6 +1031,15 @@ def quizzes_draft(
             typer.echo(f"no content gaps in {label}{where}: nothing to draft")
             return
         typer.echo(f"{len(batch.gaps)} content gap(s) in {label}{where}")
+        if batch.uncovered:
+            typer.echo(
+                f"{len(batch.uncovered)} not covered by the materials, nothing drafted for them; "
+                "add material on:"
+            )
+            for gap in batch.uncovered:
+                typer.echo(f"  - {gap.question} (asked {gap.count}x)")
+            if len(batch.uncovered) == len(batch.gaps):
+                return
     else:
         batch = drafter.for_lesson(lesson or "", count=count, language=wanted)
     if batch.path is None:

@@ -55,6 +55,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.admission import admitted_people
+from bot.campaigns import PushWindow, hold_until_allowed
 from bot.clock import Clock
 from bot.events import Conversation, ConversationKind, Reply
 from bot.i18n import t
@@ -261,6 +262,7 @@ class Dispatcher:
             self.db, Delivery, owner=self.owner, now=self._now, lease=self.lease
         ):
             try:
+                await asyncio.to_thread(self._hold_campaigns, now)
                 recovered = await asyncio.to_thread(self._take_over_expired, now)
                 report.retried = len(recovered)
                 await self._send_all(recovered, report)
@@ -400,6 +402,16 @@ class Dispatcher:
         ).all()
         report.skipped += len(inserted) - len(sendable)
         return list(sendable)
+
+    def _hold_campaigns(self, now: datetime) -> int:
+        """Keep deferred campaign pushes out of quiet hours, blackouts and days off."""
+        window = PushWindow(
+            working_days=frozenset(self.settings.working_days),
+            quiet=self.settings.quiet,
+            fallback_timezone=self.settings.timezone,
+        )
+        with self.db.session() as session:
+            return hold_until_allowed(session, self.library.course, window, now)
 
     def _take_over_expired(self, now: datetime) -> list[int]:
         """Make this process the owner of pushes whose owner is gone (its lease ran out).

@@ -36,6 +36,7 @@ from bot.library import check_course
 from bot.qa import KnowledgeService, KnowledgeUnavailable, chat_model_from_spec
 from bot.settings import Settings
 from bot.store.db import Database
+from knowledge.answer import Answerer
 from knowledge.chunking import split_sentences
 from knowledge.search import Retriever
 from knowledge.tokenize import STOPWORDS_EN, STOPWORDS_ZH, content_words, tagged_words
@@ -99,13 +100,16 @@ class DraftBatch:
         path: the drafts file written, or ``None`` when there was nothing new.
         entries: the questions written.
         already_drafted: drafts left out because the course already has their id.
-        gaps: the content gaps drafted from (``--from-gaps`` only).
+        gaps: the content gaps of the window (``--from-gaps`` only).
+        uncovered: the gaps whose best passage does not clear the index's answer threshold:
+            nothing is drafted for them; the materials need something on them first.
     """
 
     path: Path | None
     entries: list[DraftEntry] = field(default_factory=list)
     already_drafted: int = 0
     gaps: list[GapGroup] = field(default_factory=list)
+    uncovered: list[GapGroup] = field(default_factory=list)
 
 
 class DraftError(TrainbotError):
@@ -215,6 +219,9 @@ class Drafter:
 
         The most asked gaps come first, one question each (more when there are fewer gaps
         than ``count``), drafted from the passages the index finds for the gap question.
+        Only gaps the materials cover are drafted for: those whose best passage clears the
+        answer threshold the bot itself applies (:meth:`knowledge.answer.Answerer.covers`);
+        the others are returned as ``uncovered``.
 
         Args:
             db: the store.
@@ -232,9 +239,23 @@ class Drafter:
         if not gaps:
             return DraftBatch(path=None)
         retriever = self._retriever()
-        per_gap = math.ceil(count / len(gaps))
-        drafted: list[tuple[DraftQuestion, str]] = []
+        # The bot's own decision (same index, calibration and strictness): a gap whose best
+        # passage would not be shown as an answer has no material to draft from, and a
+        # question drafted from the nearest unrelated passage would teach something else.
+        judge = Answerer(retriever, strictness=self.settings.qa_strictness)
+        covered: list[GapGroup] = []
+        uncovered: list[GapGroup] = []
         for gap in gaps:
+            answered, confidence, threshold = judge.covers(gap.question)
+            logger.debug(
+                "gap %r: confidence %.3f (threshold %.3f)", gap.question, confidence, threshold
+            )
+            (covered if answered else uncovered).append(gap)
+        if not covered:
+            return DraftBatch(path=None, gaps=gaps, uncovered=uncovered)
+        per_gap = math.ceil(count / len(covered))
+        drafted: list[tuple[DraftQuestion, str]] = []
+        for gap in covered:
             hits = retriever.search(gap.question, k=PASSAGES_PER_QUESTION)
             passages = [passage_of(hit) for hit in hits]
             wanted = min(per_gap, count - len(drafted))
@@ -244,6 +265,7 @@ class Drafter:
                 drafted.append((draft, f"gap: {gap.question} (asked {gap.count}x)"))
         batch = self._write(drafted, stem=f"gaps-{label}", command=f"--from-gaps --week {label}")
         batch.gaps = gaps
+        batch.uncovered = uncovered
         return batch
 
     def for_lesson(

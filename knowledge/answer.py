@@ -365,6 +365,19 @@ class Answerer:
             return general, self.model.threshold
         return calibration.confidence(features, general), calibration.threshold(self.strictness)
 
+    def covers(self, question: str) -> tuple[bool, float, float]:
+        """Whether the materials answer a standalone ``question``: the decision
+        :meth:`answer` makes, without writing the answer.
+
+        Returns:
+            (covered, confidence, threshold); covered means some passage was found and the
+            calibrated confidence reaches the threshold.
+        """
+        question = query_text(question)
+        evidence = self.retriever.evidence(question, k=max(self.sources, 5))
+        confidence, threshold = self.decide(signals(question, evidence, self.retriever.index))
+        return bool(evidence.hits) and confidence >= threshold, confidence, threshold
+
     def answer(
         self, question: str, history: Sequence[Turn] = (), *, reply_language: str | None = None
     ) -> Answer:

@@ -133,6 +133,52 @@ def test_no_gaps_means_nothing_written(
     assert not (course_settings.content_dir / "quizzes" / "drafts").exists()
 
 
+def test_gaps_the_materials_do_not_cover_are_listed_not_drafted(
+    course_settings: Settings, course_dir: Path, sample_index_dir: Path, sqlite_database: Database
+) -> None:
+    # The sample course says nothing about annual leave; its nearest passage (quality
+    # complaints) once became a cloze question for this gap.
+    start, end = iso_week_window(WEEK, course_settings.timezone)
+    ask(sqlite_database, "年假有几天？", at=start, answered=False, feedback=None)
+    ask(
+        sqlite_database,
+        "How many days of annual leave do I get?",
+        at=start + timedelta(days=1),
+        answered=False,
+        feedback=None,
+    )
+    drafter = Drafter(course_settings, KnowledgeService(course_settings))
+
+    batch = drafter.from_gaps(sqlite_database, start=start, end=end, label=WEEK, count=4)
+
+    assert batch.path is None and batch.entries == []
+    assert sorted(gap.question for gap in batch.uncovered) == sorted(
+        ["年假有几天？", "How many days of annual leave do I get?"]
+    )
+    assert not (course_dir / "quizzes" / "drafts").exists()
+
+    # With a gap the materials do cover, that one alone is drafted for.
+    ask(sqlite_database, "流失预警信号有哪些", at=start, answered=False, feedback=None)
+    result = CliRunner().invoke(
+        app,
+        ["quizzes", "draft", "--from-gaps", "--week", WEEK, "--db", sqlite_database.url],
+        env={
+            "TRAINBOT_CONTENT_DIR": str(course_dir),
+            "TRAINBOT_INDEX_DIR": str(sample_index_dir),
+            "TRAINBOT_TIMEZONE": course_settings.timezone,
+        },
+    )
+    assert result.exit_code == 0, result.output
+    assert "3 content gap(s)" in result.output
+    assert "2 not covered by the materials, nothing drafted for them; add material on:" in (
+        result.output
+    )
+    assert "  - 年假有几天？ (asked 1x)" in result.output
+    written = bank(course_dir / "quizzes" / "drafts" / f"gaps-{WEEK}.yaml")
+    text = (course_dir / "quizzes" / "drafts" / f"gaps-{WEEK}.yaml").read_text(encoding="utf-8")
+    assert written and "# gap: 流失预警信号有哪些" in text and "年假" not in text
+
+
 def test_lesson_drafts_are_filed_under_the_lesson_and_cite_its_material(
     course_settings: Settings,
 ) -> None:

@@ -331,35 +331,47 @@ def test_due_pushes_respects_cadence(harness: Harness) -> None:
 
 
 async def test_a_campaign_goes_through_the_same_exactly_once_path(harness: Harness) -> None:
-    from bot.campaigns import push_campaign
+    from bot.campaigns import CampaignError, PushWindow, push_campaign
 
     for name in ("a", "b"):
         add_person(harness.db, name, "Asia/Shanghai")
     add_person(harness.db, "m", "Asia/Shanghai", track="managers")
     harness.clock.set(datetime(2026, 11, 14, 3, 0, tzinfo=UTC))  # Saturday: no daily pushes
     course = harness.library.course
+    window = PushWindow(frozenset(harness.settings.working_days), harness.settings.quiet)
     first = push_campaign(
         harness.db,
         course,
         now=harness.clock.now(),
+        window=window,
         name="kickoff",
         track="frontline",
         lesson="fl-01",
+        at_once=True,  # a Saturday: without --now it would wait for Monday
     )
-    again = push_campaign(
-        harness.db,
-        course,
-        now=harness.clock.now(),
-        name="kickoff",
-        track="frontline",
-        lesson="fl-01",
-    )
-    assert (first.people, first.claimed, again.claimed) == (2, 2, 0)
+    assert (first.people, first.queued) == (2, 2)
+    with pytest.raises(CampaignError, match="already pushed"):
+        push_campaign(
+            harness.db,
+            course,
+            now=harness.clock.now(),
+            window=window,
+            name="kickoff",
+            track="frontline",
+            lesson="fl-01",
+            at_once=True,
+        )
     await harness.dispatcher().tick()
     await harness.dispatcher().tick()
     assert sorted(s.conversation.chat_id for s in harness.outbound.sent) == ["a", "b"]
     assert all(s.reply.text.startswith("📘") for s in harness.outbound.sent)
     with pytest.raises(ValueError, match="unknown lesson"):
         push_campaign(
-            harness.db, course, now=harness.clock.now(), name="x", track="frontline", lesson="zz-99"
+            harness.db,
+            course,
+            now=harness.clock.now(),
+            window=window,
+            name="x",
+            track="frontline",
+            lesson="zz-99",
         )
