@@ -530,6 +530,7 @@ def report(
             language=settings.language,
             include_people=fmt == "csv" or team is not None,
             admitted=admitted_people(settings),
+            working_days=settings.working_days,
         )
         text = render_file(summary, fmt, settings.language)
     finally:

@@ -96,5 +96,6 @@ def _build(
         include_people=team_ids is not None,
         language=language,
         now=ctx.clock.now(),
+        working_days=ctx.settings.working_days,
     )
     return summary, team_chart(summary, language)

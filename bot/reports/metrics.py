@@ -54,7 +54,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from bot.gaps import content_gaps
 from bot.i18n import t
-from bot.learning import streaks_of
+from bot.learning import PushDays, streaks_of
 from bot.store.db import Database
 from bot.store.models import (
     AskedQuestion,
@@ -76,6 +76,8 @@ HARDEST_LIMIT = 5
 MIN_FIRST_TRIES = 5
 """First-try answers a question needs in the week before it can rank among the hardest."""
 FOLLOW_UP_IDLE_DAYS = 7
+WORKING_DAYS = ("mon", "tue", "wed", "thu", "fri")
+"""The default of ``settings.working_days``."""
 NO_TEAM = "—"
 RATES = ("coverage", "completion", "lesson_completion", "accuracy", "pass_rate")
 _BASIS_POINTS = 10_000
@@ -695,6 +697,7 @@ def build_summary(
     gap_limit: int = 10,
     min_first_tries: int = MIN_FIRST_TRIES,
     now: datetime | None = None,
+    working_days: Collection[str] = WORKING_DAYS,
 ) -> WeeklySummary:
     """Compute the weekly summary.
 
@@ -715,6 +718,8 @@ def build_summary(
         gap_limit: most content-gap groups to list.
         min_first_tries: first-try answers a question needs to rank among the hardest.
         now: when the summary is made (shown in the report).
+        working_days: ``settings.working_days``; with the course's blackouts they are
+            the push days streaks are counted over.
 
     Raises:
         ValueError: for a malformed week.
@@ -763,7 +768,8 @@ def build_summary(
                 for person in people
             ]
             if include_people:
-                people = _with_streaks(session, people, end, timezone)
+                push_days = PushDays(frozenset(working_days), course.calendar)
+                people = _with_streaks(session, people, end, timezone, push_days)
             scope_rows = week_rows if team_ids is not None else None
             hardest = _hardest(session, course, start, end, scope_rows, language, min_first_tries)
             elsewhere = _outside_teams(session, week_rows, team_ids, person_ids)
@@ -857,13 +863,22 @@ def _with_last_answer(person: PersonWeek, moment: datetime | None) -> PersonWeek
 
 
 def _with_streaks(
-    session: Session, people: list[PersonWeek], end: datetime, timezone: str
+    session: Session,
+    people: list[PersonWeek],
+    end: datetime,
+    timezone: str,
+    push_days: PushDays,
 ) -> list[PersonWeek]:
-    """Each person's streak at the end of the week, by the same rule as /progress (days in
-    the organisation's ``timezone`` for someone whose stored zone is unknown)."""
+    """Each person's streak at the end of the week, by the same rule as /progress (push
+    days; days in the organisation's ``timezone`` for someone whose stored zone is
+    unknown)."""
     moment = end - timedelta(microseconds=1)
     counted = streaks_of(
-        session, [person.person_id for person in people], moment, fallback_timezone=timezone
+        session,
+        [person.person_id for person in people],
+        moment,
+        push_days=push_days,
+        fallback_timezone=timezone,
     )
     return [replace(person, streak=counted[person.person_id]) for person in people]
 
