@@ -671,16 +671,18 @@ def _follow_up(people: list[PersonWeek], end: datetime) -> list[FollowUp]:
                     last_answer=person.last_answer,
                 )
             )
-    # Inactive first (longest silence first), then the lowest accuracy.
-    follow.sort(
-        key=lambda item: (
-            item.reason != "inactive",
-            item.last_answer.timestamp() if item.last_answer else 0.0,
-            item.accuracy if item.accuracy is not None else 0.0,
-            item.name.casefold(),
-        )
-    )
+    follow.sort(key=_worst_first)
     return follow
+
+
+def _worst_first(item: FollowUp) -> tuple[Any, ...]:
+    """The follow-up order (docs/reports.md): the lowest accuracy in the week first, so
+    people at 0% lead every list; then the silent, who have no accuracy this week, the
+    longest silence first (never answered before anyone who did)."""
+    if item.accuracy is not None:
+        return (0, item.accuracy, item.name.casefold(), item.person_id)
+    silent_since = item.last_answer.timestamp() if item.last_answer else float("-inf")
+    return (1, silent_since, item.name.casefold(), item.person_id)
 
 
 def build_summary(

@@ -85,6 +85,14 @@ def _questions_line(summary: WeeklySummary, language: str) -> str:
 # -- chat ------------------------------------------------------------------------------
 
 
+def chat_follow_up(follow_up: list[FollowUp]) -> list[FollowUp]:
+    """The people a chat message names: the first :data:`CHAT_FOLLOW_UP` of the list
+    (worst first), and everyone at 0% beyond them, who are never left under "…and N more"."""
+    return [
+        item for index, item in enumerate(follow_up) if index < CHAT_FOLLOW_UP or item.accuracy == 0
+    ]
+
+
 def chat_text(summary: WeeklySummary, language: str, *, names: bool = True) -> str:
     """One screen of Markdown-ish text: key rates with changes, hardest, follow-up, gaps.
 
@@ -123,10 +131,11 @@ def chat_text(summary: WeeklySummary, language: str, *, names: bool = True) -> s
         lines.append(t(language, "report_none"))
     elif not names:
         lines.append(t(language, "report_follow_up_unnamed"))
-    for item in summary.follow_up[:CHAT_FOLLOW_UP] if names else ():
+    shown = chat_follow_up(summary.follow_up) if names else []
+    for item in shown:
         lines.append(f"- {item.name} ({item.team}): {_reason(item, language)}")
-    if names and len(summary.follow_up) > CHAT_FOLLOW_UP:
-        lines.append(t(language, "report_more", count=len(summary.follow_up) - CHAT_FOLLOW_UP))
+    if names and len(summary.follow_up) > len(shown):
+        lines.append(t(language, "report_more", count=len(summary.follow_up) - len(shown)))
     if summary.gaps:
         lines.append(f"\n**{t(language, 'report_gaps')}**")
         for gap in summary.gaps[:CHAT_GAPS]:
@@ -350,14 +359,19 @@ def spreadsheet_cell(value: object) -> object:
 def to_csv(summary: WeeklySummary) -> str:
     """One row per person (the summary must have been built with its people).
 
-    Every text cell goes through :func:`spreadsheet_cell`: names and team names are
-    whatever people and rosters typed.
+    The people to follow up come first, in the follow-up order (worst first), then
+    everyone else by team and name. Every text cell goes through
+    :func:`spreadsheet_cell`: names and team names are whatever people and rosters typed.
     """
     reasons = {item.person_id: item.reason for item in summary.follow_up}
+    rank = {item.person_id: index for index, item in enumerate(summary.follow_up)}
+    people = sorted(
+        summary.people or [], key=lambda person: rank.get(person.person_id, len(rank))
+    )  # a stable sort: the rest keep the summary's team-and-name order
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    for person in summary.people or []:
+    for person in people:
         row = _person_json(person)
         row["week"] = summary.week
         row["follow_up"] = reasons.get(person.person_id, "")
@@ -556,7 +570,7 @@ def to_markdown(summary: WeeklySummary, language: str) -> str:
     )
     if not summary.hardest:
         lines.append(t(language, "report_none"))
-    lines += ["", f"## {t(language, 'report_follow_up')}", ""]
+    lines += ["", f"## {t(language, 'report_follow_up')} ({len(summary.follow_up)})", ""]
     lines.extend(
         f"- {markdown_text(item.name)} ({markdown_text(item.team)}): {_reason(item, language)}"
         for item in summary.follow_up
@@ -677,7 +691,7 @@ def to_html(summary: WeeklySummary, language: str, chart_png: bytes) -> str:
         ),
         f"<h2>{html.escape(t(language, 'report_hardest'))}</h2>",
         _html_list(hardest, language, ordered=True),
-        f"<h2>{html.escape(t(language, 'report_follow_up'))}</h2>",
+        f"<h2>{html.escape(t(language, 'report_follow_up'))} ({len(summary.follow_up)})</h2>",
         _html_list(follow, language),
         f"<h2>{html.escape(t(language, 'report_gaps'))}</h2>",
         gaps_html,

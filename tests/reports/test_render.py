@@ -76,9 +76,27 @@ def test_the_chat_follow_up_list_is_capped(week: WeeklySummary) -> None:
     assert len(text.splitlines()) <= 30  # one phone screen
 
 
+def test_nobody_at_zero_percent_is_hidden_in_chat(week: WeeklySummary) -> None:
+    low = [FollowUp(index, f"Low {index}", "A", "low_accuracy", 0.5, None) for index in range(4)]
+    zero = [
+        FollowUp(10 + index, f"Zero {index}", "A", "low_accuracy", 0.0, None) for index in range(12)
+    ]
+    silent = [
+        FollowUp(30 + index, f"Quiet {index}", "A", "inactive", None, None) for index in range(6)
+    ]
+    week.follow_up = zero + low + silent  # the order build_summary gives: worst first
+    text = chat_text(week, "en")
+    assert "**People to follow up** (22)" in text
+    assert all(f"- Zero {index} (A): accuracy 0%" in text for index in range(12))
+    assert "Low 0" not in text and "Quiet 0" not in text
+    assert "…and 10 more" in text
+
+
 def test_csv_has_one_row_per_person(week: WeeklySummary) -> None:
     rows = list(csv.DictReader(io.StringIO(to_csv(week))))
-    assert [row["name"] for row in rows] == ["Ann", "Bob", "Cid", "Dee", "Eve", "Gus"]
+    # The people to follow up first, worst first; then the rest by team and name.
+    assert [row["name"] for row in rows] == ["Ann", "Gus", "Bob", "Cid", "Dee", "Eve"]
+    assert [row["follow_up"] for row in rows[:3]] == ["low_accuracy", "inactive", "inactive"]
     ann = rows[0]
     assert (ann["attempts"], ann["correct"], ann["accuracy"], ann["passed"]) == (
         "3",
@@ -86,8 +104,8 @@ def test_csv_has_one_row_per_person(week: WeeklySummary) -> None:
         "0.6667",
         "false",
     )
-    assert ann["follow_up"] == "low_accuracy" and ann["streak"] == "1"
-    assert rows[4]["accuracy"] == "" and rows[4]["passed"] == ""  # Eve: no answer, no rate
+    assert ann["follow_up"] == "low_accuracy" and ann["streak"] == "0"  # answered on Sunday
+    assert rows[5]["accuracy"] == "" and rows[5]["passed"] == ""  # Eve: no answer, no rate
 
 
 def test_json_totals_and_undefined_rates(week: WeeklySummary) -> None:
