@@ -94,3 +94,18 @@ def test_a_person_stored_with_an_unknown_time_zone_is_still_reported(tmp_path: P
     assert {"Ann", "Bob", "Cid"} <= set(rows) and rows["Ann"]["streak"] == "0"
     assert "Traceback" not in result.stderr
     assert "unknown time zone" in result.stderr  # logged for whoever runs the report
+
+
+def test_read_commands_refuse_a_missing_database_file(tmp_path: Path) -> None:
+    for command in (
+        ("report", "--db", "var/typo.db"),
+        ("report", "--db", "sqlite:///var/typo.db", "--format", "json"),
+        ("gaps", "--db", "var/typo.db"),
+        ("users", "list", "--db", "var/typo.db"),
+    ):
+        result = trainbot(tmp_path, *command)
+        assert result.returncode == 1, (command, result.stdout, result.stderr)
+        assert "no database at var/typo.db" in result.stderr, command
+        assert result.stdout == ""
+        assert "Traceback" not in result.stderr
+    assert not (tmp_path / "var" / "typo.db").exists()  # nothing was created
