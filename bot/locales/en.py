@@ -183,6 +183,9 @@ MESSAGES: dict[str, str] = {
     "report_no_team": "You don't manage a team yet, so there is no report to show. An admin can add you as a team's manager in the roster.",
     "report_unknown_team": "There is no team called {team} that you can see.",
     "report_bad_week": "I couldn't read the week {week}: use an ISO week such as 2026-W47.",
+    "report_future_week": "{week} has not started yet, so there is nothing to report: ask for this week or an earlier one.",
+    "report_in_progress": "{week} (in progress)",
+    "report_in_progress_note": "⏳ This week is not over: the figures count up to {moment}.",
     "report_gap_digest": "**Content gaps {week}** — questions the course did not answer well:",
     # Telegram front door: the command menu (setMyCommands) and the apology after a failure
     "telegram_command_start": "Enrol, or resume lessons and quizzes",

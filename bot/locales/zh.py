@@ -156,6 +156,9 @@ MESSAGES: dict[str, str] = {
     "report_no_team": "你目前还没有负责的团队，所以没有可显示的报告。管理员可以在花名册中把你设为团队负责人。",
     "report_unknown_team": "没有你可以查看的名为 {team} 的团队。",
     "report_bad_week": "无法识别周次 {week}：请使用 ISO 周，例如 2026-W47。",
+    "report_future_week": "{week} 尚未开始，暂无可报告的内容：请查询本周或更早的周。",
+    "report_in_progress": "{week}（进行中）",
+    "report_in_progress_note": "⏳ 本周尚未结束：数字统计到 {moment}。",
     "report_gap_digest": "**内容缺口 {week}** — 课程未能很好回答的问题：",
     # Telegram front door: the command menu (setMyCommands) and the apology after a failure
     "telegram_command_start": "报名，或恢复课程和测验推送",

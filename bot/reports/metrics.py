@@ -273,6 +273,7 @@ class WeeklySummary:
     gaps: list[Gap] | None  # None: not computed
     people: list[PersonWeek] | None = None
     generated_at: datetime | None = None
+    in_progress: bool = False  # the week had not ended at generated_at
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -280,6 +281,13 @@ class WeeklySummary:
         """The ISO week before this one."""
         iso = (self.start.astimezone(_zone(self.timezone)) - timedelta(days=7)).isocalendar()
         return f"{iso.year}-W{iso.week:02d}"
+
+
+def week_label(summary: WeeklySummary, language: str) -> str:
+    """The week as titles show it, marked "in progress" while it has not ended."""
+    if summary.in_progress:
+        return t(language, "report_in_progress", week=summary.week)
+    return summary.week
 
 
 def _zone(name: str) -> Any:
@@ -833,6 +841,7 @@ def build_summary(
         gaps=_gaps(db, start, end, team_ids, person_ids, gap_limit),
         people=people if include_people else None,
         generated_at=now,
+        in_progress=now is not None and start <= now < end,
     )
 
 
@@ -906,4 +915,5 @@ __all__ = [
     "change",
     "group_counts_query",
     "literal_thresholds",
+    "week_label",
 ]

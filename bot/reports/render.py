@@ -23,6 +23,7 @@ from bot.reports.metrics import (
     QuestionStats,
     WeeklySummary,
     change,
+    week_label,
 )
 
 CHAT_FOLLOW_UP = 10
@@ -62,6 +63,14 @@ def _dates(summary: WeeklySummary) -> tuple[str, str]:
     start = summary.start.astimezone(zone)
     last_day = summary.end.astimezone(zone) - timedelta(days=1)
     return f"{start:%Y-%m-%d}", f"{last_day:%Y-%m-%d}"
+
+
+def _in_progress_note(summary: WeeklySummary, language: str) -> str | None:
+    """The line saying up to when an unfinished week is counted (``None`` once it ended)."""
+    if not summary.in_progress or summary.generated_at is None:
+        return None
+    moment = summary.generated_at.astimezone(ZoneInfo(summary.timezone))
+    return t(language, "report_in_progress_note", moment=f"{moment:%Y-%m-%d %H:%M}")
 
 
 def _reason(item: FollowUp, language: str) -> str:
@@ -106,8 +115,9 @@ def chat_text(summary: WeeklySummary, language: str, *, names: bool = True) -> s
     now, changes = total.this_week, total.changes()
     start, end = _dates(summary)
     lines = [
-        f"**{t(language, 'report_title', week=summary.week)}**",
+        f"**{t(language, 'report_title', week=week_label(summary, language))}**",
         _scope(summary, language) + f" · {start} – {end}",
+        *filter(None, [_in_progress_note(summary, language)]),
         f"- {t(language, 'report_coverage')}: {percent(now.coverage)} ({now.active}/{now.enrolled}) {arrow(changes['coverage'])}",
         f"- {t(language, 'report_completion')}: {percent(now.completion)} ({now.quizzes_answered}/{now.quizzes_delivered}) {arrow(changes['completion'])}",
         f"- {t(language, 'report_lesson_completion')}: {percent(now.lesson_completion)} ({now.lessons_completed}/{now.lessons_delivered}) {arrow(changes['lesson_completion'])}",
@@ -245,6 +255,7 @@ def as_dict(summary: WeeklySummary) -> dict[str, Any]:
     """The JSON shape of the report (documented in docs/reports.md)."""
     return {
         "week": summary.week,
+        "in_progress": summary.in_progress,
         "previous_week": summary.previous_week,
         "timezone": summary.timezone,
         "start": summary.start.isoformat(),
@@ -331,6 +342,7 @@ CSV_COLUMNS = (
     "streak",
     "last_answer",
     "follow_up",
+    "in_progress",
 )
 
 
@@ -375,6 +387,7 @@ def to_csv(summary: WeeklySummary) -> str:
         row = _person_json(person)
         row["week"] = summary.week
         row["follow_up"] = reasons.get(person.person_id, "")
+        row["in_progress"] = str(summary.in_progress).lower()
         row["passed"] = "" if person.passed is None else str(person.passed).lower()
         writer.writerow({key: spreadsheet_cell(row[key]) for key in CSV_COLUMNS})
     return buffer.getvalue()
@@ -522,8 +535,9 @@ def to_markdown(summary: WeeklySummary, language: str) -> str:
     """
     start, end = _dates(summary)
     zone = ZoneInfo(summary.timezone)
+    note = _in_progress_note(summary, language)
     lines = [
-        f"# {t(language, 'report_title', week=summary.week)}",
+        f"# {t(language, 'report_title', week=week_label(summary, language))}",
         "",
         t(
             language,
@@ -534,6 +548,7 @@ def to_markdown(summary: WeeklySummary, language: str) -> str:
             timezone=summary.timezone,
         ),
         "",
+        *([note, ""] if note else []),
         f"## {t(language, 'report_key_numbers')}",
         "",
         *_table(_key_header(language), _key_rows(summary, language)),
@@ -637,7 +652,8 @@ def to_html(summary: WeeklySummary, language: str, chart_png: bytes) -> str:
     """A self-contained, printable HTML page with the chart embedded as a data URI."""
     start, end = _dates(summary)
     zone = ZoneInfo(summary.timezone)
-    title = t(language, "report_title", week=summary.week)
+    title = t(language, "report_title", week=week_label(summary, language))
+    note = _in_progress_note(summary, language)
     chart = base64.b64encode(chart_png).decode("ascii")
     hardest = [
         t(
@@ -671,6 +687,7 @@ def to_html(summary: WeeklySummary, language: str, chart_png: bytes) -> str:
             )
         )
         + "</p>",
+        *([f'<p class="in-progress">{html.escape(note)}</p>'] if note else []),
         f"<h2>{html.escape(t(language, 'report_key_numbers'))}</h2>",
         _html_table(_key_header(language), _key_rows(summary, language), table_id="key-numbers"),
         f"<p>{html.escape(_questions_line(summary, language))}</p>",

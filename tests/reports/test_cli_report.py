@@ -109,3 +109,15 @@ def test_read_commands_refuse_a_missing_database_file(tmp_path: Path) -> None:
         assert result.stdout == ""
         assert "Traceback" not in result.stderr
     assert not (tmp_path / "var" / "typo.db").exists()  # nothing was created
+
+
+def test_a_future_week_is_refused(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'store.db'}")
+    database.upgrade()
+    database.dispose()
+    result = trainbot(tmp_path, "report", "--db", "store.db", "--week", "2100-W10")
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "trainbot: 2100-W10 has not started yet (it starts on 2100-03-08): there is nothing "
+        "to report"
+    )

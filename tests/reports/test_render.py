@@ -17,6 +17,7 @@ from bot.reports.render import (
     chat_text,
     percent,
     to_csv,
+    to_html,
     to_markdown,
 )
 from bot.store.db import Database
@@ -123,3 +124,34 @@ def test_markdown_has_every_section(week: WeeklySummary) -> None:
         assert heading in text
     assert "| Coverage | 50% | 60% | ▼10 pp |" in text
     assert "| Whole organisation | 6 | 3 |" in text
+
+
+def test_an_unfinished_week_is_marked_in_progress_in_every_output(
+    sqlite_database: Database, course: Course
+) -> None:
+    build(sqlite_database)
+    friday = datetime(2026, 11, 20, 9, tzinfo=UTC)  # 17:00 in Shanghai, inside W47
+    made = build_summary(
+        sqlite_database, course, week="2026-W47", timezone="Asia/Shanghai", now=friday
+    )
+    assert made.in_progress
+    chat = chat_text(made, "en")
+    assert chat.startswith("**Weekly training summary — 2026-W47 (in progress)**")
+    assert "⏳ This week is not over: the figures count up to 2026-11-20 17:00." in chat
+    assert "2026-W47（进行中）" in chat_text(made, "zh")
+    markdown = to_markdown(made, "en")
+    assert markdown.startswith("# Weekly training summary — 2026-W47 (in progress)")
+    assert "the figures count up to 2026-11-20 17:00" in markdown
+    html = to_html(made, "en", b"png")
+    assert "<title>Weekly training summary — 2026-W47 (in progress)</title>" in html
+    assert "the figures count up to 2026-11-20 17:00" in html
+    assert as_dict(made)["in_progress"] is True
+    rows = list(csv.DictReader(io.StringIO(to_csv(made))))
+    assert rows and {row["in_progress"] for row in rows} == {"true"}
+
+
+def test_a_finished_week_carries_no_mark(week: WeeklySummary) -> None:
+    assert not week.in_progress
+    assert "in progress" not in chat_text(week, "en") + to_markdown(week, "en")
+    assert as_dict(week)["in_progress"] is False
+    assert {row["in_progress"] for row in csv.DictReader(io.StringIO(to_csv(week)))} == {"false"}

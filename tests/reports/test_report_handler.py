@@ -99,3 +99,18 @@ async def test_someone_stored_with_an_unknown_time_zone_breaks_no_report(bot: Tr
     refusal, progress = await ask(bot, "ann")
     assert refusal.text.startswith("The weekly report is for managers and admins")
     assert "**Your progress**" in progress.text
+
+
+async def test_a_week_in_the_future_is_refused(bot: TrainBot) -> None:
+    (reply,) = await ask(bot, "mia", "2026-W49")
+    assert reply.text == (
+        "2026-W49 has not started yet, so there is nothing to report: "
+        "ask for this week or an earlier one."
+    )
+    assert reply.attachment is None
+
+
+async def test_this_week_is_marked_in_progress(bot: TrainBot) -> None:
+    (reply,) = await ask(bot, "mia", "2026-W48")
+    assert "Weekly training summary — 2026-W48 (in progress)" in reply.text
+    assert "the figures count up to 2026-11-23 10:00" in reply.text
