@@ -79,7 +79,7 @@ FOLLOW_UP_IDLE_DAYS = 7
 WORKING_DAYS = ("mon", "tue", "wed", "thu", "fri")
 """The default of ``settings.working_days``."""
 NO_TEAM = "—"
-RATES = ("coverage", "completion", "lesson_completion", "accuracy", "pass_rate")
+RATES = ("coverage", "active_rate", "completion", "lesson_completion", "accuracy", "pass_rate")
 _BASIS_POINTS = 10_000
 _WORK = (DeliveryKind.LESSON, DeliveryKind.QUIZ)
 
@@ -102,6 +102,8 @@ class Counts:
     correct: int = 0
     assessed: int = 0  # active people whose track has a pass threshold
     passing: int = 0
+    due: int = 0  # enrolled people sent at least one lesson in the week (due to attend)
+    covered: int = 0  # due people who completed every lesson sent to them that week
 
     def __add__(self, other: Counts) -> Counts:
         return Counts(
@@ -113,7 +115,13 @@ class Counts:
 
     @property
     def coverage(self) -> float | None:
-        """Active / enrolled."""
+        """Training coverage as the course's evaluation guide defines 培训覆盖率: people
+        who completed all the week's required lessons / people due to attend."""
+        return _rate(self.covered, self.due)
+
+    @property
+    def active_rate(self) -> float | None:
+        """Active / enrolled: who answered at least once, whatever they read."""
         return _rate(self.active, self.enrolled)
 
     @property
@@ -397,6 +405,8 @@ def per_person_query(
     attempts = func.coalesce(answered.c.attempts, 0)
     correct = func.coalesce(answered.c.correct, 0)
     assessed = and_(attempts > 0, threshold.is_not(None))
+    lessons_sent = func.coalesce(delivered.c.lessons_delivered, 0)
+    lessons_read = func.coalesce(delivered.c.lessons_completed, 0)
     # A NULL snapshot (no team at claim time) is history too: only no delivery at all
     # falls back to the current team.
     team = case((delivered.c.person_id.is_not(None), delivered.c.team_id), else_=Person.team_id)
@@ -418,6 +428,11 @@ def per_person_query(
             case(
                 (and_(assessed, correct * _BASIS_POINTS >= threshold * attempts), 1), else_=0
             ).label("passing"),
+            # Due to attend: the week's schedule sent them lessons; covered: they read them all.
+            case((lessons_sent > 0, 1), else_=0).label("due"),
+            case((and_(lessons_sent > 0, lessons_read >= lessons_sent), 1), else_=0).label(
+                "covered"
+            ),
         )
         .outerjoin(delivered, delivered.c.person_id == Person.id)
         .outerjoin(answered, answered.c.person_id == Person.id)
@@ -464,6 +479,8 @@ def _cells_of(rows: Any) -> Select[Any]:
         func.sum(rows.c.correct).label("correct"),
         func.sum(rows.c.assessed).label("assessed"),
         func.sum(rows.c.passing).label("passing"),
+        func.sum(rows.c.due).label("due"),
+        func.sum(rows.c.covered).label("covered"),
     ).group_by(rows.c.team_id, rows.c.track_id)
 
 
@@ -500,7 +517,7 @@ def _person_week_table() -> Table:
             )
         ),
         Column("last_answer", UTCDateTime()),
-        *(Column(name, Integer) for name in ("active", "assessed", "passing")),
+        *(Column(name, Integer) for name in ("active", "assessed", "passing", "due", "covered")),
         prefixes=["TEMPORARY"],
     )
 

@@ -81,6 +81,9 @@ def test_organisation_totals(database: Database, course: Course, world: World) -
         correct=7,
         assessed=3,
         passing=2,
+        # Ann read her lesson, Cid did not: 1 of the 2 due is covered.
+        due=2,
+        covered=1,
     )
     # W46: enrolled Ann Bob Cid Dee Gus = 5. Quizzes: Ann (Sunday 23:59 local) + Bob + Dee
     # = 3 sent, 3 answered, 3 answers of which 2 right (Dee's wrong). Pass: Ann, Bob.
@@ -95,13 +98,18 @@ def test_organisation_totals(database: Database, course: Course, world: World) -
         passing=2,
     )
     rates = total.this_week.rates()
-    assert rates["coverage"] == pytest.approx(3 / 6)
+    # Training coverage as the evaluation guide defines it: people who completed all the
+    # week's required lessons / people due to attend (sent a lesson): Ann of Ann and Cid.
+    assert rates["coverage"] == pytest.approx(1 / 2)
+    assert total.changes()["coverage"] is None  # no lesson in W46: nobody was due
+    # Active rate, its own figure: people who answered / enrolled.
+    assert rates["active_rate"] == pytest.approx(3 / 6)
     assert rates["completion"] == pytest.approx(10 / 12)
     assert rates["lesson_completion"] == pytest.approx(1 / 2)
     assert rates["accuracy"] == pytest.approx(7 / 9)
     assert rates["pass_rate"] == pytest.approx(2 / 3)
     changes = total.changes()
-    assert changes["coverage"] == pytest.approx(3 / 6 - 3 / 5)  # -10 pp
+    assert changes["active_rate"] == pytest.approx(3 / 6 - 3 / 5)  # -10 pp
     assert changes["completion"] == pytest.approx(10 / 12 - 3 / 3)
     assert changes["accuracy"] == pytest.approx(7 / 9 - 2 / 3)
     assert changes["pass_rate"] == pytest.approx(0.0)
@@ -126,6 +134,8 @@ def test_teams_including_a_moved_person_and_an_empty_team(
         correct=2,
         assessed=1,
         passing=0,
+        due=1,
+        covered=1,
     )
     # Dee moved to B on Wednesday: her last W47 delivery was B's, so all her W47 work
     # (including Tuesday's, claimed while in A) is B's. In W46 she was in A.
@@ -160,11 +170,13 @@ def test_teams_including_a_moved_person_and_an_empty_team(
         correct=3,
         assessed=1,
         passing=1,
+        due=1,
+        covered=0,
     )
     assert rows["Empty"].this_week == Counts()
     assert rows["Empty"].this_week.rates() == dict.fromkeys(rows["Empty"].this_week.rates())
     assert rows["—"].this_week == Counts(enrolled=1)  # Gus
-    assert rows["—"].this_week.coverage == 0.0
+    assert rows["—"].this_week.active_rate == 0.0
     # Every person is counted in exactly one team.
     assert sum((row.this_week for row in made.teams), Counts()) == made.total.this_week
 
@@ -183,6 +195,8 @@ def test_tracks(database: Database, course: Course, world: World) -> None:
         correct=4,
         assessed=2,
         passing=1,
+        due=1,
+        covered=1,
     )
     assert rows["managers"].passing == 1 and rows["managers"].enrolled == 1
 
@@ -282,6 +296,8 @@ def test_a_manager_sees_their_team_and_the_teams_below(
         correct=5,
         assessed=2,
         passing=1,
+        due=2,
+        covered=1,
     )
     # W46: Ann Bob Dee (then in A) + Cid = 4 enrolled, 3 active.
     assert made.total.last_week.enrolled == 4 and made.total.last_week.active == 3
@@ -359,7 +375,7 @@ def test_a_week_with_no_activity(database: Database, course: Course, world: Worl
     now = made.total.this_week
     # Everyone enrolled by then (Fay too) = 7, nobody active.
     assert (now.enrolled, now.active, now.attempts) == (7, 0, 0)
-    assert now.coverage == 0.0
+    assert now.active_rate == 0.0 and now.coverage is None  # no lesson sent: nobody due
     assert now.completion is None and now.accuracy is None and now.pass_rate is None
     assert made.hardest == []
     assert len(made.follow_up) == 7 and {item.reason for item in made.follow_up} == {"inactive"}

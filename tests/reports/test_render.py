@@ -57,7 +57,7 @@ def test_rates_and_changes_read_plainly() -> None:
 
 def test_the_chat_message_has_the_key_numbers_with_changes(week: WeeklySummary) -> None:
     text = chat_text(week, "en")
-    assert "Coverage: 50% (3/6) ▼10 pp" in text  # 3/6 vs 3/5 last week
+    assert "Active rate: 50% (3/6) ▼10 pp" in text  # 3/6 vs 3/5 last week
     assert "Quiz completion: 83% (10/12) ▼17 pp" in text
     assert "Accuracy: 78% (7/9) ▲11 pp" in text
     assert "Pass rate: 67% (2/3) ±0 pp" in text
@@ -65,7 +65,7 @@ def test_the_chat_message_has_the_key_numbers_with_changes(week: WeeklySummary) 
     assert "helpful 👍 50% (▲50 pp)" in text
     assert "1. q3 — 50% of 2 first tries" in text
     chinese = chat_text(week, "zh")
-    assert "覆盖率: 50% (3/6) ▼10 pp" in chinese
+    assert "活跃率: 50% (3/6) ▼10 pp" in chinese
 
 
 def test_the_chat_follow_up_list_is_capped(week: WeeklySummary) -> None:
@@ -122,7 +122,7 @@ def test_markdown_has_every_section(week: WeeklySummary) -> None:
     text = to_markdown(week, "en")
     for heading in ("## Key numbers", "## Teams", "## Tracks", "## Hardest questions"):
         assert heading in text
-    assert "| Coverage | 50% | 60% | ▼10 pp |" in text
+    assert "| Active rate | 50% | 60% | ▼10 pp |" in text
     assert "| Whole organisation | 6 | 3 |" in text
 
 
