@@ -11,7 +11,10 @@ Definitions (docs/reports.md repeats them for readers of the report):
 - Enrolled: people whose ``enrolled_at`` is before the end of the week, except those an
   admin removed (``trainbot users remove``) and those ``TRAINBOT_ENROLMENT`` no longer
   lets in (``admitted``), who are in no report. Active: enrolled people with at least
-  one answer in the week.
+  one answer in the week; the active rate is active / enrolled.
+- Training coverage follows the course's evaluation guide (培训覆盖率): people who read
+  every lesson sent to them in the week (covered) / people sent at least one lesson in
+  the week (due to attend).
 - A person belongs, for one week, to the team of their last delivery sent that week (the
   team snapshot taken when it was claimed); without deliveries that week, to their current
   team. So a person who moved team is counted once, with all of the week's activity, and

@@ -70,6 +70,8 @@ def test_report_totals_equal_what_the_simulation_printed(tmp_path: Path) -> None
 
 
 def test_report_errors_are_one_line(tmp_path: Path) -> None:
+    (tmp_path / "var").mkdir()
+    Database(f"sqlite:///{tmp_path / 'var' / 'x.db'}").upgrade()
     bad_week = trainbot(tmp_path, "report", "--db", "var/x.db", "--week", "2026-W99")
     assert bad_week.returncode != 0
     assert "2026-W99" in bad_week.stderr and "Traceback" not in bad_week.stderr
