@@ -13,7 +13,7 @@ from sqlalchemy import text
 from bot.reports.access import teams_below
 from bot.reports.metrics import Counts, WeeklySummary, build_summary
 from bot.store.db import Database
-from bot.store.models import Person, PersonStatus
+from bot.store.models import Delivery, DeliveryKind, DeliveryStatus, Person, PersonStatus
 from quizzes.content import Course
 from quizzes.loader import load_course
 from tests.conftest import SAMPLE_CONTENT
@@ -402,3 +402,34 @@ def test_questions_the_bot_could_not_answer(
     scoped = summary(database, course, team_ids=only_b)
     assert scoped.gaps is not None
     assert [(gap.count, gap.unanswered, gap.thumbs_down) for gap in scoped.gaps] == [(1, 1, 0)]
+
+
+def test_coverage_counts_only_people_who_read_every_lesson_sent_to_them(
+    database: Database, course: Course, world: World
+) -> None:
+    """The evaluation guide's 培训覆盖率: all required lessons completed / due to attend."""
+    with database.session() as session:
+        for day, status in (("2026-11-16T01:00", "completed"), ("2026-11-18T01:00", "sent")):
+            # Dee: two lessons in W47, the second never read: due, not covered.
+            session.add(
+                Delivery(
+                    person_id=world.people["Dee"],
+                    kind=DeliveryKind.LESSON,
+                    slot=f"extra-{day}",
+                    local_date=datetime.fromisoformat(day).date(),
+                    item_id="lesson-x",
+                    language="en",
+                    track_id="frontline",
+                    team_id=world.teams["B"],
+                    status=DeliveryStatus(status),
+                    send_attempts=1,
+                    claimed_at=datetime.fromisoformat(day).replace(tzinfo=UTC),
+                    sent_at=datetime.fromisoformat(day).replace(tzinfo=UTC),
+                )
+            )
+    now = summary(database, course).total.this_week
+    # Due: Ann, Cid, Dee (sent lessons); Bob, Eve, Gus were sent none. Covered: Ann only.
+    assert (now.due, now.covered) == (3, 1)
+    assert now.coverage == pytest.approx(1 / 3)
+    # The active rate is its own figure: Ann, Cid, Dee answered, of 6 enrolled.
+    assert now.active_rate == pytest.approx(3 / 6)
