@@ -57,10 +57,39 @@ def _database_url(value: str | None) -> str | None:
     return value if "://" in value else f"sqlite:///{value}"
 
 
-def _settings(db: str | None = None) -> Settings:
+def _existing_store(url: str) -> None:
+    """Refuse a SQLite file that does not exist: opening it would create an empty store,
+    and a read command would print an empty answer instead of saying the path is wrong.
+
+    Raises:
+        TrainbotError: naming the missing file.
+    """
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return
+    path = Path(parsed.database or "")
+    if not path.is_file():
+        raise TrainbotError(
+            f"no database at {path}: check the --db path (this command reads a store and "
+            "never creates one)"
+        )
+
+
+def _settings(db: str | None = None, *, read_only: bool = False) -> Settings:
+    """The settings, with ``--db`` (a URL or a SQLite path) in place of the configured store.
+
+    Args:
+        db: the ``--db`` option.
+        read_only: the command only reads the store, so a ``--db`` SQLite file that does
+            not exist is an error, not a new empty store.
+    """
     overrides: dict[str, Any] = {}
     url = _database_url(db)
     if url:
+        if read_only:
+            _existing_store(url)
         overrides["database_url"] = url
     settings = load_settings(**overrides)
     if not _VERBOSE:
@@ -543,7 +572,7 @@ def report(
     from bot.store.db import Database
 
     fmt = output_format.value
-    settings = _settings(db)
+    settings = _settings(db, read_only=True)
     _quiet_logs_for_console()
     library = CourseLibrary(settings.content_dir)
     problems = library.reload()
@@ -562,6 +591,7 @@ def report(
             language=settings.language,
             include_people=fmt == "csv" or team is not None,
             admitted=admitted_people(settings),
+            working_days=settings.working_days,
         )
         text = render_file(summary, fmt, settings.language)
     finally:
@@ -627,7 +657,7 @@ def users_list(db: DbOption = None) -> None:
     from bot.store.db import Database
     from bot.store.models import Person
 
-    settings = _settings(db)
+    settings = _settings(db, read_only=True)
     database = Database(settings.database_url)
     database.upgrade()
     with database.session() as session:
@@ -653,10 +683,10 @@ PersonArgument = Annotated[
 ]
 
 
-def _users_database(db: str | None) -> tuple[Settings, Any]:
+def _users_database(db: str | None, *, read_only: bool = False) -> tuple[Settings, Any]:
     from bot.store.db import Database
 
-    settings = _settings(db)
+    settings = _settings(db, read_only=read_only)
     _quiet_logs_for_console()  # the command prints what it changed
     database = Database(settings.database_url)
     database.upgrade()
@@ -754,7 +784,7 @@ def users_export(
 
     from bot.privacy import export_person, find_subject
 
-    _, database = _users_database(db)
+    _, database = _users_database(db, read_only=True)
     try:
         with database.session() as session:
             document = export_person(session, find_subject(session, person), now=datetime.now(UTC))
@@ -928,7 +958,7 @@ def gaps(
     from bot.gaps import content_gaps
     from bot.store.db import Database
 
-    settings = _settings(db)
+    settings = _settings(db, read_only=True)
     label, start, end = _week_window(week, settings)
     database = Database(settings.database_url)
     database.upgrade()
@@ -1009,7 +1039,7 @@ def quizzes_draft(
         raise TrainbotError("choose exactly one of --from-gaps and --lesson ID")
     if (week is not None or team is not None) and not from_gaps:
         raise TrainbotError("--week and --team go with --from-gaps")
-    settings = _settings(db)
+    settings = _settings(db, read_only=True)
     _quiet_logs_for_console()
     drafter = Drafter(settings, KnowledgeService(settings))
     wanted = language.value if language else None

@@ -28,6 +28,7 @@ from bot.store.models import (
     ReviewState,
 )
 from quizzes import srs
+from quizzes.content import Calendar
 from quizzes.selection import LearnerState
 
 ON_DEMAND_PREFIX = "on-demand:"
@@ -287,19 +288,54 @@ class Progress:
         return self.correct / self.attempts if self.attempts else 0.0
 
 
+@dataclass(frozen=True)
+class PushDays:
+    """The local days on which a person's track is pushed: working days minus blackouts.
+
+    Streaks are counted over these days only, so a Monday-Friday learner keeps their
+    streak over the weekend and over a blackout (nothing was sent to answer).
+
+    Args:
+        working_days: ``settings.working_days`` (``mon`` … ``sun``).
+        calendar: the course's blackout windows.
+    """
+
+    working_days: frozenset[str]
+    calendar: Calendar | None = None
+
+    def includes(self, day: date, track_id: str | None) -> bool:
+        """Whether ``day`` is a push day for ``track_id``."""
+        if day.strftime("%a").lower()[:3] not in self.working_days:
+            return False
+        return self.calendar is None or self.calendar.blackout_on(day, track_id) is None
+
+
+EVERY_DAY = PushDays(frozenset({"mon", "tue", "wed", "thu", "fri", "sat", "sun"}))
+"""Every calendar day is a push day (no working days, no blackouts)."""
+
+
 def streak(
-    session: Session, person: Person, now: datetime, *, fallback_timezone: str = FALLBACK_TIMEZONE
+    session: Session,
+    person: Person,
+    now: datetime,
+    *,
+    push_days: PushDays = EVERY_DAY,
+    fallback_timezone: str = FALLBACK_TIMEZONE,
 ) -> int:
-    """Consecutive local days, ending today or yesterday, with at least one answer.
+    """Consecutive push days with at least one answer, ending today or the push day before.
 
     Days are the person's own; ``fallback_timezone`` is used when their stored zone is
-    unknown (see :func:`local_date`).
+    unknown (see :func:`local_date`). Days that are not ``push_days`` (weekends, blackouts)
+    neither count nor break the streak; today counts once answered, and until then the
+    streak ends on the push day before.
     """
-    return streaks(session, [person], now, fallback_timezone=fallback_timezone)[person.id]
+    return streaks(
+        session, [person], now, push_days=push_days, fallback_timezone=fallback_timezone
+    )[person.id]
 
 
 STREAK_WINDOW = timedelta(days=400)
-"""How far back a streak is counted (a longer one shows as this many days)."""
+"""How far back a streak is counted (a longer one shows as this many push days at most)."""
 _PASSES = (timedelta(days=8), timedelta(days=35), STREAK_WINDOW)
 
 
@@ -308,11 +344,16 @@ def streaks(
     people: Sequence[Person],
     now: datetime,
     *,
+    push_days: PushDays = EVERY_DAY,
     fallback_timezone: str = FALLBACK_TIMEZONE,
 ) -> dict[int, int]:
     """:func:`streak` for many people at once (see :func:`streaks_of`)."""
     return streaks_of(
-        session, [person.id for person in people], now, fallback_timezone=fallback_timezone
+        session,
+        [person.id for person in people],
+        now,
+        push_days=push_days,
+        fallback_timezone=fallback_timezone,
     )
 
 
@@ -321,12 +362,13 @@ def streaks_of(
     person_ids: Sequence[int],
     now: datetime,
     *,
+    push_days: PushDays = EVERY_DAY,
     fallback_timezone: str = FALLBACK_TIMEZONE,
 ) -> dict[int, int]:
     """:func:`streak` for the people with these ids, one query per 500 people and pass.
 
     Most streaks are short, so the last 8 days are read first; only people whose streak
-    may reach back further are read again over 35 days, and then over the whole
+    ran up to the start of that read are read again over 35 days, and then over the whole
     :data:`STREAK_WINDOW` (docs/benchmarks.md has what the passes save). Each person's
     local days come from their time zone, read with their answers; a zone that is unknown
     (a row stored before zones were checked) counts in ``fallback_timezone``, logged once.
@@ -334,22 +376,30 @@ def streaks_of(
     counted: dict[int, int] = {}
     pending = list(person_ids)
     for window in _PASSES:
-        counted.update(_streaks(session, pending, now, window, fallback_timezone))
-        # A streak this close to the window's length may have been cut off by it.
-        pending = [person_id for person_id in pending if counted[person_id] >= window.days - 2]
+        result = _streaks(session, pending, now, window, push_days, fallback_timezone)
+        counted.update({person_id: count for person_id, (count, _) in result.items()})
+        # A streak that reached the window's first day may have been cut off by it.
+        pending = [person_id for person_id in pending if result[person_id][1]]
         if not pending:
             break
     return counted
 
 
 def _streaks(
-    session: Session, ids: Sequence[int], now: datetime, window: timedelta, fallback_timezone: str
-) -> dict[int, int]:
+    session: Session,
+    ids: Sequence[int],
+    now: datetime,
+    window: timedelta,
+    push_days: PushDays,
+    fallback_timezone: str,
+) -> dict[int, tuple[int, bool]]:
+    """Per person: (streak, whether it reached the first day of the window)."""
     days: dict[int, set[date]] = {person_id: set() for person_id in ids}
     zones: dict[int, ZoneInfo] = {}
+    tracks: dict[int, str | None] = {}
     for start in range(0, len(ids), 500):
         rows = session.execute(
-            select(Attempt.person_id, Attempt.answered_at, Person.timezone)
+            select(Attempt.person_id, Attempt.answered_at, Person.timezone, Person.track_id)
             .join(Person, Person.id == Attempt.person_id)
             .where(
                 Attempt.person_id.in_(ids[start : start + 500]),
@@ -357,22 +407,34 @@ def _streaks(
                 Attempt.answered_at <= now,
             )
         )
-        for person_id, moment, timezone in rows:
+        for person_id, moment, timezone, track_id in rows:
             zone = zones.get(person_id) or zones.setdefault(
                 person_id, zone_of(timezone, fallback_timezone, owner=_owner(person_id))
             )
+            tracks[person_id] = track_id
             days[person_id].add(moment.astimezone(zone).date())
-    result: dict[int, int] = {}
+    result: dict[int, tuple[int, bool]] = {}
     for person_id, answered in days.items():
-        count = 0
+        count, cut = 0, False
         if answered:  # someone with no answer in the window has no streak, whatever the zone
-            day = now.astimezone(zones[person_id]).date()
+            zone = zones[person_id]
+            track_id = tracks[person_id]
+            # The window's first local day is only partly read: reaching it means the
+            # streak may go on before it.
+            first = (now - window).astimezone(zone).date()
+            day = now.astimezone(zone).date()
             if day not in answered:
+                day -= timedelta(days=1)  # today's answer may still come
+            while True:
+                if day <= first:
+                    cut = True
+                    break
+                if push_days.includes(day, track_id):
+                    if day not in answered:
+                        break
+                    count += 1
                 day -= timedelta(days=1)
-            while day in answered:
-                count += 1
-                day -= timedelta(days=1)
-        result[person_id] = count
+        result[person_id] = (count, cut)
     return result
 
 

@@ -125,10 +125,29 @@ def chosen_week(week: str | None, now: datetime, tz: str) -> str:
     names reports and keys their claims.
 
     Raises:
+        FutureWeekError: when ``week`` starts after ``now`` (nothing can be in it yet).
         ValueError: naming the expected format when ``week`` is not a valid ISO week or
             lies outside the years :func:`parse_week` accepts.
     """
     if week is None:
         return last_complete_week(now, tz)
     year, number = parse_week(week)
-    return f"{year}-W{number:02d}"
+    label = f"{year}-W{number:02d}"
+    start, _ = iso_week_window(label, tz)
+    if start > now:
+        monday = date.fromisocalendar(year, number, 1)
+        raise FutureWeekError(
+            f"{label} has not started yet (it starts on {monday:%Y-%m-%d}): there is "
+            "nothing to report"
+        )
+    return label
+
+
+class FutureWeekError(ValueError):
+    """A week that starts after now: refused rather than shown as an empty report."""
+
+
+def in_progress(week: str, now: datetime, tz: str) -> bool:
+    """Whether ``week`` has started and not yet ended at ``now`` in ``tz``."""
+    start, end = iso_week_window(week, tz)
+    return start <= now < end

@@ -68,7 +68,7 @@ async def test_a_managers_report_in_a_group_goes_to_their_private_chat(
 
     assert group == SENT_EN
     assert "Weekly training summary — 2026-W47" in private
-    assert "Coverage: 67% (2/3)" in private
+    assert "Active rate: 67% (2/3)" in private
     assert "- Bob (A): no answer for 7+ days" in private
     assert "- Ann (A): accuracy 67%, below the pass mark" in private
     assert "(attachment: report-2026-W47.png" in private

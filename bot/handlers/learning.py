@@ -16,6 +16,7 @@ from bot.events import ButtonPress, Command, Reply
 from bot.handlers.basics import language_for
 from bot.i18n import LANGUAGES, language_from_locale, t
 from bot.learning import (
+    PushDays,
     answer_counts,
     claim,
     learner_state,
@@ -260,7 +261,13 @@ def progress(ctx: BotContext, event: Command) -> list[Reply]:
             track=track.title.get(person.language) if track else person.track_id,
             lessons_done=done,
             lessons_total=total,
-            streak=streak(session, person, now, fallback_timezone=ctx.settings.timezone),
+            streak=streak(
+                session,
+                person,
+                now,
+                push_days=PushDays(frozenset(ctx.settings.working_days), course.calendar),
+                fallback_timezone=ctx.settings.timezone,
+            ),
             attempts=attempts,
             accuracy=f"{correct / attempts:.0%}" if attempts else "—",
             due=upcoming_reviews(state, now, within=timedelta(0)),

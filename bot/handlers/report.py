@@ -19,7 +19,7 @@ from bot.i18n import t
 from bot.reports.access import ViewerKind, access_for, team_by_name, teams_below
 from bot.reports.metrics import WeeklySummary, build_summary
 from bot.reports.render import chat_text
-from bot.weeks import chosen_week
+from bot.weeks import FutureWeekError, chosen_week
 
 if TYPE_CHECKING:
     from bot.context import BotContext
@@ -55,6 +55,8 @@ def report(ctx: BotContext, event: Command) -> list[Reply]:
     week, team_name = _arguments(event.args)
     try:
         week = chosen_week(week, ctx.clock.now(), ctx.settings.timezone)
+    except FutureWeekError:
+        return [Reply(t(language, "report_future_week", week=week))]
     except ValueError:
         return [Reply(t(language, "report_bad_week", week=week))]
     team_ids = access.team_ids
@@ -96,5 +98,6 @@ def _build(
         include_people=team_ids is not None,
         language=language,
         now=ctx.clock.now(),
+        working_days=ctx.settings.working_days,
     )
     return summary, team_chart(summary, language)

@@ -16,7 +16,7 @@ from matplotlib import font_manager
 from matplotlib.figure import Figure
 
 from bot.i18n import t
-from bot.reports.metrics import WeeklySummary
+from bot.reports.metrics import WeeklySummary, week_label
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,9 @@ def team_chart(summary: WeeklySummary, language: str) -> bytes:
     ):
         # Without a CJK font Chinese labels show as boxes; say so once, not per glyph.
         warnings.filterwarnings("ignore", message="Glyph .* missing from font")
-        figure.suptitle(f"{t(language, 'report_chart_title')} · {summary.week}", fontsize=12)
+        figure.suptitle(
+            f"{t(language, 'report_chart_title')} · {week_label(summary, language)}", fontsize=12
+        )
         for index, (rate, label) in enumerate(panels):
             axes = figure.add_subplot(1, 2, index + 1)
             now = [_percent(getattr(row.this_week, rate)) for row in teams] or [0.0]

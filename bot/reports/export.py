@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.errors import TrainbotError
 from bot.reports.access import team_by_name, teams_below
-from bot.reports.metrics import WeeklySummary, build_summary
+from bot.reports.metrics import WORKING_DAYS, WeeklySummary, build_summary
 from bot.reports.render import FORMATS, to_csv, to_html, to_json, to_markdown
 from bot.store.db import Database
 from bot.weeks import chosen_week
@@ -29,6 +30,7 @@ def summary_for(
     language: str,
     include_people: bool,
     admitted: ColumnElement[bool] | None = None,
+    working_days: Collection[str] = WORKING_DAYS,
 ) -> WeeklySummary:
     """The summary of ``week`` (default: the last complete one) for ``team`` or everyone
     ``admitted`` (``bot.admission.admitted_people``) lets count.
@@ -57,6 +59,7 @@ def summary_for(
         include_people=include_people,
         language=language,
         now=now,
+        working_days=working_days,
     )
 
 

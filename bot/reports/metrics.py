@@ -11,7 +11,10 @@ Definitions (docs/reports.md repeats them for readers of the report):
 - Enrolled: people whose ``enrolled_at`` is before the end of the week, except those an
   admin removed (``trainbot users remove``) and those ``TRAINBOT_ENROLMENT`` no longer
   lets in (``admitted``), who are in no report. Active: enrolled people with at least
-  one answer in the week.
+  one answer in the week; the active rate is active / enrolled.
+- Training coverage follows the course's evaluation guide (培训覆盖率): people who read
+  every lesson sent to them in the week (covered) / people sent at least one lesson in
+  the week (due to attend).
 - A person belongs, for one week, to the team of their last delivery sent that week (the
   team snapshot taken when it was claimed); without deliveries that week, to their current
   team. So a person who moved team is counted once, with all of the week's activity, and
@@ -54,7 +57,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from bot.gaps import content_gaps
 from bot.i18n import t
-from bot.learning import streaks_of
+from bot.learning import PushDays, streaks_of
 from bot.store.db import Database
 from bot.store.models import (
     AskedQuestion,
@@ -76,8 +79,10 @@ HARDEST_LIMIT = 5
 MIN_FIRST_TRIES = 5
 """First-try answers a question needs in the week before it can rank among the hardest."""
 FOLLOW_UP_IDLE_DAYS = 7
+WORKING_DAYS = ("mon", "tue", "wed", "thu", "fri")
+"""The default of ``settings.working_days``."""
 NO_TEAM = "—"
-RATES = ("coverage", "completion", "lesson_completion", "accuracy", "pass_rate")
+RATES = ("coverage", "active_rate", "completion", "lesson_completion", "accuracy", "pass_rate")
 _BASIS_POINTS = 10_000
 _WORK = (DeliveryKind.LESSON, DeliveryKind.QUIZ)
 
@@ -100,6 +105,8 @@ class Counts:
     correct: int = 0
     assessed: int = 0  # active people whose track has a pass threshold
     passing: int = 0
+    due: int = 0  # enrolled people sent at least one lesson in the week (due to attend)
+    covered: int = 0  # due people who completed every lesson sent to them that week
 
     def __add__(self, other: Counts) -> Counts:
         return Counts(
@@ -111,7 +118,13 @@ class Counts:
 
     @property
     def coverage(self) -> float | None:
-        """Active / enrolled."""
+        """Training coverage as the course's evaluation guide defines 培训覆盖率: people
+        who completed all the week's required lessons / people due to attend."""
+        return _rate(self.covered, self.due)
+
+    @property
+    def active_rate(self) -> float | None:
+        """Active / enrolled: who answered at least once, whatever they read."""
         return _rate(self.active, self.enrolled)
 
     @property
@@ -271,6 +284,7 @@ class WeeklySummary:
     gaps: list[Gap] | None  # None: not computed
     people: list[PersonWeek] | None = None
     generated_at: datetime | None = None
+    in_progress: bool = False  # the week had not ended at generated_at
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -278,6 +292,13 @@ class WeeklySummary:
         """The ISO week before this one."""
         iso = (self.start.astimezone(_zone(self.timezone)) - timedelta(days=7)).isocalendar()
         return f"{iso.year}-W{iso.week:02d}"
+
+
+def week_label(summary: WeeklySummary, language: str) -> str:
+    """The week as titles show it, marked "in progress" while it has not ended."""
+    if summary.in_progress:
+        return t(language, "report_in_progress", week=summary.week)
+    return summary.week
 
 
 def _zone(name: str) -> Any:
@@ -387,6 +408,8 @@ def per_person_query(
     attempts = func.coalesce(answered.c.attempts, 0)
     correct = func.coalesce(answered.c.correct, 0)
     assessed = and_(attempts > 0, threshold.is_not(None))
+    lessons_sent = func.coalesce(delivered.c.lessons_delivered, 0)
+    lessons_read = func.coalesce(delivered.c.lessons_completed, 0)
     # A NULL snapshot (no team at claim time) is history too: only no delivery at all
     # falls back to the current team.
     team = case((delivered.c.person_id.is_not(None), delivered.c.team_id), else_=Person.team_id)
@@ -408,6 +431,11 @@ def per_person_query(
             case(
                 (and_(assessed, correct * _BASIS_POINTS >= threshold * attempts), 1), else_=0
             ).label("passing"),
+            # Due to attend: the week's schedule sent them lessons; covered: they read them all.
+            case((lessons_sent > 0, 1), else_=0).label("due"),
+            case((and_(lessons_sent > 0, lessons_read >= lessons_sent), 1), else_=0).label(
+                "covered"
+            ),
         )
         .outerjoin(delivered, delivered.c.person_id == Person.id)
         .outerjoin(answered, answered.c.person_id == Person.id)
@@ -454,6 +482,8 @@ def _cells_of(rows: Any) -> Select[Any]:
         func.sum(rows.c.correct).label("correct"),
         func.sum(rows.c.assessed).label("assessed"),
         func.sum(rows.c.passing).label("passing"),
+        func.sum(rows.c.due).label("due"),
+        func.sum(rows.c.covered).label("covered"),
     ).group_by(rows.c.team_id, rows.c.track_id)
 
 
@@ -490,7 +520,7 @@ def _person_week_table() -> Table:
             )
         ),
         Column("last_answer", UTCDateTime()),
-        *(Column(name, Integer) for name in ("active", "assessed", "passing")),
+        *(Column(name, Integer) for name in ("active", "assessed", "passing", "due", "covered")),
         prefixes=["TEMPORARY"],
     )
 
@@ -669,16 +699,18 @@ def _follow_up(people: list[PersonWeek], end: datetime) -> list[FollowUp]:
                     last_answer=person.last_answer,
                 )
             )
-    # Inactive first (longest silence first), then the lowest accuracy.
-    follow.sort(
-        key=lambda item: (
-            item.reason != "inactive",
-            item.last_answer.timestamp() if item.last_answer else 0.0,
-            item.accuracy if item.accuracy is not None else 0.0,
-            item.name.casefold(),
-        )
-    )
+    follow.sort(key=_worst_first)
     return follow
+
+
+def _worst_first(item: FollowUp) -> tuple[Any, ...]:
+    """The follow-up order (docs/reports.md): the lowest accuracy in the week first, so
+    people at 0% lead every list; then the silent, who have no accuracy this week, the
+    longest silence first (never answered before anyone who did)."""
+    if item.accuracy is not None:
+        return (0, item.accuracy, item.name.casefold(), item.person_id)
+    silent_since = item.last_answer.timestamp() if item.last_answer else float("-inf")
+    return (1, silent_since, item.name.casefold(), item.person_id)
 
 
 def build_summary(
@@ -695,6 +727,7 @@ def build_summary(
     gap_limit: int = 10,
     min_first_tries: int = MIN_FIRST_TRIES,
     now: datetime | None = None,
+    working_days: Collection[str] = WORKING_DAYS,
 ) -> WeeklySummary:
     """Compute the weekly summary.
 
@@ -715,6 +748,8 @@ def build_summary(
         gap_limit: most content-gap groups to list.
         min_first_tries: first-try answers a question needs to rank among the hardest.
         now: when the summary is made (shown in the report).
+        working_days: ``settings.working_days``; with the course's blackouts they are
+            the push days streaks are counted over.
 
     Raises:
         ValueError: for a malformed week.
@@ -763,7 +798,8 @@ def build_summary(
                 for person in people
             ]
             if include_people:
-                people = _with_streaks(session, people, end, timezone)
+                push_days = PushDays(frozenset(working_days), course.calendar)
+                people = _with_streaks(session, people, end, timezone, push_days)
             scope_rows = week_rows if team_ids is not None else None
             hardest = _hardest(session, course, start, end, scope_rows, language, min_first_tries)
             elsewhere = _outside_teams(session, week_rows, team_ids, person_ids)
@@ -825,6 +861,7 @@ def build_summary(
         gaps=_gaps(db, start, end, team_ids, person_ids, gap_limit),
         people=people if include_people else None,
         generated_at=now,
+        in_progress=now is not None and start <= now < end,
     )
 
 
@@ -857,13 +894,22 @@ def _with_last_answer(person: PersonWeek, moment: datetime | None) -> PersonWeek
 
 
 def _with_streaks(
-    session: Session, people: list[PersonWeek], end: datetime, timezone: str
+    session: Session,
+    people: list[PersonWeek],
+    end: datetime,
+    timezone: str,
+    push_days: PushDays,
 ) -> list[PersonWeek]:
-    """Each person's streak at the end of the week, by the same rule as /progress (days in
-    the organisation's ``timezone`` for someone whose stored zone is unknown)."""
+    """Each person's streak at the end of the week, by the same rule as /progress (push
+    days; days in the organisation's ``timezone`` for someone whose stored zone is
+    unknown)."""
     moment = end - timedelta(microseconds=1)
     counted = streaks_of(
-        session, [person.person_id for person in people], moment, fallback_timezone=timezone
+        session,
+        [person.person_id for person in people],
+        moment,
+        push_days=push_days,
+        fallback_timezone=timezone,
     )
     return [replace(person, streak=counted[person.person_id]) for person in people]
 
@@ -889,4 +935,5 @@ __all__ = [
     "change",
     "group_counts_query",
     "literal_thresholds",
+    "week_label",
 ]

@@ -23,6 +23,7 @@ from bot.reports.metrics import (
     QuestionStats,
     WeeklySummary,
     change,
+    week_label,
 )
 
 CHAT_FOLLOW_UP = 10
@@ -64,6 +65,14 @@ def _dates(summary: WeeklySummary) -> tuple[str, str]:
     return f"{start:%Y-%m-%d}", f"{last_day:%Y-%m-%d}"
 
 
+def _in_progress_note(summary: WeeklySummary, language: str) -> str | None:
+    """The line saying up to when an unfinished week is counted (``None`` once it ended)."""
+    if not summary.in_progress or summary.generated_at is None:
+        return None
+    moment = summary.generated_at.astimezone(ZoneInfo(summary.timezone))
+    return t(language, "report_in_progress_note", moment=f"{moment:%Y-%m-%d %H:%M}")
+
+
 def _reason(item: FollowUp, language: str) -> str:
     if item.reason == "inactive":
         return t(language, "report_reason_inactive")
@@ -85,6 +94,14 @@ def _questions_line(summary: WeeklySummary, language: str) -> str:
 # -- chat ------------------------------------------------------------------------------
 
 
+def chat_follow_up(follow_up: list[FollowUp]) -> list[FollowUp]:
+    """The people a chat message names: the first :data:`CHAT_FOLLOW_UP` of the list
+    (worst first), and everyone at 0% beyond them, who are never left under "…and N more"."""
+    return [
+        item for index, item in enumerate(follow_up) if index < CHAT_FOLLOW_UP or item.accuracy == 0
+    ]
+
+
 def chat_text(summary: WeeklySummary, language: str, *, names: bool = True) -> str:
     """One screen of Markdown-ish text: key rates with changes, hardest, follow-up, gaps.
 
@@ -98,9 +115,11 @@ def chat_text(summary: WeeklySummary, language: str, *, names: bool = True) -> s
     now, changes = total.this_week, total.changes()
     start, end = _dates(summary)
     lines = [
-        f"**{t(language, 'report_title', week=summary.week)}**",
+        f"**{t(language, 'report_title', week=week_label(summary, language))}**",
         _scope(summary, language) + f" · {start} – {end}",
-        f"- {t(language, 'report_coverage')}: {percent(now.coverage)} ({now.active}/{now.enrolled}) {arrow(changes['coverage'])}",
+        *filter(None, [_in_progress_note(summary, language)]),
+        f"- {t(language, 'report_coverage')}: {percent(now.coverage)} ({now.covered}/{now.due}) {arrow(changes['coverage'])}",
+        f"- {t(language, 'report_active_rate')}: {percent(now.active_rate)} ({now.active}/{now.enrolled}) {arrow(changes['active_rate'])}",
         f"- {t(language, 'report_completion')}: {percent(now.completion)} ({now.quizzes_answered}/{now.quizzes_delivered}) {arrow(changes['completion'])}",
         f"- {t(language, 'report_lesson_completion')}: {percent(now.lesson_completion)} ({now.lessons_completed}/{now.lessons_delivered}) {arrow(changes['lesson_completion'])}",
         f"- {t(language, 'report_accuracy')}: {percent(now.accuracy)} ({now.correct}/{now.attempts}) {arrow(changes['accuracy'])}",
@@ -123,10 +142,11 @@ def chat_text(summary: WeeklySummary, language: str, *, names: bool = True) -> s
         lines.append(t(language, "report_none"))
     elif not names:
         lines.append(t(language, "report_follow_up_unnamed"))
-    for item in summary.follow_up[:CHAT_FOLLOW_UP] if names else ():
+    shown = chat_follow_up(summary.follow_up) if names else []
+    for item in shown:
         lines.append(f"- {item.name} ({item.team}): {_reason(item, language)}")
-    if names and len(summary.follow_up) > CHAT_FOLLOW_UP:
-        lines.append(t(language, "report_more", count=len(summary.follow_up) - CHAT_FOLLOW_UP))
+    if names and len(summary.follow_up) > len(shown):
+        lines.append(t(language, "report_more", count=len(summary.follow_up) - len(shown)))
     if summary.gaps:
         lines.append(f"\n**{t(language, 'report_gaps')}**")
         for gap in summary.gaps[:CHAT_GAPS]:
@@ -236,6 +256,7 @@ def as_dict(summary: WeeklySummary) -> dict[str, Any]:
     """The JSON shape of the report (documented in docs/reports.md)."""
     return {
         "week": summary.week,
+        "in_progress": summary.in_progress,
         "previous_week": summary.previous_week,
         "timezone": summary.timezone,
         "start": summary.start.isoformat(),
@@ -322,6 +343,7 @@ CSV_COLUMNS = (
     "streak",
     "last_answer",
     "follow_up",
+    "in_progress",
 )
 
 
@@ -350,17 +372,23 @@ def spreadsheet_cell(value: object) -> object:
 def to_csv(summary: WeeklySummary) -> str:
     """One row per person (the summary must have been built with its people).
 
-    Every text cell goes through :func:`spreadsheet_cell`: names and team names are
-    whatever people and rosters typed.
+    The people to follow up come first, in the follow-up order (worst first), then
+    everyone else by team and name. Every text cell goes through
+    :func:`spreadsheet_cell`: names and team names are whatever people and rosters typed.
     """
     reasons = {item.person_id: item.reason for item in summary.follow_up}
+    rank = {item.person_id: index for index, item in enumerate(summary.follow_up)}
+    people = sorted(
+        summary.people or [], key=lambda person: rank.get(person.person_id, len(rank))
+    )  # a stable sort: the rest keep the summary's team-and-name order
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    for person in summary.people or []:
+    for person in people:
         row = _person_json(person)
         row["week"] = summary.week
         row["follow_up"] = reasons.get(person.person_id, "")
+        row["in_progress"] = str(summary.in_progress).lower()
         row["passed"] = "" if person.passed is None else str(person.passed).lower()
         writer.writerow({key: spreadsheet_cell(row[key]) for key in CSV_COLUMNS})
     return buffer.getvalue()
@@ -412,6 +440,7 @@ def _group_header(language: str, first: str) -> list[str]:
         t(language, first),
         t(language, "report_enrolled"),
         t(language, "report_active"),
+        t(language, "report_active_rate"),
         t(language, "report_coverage"),
         t(language, "report_quizzes"),
         t(language, "report_completion"),
@@ -430,7 +459,8 @@ def _group_cells(group: GroupWeek, language: str) -> list[str]:
         name,
         str(now.enrolled),
         str(now.active),
-        f"{percent(now.coverage)} {arrow(changes['coverage'])}",
+        f"{percent(now.active_rate)} {arrow(changes['active_rate'])}",
+        f"{now.covered}/{now.due} {percent(now.coverage)} {arrow(changes['coverage'])}",
         f"{now.quizzes_answered}/{now.quizzes_delivered}",
         f"{percent(now.completion)} {arrow(changes['completion'])}",
         f"{percent(now.accuracy)} {arrow(changes['accuracy'])}",
@@ -508,8 +538,9 @@ def to_markdown(summary: WeeklySummary, language: str) -> str:
     """
     start, end = _dates(summary)
     zone = ZoneInfo(summary.timezone)
+    note = _in_progress_note(summary, language)
     lines = [
-        f"# {t(language, 'report_title', week=summary.week)}",
+        f"# {t(language, 'report_title', week=week_label(summary, language))}",
         "",
         t(
             language,
@@ -520,6 +551,7 @@ def to_markdown(summary: WeeklySummary, language: str) -> str:
             timezone=summary.timezone,
         ),
         "",
+        *([note, ""] if note else []),
         f"## {t(language, 'report_key_numbers')}",
         "",
         *_table(_key_header(language), _key_rows(summary, language)),
@@ -556,7 +588,7 @@ def to_markdown(summary: WeeklySummary, language: str) -> str:
     )
     if not summary.hardest:
         lines.append(t(language, "report_none"))
-    lines += ["", f"## {t(language, 'report_follow_up')}", ""]
+    lines += ["", f"## {t(language, 'report_follow_up')} ({len(summary.follow_up)})", ""]
     lines.extend(
         f"- {markdown_text(item.name)} ({markdown_text(item.team)}): {_reason(item, language)}"
         for item in summary.follow_up
@@ -623,7 +655,8 @@ def to_html(summary: WeeklySummary, language: str, chart_png: bytes) -> str:
     """A self-contained, printable HTML page with the chart embedded as a data URI."""
     start, end = _dates(summary)
     zone = ZoneInfo(summary.timezone)
-    title = t(language, "report_title", week=summary.week)
+    title = t(language, "report_title", week=week_label(summary, language))
+    note = _in_progress_note(summary, language)
     chart = base64.b64encode(chart_png).decode("ascii")
     hardest = [
         t(
@@ -657,6 +690,7 @@ def to_html(summary: WeeklySummary, language: str, chart_png: bytes) -> str:
             )
         )
         + "</p>",
+        *([f'<p class="in-progress">{html.escape(note)}</p>'] if note else []),
         f"<h2>{html.escape(t(language, 'report_key_numbers'))}</h2>",
         _html_table(_key_header(language), _key_rows(summary, language), table_id="key-numbers"),
         f"<p>{html.escape(_questions_line(summary, language))}</p>",
@@ -677,7 +711,7 @@ def to_html(summary: WeeklySummary, language: str, chart_png: bytes) -> str:
         ),
         f"<h2>{html.escape(t(language, 'report_hardest'))}</h2>",
         _html_list(hardest, language, ordered=True),
-        f"<h2>{html.escape(t(language, 'report_follow_up'))}</h2>",
+        f"<h2>{html.escape(t(language, 'report_follow_up'))} ({len(summary.follow_up)})</h2>",
         _html_list(follow, language),
         f"<h2>{html.escape(t(language, 'report_gaps'))}</h2>",
         gaps_html,

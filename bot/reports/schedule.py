@@ -140,6 +140,7 @@ class _Summaries:
             include_people=scope is not None,
             language=language,
             now=self.now,
+            working_days=settings.working_days,
         )
 
     def team(self, scope: ReportScope, language: str) -> Reply:

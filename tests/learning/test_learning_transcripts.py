@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from bot.app import TrainBot
+from bot.clock import FakeClock
 from bot.events import ButtonPress, Conversation, Person
 from bot.store.models import Attempt, Delivery, DeliveryKind, ReviewState
 from bot.store.models import Person as StoredPerson
@@ -276,3 +278,44 @@ async def test_a_press_is_one_transaction_and_two_at_once_count_once(
     assert sum("already answered" in text for text in texts) == 1
     with bot.ctx.db.session() as session:
         assert len(session.scalars(select(Attempt)).all()) == 1
+
+
+async def test_a_weekday_streak_survives_the_weekend(
+    chat_as: DriverFactory, bot: TrainBot, clock: FakeClock
+) -> None:
+    dana = chat_as("dana")
+    await enrol(dana)  # Monday 16 November, 09:30 in Shanghai
+    await dana.say("/quiz")  # Monday: the first lesson, then its quiz
+    await dana.press("Quiz me")
+    await dana.press(correct_label(bot, latest(bot, DeliveryKind.QUIZ)))
+    for _ in range(4):  # Tuesday to Friday: one quiz a day
+        clock.advance(timedelta(days=1))
+        shown = await dana.say("/quiz")
+        if "Quiz me" in shown[-1]:  # a lesson came first
+            await dana.press("Quiz me")
+        quiz = latest(bot, DeliveryKind.QUIZ)
+        question = bot.ctx.library.course.question(quiz.item_id or "", "en")
+        assert question is not None
+        # The answer's buttons as the front door hands them over (labels differ per door):
+        # one press, or a tick per right option and the submit of a multi-select question.
+        presses = [f"qa:{quiz.id}:{question.answer[0]}"]
+        if question.type.value == "multi":
+            presses = [f"qt:{quiz.id}:{key}" for key in question.answer] + [f"qs:{quiz.id}"]
+        for payload in presses:
+            await bot.handle(
+                ButtonPress(
+                    Person(dana.platform, dana.user_id, "Dana", "en"),
+                    Conversation(dana.platform, dana.user_id),
+                    payload,
+                )
+            )
+    with bot.ctx.db.session() as session:
+        assert len(session.scalars(select(Attempt)).all()) == 5
+    (friday,) = await dana.say("/progress")
+    assert "Streak: 5 day(s)" in friday
+    clock.advance(timedelta(days=2, hours=12))  # Sunday 22:00 in Shanghai
+    (sunday,) = await dana.say("/progress")
+    assert "Streak: 5 day(s)" in sunday
+    clock.advance(timedelta(days=2))  # Tuesday: Monday went unanswered
+    (tuesday,) = await dana.say("/progress")
+    assert "Streak: 0 day(s)" in tuesday

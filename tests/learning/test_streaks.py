@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from bot.learning import local_date, streak, streaks
+from bot.learning import PushDays, local_date, streak, streaks
 from bot.store.db import Database
 from bot.store.models import Attempt, Person, Role
+from quizzes.content import Blackout, Calendar, LocalizedText
 
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai, 19:00 (21st) in Vancouver
 
@@ -106,3 +107,69 @@ def test_an_unknown_stored_time_zone_counts_days_in_the_fallback_zone(
         assert local_date(legacy, datetime(2026, 11, 21, 20, 0, tzinfo=UTC)) == date(2026, 11, 21)
         assert streak(session, legacy, NOW, fallback_timezone="Asia/Shanghai") == 1
         assert streak(session, legacy, NOW) == 2  # no zone given: UTC
+
+
+# 2026-W47 in Shanghai: Monday 16 November to Sunday 22 November.
+def at_shanghai(day: int, hour: int = 10) -> datetime:
+    """``hour`` o'clock local on 2026-11-``day`` in Shanghai, as UTC."""
+    return datetime(2026, 11, day, hour, tzinfo=UTC) - timedelta(hours=8)
+
+
+MONDAY_TO_FRIDAY = PushDays(frozenset({"mon", "tue", "wed", "thu", "fri"}))
+
+
+def test_a_monday_to_friday_learner_keeps_the_streak_over_the_weekend(
+    database: Database,
+) -> None:
+    with database.session() as session:
+        learner = person(session, "weekdays", "Asia/Shanghai")
+        answered(session, learner, *(at_shanghai(day) for day in range(16, 21)))
+        session.flush()
+
+        def on(moment: datetime) -> int:
+            return streak(session, learner, moment, push_days=MONDAY_TO_FRIDAY)
+
+        assert on(at_shanghai(20, 18)) == 5  # Friday evening
+        assert on(at_shanghai(21, 12)) == 5  # Saturday
+        assert on(at_shanghai(22, 23)) == 5  # Sunday night
+        assert on(at_shanghai(23, 8)) == 5  # Monday before the day's quiz
+        assert on(at_shanghai(24, 8)) == 0  # Tuesday: Monday was missed
+        # Counted as calendar days the weekend broke it (the old rule).
+        assert streak(session, learner, at_shanghai(22, 23)) == 0
+
+
+def test_blackout_days_neither_count_nor_break_a_streak(sqlite_database: Database) -> None:
+    calendar = Calendar(
+        blackouts=[
+            Blackout(
+                id="peak",
+                title=LocalizedText(zh="大促", en="Peak"),
+                start=date(2026, 11, 18),
+                end=date(2026, 11, 19),
+                tracks=["frontline"],
+            )
+        ]
+    )
+    push_days = PushDays(frozenset({"mon", "tue", "wed", "thu", "fri"}), calendar)
+    with sqlite_database.session() as session:
+        learner = person(session, "peak", "Asia/Shanghai")  # track frontline
+        answered(session, learner, *(at_shanghai(day) for day in (16, 17, 20)))
+        session.flush()
+        assert streak(session, learner, at_shanghai(22, 12), push_days=push_days) == 3
+        # For another track the Wednesday and Thursday were push days, and were missed.
+        learner.track_id = "managers"
+        session.flush()
+        assert streak(session, learner, at_shanghai(22, 12), push_days=push_days) == 1
+
+
+def test_a_long_weekday_streak_is_read_past_the_first_window(sqlite_database: Database) -> None:
+    with sqlite_database.session() as session:
+        learner = person(session, "long", "Asia/Shanghai")
+        days = [at_shanghai(20) - timedelta(days=back) for back in range(60)]
+        answered(session, learner, *(day for day in days if day.weekday() < 5))
+        session.flush()
+        # 60 days back from Friday 20 November: 12 full weeks of 5 push days less 2 days.
+        expected = sum(1 for day in days if day.weekday() < 5)
+        assert streak(session, learner, at_shanghai(22, 12), push_days=MONDAY_TO_FRIDAY) == (
+            expected
+        )

@@ -70,6 +70,8 @@ def test_report_totals_equal_what_the_simulation_printed(tmp_path: Path) -> None
 
 
 def test_report_errors_are_one_line(tmp_path: Path) -> None:
+    (tmp_path / "var").mkdir()
+    Database(f"sqlite:///{tmp_path / 'var' / 'x.db'}").upgrade()
     bad_week = trainbot(tmp_path, "report", "--db", "var/x.db", "--week", "2026-W99")
     assert bad_week.returncode != 0
     assert "2026-W99" in bad_week.stderr and "Traceback" not in bad_week.stderr
@@ -91,6 +93,33 @@ def test_a_person_stored_with_an_unknown_time_zone_is_still_reported(tmp_path: P
     )
     assert result.returncode == 0, result.stderr
     rows = {row["name"]: row for row in csv.DictReader(io.StringIO(result.stdout))}
-    assert {"Ann", "Bob", "Cid"} <= set(rows) and rows["Ann"]["streak"] == "1"
+    assert {"Ann", "Bob", "Cid"} <= set(rows) and rows["Ann"]["streak"] == "0"
     assert "Traceback" not in result.stderr
     assert "unknown time zone" in result.stderr  # logged for whoever runs the report
+
+
+def test_read_commands_refuse_a_missing_database_file(tmp_path: Path) -> None:
+    for command in (
+        ("report", "--db", "var/typo.db"),
+        ("report", "--db", "sqlite:///var/typo.db", "--format", "json"),
+        ("gaps", "--db", "var/typo.db"),
+        ("users", "list", "--db", "var/typo.db"),
+    ):
+        result = trainbot(tmp_path, *command)
+        assert result.returncode == 1, (command, result.stdout, result.stderr)
+        assert "no database at var/typo.db" in result.stderr, command
+        assert result.stdout == ""
+        assert "Traceback" not in result.stderr
+    assert not (tmp_path / "var" / "typo.db").exists()  # nothing was created
+
+
+def test_a_future_week_is_refused(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'store.db'}")
+    database.upgrade()
+    database.dispose()
+    result = trainbot(tmp_path, "report", "--db", "store.db", "--week", "2100-W10")
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "trainbot: 2100-W10 has not started yet (it starts on 2100-03-08): there is nothing "
+        "to report"
+    )

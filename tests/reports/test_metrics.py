@@ -13,7 +13,7 @@ from sqlalchemy import text
 from bot.reports.access import teams_below
 from bot.reports.metrics import Counts, WeeklySummary, build_summary
 from bot.store.db import Database
-from bot.store.models import Person, PersonStatus
+from bot.store.models import Delivery, DeliveryKind, DeliveryStatus, Person, PersonStatus
 from quizzes.content import Course
 from quizzes.loader import load_course
 from tests.conftest import SAMPLE_CONTENT
@@ -81,6 +81,9 @@ def test_organisation_totals(database: Database, course: Course, world: World) -
         correct=7,
         assessed=3,
         passing=2,
+        # Ann read her lesson, Cid did not: 1 of the 2 due is covered.
+        due=2,
+        covered=1,
     )
     # W46: enrolled Ann Bob Cid Dee Gus = 5. Quizzes: Ann (Sunday 23:59 local) + Bob + Dee
     # = 3 sent, 3 answered, 3 answers of which 2 right (Dee's wrong). Pass: Ann, Bob.
@@ -95,13 +98,18 @@ def test_organisation_totals(database: Database, course: Course, world: World) -
         passing=2,
     )
     rates = total.this_week.rates()
-    assert rates["coverage"] == pytest.approx(3 / 6)
+    # Training coverage as the evaluation guide defines it: people who completed all the
+    # week's required lessons / people due to attend (sent a lesson): Ann of Ann and Cid.
+    assert rates["coverage"] == pytest.approx(1 / 2)
+    assert total.changes()["coverage"] is None  # no lesson in W46: nobody was due
+    # Active rate, its own figure: people who answered / enrolled.
+    assert rates["active_rate"] == pytest.approx(3 / 6)
     assert rates["completion"] == pytest.approx(10 / 12)
     assert rates["lesson_completion"] == pytest.approx(1 / 2)
     assert rates["accuracy"] == pytest.approx(7 / 9)
     assert rates["pass_rate"] == pytest.approx(2 / 3)
     changes = total.changes()
-    assert changes["coverage"] == pytest.approx(3 / 6 - 3 / 5)  # -10 pp
+    assert changes["active_rate"] == pytest.approx(3 / 6 - 3 / 5)  # -10 pp
     assert changes["completion"] == pytest.approx(10 / 12 - 3 / 3)
     assert changes["accuracy"] == pytest.approx(7 / 9 - 2 / 3)
     assert changes["pass_rate"] == pytest.approx(0.0)
@@ -126,6 +134,8 @@ def test_teams_including_a_moved_person_and_an_empty_team(
         correct=2,
         assessed=1,
         passing=0,
+        due=1,
+        covered=1,
     )
     # Dee moved to B on Wednesday: her last W47 delivery was B's, so all her W47 work
     # (including Tuesday's, claimed while in A) is B's. In W46 she was in A.
@@ -160,11 +170,13 @@ def test_teams_including_a_moved_person_and_an_empty_team(
         correct=3,
         assessed=1,
         passing=1,
+        due=1,
+        covered=0,
     )
     assert rows["Empty"].this_week == Counts()
     assert rows["Empty"].this_week.rates() == dict.fromkeys(rows["Empty"].this_week.rates())
     assert rows["—"].this_week == Counts(enrolled=1)  # Gus
-    assert rows["—"].this_week.coverage == 0.0
+    assert rows["—"].this_week.active_rate == 0.0
     # Every person is counted in exactly one team.
     assert sum((row.this_week for row in made.teams), Counts()) == made.total.this_week
 
@@ -183,6 +195,8 @@ def test_tracks(database: Database, course: Course, world: World) -> None:
         correct=4,
         assessed=2,
         passing=1,
+        due=1,
+        covered=1,
     )
     assert rows["managers"].passing == 1 and rows["managers"].enrolled == 1
 
@@ -203,20 +217,21 @@ def test_hardest_questions_by_first_try_accuracy(
 def test_follow_up_and_people(database: Database, course: Course, world: World) -> None:
     made = summary(database, course)
     # Gus and Bob: no answer for 7+ days (Gus never); Eve joined mid-week, so not yet.
-    # Ann: 2/3 below 80%.
+    # Ann: 2/3 below 80%. Worst accuracy first, then the silent, longest first.
     assert [(item.name, item.reason) for item in made.follow_up] == [
+        ("Ann", "low_accuracy"),
         ("Gus", "inactive"),
         ("Bob", "inactive"),
-        ("Ann", "low_accuracy"),
     ]
     bob = next(item for item in made.follow_up if item.name == "Bob")
     assert bob.last_answer == datetime(2026, 11, 10, 2, 0, tzinfo=UTC)
     assert made.people is not None
     people = {person.name: person for person in made.people}
     assert set(people) == {"Ann", "Bob", "Cid", "Dee", "Eve", "Gus"}
-    # Streaks at Sunday 23:59:59 local: Ann answered that Sunday only (1); Cid Wed..Sat
-    # (4, counted from yesterday); Dee Tue and Thu (0).
-    assert (people["Ann"].streak, people["Cid"].streak, people["Dee"].streak) == (1, 4, 0)
+    # Streaks at Sunday 23:59:59 local, over push days (Monday to Friday): Ann answered
+    # that Sunday only, not a push day (0); Cid Wed..Sat (3: Saturday does not count);
+    # Dee Tue and Thu, not Friday (0).
+    assert (people["Ann"].streak, people["Cid"].streak, people["Dee"].streak) == (0, 3, 0)
     assert people["Cid"].passed is True and people["Ann"].passed is False
     assert people["Eve"].passed is None and people["Eve"].quizzes_delivered == 1
     assert people["Dee"].team == "B"
@@ -244,8 +259,12 @@ def test_a_person_stored_with_an_unknown_time_zone_does_not_stop_the_report(
     assert made.total == before.total and made.follow_up == before.follow_up
     assert made.people is not None
     people = {person.name: person for person in made.people}
-    # Ann's days fall back to the organisation's zone, which was hers: the same streak.
-    assert (people["Ann"].streak, people["Cid"].streak, people["Dee"].streak) == (1, 4, 0)
+    # Ann's days fall back to the organisation's zone, which was hers: the same streaks.
+    assert before.people is not None
+    assert {person.name: person.streak for person in before.people} == {
+        name: person.streak for name, person in people.items()
+    }
+    assert (people["Ann"].streak, people["Cid"].streak, people["Dee"].streak) == (0, 3, 0)
     # (the warning is logged once per process: tests/reports/test_cli_report.py reads it)
 
 
@@ -277,14 +296,16 @@ def test_a_manager_sees_their_team_and_the_teams_below(
         correct=5,
         assessed=2,
         passing=1,
+        due=2,
+        covered=1,
     )
     # W46: Ann Bob Dee (then in A) + Cid = 4 enrolled, 3 active.
     assert made.total.last_week.enrolled == 4 and made.total.last_week.active == 3
     assert made.people is not None
     assert {person.name for person in made.people} == {"Ann", "Bob", "Cid"}
     assert [(item.name, item.reason) for item in made.follow_up] == [
-        ("Bob", "inactive"),
         ("Ann", "low_accuracy"),
+        ("Bob", "inactive"),
     ]
     # Within A and A1: q2 Ann(x)+Cid 1/2 and q3 Ann+Cid(x) 1/2 tie (by id), q1 2/2.
     assert [q.question_id for q in made.hardest] == ["q2", "q3", "q1"]
@@ -354,7 +375,7 @@ def test_a_week_with_no_activity(database: Database, course: Course, world: Worl
     now = made.total.this_week
     # Everyone enrolled by then (Fay too) = 7, nobody active.
     assert (now.enrolled, now.active, now.attempts) == (7, 0, 0)
-    assert now.coverage == 0.0
+    assert now.active_rate == 0.0 and now.coverage is None  # no lesson sent: nobody due
     assert now.completion is None and now.accuracy is None and now.pass_rate is None
     assert made.hardest == []
     assert len(made.follow_up) == 7 and {item.reason for item in made.follow_up} == {"inactive"}
@@ -381,3 +402,34 @@ def test_questions_the_bot_could_not_answer(
     scoped = summary(database, course, team_ids=only_b)
     assert scoped.gaps is not None
     assert [(gap.count, gap.unanswered, gap.thumbs_down) for gap in scoped.gaps] == [(1, 1, 0)]
+
+
+def test_coverage_counts_only_people_who_read_every_lesson_sent_to_them(
+    database: Database, course: Course, world: World
+) -> None:
+    """The evaluation guide's 培训覆盖率: all required lessons completed / due to attend."""
+    with database.session() as session:
+        for day, status in (("2026-11-16T01:00", "completed"), ("2026-11-18T01:00", "sent")):
+            # Dee: two lessons in W47, the second never read: due, not covered.
+            session.add(
+                Delivery(
+                    person_id=world.people["Dee"],
+                    kind=DeliveryKind.LESSON,
+                    slot=f"extra-{day}",
+                    local_date=datetime.fromisoformat(day).date(),
+                    item_id="lesson-x",
+                    language="en",
+                    track_id="frontline",
+                    team_id=world.teams["B"],
+                    status=DeliveryStatus(status),
+                    send_attempts=1,
+                    claimed_at=datetime.fromisoformat(day).replace(tzinfo=UTC),
+                    sent_at=datetime.fromisoformat(day).replace(tzinfo=UTC),
+                )
+            )
+    now = summary(database, course).total.this_week
+    # Due: Ann, Cid, Dee (sent lessons); Bob, Eve, Gus were sent none. Covered: Ann only.
+    assert (now.due, now.covered) == (3, 1)
+    assert now.coverage == pytest.approx(1 / 3)
+    # The active rate is its own figure: Ann, Cid, Dee answered, of 6 enrolled.
+    assert now.active_rate == pytest.approx(3 / 6)

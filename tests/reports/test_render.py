@@ -17,6 +17,7 @@ from bot.reports.render import (
     chat_text,
     percent,
     to_csv,
+    to_html,
     to_markdown,
 )
 from bot.store.db import Database
@@ -56,7 +57,7 @@ def test_rates_and_changes_read_plainly() -> None:
 
 def test_the_chat_message_has_the_key_numbers_with_changes(week: WeeklySummary) -> None:
     text = chat_text(week, "en")
-    assert "Coverage: 50% (3/6) ▼10 pp" in text  # 3/6 vs 3/5 last week
+    assert "Active rate: 50% (3/6) ▼10 pp" in text  # 3/6 vs 3/5 last week
     assert "Quiz completion: 83% (10/12) ▼17 pp" in text
     assert "Accuracy: 78% (7/9) ▲11 pp" in text
     assert "Pass rate: 67% (2/3) ±0 pp" in text
@@ -64,7 +65,7 @@ def test_the_chat_message_has_the_key_numbers_with_changes(week: WeeklySummary) 
     assert "helpful 👍 50% (▲50 pp)" in text
     assert "1. q3 — 50% of 2 first tries" in text
     chinese = chat_text(week, "zh")
-    assert "覆盖率: 50% (3/6) ▼10 pp" in chinese
+    assert "活跃率: 50% (3/6) ▼10 pp" in chinese
 
 
 def test_the_chat_follow_up_list_is_capped(week: WeeklySummary) -> None:
@@ -76,9 +77,27 @@ def test_the_chat_follow_up_list_is_capped(week: WeeklySummary) -> None:
     assert len(text.splitlines()) <= 30  # one phone screen
 
 
+def test_nobody_at_zero_percent_is_hidden_in_chat(week: WeeklySummary) -> None:
+    low = [FollowUp(index, f"Low {index}", "A", "low_accuracy", 0.5, None) for index in range(4)]
+    zero = [
+        FollowUp(10 + index, f"Zero {index}", "A", "low_accuracy", 0.0, None) for index in range(12)
+    ]
+    silent = [
+        FollowUp(30 + index, f"Quiet {index}", "A", "inactive", None, None) for index in range(6)
+    ]
+    week.follow_up = zero + low + silent  # the order build_summary gives: worst first
+    text = chat_text(week, "en")
+    assert "**People to follow up** (22)" in text
+    assert all(f"- Zero {index} (A): accuracy 0%" in text for index in range(12))
+    assert "Low 0" not in text and "Quiet 0" not in text
+    assert "…and 10 more" in text
+
+
 def test_csv_has_one_row_per_person(week: WeeklySummary) -> None:
     rows = list(csv.DictReader(io.StringIO(to_csv(week))))
-    assert [row["name"] for row in rows] == ["Ann", "Bob", "Cid", "Dee", "Eve", "Gus"]
+    # The people to follow up first, worst first; then the rest by team and name.
+    assert [row["name"] for row in rows] == ["Ann", "Gus", "Bob", "Cid", "Dee", "Eve"]
+    assert [row["follow_up"] for row in rows[:3]] == ["low_accuracy", "inactive", "inactive"]
     ann = rows[0]
     assert (ann["attempts"], ann["correct"], ann["accuracy"], ann["passed"]) == (
         "3",
@@ -86,8 +105,8 @@ def test_csv_has_one_row_per_person(week: WeeklySummary) -> None:
         "0.6667",
         "false",
     )
-    assert ann["follow_up"] == "low_accuracy" and ann["streak"] == "1"
-    assert rows[4]["accuracy"] == "" and rows[4]["passed"] == ""  # Eve: no answer, no rate
+    assert ann["follow_up"] == "low_accuracy" and ann["streak"] == "0"  # answered on Sunday
+    assert rows[5]["accuracy"] == "" and rows[5]["passed"] == ""  # Eve: no answer, no rate
 
 
 def test_json_totals_and_undefined_rates(week: WeeklySummary) -> None:
@@ -103,5 +122,36 @@ def test_markdown_has_every_section(week: WeeklySummary) -> None:
     text = to_markdown(week, "en")
     for heading in ("## Key numbers", "## Teams", "## Tracks", "## Hardest questions"):
         assert heading in text
-    assert "| Coverage | 50% | 60% | ▼10 pp |" in text
+    assert "| Active rate | 50% | 60% | ▼10 pp |" in text
     assert "| Whole organisation | 6 | 3 |" in text
+
+
+def test_an_unfinished_week_is_marked_in_progress_in_every_output(
+    sqlite_database: Database, course: Course
+) -> None:
+    build(sqlite_database)
+    friday = datetime(2026, 11, 20, 9, tzinfo=UTC)  # 17:00 in Shanghai, inside W47
+    made = build_summary(
+        sqlite_database, course, week="2026-W47", timezone="Asia/Shanghai", now=friday
+    )
+    assert made.in_progress
+    chat = chat_text(made, "en")
+    assert chat.startswith("**Weekly training summary — 2026-W47 (in progress)**")
+    assert "⏳ This week is not over: the figures count up to 2026-11-20 17:00." in chat
+    assert "2026-W47（进行中）" in chat_text(made, "zh")
+    markdown = to_markdown(made, "en")
+    assert markdown.startswith("# Weekly training summary — 2026-W47 (in progress)")
+    assert "the figures count up to 2026-11-20 17:00" in markdown
+    html = to_html(made, "en", b"png")
+    assert "<title>Weekly training summary — 2026-W47 (in progress)</title>" in html
+    assert "the figures count up to 2026-11-20 17:00" in html
+    assert as_dict(made)["in_progress"] is True
+    rows = list(csv.DictReader(io.StringIO(to_csv(made))))
+    assert rows and {row["in_progress"] for row in rows} == {"true"}
+
+
+def test_a_finished_week_carries_no_mark(week: WeeklySummary) -> None:
+    assert not week.in_progress
+    assert "in progress" not in chat_text(week, "en") + to_markdown(week, "en")
+    assert as_dict(week)["in_progress"] is False
+    assert {row["in_progress"] for row in csv.DictReader(io.StringIO(to_csv(week)))} == {"false"}

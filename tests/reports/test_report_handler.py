@@ -47,7 +47,7 @@ async def test_a_manager_gets_last_weeks_summary_of_their_teams_with_a_chart(
     (reply,) = await ask(bot, "mia")
     assert "Weekly training summary — 2026-W47" in reply.text
     # A and A1 (below A): 3 enrolled, 2 active; 8 of 9 quizzes answered; 5/7 right.
-    assert "Coverage: 67% (2/3)" in reply.text
+    assert "Active rate: 67% (2/3)" in reply.text
     assert "Quiz completion: 89% (8/9)" in reply.text
     assert "Accuracy: 71% (5/7)" in reply.text
     assert "- Bob (A): no answer for 7+ days" in reply.text
@@ -62,16 +62,16 @@ async def test_a_manager_cannot_see_another_team(bot: TrainBot) -> None:
     (reply,) = await ask(bot, "mia", "B")
     assert reply.text == "There is no team called B that you can see."
     (below,) = await ask(bot, "mia", "A1 2026-W47")
-    assert "Coverage: 100% (1/1)" in below.text  # Cid alone
+    assert "Active rate: 100% (1/1)" in below.text  # Cid alone
 
 
 async def test_an_admin_sees_everything_and_may_pick_a_team_and_week(bot: TrainBot) -> None:
     (everyone,) = await ask(bot, "root")
-    assert "Coverage: 50% (3/6)" in everyone.text
+    assert "Active rate: 50% (3/6)" in everyone.text
     assert "- Gus (—): no answer for 7+ days" in everyone.text
     assert "- How do we win back churned users? — asked 2×, unanswered 1, 👎 1" in everyone.text
     (team_b,) = await ask(bot, "root", "2026-w46 B")
-    assert "2026-W46" in team_b.text and "Coverage: — (0/0)" in team_b.text
+    assert "2026-W46" in team_b.text and "Active rate: — (0/0)" in team_b.text
     (bad,) = await ask(bot, "root", "2026-W60")
     assert "use an ISO week such as 2026-W47" in bad.text
 
@@ -92,10 +92,25 @@ async def test_someone_stored_with_an_unknown_time_zone_breaks_no_report(bot: Tr
             text("UPDATE people SET timezone = 'Mars/Olympus' WHERE platform_user_id = 'ann'")
         )
     (reply,) = await ask(bot, "mia")
-    assert "Coverage: 67% (2/3)" in reply.text and "Accuracy: 71% (5/7)" in reply.text
+    assert "Active rate: 67% (2/3)" in reply.text and "Accuracy: 71% (5/7)" in reply.text
     assert "- Ann (A): accuracy 67%, below the pass mark" in reply.text
     (everyone,) = await ask(bot, "root")
-    assert "Coverage: 50% (3/6)" in everyone.text
+    assert "Active rate: 50% (3/6)" in everyone.text
     refusal, progress = await ask(bot, "ann")
     assert refusal.text.startswith("The weekly report is for managers and admins")
     assert "**Your progress**" in progress.text
+
+
+async def test_a_week_in_the_future_is_refused(bot: TrainBot) -> None:
+    (reply,) = await ask(bot, "mia", "2026-W49")
+    assert reply.text == (
+        "2026-W49 has not started yet, so there is nothing to report: "
+        "ask for this week or an earlier one."
+    )
+    assert reply.attachment is None
+
+
+async def test_this_week_is_marked_in_progress(bot: TrainBot) -> None:
+    (reply,) = await ask(bot, "mia", "2026-W48")
+    assert "Weekly training summary — 2026-W48 (in progress)" in reply.text
+    assert "the figures count up to 2026-11-23 10:00" in reply.text

@@ -77,10 +77,10 @@ async def test_managers_and_the_channel_get_it_once(sqlite_database: Database) -
     assert (first.week, first.managers, first.channel) == ("2026-W47", 1, True)
     (to_mia,) = outbound.to("mia")
     assert "Weekly training summary — 2026-W47" in to_mia.text
-    assert "Coverage: 67% (2/3)" in to_mia.text  # A and A1 only
+    assert "Active rate: 67% (2/3)" in to_mia.text  # A and A1 only
     assert to_mia.attachment is not None and to_mia.attachment.mime_type == "image/png"
     (to_channel,) = outbound.to("review")
-    assert "Coverage: 50% (3/6)" in to_channel.text  # the whole organisation
+    assert "Active rate: 50% (3/6)" in to_channel.text  # the whole organisation
     # Everyone in the channel reads it: how many to follow up, never who.
     assert "People to follow up" in to_channel.text and "Bob" in to_mia.text
     assert not {"Ann", "Bob", "Mia"} & set(to_channel.text.replace("(", " ").split())
@@ -318,7 +318,7 @@ async def test_a_manager_the_roster_moves_gets_the_new_teams_summary_not_the_old
     assert run.managers == 1
     (to_mia,) = outbound.to("mia")
     assert "\nB · " in to_mia.text
-    assert "Coverage: 50% (1/2)" in to_mia.text  # Dee and Eve in B; not A's Ann, Bob, Cid
+    assert "Active rate: 50% (1/2)" in to_mia.text  # Dee and Eve in B; not A's Ann, Bob, Cid
     assert "Bob" not in to_mia.text and "Ann" not in to_mia.text
 
 
@@ -344,7 +344,7 @@ async def test_a_managers_summary_includes_their_direct_reports(
     await send_weekly_reports(dispatcher_for(sqlite_database, outbound, ""))
     (to_mia,) = outbound.to("mia")
     assert "\nA, A1, 1 direct report(s) · " in to_mia.text
-    assert "Coverage: 50% (2/4)" in to_mia.text
+    assert "Active rate: 50% (2/4)" in to_mia.text
     assert "- Gus (—): no answer for 7+ days" in to_mia.text
 
 
