@@ -9,10 +9,12 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import TrainBot
+from bot.dispatcher import Dispatcher
+from bot.events import Person, Reply
 from bot.settings import Settings, load_settings
 from bot.store.models import Person as StoredPerson
 from tests.conftest import SAMPLE_CONTENT
-from tests.drivers import ChatDriver, GroupFactory
+from tests.drivers import ChatDriver, ConsoleDriver, GroupFactory
 
 DriverFactory = Callable[..., ChatDriver]
 
@@ -147,3 +149,26 @@ class TestBeforeAdmission:
         assert f"user id: {stranger.user_id}" in answer
         with bot.ctx.db.session() as session:
             assert session.scalars(select(StoredPerson)).all() == []
+
+
+async def test_console_pushes_name_their_recipient(bot: TrainBot) -> None:
+    """``trainbot run`` prints every console learner's pushes into one terminal."""
+    alice = ConsoleDriver(bot, Person("console", "alice", "Alice", "en-US", "Asia/Shanghai"))
+    bob = ConsoleDriver(bot, Person("console", "bob", "Bob", "zh-CN", "Asia/Shanghai"))
+    for learner, track in ((alice, "Frontline operations"), (bob, "一线运营")):
+        await learner.say("/start")
+        await learner.press(track)
+    dispatcher = Dispatcher(
+        db=bot.ctx.db,
+        library=bot.ctx.library,
+        settings=bot.ctx.settings,
+        clock=bot.ctx.clock,  # Monday 09:30 in Shanghai: lesson and quiz time
+        outbound={"console": alice.chat},
+    )
+    start = alice.out.tell()
+    report = await dispatcher.tick()
+    assert report.sent >= 2
+    terminal = alice.out.getvalue()[start:]
+    assert "📨 For alice:" in terminal and "📨 For bob:" in terminal
+    (zh_header,) = await bob.pushed(Reply("…"))
+    assert "📨 发给 bob：" in zh_header

@@ -76,6 +76,7 @@ MESSAGES: dict[str, str] = {
     "forget_cancelled": "Cancelled: nothing was erased.",
     "forget_nothing": "I don't store anything about you, so there is nothing to erase.",
     "console_choose": "Type a number to press a button.",
+    "console_push_for": "📨 For {who}:",
     "not_enrolled": "You are not enrolled yet. Type /start to begin.",
     "choose_track": "Which track fits your role? Choose one:",
     "choose_timezone": (

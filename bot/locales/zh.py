@@ -63,6 +63,7 @@ MESSAGES: dict[str, str] = {
     "forget_cancelled": "已取消，没有删除任何数据。",
     "forget_nothing": "我没有保存任何关于你的数据，所以没有需要删除的内容。",
     "console_choose": "输入数字即可点击按钮。",
+    "console_push_for": "📨 发给 {who}：",
     "not_enrolled": "你还没有报名。输入 /start 开始。",
     "choose_track": "哪个学习轨道适合你的岗位？请选择：",
     "choose_timezone": "你在哪个时区？课程和测验会在你的当地时间送达。（列表里没有？输入 /settings tz 地区/城市，例如 /settings tz Europe/Berlin）",
