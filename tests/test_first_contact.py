@@ -118,7 +118,8 @@ async def test_a_learner_moves_only_to_a_switchable_track(
     await erin.press("Managers' planning")
     await erin.press("Asia/Shanghai")
     (current,) = await erin.say("/settings")
-    assert "Track: Managers' planning" in current and "Tracks you can move to: frontline" in current
+    assert "- Track: Managers' planning" in current
+    assert "Tracks you can move to: frontline" in current
     (moved,) = await erin.say("/settings track frontline")
     assert "Saved. Track: Frontline operations" in moved
     assert stored(bot, erin).track_id == "frontline"

@@ -187,9 +187,8 @@ def _settings_reply(ctx: BotContext, person: Person) -> Reply:
         lang_name=t(language, f"language_name_{language}"),
         timezone=person.timezone,
         time=person.quiz_time or ctx.settings.quiz_time,
+        track=track.title.get(language) if track else "—",
     )
-    if track is not None:
-        text += "\n" + t(language, "settings_track_current", track=track.title.get(language))
     switchable = _switchable_tracks(ctx, person)
     if switchable:
         text += "\n" + t(language, "settings_track_hint", tracks=", ".join(switchable))

@@ -113,7 +113,7 @@ MESSAGES: dict[str, str] = {
     ),
     "settings_current": (
         "**Your settings**\n- Language: {lang_name}\n- Time zone: {timezone}\n"
-        "- Daily quiz time: {time}\n"
+        "- Daily quiz time: {time}\n- Track: {track}\n"
         "Change with the buttons, or type /settings lang en|zh, /settings tz City or Area/City, "
         "/settings time HH:MM"
     ),

@@ -92,7 +92,7 @@ MESSAGES: dict[str, str] = {
         "- 已答题：{attempts} 道，正确率 {accuracy}\n"
         "- 当前待复习：{due} 道"
     ),
-    "settings_current": "**你的设置**\n- 语言：{lang_name}\n- 时区：{timezone}\n- 每日测验时间：{time}\n可以点按钮修改，或输入 /settings lang zh|en、/settings tz 城市或 地区/城市、/settings time 时:分",
+    "settings_current": "**你的设置**\n- 语言：{lang_name}\n- 时区：{timezone}\n- 每日测验时间：{time}\n- 学习轨道：{track}\n可以点按钮修改，或输入 /settings lang zh|en、/settings tz 城市或 地区/城市、/settings time 时:分",
     "settings_saved": "已保存。{what}",
     "settings_invalid": "这个设置用不了：{problem}",
     "settings_language": "语言：中文",
