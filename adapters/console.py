@@ -224,9 +224,15 @@ class ConsoleChat:
         self._lock = asyncio.Lock()
 
     async def send(self, conversation: Conversation, reply: Reply) -> str | None:
-        """Outbound port: print a pushed message (lessons, quizzes, reports)."""
+        """Outbound port: print a pushed message (lessons, quizzes, reports).
+
+        ``trainbot run`` pushes to every console learner through this one terminal, so
+        each push first says whom it is for.
+        """
+        language = await self.bot.language_of(Text(self.person, self.conversation, ""))
+        header = Reply(t(language, "console_push_for", who=conversation.chat_id))
         async with self._lock:
-            self._show([reply])
+            self._show([header, reply])
         return None
 
     def _show(self, replies: list[Reply]) -> None:

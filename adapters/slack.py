@@ -76,6 +76,7 @@ SUBCOMMANDS = (
     "start",
     "forget",
     "help",
+    "whoami",
 )
 #: Bot events the adapter listens to, as the manifest names them.
 BOT_EVENTS = ("message.im", "app_mention", "message.channels", "message.groups")

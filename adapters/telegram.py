@@ -544,6 +544,27 @@ class ChatOrderedUpdates(BaseUpdateProcessor):
         """Nothing to tear down."""
 
 
+def unreachable(settings: Settings, error: Exception) -> str:
+    """One line for a Bot API that cannot be reached: what failed and what to check.
+
+    Neither the token (PTB's URLs carry it) nor the proxy's credentials are in it.
+    """
+    reason = str(error) or type(error).__name__
+    for secret in (settings.telegram_token, logsafety.url_password(settings.https_proxy)):
+        for form in logsafety.variants(secret) if secret else ():
+            reason = reason.replace(form, "***")
+    parts = urlsplit(settings.telegram_api_url)
+    where = f"{parts.scheme}://{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+    if settings.https_proxy:
+        advice = "check that TRAINBOT_HTTPS_PROXY is running and can reach it"
+    else:
+        advice = (
+            "check the network and firewall, or set TRAINBOT_HTTPS_PROXY to a proxy "
+            "that can reach it (the Bot API is often blocked in mainland China)"
+        )
+    return f"TRAINBOT_TELEGRAM_API_URL: cannot reach the Telegram Bot API at {where} ({reason}); {advice}"
+
+
 class TelegramAdapter:
     """The Telegram front door and outbound port.
 
@@ -592,7 +613,7 @@ class TelegramAdapter:
         api_url = settings.telegram_api_url
         # Bot API URLs contain the token, and python-telegram-bot logs them from build() on.
         logsafety.redact(settings.telegram_token)
-        app = (
+        builder = (
             Application.builder()
             .token(settings.telegram_token)
             .base_url(api_url)
@@ -602,8 +623,11 @@ class TelegramAdapter:
             .write_timeout(settings.send_timeout)
             .concurrent_updates(ChatOrderedUpdates(self.max_concurrent_updates))
             .job_queue(None)
-            .build()
         )
+        if settings.https_proxy:
+            # Sending and long polling use separate HTTP clients; both need the proxy.
+            builder = builder.proxy(settings.https_proxy).get_updates_proxy(settings.https_proxy)
+        app = builder.build()
         app.add_handler(TypeHandler(Update, self._on_update))
         app.add_error_handler(self._on_error)
         try:
@@ -611,6 +635,9 @@ class TelegramAdapter:
         except InvalidToken:
             # PTB's message repeats the token, so neither it nor the chain goes further.
             raise ConfigError(f"Telegram refused TRAINBOT_TELEGRAM_TOKEN at {api_url}") from None
+        except NetworkError as exc:
+            await app.shutdown()
+            raise ConfigError(unreachable(settings, exc)) from None
         self._app = app
         try:
             self.me = BotIdentity(app.bot.id, app.bot.username)
@@ -649,7 +676,8 @@ class TelegramAdapter:
         except BaseException:
             await self.stop()
             raise
-        line = f"telegram: {how} as @{self.me.username} via {api_url}"
+        proxied = " through TRAINBOT_HTTPS_PROXY" if settings.https_proxy else ""
+        line = f"telegram: {how} as @{self.me.username} via {api_url}{proxied}"
         logger.info("%s", line)
         return line
 

@@ -31,7 +31,20 @@ from bot.store.db import Database
 
 logger = logging.getLogger(__name__)
 
-COMMANDS = ("start", "help", "ask", "quiz", "progress", "settings", "stop", "report", "forget")
+COMMANDS = (
+    "start",
+    "help",
+    "ask",
+    "quiz",
+    "progress",
+    "settings",
+    "stop",
+    "report",
+    "forget",
+    "whoami",
+)
+OPEN_COMMANDS = frozenset({"whoami"})
+"""Commands answered before admission: an admin collects ids before the roster exists."""
 
 
 CommandHandler = Callable[[BotContext, Command], list[Reply]]
@@ -76,6 +89,7 @@ class TrainBot:
             "settings": enrollment.settings_command,
             "report": report.report,
             "forget": privacy.forget_command,
+            "whoami": basics.whoami,
             "approve": approval.approve_command,  # admins only, so not in the command menus
         }
         self._workers = ThreadPoolExecutor(EVENT_WORKERS, thread_name_prefix="trainbot-event")
@@ -109,6 +123,8 @@ class TrainBot:
 
     def handle_now(self, event: Event) -> list[Reply]:
         """Run the use case for ``event`` in this thread (blocking)."""
+        if isinstance(event, Command) and event.name in OPEN_COMMANDS:
+            return self._command(event)
         refusal = self._gate(event)
         if refusal is not None:
             return refusal

@@ -174,7 +174,10 @@ class Drafter:
         self.knowledge = knowledge
         if llm is None and settings.llm:
             llm = chat_model_from_spec(
-                settings.llm, base_url=settings.llm_base_url, api_key=settings.llm_api_key
+                settings.llm,
+                base_url=settings.llm_base_url,
+                api_key=settings.llm_api_key,
+                proxy=settings.https_proxy,
             )
         self.llm = llm
         course, problems = check_course(settings.content_dir)

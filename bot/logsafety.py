@@ -43,7 +43,14 @@ SECRET_SETTINGS = (
     "slack_signing_secret",
     "llm_api_key",
 )
-URL_SETTINGS = ("database_url", "chroma_url", "llm_base_url", "telegram_api_url", "slack_api_url")
+URL_SETTINGS = (
+    "database_url",
+    "chroma_url",
+    "llm_base_url",
+    "telegram_api_url",
+    "slack_api_url",
+    "https_proxy",
+)
 
 # Shorter values are not worth garbling every log line that happens to contain them.
 MIN_CONFIGURED_LENGTH = 6

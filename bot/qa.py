@@ -63,8 +63,20 @@ the index."""
 Signature = tuple[tuple[int, int, int] | None, ...]
 
 
-def chat_model_from_spec(spec: str, *, base_url: str = "", api_key: str = "") -> Any:
-    """A LangChain chat model for ``TRAINBOT_LLM`` (``provider:model``)."""
+def chat_model_from_spec(
+    spec: str, *, base_url: str = "", api_key: str = "", proxy: str = ""
+) -> Any:
+    """A LangChain chat model for ``TRAINBOT_LLM`` (``provider:model``).
+
+    Args:
+        spec: ``provider:model``, e.g. ``openai:gpt-4o-mini``.
+        base_url: an OpenAI-compatible endpoint instead of the provider's own.
+        api_key: the key; empty means the provider's usual variable.
+        proxy: an HTTP(S) proxy URL (``TRAINBOT_HTTPS_PROXY``); OpenAI-compatible models only.
+
+    Raises:
+        ConfigError: when the model cannot be made, or a proxy is set for another provider.
+    """
     from langchain.chat_models import init_chat_model
 
     kwargs: dict[str, Any] = {"temperature": 0}
@@ -72,6 +84,14 @@ def chat_model_from_spec(spec: str, *, base_url: str = "", api_key: str = "") ->
         kwargs["base_url"] = base_url
     if api_key:
         kwargs["api_key"] = api_key
+    if proxy:
+        provider = spec.partition(":")[0] if ":" in spec else "openai"
+        if provider != "openai":
+            # Silently ignoring it would send the traffic direct, where it is blocked.
+            raise ConfigError(
+                f"TRAINBOT_HTTPS_PROXY: only OpenAI-compatible models take the proxy, not {spec!r}"
+            )
+        kwargs["openai_proxy"] = proxy
     try:
         return init_chat_model(spec, **kwargs)
     except (ImportError, ValueError) as exc:
@@ -141,6 +161,7 @@ class KnowledgeService:
                         self.settings.llm,
                         base_url=self.settings.llm_base_url,
                         api_key=self.settings.llm_api_key,
+                        proxy=self.settings.https_proxy,
                     )
                 self._answerer = Answerer(
                     Retriever(index), llm=llm, strictness=self.settings.qa_strictness

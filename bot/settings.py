@@ -97,6 +97,8 @@ class Settings(BaseSettings):
     llm: str = ""
     llm_base_url: str = ""
     llm_api_key: str = ""
+    # Where a direct connection to the Bot API or the LLM is blocked (mainland China).
+    https_proxy: str = ""
     qa_strictness: float = Field(default=DEFAULT_STRICTNESS, ge=0, le=MAX_STRICTNESS)
 
     # Organisation defaults

@@ -67,6 +67,8 @@ class Track(_Strict):
     level: int = Field(ge=1, le=10)
     pass_threshold: float = Field(gt=0, le=1)
     cadence: Cadence = Field(default_factory=Cadence)
+    switchable: bool = False
+    """Whether learners may move themselves to this track (``/settings track ID``)."""
 
 
 class Blackout(_Strict):

@@ -12,6 +12,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 
 class FakeOpenAI:
@@ -29,10 +30,18 @@ class FakeOpenAI:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = json.loads(self.rfile.read(length) or b"{}")
+                # A client sending through an HTTP proxy names the whole URL (absolute form):
+                # the server then stands in for the proxy and records where it was meant to go.
+                target = urlsplit(self.path)
                 owner.requests.append(
-                    {"path": self.path, "body": body, "auth": self.headers.get("Authorization")}
+                    {
+                        "path": target.path,
+                        "proxied_to": target.netloc or None,
+                        "body": body,
+                        "auth": self.headers.get("Authorization"),
+                    }
                 )
-                if self.path.rstrip("/") != "/v1/chat/completions":
+                if target.path.rstrip("/") != "/v1/chat/completions":
                     self._send(
                         404, {"error": {"message": "not found", "type": "invalid_request_error"}}
                     )

@@ -53,5 +53,5 @@ def test_unknown_locale_falls_back_to_the_org_default() -> None:
 
 
 def test_values_are_filled_in() -> None:
-    assert t("en", "welcome_new", name="Ann").startswith("Welcome, Ann!")
-    assert "Ann" in t("zh", "welcome_new", name="Ann")
+    assert t("en", "welcome_new_2", name="Ann").startswith("Welcome, Ann!")
+    assert "Ann" in t("zh", "welcome_new_2", name="Ann")

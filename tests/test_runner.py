@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -144,3 +145,48 @@ async def test_trainbot_run_connects_telegram_and_stops_cleanly_on_sigterm(
     assert any("Welcome, Uma!" in call.params["text"] for call in welcomes)
     commands = {call.params.get("language_code") for call in telegram.calls("setMyCommands")}
     assert {"zh", "en"} <= commands
+
+
+def free_port() -> int:
+    """A local port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize("proxied", [False, True])
+async def test_an_unreachable_bot_api_is_one_line_and_a_failed_exit(
+    tmp_path: Path, sample_index_dir: Path, proxied: bool
+) -> None:
+    token = "123456789:AAHnot-a-real-token-but-secret-all-the-same"
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(REPO),
+        "HOME": str(tmp_path),
+        "TRAINBOT_CONTENT_DIR": str(SAMPLE_CONTENT),
+        "TRAINBOT_INDEX_DIR": str(sample_index_dir),
+        "TRAINBOT_TELEGRAM_TOKEN": token,
+        "TRAINBOT_TELEGRAM_API_URL": f"{nowhere}/bot",
+    }
+    if proxied:
+        env["TRAINBOT_HTTPS_PROXY"] = f"http://alice:proxy-password-9@127.0.0.1:{free_port()}"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "adapters",
+        "run",
+        cwd=tmp_path,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 120)
+    log = out.decode() + err.decode()
+    assert process.returncode not in (0, None), log
+    assert "Traceback" not in log
+    (line,) = [line for line in log.splitlines() if line.startswith("trainbot:")]
+    assert f"cannot reach the Telegram Bot API at {nowhere}" in line
+    assert ("TRAINBOT_HTTPS_PROXY is running" if proxied else "set TRAINBOT_HTTPS_PROXY") in line
+    assert "AAHnot-a-real-token" not in log and "proxy-password-9" not in log

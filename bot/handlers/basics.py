@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.events import ButtonPress, Command, Event, Reply
+from bot.events import ButtonPress, Command, ConversationKind, Event, Reply
 from bot.i18n import t
 from bot.people import find_person, spoken_language
 from bot.store.models import PersonStatus
@@ -23,6 +23,23 @@ def language_for(ctx: BotContext, event: Event) -> str:
 def show_help(ctx: BotContext, event: Command) -> list[Reply]:
     """List the commands in the person's language."""
     return [Reply(t(language_for(ctx, event), "help"))]
+
+
+def whoami(ctx: BotContext, event: Command) -> list[Reply]:
+    """The asker's own platform id and this chat's id, nothing about anyone else.
+
+    Answered before admission (no person is stored), so an admin can collect the ids the
+    roster and ``TRAINBOT_ADMINS`` need before either exists.
+    """
+    language = language_for(ctx, event)
+    who, where = event.person, event.conversation
+    lines = [
+        t(language, "whoami_user", platform=who.platform, user_id=who.user_id),
+        t(language, "whoami_chat", chat_id=where.chat_id),
+    ]
+    if where.kind is not ConversationKind.DIRECT:
+        lines.append(t(language, "whoami_group", chat_id=where.chat_id))
+    return [Reply("\n".join(lines))]
 
 
 def stop(ctx: BotContext, event: Command) -> list[Reply]:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
+from bot.dispatcher import effective_time
 from bot.events import Button, ButtonPress, Command, Event, Reply
 from bot.handlers.basics import language_for
 from bot.i18n import t
@@ -102,10 +104,15 @@ def start(ctx: BotContext, event: Command) -> list[Reply]:
             if not person.track_id and len(ctx.library.course.tracks) == 1:
                 person.track_id = next(iter(ctx.library.course.tracks))
                 person.enrollment_step = None if who.timezone else STEP_TIMEZONE
+        # The welcome promises exactly the questions _next_step is about to ask.
+        step = person.enrollment_step
+        questions = (step == STEP_TRACK) + (
+            step in (STEP_TRACK, STEP_TIMEZONE) and not who.timezone
+        )
         greeting = Reply(
             t(
                 person.language,
-                "welcome_new" if created else "welcome_back",
+                f"welcome_new_{questions}" if created else "welcome_back",
                 name=person.display_name,
             )
         )
@@ -139,15 +146,52 @@ def _valid_zone(zone: str) -> bool:
     return is_timezone(zone) and ("/" in zone or zone == "UTC")
 
 
+@cache
+def _zones_by_place() -> dict[str, tuple[str, ...]]:
+    """Area/City zone keys by their last part, lower case, spaces as underscores."""
+    places: dict[str, list[str]] = {}
+    for zone in available_timezones():
+        if _valid_zone(zone) and not zone.startswith(("Etc/", "SystemV/", "posix/", "right/")):
+            places.setdefault(zone.rsplit("/", 1)[-1].lower(), []).append(zone)
+    return {place: tuple(sorted(zones)) for place, zones in places.items()}
+
+
+def matching_zones(name: str) -> tuple[str, ...]:
+    """The IANA zones ``name`` can mean: itself when it is one (``Asia/Shanghai``), else
+    those whose last part is the name (``vancouver`` or ``new york``), case-insensitive.
+
+    People type a city, not a zone key; more than one match is for the person to choose.
+    """
+    name = name.strip()
+    if _valid_zone(name):
+        return (name,)
+    return _zones_by_place().get(name.lower().replace(" ", "_"), ())
+
+
+def _switchable_tracks(ctx: BotContext, person: Person) -> list[str]:
+    """Tracks this person may move to themselves (``switchable`` in tracks.yaml)."""
+    tracks = ctx.library.course.tracks
+    return sorted(
+        track_id
+        for track_id, track in tracks.items()
+        if track.switchable and track_id != person.track_id
+    )
+
+
 def _settings_reply(ctx: BotContext, person: Person) -> Reply:
     language = person.language
+    track = ctx.library.course.tracks.get(person.track_id or "")
     text = t(
         language,
         "settings_current",
         lang_name=t(language, f"language_name_{language}"),
         timezone=person.timezone,
         time=person.quiz_time or ctx.settings.quiz_time,
+        track=track.title.get(language) if track else "—",
     )
+    switchable = _switchable_tracks(ctx, person)
+    if switchable:
+        text += "\n" + t(language, "settings_track_hint", tracks=", ".join(switchable))
     buttons: list[tuple[Button, ...]] = [
         (
             Button(t(language, "language_name_zh"), SettingChoice("lang", "zh").encode()),
@@ -159,34 +203,82 @@ def _settings_reply(ctx: BotContext, person: Person) -> Reply:
     return Reply(text, buttons=tuple(buttons))
 
 
-def _apply(ctx: BotContext, person: Person, what: str, value: str) -> Reply:
+def _apply(
+    ctx: BotContext, person: Person, what: str, value: str, *, platform_zone: str | None
+) -> Reply:
     """Change one setting; the reply confirms it in the (possibly new) language."""
     if what in ("lang", "language") and value in ("zh", "en"):
         person.language = value
         return Reply(t(value, "settings_saved", what=t(value, "settings_language")))
-    if what in ("tz", "timezone") and _valid_zone(value):
-        person.timezone = value
+    language = person.language
+    if what in ("tz", "timezone"):
+        zones = matching_zones(value)
+        if len(zones) > 1:
+            return Reply(
+                t(language, "settings_timezone_choose", name=value, zones=", ".join(zones))
+            )
+        if not zones:
+            return Reply(t(language, "settings_timezone_unknown", name=value))
+        person.timezone = zones[0]
         return Reply(
             t(
-                person.language,
+                language,
                 "settings_saved",
-                what=t(person.language, "settings_timezone", timezone=value),
+                what=t(language, "settings_timezone", timezone=zones[0]),
             )
         )
     if what == "time":
         try:
             moment = parse_hhmm(value)
         except ValueError as exc:
-            return Reply(t(person.language, "settings_invalid", problem=str(exc)))
+            return Reply(t(language, "settings_invalid", problem=str(exc)))
         person.quiz_time = f"{moment:%H:%M}"
-        return Reply(
-            t(
-                person.language,
-                "settings_saved",
-                what=t(person.language, "settings_time", time=person.quiz_time),
+        moved = effective_time(moment, ctx.settings.quiet)
+        # Said now, so nobody waits at 22:30 for a quiz the dispatcher holds until morning.
+        what_saved = (
+            t(language, "settings_time", time=person.quiz_time)
+            if moved == moment
+            else t(
+                language,
+                "settings_time_quiet",
+                time=person.quiz_time,
+                quiet=str(ctx.settings.quiet),
+                moved=f"{moved:%H:%M}",
             )
         )
+        return Reply(t(language, "settings_saved", what=what_saved))
+    if what == "track":
+        return _change_track(ctx, person, value, platform_zone=platform_zone)
     return Reply(t(person.language, "settings_invalid", problem=f"{what} {value}".strip()))
+
+
+def _change_track(
+    ctx: BotContext, person: Person, value: str, *, platform_zone: str | None
+) -> Reply:
+    """Move to another track when that track lets learners choose it themselves."""
+    language = person.language
+    track = ctx.library.course.tracks.get(value.lower())
+    if track is None or not track.switchable:
+        switchable = _switchable_tracks(ctx, person)
+        return Reply(
+            t(
+                language,
+                "settings_track_refused",
+                track=value,
+                tracks=", ".join(switchable) or t(language, "settings_track_none"),
+            )
+        )
+    person.track_id = track.id
+    if person.enrollment_step == STEP_TRACK:
+        # Chosen by command rather than button: enrolment moves on all the same.
+        person.enrollment_step = None if platform_zone else STEP_TIMEZONE
+    return Reply(
+        t(
+            language,
+            "settings_saved",
+            what=t(language, "settings_track_current", track=track.title.get(language)),
+        )
+    )
 
 
 def settings_command(ctx: BotContext, event: Command) -> list[Reply]:
@@ -196,9 +288,12 @@ def settings_command(ctx: BotContext, event: Command) -> list[Reply]:
         person = find_person(session, event.person)
         if person is None or person.enrolled_at is None:
             return [Reply(t(language, "not_enrolled"))]
-        words = event.args.split()
-        if len(words) >= 2:
-            reply = _apply(ctx, person, words[0].lower(), words[1])
+        what, _, value = event.args.strip().partition(" ")
+        if what and value.strip():
+            # The rest of the line is the value: a city may be two words (New York).
+            reply = _apply(
+                ctx, person, what.lower(), value.strip(), platform_zone=event.person.timezone
+            )
             person.updated_at = ctx.clock.now()
             return [reply]
         return [_settings_reply(ctx, person)]
@@ -211,7 +306,9 @@ def settings_button(ctx: BotContext, event: ButtonPress, payload: SettingChoice)
         person = find_person(session, event.person)
         if person is None or person.enrolled_at is None:
             return [Reply(t(language, "not_enrolled"))]
-        reply = _apply(ctx, person, payload.what, payload.value)
+        reply = _apply(
+            ctx, person, payload.what, payload.value, platform_zone=event.person.timezone
+        )
         person.updated_at = ctx.clock.now()
         return [reply]
 

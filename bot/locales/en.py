@@ -12,9 +12,12 @@ MESSAGES: dict[str, str] = {
         "- /stop — pause lessons and quizzes (questions still work)\n"
         "- /report — weekly summary (managers)\n"
         "- /forget — erase everything I store about you\n"
+        "- /whoami — your user id and this chat's id (for admins setting up the roster)\n"
         "- /help — this message"
     ),
-    "welcome_new": "Welcome, {name}! You are enrolled; two quick questions to set you up. Type /help any time to see what I can do.",
+    "welcome_new_0": "Welcome, {name}! You are enrolled. Type /help any time to see what I can do.",
+    "welcome_new_1": "Welcome, {name}! You are enrolled; one quick question to set you up. Type /help any time to see what I can do.",
+    "welcome_new_2": "Welcome, {name}! You are enrolled; two quick questions to set you up. Type /help any time to see what I can do.",
     "welcome_back": "Welcome back, {name}. Lessons and quizzes are on again.",
     "unknown_command": "I don't know the command /{name}. Type /help for the list.",
     "answer_intro": "From the course materials:",
@@ -73,6 +76,7 @@ MESSAGES: dict[str, str] = {
     "forget_cancelled": "Cancelled: nothing was erased.",
     "forget_nothing": "I don't store anything about you, so there is nothing to erase.",
     "console_choose": "Type a number to press a button.",
+    "console_push_for": "📨 For {who}:",
     "not_enrolled": "You are not enrolled yet. Type /start to begin.",
     "choose_track": "Which track fits your role? Choose one:",
     "choose_timezone": (
@@ -109,8 +113,8 @@ MESSAGES: dict[str, str] = {
     ),
     "settings_current": (
         "**Your settings**\n- Language: {lang_name}\n- Time zone: {timezone}\n"
-        "- Daily quiz time: {time}\n"
-        "Change with the buttons, or type /settings lang en|zh, /settings tz Area/City, "
+        "- Daily quiz time: {time}\n- Track: {track}\n"
+        "Change with the buttons, or type /settings lang en|zh, /settings tz City or Area/City, "
         "/settings time HH:MM"
     ),
     "settings_saved": "Saved. {what}",
@@ -118,6 +122,13 @@ MESSAGES: dict[str, str] = {
     "settings_language": "Language: English",
     "settings_timezone": "Time zone: {timezone}",
     "settings_time": "Daily quiz time: {time}",
+    "settings_time_quiet": "Daily quiz time: {time}. That is inside quiet hours ({quiet}), so your quiz will come at {moved}, the first allowed time.",
+    "settings_timezone_choose": "More than one time zone is called {name}: {zones}. Type /settings tz with the one you mean.",
+    "settings_timezone_unknown": "I don't know a time zone called {name}. Type a city (/settings tz Vancouver) or Area/City (/settings tz Europe/Berlin).",
+    "settings_track_current": "Track: {track}",
+    "settings_track_hint": "Tracks you can move to: {tracks} (type /settings track ID)",
+    "settings_track_refused": "You can't move yourself to the track {track}. Tracks you can move to: {tracks}. Ask your manager for any other.",
+    "settings_track_none": "none",
     "language_name_zh": "中文",
     "language_name_en": "English",
     # Personal answers to commands typed in a group go to the private chat (bot/audience.py)
@@ -198,6 +209,13 @@ MESSAGES: dict[str, str] = {
     "telegram_command_stop": "Pause lessons and quizzes",
     "telegram_command_report": "Weekly summary (managers)",
     "telegram_command_forget": "Erase everything stored about you",
+    "telegram_command_whoami": "Your user id and this chat's id",
+    "whoami_user": (
+        "Your {platform} user id: {user_id} "
+        "(for the roster, or TRAINBOT_ADMINS as {platform}:{user_id})"
+    ),
+    "whoami_chat": "This chat's id: {chat_id}",
+    "whoami_group": "This is the group's id: use {chat_id} wherever a group or channel id is asked for.",
     # Who may use the bot (TRAINBOT_ENROLMENT) and admins' approvals
     "access_refused": (
         "Sorry, this training assistant is only for the people on your organisation's "

@@ -12,9 +12,12 @@ MESSAGES: dict[str, str] = {
         "- /stop — 暂停课程和测验推送（仍可提问）\n"
         "- /report — 每周学习汇总（管理者）\n"
         "- /forget — 删除我保存的关于你的全部数据\n"
+        "- /whoami — 你的用户 ID 和本会话的 ID（供管理员登记名单）\n"
         "- /help — 显示本帮助"
     ),
-    "welcome_new": "欢迎你，{name}！报名已完成，再回答两个小问题就设置好了。随时输入 /help 查看我能做什么。",
+    "welcome_new_0": "欢迎你，{name}！报名已完成。随时输入 /help 查看我能做什么。",
+    "welcome_new_1": "欢迎你，{name}！报名已完成，再回答一个小问题就设置好了。随时输入 /help 查看我能做什么。",
+    "welcome_new_2": "欢迎你，{name}！报名已完成，再回答两个小问题就设置好了。随时输入 /help 查看我能做什么。",
     "welcome_back": "欢迎回来，{name}。课程和测验推送已恢复。",
     "unknown_command": "我不认识命令 /{name}。输入 /help 查看命令列表。",
     "answer_intro": "根据课程资料：",
@@ -60,6 +63,7 @@ MESSAGES: dict[str, str] = {
     "forget_cancelled": "已取消，没有删除任何数据。",
     "forget_nothing": "我没有保存任何关于你的数据，所以没有需要删除的内容。",
     "console_choose": "输入数字即可点击按钮。",
+    "console_push_for": "📨 发给 {who}：",
     "not_enrolled": "你还没有报名。输入 /start 开始。",
     "choose_track": "哪个学习轨道适合你的岗位？请选择：",
     "choose_timezone": "你在哪个时区？课程和测验会在你的当地时间送达。（列表里没有？输入 /settings tz 地区/城市，例如 /settings tz Europe/Berlin）",
@@ -88,12 +92,19 @@ MESSAGES: dict[str, str] = {
         "- 已答题：{attempts} 道，正确率 {accuracy}\n"
         "- 当前待复习：{due} 道"
     ),
-    "settings_current": "**你的设置**\n- 语言：{lang_name}\n- 时区：{timezone}\n- 每日测验时间：{time}\n可以点按钮修改，或输入 /settings lang zh|en、/settings tz 地区/城市、/settings time 时:分",
+    "settings_current": "**你的设置**\n- 语言：{lang_name}\n- 时区：{timezone}\n- 每日测验时间：{time}\n- 学习轨道：{track}\n可以点按钮修改，或输入 /settings lang zh|en、/settings tz 城市或 地区/城市、/settings time 时:分",
     "settings_saved": "已保存。{what}",
     "settings_invalid": "这个设置用不了：{problem}",
     "settings_language": "语言：中文",
     "settings_timezone": "时区：{timezone}",
     "settings_time": "每日测验时间：{time}",
+    "settings_time_quiet": "每日测验时间：{time}。这个时间在免打扰时段（{quiet}）内，测验会在最早允许的时间 {moved} 送达。",
+    "settings_timezone_choose": "叫 {name} 的时区不止一个：{zones}。请输入 /settings tz 加上你要的那个。",
+    "settings_timezone_unknown": "我不认识叫 {name} 的时区。请输入城市（/settings tz Shanghai）或 地区/城市（/settings tz Europe/Berlin）。",
+    "settings_track_current": "学习轨道：{track}",
+    "settings_track_hint": "你可以换到的轨道：{tracks}（输入 /settings track 轨道ID）",
+    "settings_track_refused": "你不能自行换到轨道 {track}。你可以换到的轨道：{tracks}。其他轨道请找你的经理安排。",
+    "settings_track_none": "无",
     "language_name_zh": "中文",
     "language_name_en": "English",
     # Personal answers to commands typed in a group go to the private chat (bot/audience.py)
@@ -171,6 +182,13 @@ MESSAGES: dict[str, str] = {
     "telegram_command_stop": "暂停课程和测验推送",
     "telegram_command_report": "每周汇总（经理）",
     "telegram_command_forget": "删除关于你的全部数据",
+    "telegram_command_whoami": "你的用户 ID 和本会话的 ID",
+    "whoami_user": (
+        "你的 {platform} 用户 ID：{user_id}"
+        "（用于名单，或在 TRAINBOT_ADMINS 中写作 {platform}:{user_id}）"
+    ),
+    "whoami_chat": "本会话的 ID：{chat_id}",
+    "whoami_group": "这是群组的 ID：需要填写群组或频道 ID 时，请用 {chat_id}。",
     # 谁可以使用（TRAINBOT_ENROLMENT）与管理员审批
     "access_refused": (
         "抱歉，这个培训助手只对贵公司培训名单上的同事开放。"

@@ -331,7 +331,18 @@ async def test_the_command_menu_is_registered_in_both_languages(door: TelegramFr
         for c in door.server.calls("setMyCommands")
     }
     assert set(menus) == {None, "zh", "en"}
-    names = ["start", "help", "ask", "quiz", "progress", "settings", "stop", "report", "forget"]
+    names = [
+        "start",
+        "help",
+        "ask",
+        "quiz",
+        "progress",
+        "settings",
+        "stop",
+        "report",
+        "forget",
+        "whoami",
+    ]
     for commands in menus.values():
         assert [c["command"] for c in commands] == names
     assert menus["en"][8]["description"] == "Erase everything stored about you"

@@ -5,8 +5,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from benchmarks.qa_eval import answer_rates
-from bot.qa import KnowledgeService
+from bot.errors import ConfigError
+from bot.qa import KnowledgeService, chat_model_from_spec
 from bot.settings import load_settings
 from bot.views import answer_language, render_answer
 from tests.conftest import SAMPLE_CONTENT
@@ -115,3 +118,28 @@ def test_the_benchmark_measures_the_written_answer_path(
         answerer = service_for(sample_index_dir, tmp_path, server.base_url).answerer
         assert answer_rates(answerer, questions) == (0.5, 1.0)
     assert len(server.requests) == 2
+
+
+def test_the_chat_model_goes_through_the_configured_proxy(
+    sample_index_dir: Path, tmp_path: Path
+) -> None:
+    with FakeOpenAI(["Coverage is completions divided by the people required [1]."]) as proxy:
+        copy = tmp_path / "index"
+        shutil.copytree(sample_index_dir, copy)
+        settings = load_settings(
+            content_dir=SAMPLE_CONTENT,
+            index_dir=copy,
+            llm="openai:gpt-4o-mini",
+            llm_base_url="http://llm.example.invalid/v1",  # reachable only through the proxy
+            llm_api_key="test-key",
+            https_proxy=proxy.base_url.removesuffix("/v1"),
+        )
+        answer = KnowledgeService(settings).ask("How is training coverage calculated?")
+    assert answer.answered
+    (request,) = proxy.requests
+    assert request["proxied_to"] == "llm.example.invalid"
+
+
+def test_a_proxy_for_a_model_that_cannot_take_it_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigError, match="TRAINBOT_HTTPS_PROXY"):
+        chat_model_from_spec("anthropic:claude", proxy="http://127.0.0.1:3128")
