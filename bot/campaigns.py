@@ -26,7 +26,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.learning import claim_many, learner_states
+from bot.learning import PushDays, claim_many, learner_states
 from bot.people import zone_of
 from bot.settings import QuietHours
 from bot.store.db import Database
@@ -98,11 +98,12 @@ def next_allowed(
     """
     local = now.astimezone(zone)
     quiet = window.quiet
+    push_days = PushDays(window.working_days, course.calendar)
 
     def blocked(day: date) -> str | None:
-        if day.strftime("%a").lower()[:3] not in window.working_days:
+        if not push_days.works_on(day):
             return NOT_WORKING_DAY
-        blackout = course.calendar.blackout_on(day, track_id)
+        blackout = push_days.blackout(day, track_id)
         return f"{BLACKOUT} {blackout.id}" if blackout is not None else None
 
     today = local.date()

@@ -28,7 +28,7 @@ from bot.store.models import (
     ReviewState,
 )
 from quizzes import srs
-from quizzes.content import Calendar
+from quizzes.content import Blackout, Calendar
 from quizzes.selection import LearnerState
 
 ON_DEMAND_PREFIX = "on-demand:"
@@ -305,9 +305,15 @@ class PushDays:
 
     def includes(self, day: date, track_id: str | None) -> bool:
         """Whether ``day`` is a push day for ``track_id``."""
-        if day.strftime("%a").lower()[:3] not in self.working_days:
-            return False
-        return self.calendar is None or self.calendar.blackout_on(day, track_id) is None
+        return self.works_on(day) and self.blackout(day, track_id) is None
+
+    def works_on(self, day: date) -> bool:
+        """Whether ``day`` is one of the working days."""
+        return day.strftime("%a").lower()[:3] in self.working_days
+
+    def blackout(self, day: date, track_id: str | None) -> Blackout | None:
+        """The blackout of ``track_id`` covering ``day``, if any."""
+        return None if self.calendar is None else self.calendar.blackout_on(day, track_id)
 
 
 EVERY_DAY = PushDays(frozenset({"mon", "tue", "wed", "thu", "fri", "sat", "sun"}))
