@@ -42,6 +42,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Integer, and_, case, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from bot.membership import team_at
 from bot.reports.access import teams_below
 from bot.store.db import Database
 from bot.store.models import ERASED_TEXT, AskedQuestion, Team
@@ -215,7 +216,9 @@ def _gap_rows(
         .group_by(AskedQuestion.text, AskedQuestion.language)
     )
     if team_ids is not None:
-        in_scope: ColumnElement[bool] = AskedQuestion.team_id.in_(sorted(team_ids))
+        # The asker's team at the end of the window, as the weekly report counts people.
+        asker_team = team_at(AskedQuestion.person_id, end, AskedQuestion.team_id)
+        in_scope: ColumnElement[bool] = asker_team.in_(sorted(team_ids))
         if person_ids:
             in_scope = or_(in_scope, AskedQuestion.person_id.in_(sorted(person_ids)))
         statement = statement.where(in_scope)

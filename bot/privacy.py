@@ -46,6 +46,7 @@ from bot.store.models import (
     Role,
     Team,
     TeamManager,
+    TeamMembership,
 )
 
 logger = logging.getLogger(__name__)
@@ -182,6 +183,16 @@ def export_person(session: Session, person: Person, *, now: datetime) -> dict[st
         "exported_at": now.isoformat(),
         "person": profile,
         "manages_teams": [{"team_id": team_id, "team": name} for team_id, name in managed],
+        # Which team they were in from when: what reports count their weeks under.
+        "team_history": [
+            {"team_id": team_id, "team": name, "since": since.isoformat()}
+            for team_id, name, since in session.execute(
+                select(TeamMembership.team_id, Team.name, TeamMembership.since)
+                .outerjoin(Team, Team.id == TeamMembership.team_id)
+                .where(TeamMembership.person_id == person.id)
+                .order_by(TeamMembership.since, TeamMembership.id)
+            ).all()
+        ],
         # Only how many: the names of the people they manage are those people's data.
         "direct_reports": int(reports or 0),
         "deliveries": rows(Delivery, Delivery.claimed_at, Delivery.id),
@@ -297,6 +308,7 @@ def erase_person(session: Session, person_id: int) -> Erasure | None:
     review_states = bulk(delete(ReviewState).where(ReviewState.person_id == person_id))
     deliveries = bulk(delete(Delivery).where(Delivery.person_id == person_id))
     managed = bulk(delete(TeamManager).where(TeamManager.person_id == person_id))
+    bulk(delete(TeamMembership).where(TeamMembership.person_id == person_id))
     reports = bulk(update(Person).where(Person.manager_id == person_id).values(manager_id=None))
     gone = bulk(delete(Person).where(Person.id == person_id))
     session.expire_all()  # rows loaded before the bulk statements are stale now

@@ -248,6 +248,7 @@ def _assign_teams(db: Database, people: list[Learner], now: datetime) -> None:
                 )
             ).one()
             person.team_id = teams[learner.team].id
+            person.updated_at = now  # dates the team change in the membership history
 
 
 async def _respond(

@@ -54,6 +54,7 @@ from bot.store.models import (
     ProcessedEvent,
     ReviewState,
     TeamManager,
+    TeamMembership,
 )
 from quizzes.content import Course
 from quizzes.loader import load_course
@@ -181,6 +182,9 @@ async def test_export_then_forget_leaves_no_trace(database: Database, course: Co
     assert {row["status"] for row in exported["deliveries"]} == {"answered", "sent"}
     assert [row["question_id"] for row in exported["review_states"]] == ["q4"]
     assert [row["question"] for row in exported["conversation_turns"]] == [QUESTION]
+    assert [(row["team"], row["since"][:10]) for row in exported["team_history"]] == [
+        ("A", "2026-10-01")
+    ]
 
     with database.session() as session:
         assert erasure_preview(session, world.people["Bob"]).as_dict() == {
@@ -194,6 +198,13 @@ async def test_export_then_forget_leaves_no_trace(database: Database, course: Co
         }
         erased = erase_person(session, world.people["Bob"])
     assert erased is not None and erased.questions == 1 and erased.deliveries == 2
+    with database.session() as session:
+        left = session.scalar(
+            select(func.count())
+            .select_from(TeamMembership)
+            .where(TeamMembership.person_id == world.people["Bob"])
+        )
+    assert left == 0
 
     for scope in (None, team_a):
         shown = _renderings(database, course, scope)

@@ -41,6 +41,7 @@ TABLES = {
     "asked_questions",
     "processed_events",
     "channel_posts",
+    "team_memberships",
     "alembic_version",
 }
 
@@ -73,6 +74,76 @@ def test_downgrade_and_upgrade_again(database: Database) -> None:
     assert set(inspect(database.engine).get_table_names()) <= {"alembic_version"}
     command.upgrade(config, "head")
     assert set(inspect(database.engine).get_table_names()) >= TABLES
+
+
+def test_the_membership_migration_rebuilds_history_from_delivery_stamps(
+    database: Database,
+) -> None:
+    """Migration 0006 on a store of 0005: each person's team history starts when they were
+    created, changes where their deliveries' team stamps change, and ends in their
+    current team, from their last update, when it differs from the last stamp."""
+    config = alembic_config(database.url)
+    command.downgrade(config, "0005")
+
+    def at(day: int) -> datetime:
+        moment = datetime(2026, 11, day, 1, 0, tzinfo=UTC)
+        # Raw SQL on SQLite stores what it is given: naive UTC, as the models write it.
+        return moment if database.dialect == "postgresql" else moment.replace(tzinfo=None)
+
+    with database.engine.begin() as connection:
+        for team_id, name in ((1, "A"), (2, "B"), (3, "Night")):
+            connection.execute(
+                text("INSERT INTO teams (id, name, created_at) VALUES (:id, :name, :at)"),
+                {"id": team_id, "name": name, "at": at(1)},
+            )
+        people = (
+            (1, "moved", 2, at(1), at(3)),  # stamps A then B, now B
+            (2, "imported", 3, at(1), at(20)),  # stamps A, now Night since the import
+            (3, "quiet", None, at(2), at(2)),  # no delivery, no team
+        )
+        for person_id, user_id, team_id, created, updated in people:
+            connection.execute(
+                text(
+                    "INSERT INTO people (id, platform, platform_user_id, display_name, "
+                    "language, timezone, team_id, role, status, on_roster, created_at, "
+                    "updated_at) VALUES (:id, 'console', :user, :user, 'en', 'UTC', :team, "
+                    "'learner', 'active', false, :created, :updated)"
+                ),
+                {
+                    "id": person_id,
+                    "user": user_id,
+                    "team": team_id,
+                    "created": created,
+                    "updated": updated,
+                },
+            )
+        for delivery_id, (person_id, team_id, day) in enumerate(
+            ((1, 1, 5), (1, 1, 6), (1, 2, 9), (2, 1, 5), (2, 1, 12)), start=1
+        ):
+            connection.execute(
+                text(
+                    "INSERT INTO deliveries (id, person_id, kind, slot, local_date, team_id, "
+                    "status, send_attempts, claimed_at, sent_at) VALUES (:id, :person, "
+                    "'quiz', 'daily', :day, :team, 'sent', 1, :at, :at)"
+                ),
+                {
+                    "id": delivery_id,
+                    "person": person_id,
+                    "day": at(day).date(),
+                    "team": team_id,
+                    "at": at(day),
+                },
+            )
+    command.upgrade(config, "head")
+    with database.engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT person_id, team_id, since FROM team_memberships ORDER BY person_id, since")
+        ).all()
+    history = [
+        (person, team, (datetime.fromisoformat(since) if isinstance(since, str) else since).day)
+        for person, team, since in rows
+    ]
+    assert history == [(1, 1, 1), (1, 2, 9), (2, 1, 1), (2, 3, 20), (3, None, 2)]
 
 
 def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:

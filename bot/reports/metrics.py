@@ -15,10 +15,11 @@ Definitions (docs/reports.md repeats them for readers of the report):
 - Training coverage follows the course's evaluation guide (培训覆盖率): people who read
   every lesson sent to them in the week (covered) / people sent at least one lesson in
   the week (due to attend).
-- A person belongs, for one week, to the team of their last delivery sent that week (the
-  team snapshot taken when it was claimed); without deliveries that week, to their current
-  team. So a person who moved team is counted once, with all of the week's activity, and
-  earlier weeks stay with the team they were in then. Tracks are the person's current track.
+- A person belongs, for one week, to the team they were in at the end of it (the
+  membership history, ``bot.membership``; the current week: their team now). So a team
+  formed mid-week shows its people's whole week, a person who moved team is counted once,
+  with all of the week's activity, and earlier weeks stay with the team they were in
+  then. Questions asked count the same way. Tracks are the person's current track.
 - A manager's scope is their teams (with the teams below) and their direct reports, who
   are counted under the team they were in that week, whichever it is.
 - Pass: an active person whose accuracy in the week is at or above the pass threshold of
@@ -58,6 +59,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from bot.gaps import content_gaps
 from bot.i18n import t
 from bot.learning import PushDays, streaks_of
+from bot.membership import team_at
 from bot.store.db import Database
 from bot.store.models import (
     AskedQuestion,
@@ -319,16 +321,10 @@ def _sent_in(start: datetime, end: datetime) -> ColumnElement[bool]:
 
 
 def _delivered(start: datetime, end: datetime) -> Any:
-    """Per person: the week's deliveries by kind and outcome, and their team that week.
-
-    The team is the snapshot of their last delivery of the week. Nearly everyone has one
-    team all week, which the same aggregate shows (one distinct value, no NULLs, or only
-    NULLs); only for the others is the last delivery looked up, so the week's deliveries
-    are read once and never sorted.
-    """
+    """Per person: the week's deliveries by kind and outcome, read once and never sorted."""
     is_lesson = Delivery.kind == DeliveryKind.LESSON
     is_quiz = Delivery.kind == DeliveryKind.QUIZ
-    snapshots = (
+    return (
         select(
             Delivery.person_id,
             func.sum(case((is_lesson, 1), else_=0)).label("lessons_delivered"),
@@ -339,43 +335,11 @@ def _delivered(start: datetime, end: datetime) -> Any:
             func.sum(
                 case((and_(is_quiz, Delivery.status == DeliveryStatus.ANSWERED), 1), else_=0)
             ).label("quizzes_answered"),
-            func.count().label("deliveries"),
-            func.count(Delivery.team_id).label("with_team"),
-            func.min(Delivery.team_id).label("first_team"),
-            func.max(Delivery.team_id).label("last_team"),
         )
         .where(_sent_in(start, end))
         .group_by(Delivery.person_id)
-        .subquery("snapshots")
+        .subquery("delivered")
     )
-    later = Delivery.__table__.alias("later")
-    moved_to = (
-        select(later.c.team_id)
-        .where(
-            later.c.person_id == snapshots.c.person_id,
-            later.c.sent_at >= start,
-            later.c.sent_at < end,
-            later.c.kind.in_(_WORK),
-        )
-        .order_by(later.c.sent_at.desc(), later.c.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    one_team = or_(
-        snapshots.c.with_team == 0,
-        and_(
-            snapshots.c.with_team == snapshots.c.deliveries,
-            snapshots.c.first_team == snapshots.c.last_team,
-        ),
-    )
-    return select(
-        snapshots.c.person_id,
-        snapshots.c.lessons_delivered,
-        snapshots.c.lessons_completed,
-        snapshots.c.quizzes_delivered,
-        snapshots.c.quizzes_answered,
-        case((one_team, snapshots.c.first_team), else_=moved_to).label("team_id"),
-    ).subquery("delivered")
 
 
 def per_person_query(
@@ -410,9 +374,7 @@ def per_person_query(
     assessed = and_(attempts > 0, threshold.is_not(None))
     lessons_sent = func.coalesce(delivered.c.lessons_delivered, 0)
     lessons_read = func.coalesce(delivered.c.lessons_completed, 0)
-    # A NULL snapshot (no team at claim time) is history too: only no delivery at all
-    # falls back to the current team.
-    team = case((delivered.c.person_id.is_not(None), delivered.c.team_id), else_=Person.team_id)
+    team = team_at(Person.id, end, Person.team_id)
     query = (
         select(
             Person.id.label("person_id"),
@@ -586,7 +548,8 @@ def _question_stats(
         func.sum(case((AskedQuestion.feedback > 0, 1), else_=0)),
     ).where(AskedQuestion.asked_at >= start, AskedQuestion.asked_at < end)
     if team_ids is not None:
-        in_scope: ColumnElement[bool] = AskedQuestion.team_id.in_(sorted(team_ids))
+        asker_team = team_at(AskedQuestion.person_id, end, AskedQuestion.team_id)
+        in_scope: ColumnElement[bool] = asker_team.in_(sorted(team_ids))
         if person_ids:
             in_scope = or_(in_scope, AskedQuestion.person_id.in_(sorted(person_ids)))
         query = query.where(in_scope)
@@ -762,7 +725,7 @@ def build_summary(
     week_rows = _person_week_table()
     with db.session() as session:
         if db.dialect == "postgresql":
-            # The correlated lookup for people who moved team inflates the planner's cost
+            # The correlated team lookups (membership history) inflate the planner's cost
             # estimate past jit_above_cost; compiling the query then takes longer (~1.5 s)
             # than running it (~0.2 s).
             session.execute(text("SET LOCAL jit = off"))

@@ -25,10 +25,12 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
     false,
+    inspect,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -206,6 +208,51 @@ class Person(Base):
     manager: Mapped[Person | None] = relationship(
         remote_side="Person.id", foreign_keys=[manager_id]
     )
+
+
+class TeamMembership(Base):
+    """Which team a person was in from when: a row per change of ``people.team_id``.
+
+    Reports count a person's week under the team they were in at its end
+    (``bot.membership.team_at``), so a team formed mid-week by a roster import shows its
+    people's whole week, and earlier weeks stay with the team they were in then. Rows are
+    written by :func:`record_team_changes` whenever the ORM flushes a new person or a new
+    ``team_id``; they are personal data (exported, deleted with the person).
+    """
+
+    __tablename__ = "team_memberships"
+    __table_args__ = (Index("ix_team_memberships_person_since", "person_id", "since"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
+    since: Mapped[datetime]
+
+    person: Mapped[Person] = relationship()
+
+
+@event.listens_for(Session, "before_flush")
+def record_team_changes(session: Session, _context: Any, _instances: Any) -> None:
+    """Write a :class:`TeamMembership` for each new person and each changed ``team_id``.
+
+    The change is dated by the writer's own clock: ``updated_at`` when it set one in the
+    same flush (the roster import and every other writer of people do), the person's
+    ``created_at`` for a new person, else now. Bulk ``UPDATE`` statements bypass this;
+    nothing in the bot moves people between teams that way.
+    """
+    for person in list(session.new):
+        if isinstance(person, Person):
+            since = person.created_at or person.enrolled_at or datetime.now(UTC)
+            session.add(TeamMembership(person=person, team_id=person.team_id, since=since))
+    for person in list(session.dirty):
+        if not isinstance(person, Person):
+            continue
+        state = inspect(person)
+        if not state.attrs.team_id.history.has_changes():
+            continue
+        stamped = state.attrs.updated_at.history.has_changes() and person.updated_at
+        since = stamped or datetime.now(UTC)
+        session.add(TeamMembership(person=person, team_id=person.team_id, since=since))
 
 
 class Delivery(Base):

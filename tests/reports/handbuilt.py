@@ -87,7 +87,7 @@ def build(db: Database) -> World:
             ("Ann", "A", "frontline", LONG_AGO),
             ("Bob", "A", "frontline", LONG_AGO),
             ("Cid", "A1", "managers", LONG_AGO),
-            ("Dee", "B", "frontline", LONG_AGO),
+            ("Dee", "A", "frontline", LONG_AGO),
             ("Eve", "B", "frontline", utc("2026-11-18T03:00")),
             ("Fay", "A", "frontline", utc("2026-11-23T03:00")),
             ("Gus", None, "frontline", LONG_AGO),
@@ -168,7 +168,11 @@ def build(db: Database) -> World:
         answer("Cid", "2026-11-19T01:30", "2026-11-19T01:40", "q2", True, "A1")
         answer("Cid", "2026-11-20T01:30", "2026-11-20T01:40", "q3", False, "A1")
         answer("Cid", "2026-11-21T01:30", "2026-11-21T01:40", "q5", True, "A1")
-        # Dee: team A until Wednesday of W47, then B.
+        # Dee: team A until Wednesday of W47, then B (as a roster import moves people).
+        dee = session.get(Person, world.people["Dee"])
+        assert dee is not None
+        dee.team_id = world.teams["B"]
+        dee.updated_at = utc("2026-11-18T02:00")
         answer("Dee", "2026-11-12T01:30", "2026-11-12T02:00", "q3", False, "A")
         answer("Dee", "2026-11-17T01:30", "2026-11-17T02:00", "q1", True, "A")
         answer("Dee", "2026-11-19T01:30", "2026-11-19T02:00", "q2", True, "B")

@@ -6,12 +6,14 @@ Runs on SQLite and PostgreSQL (the ``database`` fixture).
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from bot.reports.access import teams_below
 from bot.reports.metrics import Counts, WeeklySummary, build_summary
+from bot.roster import import_roster
 from bot.store.db import Database
 from bot.store.models import Delivery, DeliveryKind, DeliveryStatus, Person, PersonStatus
 from quizzes.content import Course
@@ -433,3 +435,51 @@ def test_coverage_counts_only_people_who_read_every_lesson_sent_to_them(
     assert now.coverage == pytest.approx(1 / 3)
     # The active rate is its own figure: Ann, Cid, Dee answered, of 6 enrolled.
     assert now.active_rate == pytest.approx(3 / 6)
+
+
+def test_a_team_formed_mid_week_by_a_roster_import_shows_its_peoples_whole_week(
+    database: Database, course: Course, world: World, tmp_path: Path
+) -> None:
+    """Gus (no team, nothing done) and Bob (team A) are put into a new team "Night" by a
+    roster import on Thursday of W47. Bob's W47 quiz was sent Monday, stamped with team A;
+    the week is Night's all the same, and W46 (Bob's answer) stays with A."""
+    with database.session() as session:
+        bob = session.get(Person, world.people["Bob"])
+        assert bob is not None
+        session.add(
+            Delivery(
+                person_id=world.people["Gus"],
+                kind=DeliveryKind.QUIZ,
+                slot="daily",
+                local_date=datetime(2026, 11, 17).date(),
+                item_id="q1",
+                team_id=None,
+                status=DeliveryStatus.SENT,
+                claimed_at=datetime(2026, 11, 17, 1, 0, tzinfo=UTC),
+                sent_at=datetime(2026, 11, 17, 1, 0, tzinfo=UTC),
+            )
+        )
+    roster = tmp_path / "roster.csv"
+    roster.write_text("platform,user_id,name,team\nconsole,gus,Gus,Night\nconsole,bob,Bob,Night\n")
+    report = import_roster(
+        database,
+        roster,
+        course=course,
+        now=datetime(2026, 11, 19, 2, 0, tzinfo=UTC),
+        default_language="en",
+        default_timezone=ZONE,
+    )
+    assert (report.updated, report.problems) == (2, [])
+    made = summary(database, course)
+    rows = {row.name: row for row in made.teams}
+    assert rows["Night"].this_week.enrolled == 2
+    assert rows["Night"].this_week.quizzes_delivered == 2  # Bob's Monday quiz, Gus's Tuesday
+    assert rows["A"].this_week.enrolled == 1  # Ann only
+    assert rows["—"].this_week.enrolled == 0  # Gus is no longer teamless this week
+    before = {row.name: row for row in summary(database, course, week="2026-W46").teams}
+    assert before["A"].this_week.enrolled == 3  # Ann, Bob and Dee (Fay was not yet in)
+    assert before["Night"].this_week.enrolled == 0
+    # A's manager no longer sees Bob this week; the team's new manager scope would.
+    scoped = summary(database, course, team_ids=frozenset({world.teams["A"]}))
+    assert {row.name for row in scoped.teams} == {"A"}
+    assert scoped.teams[0].this_week.enrolled == 1
