@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select
+from sqlalchemy import BigInteger, Integer, case, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -381,8 +381,13 @@ def streaks_of(
     """
     counted: dict[int, int] = {}
     pending = list(person_ids)
+    read = _Read()
+    newest = now
     for window in _PASSES:
-        result = _streaks(session, pending, now, window, push_days, fallback_timezone)
+        # Each pass reads only the days before what the passes before it read.
+        read.add(session, pending, now - window, newest, fallback_timezone)
+        newest = now - window
+        result = read.streaks(pending, now, window, push_days)
         counted.update({person_id: count for person_id, (count, _) in result.items()})
         # A streak that reached the window's first day may have been cut off by it.
         pending = [person_id for person_id in pending if result[person_id][1]]
@@ -391,57 +396,126 @@ def streaks_of(
     return counted
 
 
-def _streaks(
-    session: Session,
-    ids: Sequence[int],
-    now: datetime,
-    window: timedelta,
-    push_days: PushDays,
-    fallback_timezone: str,
-) -> dict[int, tuple[int, bool]]:
-    """Per person: (streak, whether it reached the first day of the window)."""
-    days: dict[int, set[date]] = {person_id: set() for person_id in ids}
-    zones: dict[int, ZoneInfo] = {}
-    tracks: dict[int, str | None] = {}
-    for start in range(0, len(ids), 500):
-        rows = session.execute(
-            select(Attempt.person_id, Attempt.answered_at, Person.timezone, Person.track_id)
-            .join(Person, Person.id == Attempt.person_id)
-            .where(
-                Attempt.person_id.in_(ids[start : start + 500]),
-                Attempt.answered_at >= now - window,
-                Attempt.answered_at <= now,
+_BUCKET_SECONDS = 900
+"""Answers are read as distinct quarter hours: every zone in use is offset from UTC by a
+multiple of 15 minutes, so a quarter hour never straddles a local midnight and each falls
+on one local day, whatever the zone."""
+
+
+def _quarter_hour(session: Session) -> Any:
+    """``attempts.answered_at`` as a whole number of quarter hours since the epoch."""
+    if session.get_bind().dialect.name == "postgresql":
+        epoch: Any = func.extract("epoch", Attempt.answered_at)
+        return func.floor(epoch / _BUCKET_SECONDS).cast(BigInteger)
+    # SQLite stores naive UTC text, which strftime reads as UTC.
+    return func.strftime("%s", Attempt.answered_at).cast(Integer) / _BUCKET_SECONDS
+
+
+class _Read:
+    """The local days with an answer read so far, per person, and their zone and track."""
+
+    def __init__(self) -> None:
+        self.days: dict[int, set[date]] = {}
+        self.zones: dict[int, ZoneInfo] = {}
+        self.tracks: dict[int, str | None] = {}
+        self.pushed: dict[tuple[date, str | None], bool] = {}  # a handful of days and tracks
+        self.stopped: dict[int, tuple[int, date]] = {}  # count so far, next day to look at
+
+    def add(
+        self,
+        session: Session,
+        ids: Sequence[int],
+        oldest: datetime,
+        newest: datetime,
+        fallback_timezone: str,
+    ) -> None:
+        """Read the answers of ``ids`` in ``[oldest, newest]`` (``newest`` excluded after
+        the first read: the read before included it).
+
+        The store returns each person's distinct quarter hours with an answer, not the
+        answers: a quiz answered in a burst is one row, and no timestamp is parsed.
+        """
+        bucket = _quarter_hour(session).label("bucket")
+        first_read = not self.days
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            unknown = [person_id for person_id in chunk if person_id not in self.zones]
+            for person_id, timezone, track_id in (
+                session.execute(
+                    select(Person.id, Person.timezone, Person.track_id).where(
+                        Person.id.in_(unknown)
+                    )
+                )
+                if unknown
+                else ()
+            ):
+                self.zones[person_id] = zone_of(
+                    timezone, fallback_timezone, owner=_owner(person_id)
+                )
+                self.tracks[person_id] = track_id
+            for person_id in chunk:
+                self.days.setdefault(person_id, set())
+            upper = Attempt.answered_at <= newest if first_read else Attempt.answered_at < newest
+            # Core rows: nothing here needs the ORM, which costs a second per million rows.
+            rows = session.connection().execute(
+                select(Attempt.person_id, bucket)
+                .where(
+                    Attempt.person_id.in_(chunk),
+                    Attempt.answered_at >= oldest,
+                    upper,
+                )
+                .group_by(Attempt.person_id, bucket)
             )
-        )
-        for person_id, moment, timezone, track_id in rows:
-            zone = zones.get(person_id) or zones.setdefault(
-                person_id, zone_of(timezone, fallback_timezone, owner=_owner(person_id))
-            )
-            tracks[person_id] = track_id
-            days[person_id].add(moment.astimezone(zone).date())
-    result: dict[int, tuple[int, bool]] = {}
-    for person_id, answered in days.items():
-        count, cut = 0, False
-        if answered:  # someone with no answer in the window has no streak, whatever the zone
-            zone = zones[person_id]
-            track_id = tracks[person_id]
+            for person_id, quarter in rows:
+                moment = datetime.fromtimestamp(
+                    int(quarter) * _BUCKET_SECONDS, self.zones[person_id]
+                )
+                self.days[person_id].add(moment.date())
+
+    def streaks(
+        self, ids: Sequence[int], now: datetime, window: timedelta, push_days: PushDays
+    ) -> dict[int, tuple[int, bool]]:
+        """Per person: (streak, whether it reached the first day of the window).
+
+        A count cut off by an earlier, shorter window goes on from the day it stopped at.
+        """
+        result: dict[int, tuple[int, bool]] = {}
+        for person_id in ids:
+            answered = self.days[person_id]
+            if not answered:  # no answer in the window: no streak, whatever the zone
+                result[person_id] = (0, False)
+                continue
+            zone = self.zones[person_id]
+            track_id = self.tracks.get(person_id)
+            if person_id in self.stopped:
+                count, day = self.stopped.pop(person_id)
+            else:
+                count, day = 0, now.astimezone(zone).date()
+                if day not in answered:
+                    day -= timedelta(days=1)  # today's answer may still come
             # The window's first local day is only partly read: reaching it means the
             # streak may go on before it.
             first = (now - window).astimezone(zone).date()
-            day = now.astimezone(zone).date()
-            if day not in answered:
-                day -= timedelta(days=1)  # today's answer may still come
+            cut = False
             while True:
                 if day <= first:
                     cut = True
+                    self.stopped[person_id] = (count, day)
                     break
-                if push_days.includes(day, track_id):
+                if self._pushed(push_days, day, track_id):
                     if day not in answered:
                         break
                     count += 1
                 day -= timedelta(days=1)
-        result[person_id] = (count, cut)
-    return result
+            result[person_id] = (count, cut)
+        return result
+
+    def _pushed(self, push_days: PushDays, day: date, track_id: str | None) -> bool:
+        key = (day, track_id)
+        included = self.pushed.get(key)
+        if included is None:
+            included = self.pushed[key] = push_days.includes(day, track_id)
+        return included
 
 
 def answer_counts(session: Session, person: Person) -> tuple[int, int]:
