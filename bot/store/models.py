@@ -235,9 +235,10 @@ class TeamMembership(Base):
 def record_team_changes(session: Session, _context: Any, _instances: Any) -> None:
     """Write a :class:`TeamMembership` for each new person and each changed ``team_id``.
 
-    The change is dated by the writer's own clock: ``updated_at`` when it set one in the
-    same flush (the roster import and every other writer of people do), the person's
-    ``created_at`` for a new person, else now. Bulk ``UPDATE`` statements bypass this;
+    The change is dated by the writer's own clock: the person's ``updated_at``, which the
+    roster import and every other writer of people set when they change someone (a
+    writer's clock may stand still, as in tests, so it is not required to move), and
+    ``created_at`` for a new person. Bulk ``UPDATE`` statements bypass this;
     nothing in the bot moves people between teams that way.
     """
     for person in list(session.new):
@@ -250,8 +251,7 @@ def record_team_changes(session: Session, _context: Any, _instances: Any) -> Non
         state = inspect(person)
         if not state.attrs.team_id.history.has_changes():
             continue
-        stamped = state.attrs.updated_at.history.has_changes() and person.updated_at
-        since = stamped or datetime.now(UTC)
+        since = person.updated_at or datetime.now(UTC)
         session.add(TeamMembership(person=person, team_id=person.team_id, since=since))
 
 
