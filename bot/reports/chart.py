@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 
 from bot.i18n import t
 from bot.reports.metrics import GroupWeek, WeeklySummary, week_label
+from bot.reports.render import percent
 
 logger = logging.getLogger(__name__)
 
@@ -137,8 +138,8 @@ def team_figure(summary: WeeklySummary, language: str) -> Figure:
 
     This week's bar is dark, last week's light; each carries its value ("83%"), and a rate
     with no denominator has no bar and the label "n/a" (无数据), so it is not read as 0%.
-    The accuracy panel has a dashed line at each distinct pass mark of the tracks in the
-    summary. More than ``MAX_TEAMS`` teams: the largest ones.
+    The accuracy panel has a line (dashed, then dotted) at each distinct pass mark of the
+    tracks in the summary. More than ``MAX_TEAMS`` teams: the largest ones.
     """
     teams = sorted(summary.teams, key=lambda row: -row.this_week.enrolled)[:MAX_TEAMS]
     teams.sort(key=lambda row: row.name.casefold())
@@ -164,11 +165,15 @@ def team_figure(summary: WeeklySummary, language: str) -> Figure:
             axes.set_ylabel("%")
             axes.set_xticks(positions)
             crowded = len(names) > 4
+            packed = len(names) > UPRIGHT_LABELS_ABOVE
+            # At 45° neighbouring names run parallel a line apart; at a shallower angle long
+            # Chinese names in narrow slots print over each other.
             axes.set_xticklabels(
                 names,
-                rotation=(35 if len(names) > UPRIGHT_LABELS_ABOVE else 20) if crowded else 0,
+                rotation=(45 if packed else 20) if crowded else 0,
                 ha="right" if crowded else "center",
                 rotation_mode="anchor" if crowded else "default",
+                fontsize=9 if packed else 10,
             )
             axes.grid(axis="y", alpha=0.3)
             if rate == "accuracy":
@@ -185,7 +190,7 @@ def team_figure(summary: WeeklySummary, language: str) -> Figure:
     return figure
 
 
-def _rc() -> dict[Any, Any]:
+def _rc() -> dict[Any, Any]:  # matplotlib types the keys as one Literal of every rc name
     # Team names are text, not mathtext: "$x^2$" is drawn as typed, and a name mathtext
     # cannot parse ("$$", "$\\foo$") would otherwise fail the whole chart. Nor does a
     # matplotlibrc on the host hand them to LaTeX.
@@ -228,7 +233,7 @@ def _bars(
 def _value_label(value: float | None, language: str) -> str:
     if value is None:
         return t(language, "report_chart_no_data")
-    return f"{round(value * 100)}%"
+    return percent(value)  # rounded as the tables round it
 
 
 def _pass_marks(axes: Axes, summary: WeeklySummary, language: str) -> None:
@@ -243,12 +248,10 @@ def _pass_marks(axes: Axes, summary: WeeklySummary, language: str) -> None:
         by_mark.setdefault(mark, []).append(titles.get(track_id, track_id))
     several = len(by_mark) > 1
     for rank, (mark, tracks) in enumerate(sorted(by_mark.items(), reverse=True)):
-        percent = f"{round(mark * 100)}%"
-        legend = t(language, "report_chart_pass_mark", mark=percent)
+        shown = percent(mark)
+        legend = t(language, "report_chart_pass_mark", mark=shown)
         if several:
-            legend = t(
-                language, "report_chart_pass_mark_of", mark=percent, tracks=", ".join(tracks)
-            )
+            legend = t(language, "report_chart_pass_mark_of", mark=shown, tracks=", ".join(tracks))
         axes.axhline(
             mark * 100,
             color=PASS_MARK_COLOUR,
@@ -261,7 +264,7 @@ def _pass_marks(axes: Axes, summary: WeeklySummary, language: str) -> None:
         # sits above its line, the next one's below.
         vertical = "center" if not several else ("bottom" if rank % 2 == 0 else "top")
         axes.annotate(
-            percent,
+            shown,
             xy=(1.0, mark * 100),
             xycoords=("axes fraction", "data"),
             xytext=(3, 0),

@@ -639,7 +639,7 @@ def to_markdown(summary: WeeklySummary, language: str) -> str:
 # -- HTML ------------------------------------------------------------------------------
 
 _CSS = """
-body { font-family: "DejaVu Sans", "Noto Sans CJK SC", sans-serif; margin: 24px; color: #1d232a; }
+body { font-family: "DejaVu Sans", "Noto Sans CJK SC", "Noto Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif; margin: 24px; color: #1d232a; }
 h1 { font-size: 22px; margin-bottom: 4px; }
 h2 { font-size: 17px; margin-top: 22px; border-bottom: 1px solid #ccd; }
 .scope { color: #556; margin-top: 0; }

@@ -24,6 +24,7 @@ from PIL import Image
 from bot.reports import chart
 from bot.reports.chart import MAX_TEAMS, chart_fonts, team_chart, team_figure
 from bot.reports.metrics import GroupWeek, WeeklySummary, build_summary
+from bot.reports.render import percent
 from bot.store.db import Database
 from quizzes.loader import load_course
 from tests.conftest import SAMPLE_CONTENT
@@ -135,7 +136,7 @@ def _expected_labels(teams: list[GroupWeek], rate: str, missing: str) -> list[st
     for week in ("last_week", "this_week"):
         for row in sorted(teams, key=lambda row: row.name.casefold()):
             value = getattr(getattr(row, week), rate)
-            labels.append(missing if value is None else f"{round(value * 100)}%")
+            labels.append(missing if value is None else percent(value))
     return labels
 
 
