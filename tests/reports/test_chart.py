@@ -186,7 +186,7 @@ def test_one_pass_mark_is_one_line_named_plainly(summary: WeeklySummary) -> None
     figure = team_figure(only_frontline, "zh")
     _, accuracy = _panels(figure)
     assert [line.get_ydata()[0] for line in accuracy.get_lines()] == [80]
-    assert _legend(figure) == ["上周", "本周", "通过线 80%"]
+    assert _legend(figure) == ["上周", "本周", "合格线 80%"]
     none = team_figure(replace(summary, pass_marks={}), "en")
     assert _panels(none)[1].get_lines() == []
     assert _legend(none) == ["Last week", "This week"]
