@@ -197,3 +197,10 @@ def test_team_names_stay_plain_text(summary: WeeklySummary) -> None:
     figure = team_figure(dollars, "zh")
     ticks = [text.get_text() for text in _panels(figure)[0].get_xticklabels()]
     assert ticks == ["$x^2$ 华东"]
+
+
+def test_a_scope_without_teams_still_draws_an_empty_chart(summary: WeeklySummary) -> None:
+    empty = replace(summary, teams=[], pass_marks={})
+    completion, _ = _panels(team_figure(empty, "en"))
+    assert _texts(completion) == ["n/a", "n/a"]
+    Image.open(io.BytesIO(team_chart(empty, "en"))).verify()
