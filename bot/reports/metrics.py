@@ -287,6 +287,8 @@ class WeeklySummary:
     people: list[PersonWeek] | None = None
     generated_at: datetime | None = None
     in_progress: bool = False  # the week had not ended at generated_at
+    # track id -> pass threshold, for the tracks with a row in ``tracks`` (the chart's lines)
+    pass_marks: dict[str, float] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -825,6 +827,11 @@ def build_summary(
         people=people if include_people else None,
         generated_at=now,
         in_progress=now is not None and start <= now < end,
+        pass_marks={
+            track_id: course.tracks[track_id].pass_threshold
+            for track_id in track_keys
+            if track_id is not None and track_id in course.tracks
+        },
     )
 
 

@@ -65,12 +65,34 @@ def _dates(summary: WeeklySummary) -> tuple[str, str]:
     return f"{start:%Y-%m-%d}", f"{last_day:%Y-%m-%d}"
 
 
+def zoned_moment(moment: datetime, timezone: str) -> str:
+    """A moment as the report's reader should read it, the zone spelled out.
+
+    Example: ``2026-12-05 14:03 (Asia/Shanghai, UTC+08:00)``. A report read in another
+    city, or forwarded, still says which clock its times are on.
+    """
+    local = moment.astimezone(ZoneInfo(timezone))
+    offset = local.strftime("%z") or "+0000"
+    return f"{local:%Y-%m-%d %H:%M} ({timezone}, UTC{offset[:3]}:{offset[3:5]})"
+
+
+def _generated_line(summary: WeeklySummary, language: str) -> str | None:
+    if summary.generated_at is None:
+        return None
+    return t(
+        language, "report_generated", moment=zoned_moment(summary.generated_at, summary.timezone)
+    )
+
+
 def _in_progress_note(summary: WeeklySummary, language: str) -> str | None:
     """The line saying up to when an unfinished week is counted (``None`` once it ended)."""
     if not summary.in_progress or summary.generated_at is None:
         return None
-    moment = summary.generated_at.astimezone(ZoneInfo(summary.timezone))
-    return t(language, "report_in_progress_note", moment=f"{moment:%Y-%m-%d %H:%M}")
+    return t(
+        language,
+        "report_in_progress_note",
+        moment=zoned_moment(summary.generated_at, summary.timezone),
+    )
 
 
 def _reason(item: FollowUp, language: str) -> str:
@@ -608,13 +630,16 @@ def to_markdown(summary: WeeklySummary, language: str) -> str:
         lines += _table(
             _person_header(language), [_person_cells(person, zone) for person in summary.people]
         )
+    generated = _generated_line(summary, language)
+    if generated is not None:
+        lines += ["", markdown_text(generated)]
     return "\n".join(lines) + "\n"
 
 
 # -- HTML ------------------------------------------------------------------------------
 
 _CSS = """
-body { font-family: "DejaVu Sans", "Noto Sans CJK SC", sans-serif; margin: 24px; color: #1d232a; }
+body { font-family: "DejaVu Sans", "Noto Sans CJK SC", "Noto Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif; margin: 24px; color: #1d232a; }
 h1 { font-size: 22px; margin-bottom: 4px; }
 h2 { font-size: 17px; margin-top: 22px; border-bottom: 1px solid #ccd; }
 .scope { color: #556; margin-top: 0; }
@@ -725,11 +750,9 @@ def to_html(summary: WeeklySummary, language: str, chart_png: bytes) -> str:
                 table_id="people",
             ),
         ]
-    if summary.generated_at is not None:
-        moment = summary.generated_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-        parts.append(
-            f'<p class="scope">{html.escape(t(language, "report_generated", moment=moment))}</p>'
-        )
+    generated = _generated_line(summary, language)
+    if generated is not None:
+        parts.append(f'<p class="scope" id="generated">{html.escape(generated)}</p>')
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 

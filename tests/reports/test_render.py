@@ -19,6 +19,7 @@ from bot.reports.render import (
     to_csv,
     to_html,
     to_markdown,
+    zoned_moment,
 )
 from bot.store.db import Database
 from quizzes.content import Course
@@ -137,7 +138,10 @@ def test_an_unfinished_week_is_marked_in_progress_in_every_output(
     assert made.in_progress
     chat = chat_text(made, "en")
     assert chat.startswith("**Weekly training summary — 2026-W47 (in progress)**")
-    assert "⏳ This week is not over: the figures count up to 2026-11-20 17:00." in chat
+    assert (
+        "⏳ This week is not over: the figures count up to "
+        "2026-11-20 17:00 (Asia/Shanghai, UTC+08:00)." in chat
+    )
     assert "2026-W47（进行中）" in chat_text(made, "zh")
     markdown = to_markdown(made, "en")
     assert markdown.startswith("# Weekly training summary — 2026-W47 (in progress)")
@@ -155,3 +159,34 @@ def test_a_finished_week_carries_no_mark(week: WeeklySummary) -> None:
     assert "in progress" not in chat_text(week, "en") + to_markdown(week, "en")
     assert as_dict(week)["in_progress"] is False
     assert {row["in_progress"] for row in csv.DictReader(io.StringIO(to_csv(week)))} == {"false"}
+
+
+@pytest.mark.parametrize(
+    ("language", "generated"),
+    [
+        ("en", "Generated 2026-11-23 09:00 (Asia/Shanghai, UTC+08:00)"),
+        ("zh", "生成于 2026-11-23 09:00 (Asia/Shanghai, UTC+08:00)"),
+    ],
+)
+def test_generated_at_names_the_time_zone(
+    week: WeeklySummary, language: str, generated: str
+) -> None:
+    assert f'<p class="scope" id="generated">{generated}</p>' in to_html(week, language, b"png")
+    assert to_markdown(week, language).endswith(f"\n\n{generated}\n")
+
+
+def test_generated_at_is_on_the_clock_of_the_report_zone(
+    sqlite_database: Database, course: Course
+) -> None:
+    build(sqlite_database)
+    made = build_summary(
+        sqlite_database,
+        course,
+        week="2026-W47",
+        timezone="America/Vancouver",
+        now=datetime(2026, 11, 23, 1, tzinfo=UTC),
+    )
+    assert "Generated 2026-11-22 17:00 (America/Vancouver, UTC-08:00)" in to_markdown(made, "en")
+    assert zoned_moment(datetime(2026, 7, 1, 12, tzinfo=UTC), "Asia/Kolkata") == (
+        "2026-07-01 17:30 (Asia/Kolkata, UTC+05:30)"
+    )

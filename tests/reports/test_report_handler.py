@@ -113,4 +113,4 @@ async def test_a_week_in_the_future_is_refused(bot: TrainBot) -> None:
 async def test_this_week_is_marked_in_progress(bot: TrainBot) -> None:
     (reply,) = await ask(bot, "mia", "2026-W48")
     assert "Weekly training summary — 2026-W48 (in progress)" in reply.text
-    assert "the figures count up to 2026-11-23 10:00" in reply.text
+    assert "the figures count up to 2026-11-23 10:00 (Asia/Shanghai, UTC+08:00)." in reply.text
