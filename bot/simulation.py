@@ -1,15 +1,19 @@
-"""``trainbot simulate``: weeks of learning in seconds, through the real code paths.
+"""``trainbot simulate``: believable demo data, through the real code paths.
 
 Simulated learners enrol with /start, receive pushes from the real dispatcher on a virtual
-clock, and answer through the real button handler, so selection, grading and FSRS all run
-as in production. Each learner has a memory model: the chance to recall a question is
-``exp(-elapsed / stability)``; a review that succeeds multiplies the stability, a lapse
-shrinks it, and seeing the explanation after a wrong answer re-teaches it.
+clock, and answer through the real button handler, so selection, grading, FSRS and the
+stored rows are exactly those of real learners, and the weekly report reads them as such.
+
+Learners differ: diligent, steady or lapsing (days skipped, a stretch away), and of varied
+ability. Each has their own memory, independent of the bot's FSRS cards: recall follows
+FSRS's forgetting curve from the moment a lesson or answer was last learned; a recalled
+answer strengthens the memory, a wrong answer or a lucky guess re-teaches it through the
+explanation. Who does not recall guesses uniformly among the options.
 
 At the end the learners' true recall of every question they were ever quizzed on is
 measured, for our FSRS scheduling and for a fixed-rotation baseline that replays the same
 learners (same seed), at the same push times, cycling through the questions of the
-lessons delivered so far.
+lessons delivered so far. docs/learning.md describes the model and the output.
 """
 
 from __future__ import annotations
@@ -768,4 +772,13 @@ def _aligned(header_keys: list[str], rows: list[list[str]], language: str) -> li
     return lines
 
 
-__all__ = ["HABITS", "SimulationResult", "chance", "guess", "render_summary", "simulate"]
+__all__ = [
+    "HABITS",
+    "SimulationResult",
+    "chance",
+    "forgetting_curve",
+    "guess",
+    "make_learners",
+    "render_summary",
+    "simulate",
+]
