@@ -877,38 +877,53 @@ def users_purge_expired(
 def simulate(
     learners: Annotated[int, typer.Option(help="Number of simulated learners.")] = 50,
     days: Annotated[int, typer.Option(help="Days to simulate (ending today).")] = 14,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
-    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data.")] = 1,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            help="End the simulation at the start of this day, YYYY-MM-DD (default: today)."
+        ),
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print JSON (keys in docs/learning.md).")
+    ] = False,
+    language: LangOption = None,
     db: DbOption = None,
 ) -> None:
     """Simulate learners over weeks with a virtual clock, through the real bot code.
 
-    Without --db the store is temporary; with --db the rows stay (for reports).
+    Learners differ in ability and habit (diligent, steady, lapsing), forget on FSRS's
+    forgetting curve and guess among the options when they do not recall. Without --db the
+    store is temporary; with --db the rows stay (for trainbot report).
     """
     import json
+    from datetime import UTC, datetime, time
+    from zoneinfo import ZoneInfo
 
+    from bot.library import CourseLibrary
+    from bot.simulation import render_summary
     from bot.simulation import simulate as run_simulation
 
     settings = _settings()
     _quiet_logs_for_console()  # the command prints its own summary
+    today = None
+    if until is not None:
+        try:
+            day = datetime.strptime(until, "%Y-%m-%d").date()
+        except ValueError:
+            raise TrainbotError(f"--until {until!r} is not a date such as 2026-12-07") from None
+        today = datetime.combine(day, time(12), tzinfo=ZoneInfo(settings.timezone)).astimezone(UTC)
     url = _database_url(db)
     result = asyncio.run(
-        run_simulation(settings, learners=learners, days=days, seed=seed, db_url=url)
+        run_simulation(settings, learners=learners, days=days, seed=seed, db_url=url, today=today)
     )
-    data = result.as_dict()
     if json_output:
-        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
         return
-    typer.echo(
-        f"{result.learners} learners, {result.days} days ({result.start[:10]} .. {result.end[:10]})\n"
-        f"deliveries {result.deliveries} (lessons {result.lessons}, quizzes {result.quizzes}), "
-        f"attempts {result.attempts}, accuracy {result.accuracy:.1%}\n"
-        f"duplicates {result.duplicates}, pushes in quiet hours {result.quiet_hour_pushes}, "
-        f"in blackout windows {result.blackout_pushes}\n"
-        f"recall at the end: FSRS {result.recall_fsrs:.3f} vs fixed rotation {result.recall_baseline:.3f}"
-    )
-    for week, numbers in result.weeks.items():
-        typer.echo(f"  {week}: {numbers}")
+    library = CourseLibrary(settings.content_dir)
+    library.reload()  # the simulation loaded it already, so it holds no problems here
+    chosen = language.value if language is not None else settings.language
+    typer.echo(render_summary(result, library.course, chosen, db), nl=False)
 
 
 # --- content gaps and question drafts (trainbot gaps, trainbot quizzes draft) ---

@@ -362,7 +362,8 @@ def _simulation(run: BenchmarkRun, cores: int) -> list[str]:
         f"({_minutes(sim['seconds'])} here). The fixed-rotation baseline replays the same learners "
         "(same seed) at the same quiz push times, cycling through the questions of the lessons "
         "delivered so far. Recall is each learner's modelled probability of recalling every question "
-        "they were ever quizzed on, at the end (docs/learning.md describes the memory model).",
+        "they were ever quizzed on, at the end (docs/learning.md describes the memory model). The "
+        "chance level is what guessing blindly would score on the same answered questions.",
         "",
         *_table(
             [
@@ -371,6 +372,7 @@ def _simulation(run: BenchmarkRun, cores: int) -> list[str]:
                 "quizzes",
                 "attempts",
                 "accuracy",
+                "chance level",
                 "duplicates",
                 "in quiet hours",
                 "in blackouts",
@@ -382,6 +384,7 @@ def _simulation(run: BenchmarkRun, cores: int) -> list[str]:
                     f"{sim['quizzes']:,}",
                     f"{sim['attempts']:,}",
                     _pct(sim["accuracy"]),
+                    _pct(sim["chance"]),
                     str(sim["duplicates"]),
                     str(sim["quiet_hour_pushes"]),
                     str(sim["blackout_pushes"]),

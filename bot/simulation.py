@@ -1,107 +1,257 @@
-"""``trainbot simulate``: weeks of learning in seconds, through the real code paths.
+"""``trainbot simulate``: believable demo data, through the real code paths.
 
 Simulated learners enrol with /start, receive pushes from the real dispatcher on a virtual
-clock, and answer through the real button handler, so selection, grading and FSRS all run
-as in production. Each learner has a memory model: the chance to recall a question is
-``exp(-elapsed / stability)``; a review that succeeds multiplies the stability, a lapse
-shrinks it, and seeing the explanation after a wrong answer re-teaches it.
+clock, and answer through the real button handler, so selection, grading, FSRS and the
+stored rows are exactly those of real learners, and the weekly report reads them as such.
+
+Learners differ: diligent, steady or lapsing (days skipped, a stretch away), and of varied
+ability. Each has their own memory, independent of the bot's FSRS cards: recall follows
+FSRS's forgetting curve from the moment a lesson or answer was last learned; a recalled
+answer strengthens the memory, a wrong answer or a lucky guess re-teaches it through the
+explanation. Who does not recall guesses uniformly among the options.
 
 At the end the learners' true recall of every question they were ever quizzed on is
 measured, for our FSRS scheduling and for a fixed-rotation baseline that replays the same
 learners (same seed), at the same push times, cycling through the questions of the
-lessons delivered so far.
+lessons delivered so far. docs/learning.md describes the model and the output.
 """
 
 from __future__ import annotations
 
-import math
 import random
+import statistics
 import tempfile
+import unicodedata
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from bot.admission import admitted_people
 from bot.app import TrainBot
 from bot.clock import FakeClock
 from bot.dispatcher import Dispatcher
 from bot.events import ButtonPress, Command, Conversation, Person
+from bot.i18n import t
 from bot.library import CourseLibrary
 from bot.ratelimit import RateLimiter
+from bot.reports.metrics import PersonWeek, build_summary
+from bot.reports.render import percent
 from bot.settings import Settings
 from bot.store.db import Database
 from bot.store.models import Attempt, Delivery, DeliveryKind, DeliveryStatus, Team
 from bot.store.models import Person as StoredPerson
+from quizzes.content import Course, Question, QuestionType
 
 PLATFORM = "sim"
 ZONES = ("Asia/Shanghai", "Asia/Shanghai", "Asia/Singapore", "Europe/London", "America/New_York")
 STEP = timedelta(minutes=15)
 
 
+HABITS = ("diligent", "steady", "lapsing")
+"""How regularly a simulated learner shows up, in the order the summary lists them."""
+
+_HABIT_WEIGHTS = (0.35, 0.45, 0.2)
+
+# FSRS's forgetting curve (FSRS-4.5 onwards), fitted to real review logs: recall after
+# ``t`` days is ``(1 + FACTOR * t / S) ** DECAY``, where the stability ``S`` is the
+# interval at which recall has fallen to 90%. A power curve forgets fast at first and
+# slowly later, as people do, where an exponential forgets everything in a few stabilities.
+_DECAY = -0.5
+_FACTOR = 19 / 81
+
+
+def forgetting_curve(days: float, stability: float) -> float:
+    """The chance to recall something ``days`` after it was last learned or recalled."""
+    return float((1 + _FACTOR * max(days, 0.0) / stability) ** _DECAY)
+
+
+def chance(question: Question) -> float:
+    """The chance that a blind guess (:func:`guess`) answers ``question`` right."""
+    if question.type is QuestionType.MULTI:
+        return 1 / (2 ** len(question.keys) - 1)
+    return 1 / len(question.keys)
+
+
+def guess(question: Question, rng: random.Random) -> list[str]:
+    """What a learner who does not recall the answer picks: a uniform guess.
+
+    One of the options (or true/false) for a single-choice or true/false question; for a
+    multiple-choice one, each option ticked or not with even odds, never none, so every
+    non-empty combination is equally likely (the grader wants exactly the answer keys).
+    """
+    if question.type is not QuestionType.MULTI:
+        return [rng.choice(question.keys)]
+    while True:
+        chosen = [key for key in question.keys if rng.random() < 0.5]
+        if chosen:
+            return chosen
+
+
 @dataclass
 class Learner:
-    """One simulated person and what they remember."""
+    """One simulated person: how they show up, and what they remember.
+
+    ``ability`` (0..1) is how much of a lesson sticks and how fast memories strengthen;
+    ``habit`` is one of :data:`HABITS`; ``engagement`` is the chance to answer a push on a
+    day they are around; ``away`` holds the days (counted from the first simulated day,
+    in the learner's time zone) on which they answer nothing.
+    """
 
     user_id: str
     zone: str
     track: str
     team: str
-    ability: float  # 0..1: how fast memories strengthen
-    engagement: float  # chance to answer a pushed quiz at all
+    habit: str
+    ability: float
+    engagement: float
+    reads_lessons: float  # chance to open a pushed lesson and press "Got it"
+    away: frozenset[int]
+    seed: int
     stability: dict[str, float] = field(default_factory=dict)  # question -> days
     last_seen: dict[str, datetime] = field(default_factory=dict)
+    lessons_read: dict[str, datetime] = field(default_factory=dict)  # lesson -> when
 
-    def recall(self, question_id: str, now: datetime) -> float:
-        """Probability of recalling the answer now."""
-        if question_id not in self.stability:
-            return 0.35  # never taught by a quiz: partly known from the lesson
+    def around(self, moment: datetime, first_day: date) -> bool:
+        """Whether the learner is around on ``moment``'s day (their own calendar)."""
+        day = moment.astimezone(ZoneInfo(self.zone)).date()
+        return (day - first_day).days not in self.away
+
+    def understood(self, question: Question) -> bool:
+        """Whether the lesson got this point across, before any quiz on it.
+
+        Fixed per learner and question (not drawn from the run's random stream), so the
+        fixed-rotation baseline meets the same learner with the same understanding.
+        """
+        if question.lesson not in self.lessons_read:
+            odds = 0.15 + 0.25 * self.ability  # a lesson skipped: only common sense
+        else:
+            odds = 0.55 + 0.4 * self.ability
+        if question.type is QuestionType.MULTI:
+            odds *= 0.85  # every part of the answer must be right
+        draw = random.Random(f"{self.seed}:{self.user_id}:{question.id}").random()
+        return draw < odds
+
+    def recall(self, question: Question, now: datetime) -> float:
+        """Probability of recalling the answer now (without guessing)."""
+        if question.id in self.stability:
+            days = (now - self.last_seen[question.id]).total_seconds() / 86400
+            return forgetting_curve(days, self.stability[question.id])
+        if not self.understood(question):
+            return 0.0
+        read = self.lessons_read.get(question.lesson)
+        if read is None:
+            return 1.0  # understood without the lesson: it is common sense to them
+        days = (now - read).total_seconds() / 86400
+        return forgetting_curve(days, 1.0 + 4.0 * self.ability)
+
+    def memory(self, question_id: str, now: datetime) -> float:
+        """Recall of a question already quizzed (the simulation's end-of-run measure)."""
         days = (now - self.last_seen[question_id]).total_seconds() / 86400
-        return math.exp(-days / self.stability[question_id])
+        return forgetting_curve(days, self.stability[question_id])
 
-    def learn(self, question_id: str, correct: bool, now: datetime) -> None:
-        """Update memory after answering and reading the explanation."""
+    def learn(self, question_id: str, recalled: bool, now: datetime) -> None:
+        """Update memory after answering and reading the explanation.
+
+        A lucky guess teaches what a wrong answer does: the learner reads the explanation.
+        """
         current = self.stability.get(question_id)
-        if current is None:
-            updated = 0.8 + 1.5 * self.ability if correct else 0.5
-        elif correct:
+        if recalled and current is not None:
             # Spacing effect: a successful recall after a longer gap strengthens more.
             gap = (now - self.last_seen[question_id]).total_seconds() / 86400
             updated = current * (1.6 + 1.4 * self.ability) * (1 + min(gap / current, 2) * 0.3)
+        elif recalled:
+            updated = 1.5 + 4.0 * self.ability
         else:
-            updated = max(0.4, current * 0.45)
+            # The explanation re-teaches it, less firmly than a recall would.
+            updated = 0.5 + 2.0 * self.ability
+            if current is not None:
+                updated = max(updated, current * 0.3)
         self.stability[question_id] = updated
         self.last_seen[question_id] = now
 
 
-def make_learners(count: int, seed: int, tracks: list[str]) -> list[Learner]:
-    """Deterministic learners for a seed."""
+def make_learners(count: int, seed: int, tracks: list[str], days: int) -> list[Learner]:
+    """Deterministic learners for a seed: a mix of habits and abilities."""
     rng = random.Random(seed)
     learners = []
     for index in range(count):
         track = tracks[0] if rng.random() < 0.7 or len(tracks) == 1 else tracks[1]
+        zone = rng.choice(ZONES)
+        habit = rng.choices(HABITS, weights=_HABIT_WEIGHTS)[0]
+        ability = rng.betavariate(5, 2)  # most learn well, a few struggle
+        away: set[int] = set()
+        if habit == "diligent":
+            engagement, reads, skips = rng.uniform(0.93, 0.99), 0.95, 0.02
+        elif habit == "steady":
+            engagement, reads, skips = rng.uniform(0.8, 0.93), 0.8, 0.08
+        else:
+            engagement, reads, skips = rng.uniform(0.6, 0.85), 0.6, 0.2
+            # One stretch away (leave, a busy spell), which may run past the end.
+            first = rng.randrange(max(days, 1))
+            away.update(range(first, first + rng.randint(4, 10)))
+        away.update(day for day in range(days) if rng.random() < skips)
         learners.append(
             Learner(
                 user_id=f"sim{index + 1:04d}",
-                zone=rng.choice(ZONES),
+                zone=zone,
                 track=track,
                 team=f"Team {'ABC'[index % 3]}",
-                ability=rng.uniform(0.2, 0.9),
-                engagement=rng.uniform(0.75, 0.98),
+                habit=habit,
+                ability=ability,
+                engagement=engagement,
+                reads_lessons=reads,
+                away=frozenset(away),
+                seed=seed,
             )
         )
     return learners
 
 
+@dataclass(frozen=True)
+class GroupRow:
+    """One team, track or habit in a simulated week, as the weekly report counts it."""
+
+    name: str  # team name, track id or habit (see HABITS)
+    people: int
+    quizzes_sent: int
+    quizzes_answered: int
+    correct: int
+    accuracy: float | None  # correct / answers; None without answers
+    streak_median: float | None  # the median streak at the end of the week
+    follow_up: int  # people on the report's follow-up list
+
+
+@dataclass(frozen=True)
+class WeekFigures:
+    """One week of the simulation, read back through the weekly report (bot.reports)."""
+
+    in_progress: bool
+    people: int
+    active: int
+    quizzes_sent: int
+    quizzes_answered: int
+    correct: int
+    accuracy: float | None
+    follow_up: int
+    teams: list[GroupRow]
+    tracks: list[GroupRow]
+    habits: list[GroupRow]
+
+
 @dataclass
 class SimulationResult:
-    """What ``trainbot simulate`` prints."""
+    """What ``trainbot simulate`` prints (the JSON keys are documented in docs/learning.md)."""
 
     learners: int
     days: int
+    seed: int
+    timezone: str  # the organisation's: it draws the weeks
     start: str
     end: str
     deliveries: int
@@ -109,16 +259,19 @@ class SimulationResult:
     quizzes: int
     attempts: int
     accuracy: float
+    chance: float
     duplicates: int
     quiet_hour_pushes: int
     blackout_pushes: int
     recall_fsrs: float
     recall_baseline: float
+    habits: dict[str, int]
     weeks: dict[str, dict[str, int]]
+    report: dict[str, WeekFigures]
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready."""
-        return dict(self.__dict__)
+        return asdict(self)
 
 
 class _Outbox:
@@ -179,7 +332,8 @@ async def simulate(
         limiters={PLATFORM: RateLimiter()},
     )
     tracks = sorted(course.tracks, key=lambda track_id: course.tracks[track_id].level)
-    people = make_learners(learners, seed, tracks)
+    people = make_learners(learners, seed, tracks, days)
+    first_day = start.astimezone(zone).date()
     rng = random.Random(seed + 1)
     by_id = {learner.user_id: learner for learner in people}
     for learner in people:
@@ -189,7 +343,6 @@ async def simulate(
     pending: list[tuple[datetime, str, Any]] = []  # (when, user, reply) answers to give
     seen_messages = 0
     quiz_pushes: dict[str, list[datetime]] = defaultdict(list)
-    lesson_days: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
     while clock.now() < end:
         await dispatcher.tick()
         for chat_id, moment, reply in outbox.sent[seen_messages:]:
@@ -197,13 +350,16 @@ async def simulate(
             payloads = [button.payload for row in reply.buttons for button in row]
             if any(payload.startswith("qa:") or payload.startswith("qt:") for payload in payloads):
                 quiz_pushes[chat_id].append(moment)
-                if rng.random() < learner.engagement:
+                if learner.around(moment, first_day) and rng.random() < learner.engagement:
                     delay = timedelta(minutes=rng.choice((5, 20, 45, 90, 180, 300)))
                     pending.append((moment + delay, chat_id, reply))
-            elif payloads and payloads[0].startswith("lg:"):
-                lesson_days[chat_id].append((moment, payloads[0]))
-                if rng.random() < 0.8:
-                    pending.append((moment + timedelta(minutes=10), chat_id, reply))
+            elif (
+                payloads
+                and payloads[0].startswith("lg:")
+                and learner.around(moment, first_day)
+                and rng.random() < learner.reads_lessons
+            ):
+                pending.append((moment + timedelta(minutes=10), chat_id, reply))
         seen_messages = len(outbox.sent)
         due = [item for item in pending if item[0] <= clock.now()]
         pending = [item for item in pending if item[0] > clock.now()]
@@ -211,10 +367,13 @@ async def simulate(
             await _respond(bot, by_id[chat_id], reply, clock.now(), course, rng)
         clock.advance(STEP)
 
-    result = _summarise(db, course, sim_settings, people, outbox, start, end, days)
+    result = _summarise(db, course, sim_settings, people, outbox, start, end, days, seed)
     result.recall_fsrs = _mean_recall(people, end)
+    baseline_people = make_learners(learners, seed, tracks, days)
+    for twin, learner in zip(baseline_people, people, strict=True):
+        twin.lessons_read = dict(learner.lessons_read)  # the same lessons, read alike
     result.recall_baseline = _baseline(
-        course, make_learners(learners, seed, tracks), quiz_pushes, lesson_days, db, end, seed
+        course, baseline_people, quiz_pushes, db, end, seed, first_day
     )
     db.dispose()
     if temporary is not None:
@@ -254,12 +413,10 @@ def _assign_teams(db: Database, people: list[Learner], now: datetime) -> None:
 async def _respond(
     bot: TrainBot, learner: Learner, reply: Any, now: datetime, course: Any, rng: random.Random
 ) -> None:
+    """Answer a pushed lesson or quiz the way a person would, through the real handler."""
     who = Person(PLATFORM, learner.user_id, learner.user_id, "zh-CN", None)
     conversation = Conversation(PLATFORM, learner.user_id)
     payloads = [button.payload for row in reply.buttons for button in row]
-    if payloads[0].startswith("lg:"):
-        await bot.handle(ButtonPress(who, conversation, payloads[0]))
-        return
     delivery_id = int(payloads[0].split(":")[1])
     with bot.ctx.db.session() as session:
         delivery = session.get(Delivery, delivery_id)
@@ -269,25 +426,29 @@ async def _respond(
             or delivery.item_id is None
         ):
             return
-        question = course.question(delivery.item_id, delivery.language or "zh")
-    knows = rng.random() < learner.recall(question.id, now)
-    if knows:
-        chosen = list(question.answer)
-    else:
-        wrong = [key for key in question.keys if key not in question.answer]
-        chosen = [rng.choice(wrong)] if wrong else [question.keys[0]]
+        item_id = delivery.item_id
+        language = delivery.language or "zh"
+    if payloads[0].startswith("lg:"):
+        learner.lessons_read.setdefault(item_id, now)
+        await bot.handle(ButtonPress(who, conversation, payloads[0]))
+        return
+    question = course.question(item_id, language)
+    if question is None:  # taken out of the bank since it was sent
+        return
+    recalled = rng.random() < learner.recall(question, now)
+    chosen = list(question.answer) if recalled else guess(question, rng)
     if payloads[0].startswith("qt:"):
         for key in chosen:
             await bot.handle(ButtonPress(who, conversation, f"qt:{delivery_id}:{key}"))
         await bot.handle(ButtonPress(who, conversation, f"qs:{delivery_id}"))
     else:
         await bot.handle(ButtonPress(who, conversation, f"qa:{delivery_id}:{chosen[0]}"))
-    learner.learn(question.id, knows, now)
+    learner.learn(question.id, recalled, now)
 
 
 def _mean_recall(people: list[Learner], end: datetime) -> float:
     values = [
-        learner.recall(question_id, end) for learner in people for question_id in learner.stability
+        learner.memory(question_id, end) for learner in people for question_id in learner.stability
     ]
     return sum(values) / len(values) if values else 0.0
 
@@ -296,10 +457,10 @@ def _baseline(
     course: Any,
     people: list[Learner],
     quiz_pushes: dict[str, list[datetime]],
-    lesson_days: dict[str, list[tuple[datetime, str]]],
     db: Database,
     end: datetime,
     seed: int,
+    first_day: date,
 ) -> float:
     """Fixed rotation at the same push times: cycle through delivered lessons' questions."""
     rng = random.Random(seed + 2)
@@ -320,25 +481,28 @@ def _baseline(
                 lesson for sent, lesson in sorted(delivered[learner.user_id]) if sent <= moment
             ]
             pool = [question_id for lesson in known for question_id in course.question_ids(lesson)]
-            if not pool or rng.random() >= learner.engagement:
+            if not pool or not learner.around(moment, first_day):
                 continue
-            question_id = pool[position % len(pool)]
+            if rng.random() >= learner.engagement:
+                continue
+            question = course.question(pool[position % len(pool)], "zh")
             position += 1
             answered_at = moment + timedelta(minutes=rng.choice((5, 20, 45, 90, 180, 300)))
-            correct = rng.random() < learner.recall(question_id, answered_at)
-            learner.learn(question_id, correct, answered_at)
+            recalled = rng.random() < learner.recall(question, answered_at)
+            learner.learn(question.id, recalled, answered_at)
     return _mean_recall(people, end)
 
 
 def _summarise(
     db: Database,
-    course: Any,
+    course: Course,
     settings: Settings,
     people: list[Learner],
     outbox: _Outbox,
     start: datetime,
     end: datetime,
     days: int,
+    seed: int,
 ) -> SimulationResult:
     zones = {learner.user_id: ZoneInfo(learner.zone) for learner in people}
     tracks = {learner.user_id: learner.track for learner in people}
@@ -374,15 +538,23 @@ def _summarise(
                 week["answered"] += status is DeliveryStatus.ANSWERED
             elif kind is DeliveryKind.LESSON:
                 week["lessons"] += 1
-        attempts = session.execute(select(Attempt.correct, Attempt.answered_at)).all()
-        for correct, answered_at in attempts:
+        attempts = session.execute(
+            select(Attempt.correct, Attempt.answered_at, Attempt.question_id)
+        ).all()
+        for correct, answered_at, _ in attempts:
             iso = answered_at.astimezone(org_zone).isocalendar()
             weeks[f"{iso.year}-W{iso.week:02d}"]["correct"] += int(correct)
         kinds = Counter(kind for kind, _, _ in rows)
-    correct_total = sum(int(correct) for correct, _ in attempts)
+    correct_total = sum(int(correct) for correct, _, _ in attempts)
+    # Chance level over the questions actually answered: what blind guessing would score.
+    answered = (course.question(question_id, "zh") for _, _, question_id in attempts)
+    guessed = [chance(question) for question in answered if question is not None]
+    habits = {learner.user_id: learner.habit for learner in people}
     return SimulationResult(
         learners=len(people),
         days=days,
+        seed=seed,
+        timezone=settings.timezone,
         start=start.isoformat(),
         end=end.isoformat(),
         deliveries=len(rows),
@@ -390,13 +562,224 @@ def _summarise(
         quizzes=kinds[DeliveryKind.QUIZ],
         attempts=len(attempts),
         accuracy=round(correct_total / len(attempts), 4) if attempts else 0.0,
+        chance=round(sum(guessed) / len(guessed), 4) if guessed else 0.0,
         duplicates=duplicates,
         quiet_hour_pushes=quiet_pushes,
         blackout_pushes=blackout_pushes,
         recall_fsrs=0.0,
         recall_baseline=0.0,
+        habits={habit: sum(1 for h in habits.values() if h == habit) for habit in HABITS},
         weeks=dict(sorted(weeks.items())),
+        report={
+            week: _week_figures(db, course, settings, week, end, habits) for week in sorted(weeks)
+        },
     )
 
 
-__all__ = ["SimulationResult", "simulate", "time"]
+def _week_figures(
+    db: Database,
+    course: Course,
+    settings: Settings,
+    week: str,
+    end: datetime,
+    habits: dict[str, str],
+) -> WeekFigures:
+    """A simulated week as the weekly report computes it, so the demo shows its numbers."""
+    summary = build_summary(
+        db,
+        course,
+        week=week,
+        timezone=settings.timezone,
+        now=end,  # a week the simulation stopped inside is in progress
+        admitted=admitted_people(settings),
+        working_days=settings.working_days,
+    )
+    people = summary.people or []
+    following = {item.person_id for item in summary.follow_up}
+    total = summary.total.this_week
+
+    def rows(
+        key: Callable[[PersonWeek], str], order: Sequence[str] | None = None
+    ) -> list[GroupRow]:
+        groups: dict[str, list[PersonWeek]] = defaultdict(list)
+        for person in people:
+            groups[key(person)].append(person)
+        names = [name for name in order if name in groups] if order else sorted(groups)
+        return [_group_row(name, groups[name], following) for name in names]
+
+    return WeekFigures(
+        in_progress=summary.in_progress,
+        people=total.enrolled,
+        active=total.active,
+        quizzes_sent=total.quizzes_delivered,
+        quizzes_answered=total.quizzes_answered,
+        correct=total.correct,
+        accuracy=_fraction(total.correct, total.attempts),
+        follow_up=len(summary.follow_up),
+        teams=rows(lambda person: person.team),
+        tracks=rows(lambda person: person.track or ""),
+        habits=rows(lambda person: habits.get(person.name, ""), HABITS),
+    )
+
+
+def _group_row(name: str, people: list[PersonWeek], following: set[int]) -> GroupRow:
+    attempts = sum(person.attempts for person in people)
+    correct = sum(person.correct for person in people)
+    streaks = [person.streak for person in people if person.streak is not None]
+    return GroupRow(
+        name=name,
+        people=len(people),
+        quizzes_sent=sum(person.quizzes_delivered for person in people),
+        quizzes_answered=sum(person.quizzes_answered for person in people),
+        correct=correct,
+        accuracy=_fraction(correct, attempts),
+        streak_median=float(statistics.median(streaks)) if streaks else None,
+        follow_up=sum(1 for person in people if person.person_id in following),
+    )
+
+
+def _fraction(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def render_summary(
+    result: SimulationResult, course: Course, language: str, db: str | None = None
+) -> str:
+    """The summary ``trainbot simulate`` prints: aligned plain-text tables in ``language``.
+
+    A week table (as the weekly report counts each week), then the last week by team,
+    track and habit, then the checks a demo must pass (accuracy above blind guessing,
+    nothing sent twice, in quiet hours or in blackouts) and the end-of-run recall.
+
+    Args:
+        result: what :func:`simulate` returned.
+        course: the course (track titles).
+        language: ``zh`` or ``en``.
+        db: the database the rows stayed in, to suggest the ``trainbot report`` command.
+    """
+    lines = [
+        t(
+            language,
+            "sim_title",
+            learners=result.learners,
+            days=result.days,
+            start=_local_day(result.start, result.timezone),
+            end=_local_day(result.end, result.timezone, before=True),
+            seed=result.seed,
+        ),
+        t(language, "sim_habits", **result.habits),
+        "",
+    ]
+    week_rows = []
+    for week, figures in result.report.items():
+        label = t(language, "report_in_progress", week=week) if figures.in_progress else week
+        week_rows.append(
+            [
+                label,
+                str(figures.people),
+                str(figures.active),
+                f"{figures.quizzes_answered}/{figures.quizzes_sent}",
+                percent(figures.accuracy),
+                str(figures.follow_up),
+            ]
+        )
+    lines += _aligned(list(_COLUMNS), week_rows, language)
+    if result.report:
+        week, figures = list(result.report.items())[-1]
+        label = t(language, "report_in_progress", week=week) if figures.in_progress else week
+        lines += ["", t(language, "sim_groups", week=label)]
+        for first, groups, name in (
+            ("sim_team", figures.teams, lambda key: key),
+            ("sim_track", figures.tracks, lambda key: _track_name(course, key, language)),
+            ("sim_habit", figures.habits, lambda key: t(language, f"sim_habit_{key}")),
+        ):
+            rows = [
+                [
+                    name(row.name),
+                    str(row.people),
+                    f"{row.quizzes_answered}/{row.quizzes_sent}",
+                    percent(row.accuracy),
+                    "—" if row.streak_median is None else f"{row.streak_median:g}",
+                    str(row.follow_up),
+                ]
+                for row in groups
+            ]
+            lines += ["", *_aligned([first, *_GROUP_COLUMNS], rows, language)]
+    lines += [
+        "",
+        t(
+            language,
+            "sim_accuracy_line",
+            attempts=result.attempts,
+            accuracy=f"{result.accuracy:.1%}",
+            chance=f"{result.chance:.1%}",
+        ),
+        t(
+            language,
+            "sim_pushes",
+            deliveries=result.deliveries,
+            lessons=result.lessons,
+            quizzes=result.quizzes,
+            duplicates=result.duplicates,
+            quiet=result.quiet_hour_pushes,
+            blackout=result.blackout_pushes,
+        ),
+        t(
+            language,
+            "sim_recall",
+            fsrs=f"{result.recall_fsrs:.1%}",
+            baseline=f"{result.recall_baseline:.1%}",
+        ),
+    ]
+    if db is not None and result.report:
+        ended = [week for week, figures in result.report.items() if not figures.in_progress]
+        lines.append(t(language, "sim_next", db=db, week=max(ended or result.report)))
+    return "\n".join(lines) + "\n"
+
+
+_COLUMNS = ("sim_week", "sim_people", "sim_active", "sim_answered", "sim_accuracy", "sim_follow_up")
+_GROUP_COLUMNS = ("sim_people", "sim_answered", "sim_accuracy", "sim_streak", "sim_follow_up")
+
+
+def _local_day(moment: str, timezone: str, *, before: bool = False) -> str:
+    """The organisation's date of an ISO moment; ``before``: of the instant just before."""
+    local = datetime.fromisoformat(moment).astimezone(ZoneInfo(timezone))
+    return (local - timedelta(microseconds=1) if before else local).date().isoformat()
+
+
+def _track_name(course: Course, track_id: str, language: str) -> str:
+    track = course.tracks.get(track_id)
+    return str(track.title.get(language) or track_id) if track is not None else track_id
+
+
+def _width(text: str) -> int:
+    """Terminal columns: Chinese characters take two."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def _aligned(header_keys: list[str], rows: list[list[str]], language: str) -> list[str]:
+    """A plain-text table: the first column left-aligned, the figures right-aligned."""
+    header = [t(language, key) for key in header_keys]
+    table = [header, *rows]
+    widths = [max(_width(row[column]) for row in table) for column in range(len(header))]
+    lines = []
+    for row in table:
+        cells = [row[0] + " " * (widths[0] - _width(row[0]))]
+        cells += [
+            " " * (widths[column] - _width(cell)) + cell
+            for column, cell in enumerate(row[1:], start=1)
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return lines
+
+
+__all__ = [
+    "HABITS",
+    "SimulationResult",
+    "chance",
+    "forgetting_curve",
+    "guess",
+    "make_learners",
+    "render_summary",
+    "simulate",
+]
