@@ -8,8 +8,8 @@ crash) can never both own the same push.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,7 +28,7 @@ from bot.store.models import (
     ReviewState,
 )
 from quizzes import srs
-from quizzes.content import Blackout, Calendar
+from quizzes.content import Blackout, Calendar, Course
 from quizzes.selection import LearnerState
 
 ON_DEMAND_PREFIX = "on-demand:"
@@ -290,30 +290,55 @@ class Progress:
 
 @dataclass(frozen=True)
 class PushDays:
-    """The local days on which a person's track is pushed: working days minus blackouts.
+    """The local days on which a person's track is pushed quizzes: the working days that
+    are quiz days of the track (``cadence.quiz_days`` in tracks.yaml), minus blackouts.
 
     Streaks are counted over these days only, so a Monday-Friday learner keeps their
-    streak over the weekend and over a blackout (nothing was sent to answer).
+    streak over the weekend and over a blackout, and a manager whose track quizzes
+    Tuesday to Thursday keeps theirs over Monday and Friday (nothing was sent to answer).
 
     Args:
         working_days: ``settings.working_days`` (``mon`` … ``sun``).
         calendar: the course's blackout windows.
+        quiz_days: each track's quiz days; a track not in it is quizzed every working day.
     """
 
     working_days: frozenset[str]
     calendar: Calendar | None = None
+    quiz_days: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, working_days: Iterable[str], course: Course) -> PushDays:
+        """The push days of ``course``'s tracks under these working days."""
+        return cls(
+            frozenset(working_days),
+            course.calendar,
+            {
+                track_id: frozenset(str(day) for day in track.cadence.quiz_days)
+                for track_id, track in course.tracks.items()
+            },
+        )
 
     def includes(self, day: date, track_id: str | None) -> bool:
-        """Whether ``day`` is a push day for ``track_id``."""
-        return self.works_on(day) and self.blackout(day, track_id) is None
+        """Whether ``day`` is a quiz push day for ``track_id``."""
+        if not self.works_on(day):
+            return False
+        quizzed = self.quiz_days.get(track_id or "")
+        if quizzed is not None and _weekday(day) not in quizzed:
+            return False
+        return self.blackout(day, track_id) is None
 
     def works_on(self, day: date) -> bool:
         """Whether ``day`` is one of the working days."""
-        return day.strftime("%a").lower()[:3] in self.working_days
+        return _weekday(day) in self.working_days
 
     def blackout(self, day: date, track_id: str | None) -> Blackout | None:
         """The blackout of ``track_id`` covering ``day``, if any."""
         return None if self.calendar is None else self.calendar.blackout_on(day, track_id)
+
+
+def _weekday(day: date) -> str:
+    return ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[day.weekday()]
 
 
 EVERY_DAY = PushDays(frozenset({"mon", "tue", "wed", "thu", "fri", "sat", "sun"}))

@@ -265,7 +265,7 @@ def progress(ctx: BotContext, event: Command) -> list[Reply]:
                 session,
                 person,
                 now,
-                push_days=PushDays(frozenset(ctx.settings.working_days), course.calendar),
+                push_days=PushDays.of(ctx.settings.working_days, course),
                 fallback_timezone=ctx.settings.timezone,
             ),
             attempts=attempts,

@@ -763,7 +763,7 @@ def build_summary(
                 for person in people
             ]
             if include_people:
-                push_days = PushDays(frozenset(working_days), course.calendar)
+                push_days = PushDays.of(working_days, course)
                 people = _with_streaks(session, people, end, timezone, push_days)
             scope_rows = week_rows if team_ids is not None else None
             hardest = _hardest(session, course, start, end, scope_rows, language, min_first_tries)

@@ -8,6 +8,8 @@ from bot.learning import PushDays, local_date, streak, streaks
 from bot.store.db import Database
 from bot.store.models import Attempt, Person, Role
 from quizzes.content import Blackout, Calendar, LocalizedText
+from quizzes.loader import load_course
+from tests.conftest import SAMPLE_CONTENT
 
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai, 19:00 (21st) in Vancouver
 
@@ -136,6 +138,30 @@ def test_a_monday_to_friday_learner_keeps_the_streak_over_the_weekend(
         assert on(at_shanghai(24, 8)) == 0  # Tuesday: Monday was missed
         # Counted as calendar days the weekend broke it (the old rule).
         assert streak(session, learner, at_shanghai(22, 23)) == 0
+
+
+def test_a_track_quizzed_tuesday_to_thursday_keeps_the_streak_over_monday_and_friday(
+    sqlite_database: Database,
+) -> None:
+    """The sample course quizzes its managers' track Tuesday to Thursday (tracks.yaml):
+    a manager who answered every quiz for two weeks has a 6-day streak on Friday, and
+    still on Monday; counted over every working day it would be 0 by Saturday."""
+    push_days = PushDays.of(("mon", "tue", "wed", "thu", "fri"), load_course(SAMPLE_CONTENT))
+    with sqlite_database.session() as session:
+        manager = person(session, "planner", "Asia/Shanghai")
+        manager.track_id = "managers"
+        days = (17, 18, 19, 24, 25, 26)  # Tue-Thu of W47 and W48 (no blackout)
+        answered(session, manager, *(at_shanghai(day) for day in days))
+        session.flush()
+
+        def on(moment: datetime, rule: PushDays = push_days) -> int:
+            return streak(session, manager, moment, push_days=rule)
+
+        assert on(at_shanghai(27, 18)) == 6  # Friday
+        assert on(at_shanghai(30, 20)) == 6  # Monday evening
+        assert on(at_shanghai(30, 8) + timedelta(days=1)) == 6  # Tuesday before the quiz
+        assert on(at_shanghai(30, 8) + timedelta(days=2)) == 0  # Wednesday: Tuesday missed
+        assert on(at_shanghai(28, 12), MONDAY_TO_FRIDAY) == 0  # Friday (no quiz) "missed"
 
 
 def test_blackout_days_neither_count_nor_break_a_streak(sqlite_database: Database) -> None:
