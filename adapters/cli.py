@@ -499,11 +499,7 @@ def push(
         raise ContentError(problems)
     database = Database(settings.database_url)
     database.upgrade()
-    window = PushWindow(
-        working_days=frozenset(settings.working_days),
-        quiet=settings.quiet,
-        fallback_timezone=settings.timezone,
-    )
+    window = PushWindow.of(settings)
     try:
         result = push_campaign(
             database,

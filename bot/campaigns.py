@@ -28,7 +28,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from bot.learning import PushDays, claim_many, learner_states
 from bot.people import zone_of
-from bot.settings import QuietHours
+from bot.settings import QuietHours, Settings
 from bot.store.db import Database
 from bot.store.models import (
     Delivery,
@@ -74,6 +74,15 @@ class PushWindow:
     working_days: frozenset[str]
     quiet: QuietHours | None
     fallback_timezone: str = "UTC"
+
+    @classmethod
+    def of(cls, settings: Settings) -> PushWindow:
+        """The window the configuration sets (``TRAINBOT_WORKING_DAYS``, quiet hours)."""
+        return cls(
+            working_days=frozenset(settings.working_days),
+            quiet=settings.quiet,
+            fallback_timezone=settings.timezone,
+        )
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,7 @@ from bot.campaigns import PushWindow, hold_until_allowed
 from bot.clock import Clock
 from bot.events import Conversation, ConversationKind, Reply
 from bot.i18n import t
-from bot.learning import DAILY, claim_many, learner_states
+from bot.learning import DAILY, PushDays, claim_many, learner_states
 from bot.leases import LEASE, LeaseKeeper, expired, lease_values, new_owner, release
 from bot.library import CourseLibrary
 from bot.people import zone_of
@@ -168,9 +168,9 @@ def due_pushes(
     local = now.astimezone(zone)
     day = local.date()
     weekday = local.strftime("%a").lower()[:3]
-    if weekday not in times.working_days:
-        return []
-    if course.calendar.blackout_on(day, track.id) is not None:
+    # The days off and blackouts streaks skip (PushDays); the cadence is checked per kind.
+    days = PushDays(times.working_days, course.calendar)
+    if not days.works_on(day) or days.blackout(day, track.id) is not None:
         return []
     quiet = times.quiet
     if quiet is not None and quiet.contains(local.time()):
@@ -405,11 +405,7 @@ class Dispatcher:
 
     def _hold_campaigns(self, now: datetime) -> int:
         """Keep deferred campaign pushes out of quiet hours, blackouts and days off."""
-        window = PushWindow(
-            working_days=frozenset(self.settings.working_days),
-            quiet=self.settings.quiet,
-            fallback_timezone=self.settings.timezone,
-        )
+        window = PushWindow.of(self.settings)
         with self.db.session() as session:
             return hold_until_allowed(session, self.library.course, window, now)
 

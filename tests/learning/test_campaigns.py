@@ -37,11 +37,7 @@ MORNING = datetime(2026, 11, 16, 3, 0, tzinfo=UTC)
 
 
 def window(harness: Harness) -> PushWindow:
-    return PushWindow(
-        working_days=frozenset(harness.settings.working_days),
-        quiet=harness.settings.quiet,
-        fallback_timezone=harness.settings.timezone,
-    )
+    return PushWindow.of(harness.settings)
 
 
 def make_harness(db: Database, now: datetime) -> Harness:

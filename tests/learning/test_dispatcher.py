@@ -338,7 +338,7 @@ async def test_a_campaign_goes_through_the_same_exactly_once_path(harness: Harne
     add_person(harness.db, "m", "Asia/Shanghai", track="managers")
     harness.clock.set(datetime(2026, 11, 14, 3, 0, tzinfo=UTC))  # Saturday: no daily pushes
     course = harness.library.course
-    window = PushWindow(frozenset(harness.settings.working_days), harness.settings.quiet)
+    window = PushWindow.of(harness.settings)
     first = push_campaign(
         harness.db,
         course,
