@@ -427,20 +427,39 @@ multiple of 15 minutes, so a quarter hour never straddles a local midnight and e
 on one local day, whatever the zone."""
 
 
-def _quarter_hour(session: Session) -> Any:
-    """``attempts.answered_at`` as a whole number of quarter hours since the epoch."""
+def _periods(session: Session, offset: int, length: int) -> Any:
+    """``attempts.answered_at`` shifted by ``offset`` seconds, as a whole number of
+    ``length``-second periods since the epoch (a quarter hour, or a local day)."""
     if session.get_bind().dialect.name == "postgresql":
         epoch: Any = func.extract("epoch", Attempt.answered_at)
-        return func.floor(epoch / _BUCKET_SECONDS).cast(BigInteger)
-    # SQLite stores naive UTC text, which strftime reads as UTC.
-    return func.strftime("%s", Attempt.answered_at).cast(Integer) / _BUCKET_SECONDS
+        return func.floor((epoch + offset) / length).cast(BigInteger)
+    # SQLite stores naive UTC text, which strftime reads as UTC. ``//`` keeps it an
+    # integer division (``/`` is true division in SQLAlchemy 2, a float per row).
+    return (func.strftime("%s", Attempt.answered_at).cast(Integer) + offset) // length
+
+
+_DAY_SECONDS = 86400
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+def _steady_offset(zone: ZoneInfo, oldest: datetime, newest: datetime) -> int | None:
+    """``zone``'s UTC offset in seconds if it is the same all through the window, else
+    ``None`` (daylight saving time). Checked at every day: no zone changes its clocks and
+    back within one."""
+    offsets = set()
+    moment = oldest
+    while moment <= newest + timedelta(days=1):
+        utc_offset = moment.astimezone(zone).utcoffset()
+        offsets.add(int(utc_offset.total_seconds()) if utc_offset is not None else 0)
+        moment += timedelta(days=1)
+    return offsets.pop() if len(offsets) == 1 else None
 
 
 class _Read:
     """The local days with an answer read so far, per person, and their zone and track."""
 
     def __init__(self) -> None:
-        self.days: dict[int, set[date]] = {}
+        self.days: dict[int, set[int]] = {}  # local days as date ordinals
         self.zones: dict[int, ZoneInfo] = {}
         self.tracks: dict[int, str | None] = {}
         self.pushed: dict[tuple[date, str | None], bool] = {}  # a handful of days and tracks
@@ -457,11 +476,13 @@ class _Read:
         """Read the answers of ``ids`` in ``[oldest, newest]`` (``newest`` excluded after
         the first read: the read before included it).
 
-        The store returns each person's distinct quarter hours with an answer, not the
-        answers: a quiz answered in a burst is one row, and no timestamp is parsed.
+        The store returns each person's distinct local days with an answer (or, in a
+        zone that changes its clocks in the window, distinct quarter hours), not the
+        answers, and no timestamp is parsed.
         """
-        bucket = _quarter_hour(session).label("bucket")
         first_read = not self.days
+        offsets: dict[ZoneInfo, int | None] = {}
+        connection = session.connection()  # Core rows: the ORM costs ~1 s a million rows
         for start in range(0, len(ids), 500):
             chunk = list(ids[start : start + 500])
             unknown = [person_id for person_id in chunk if person_id not in self.zones]
@@ -478,24 +499,37 @@ class _Read:
                     timezone, fallback_timezone, owner=_owner(person_id)
                 )
                 self.tracks[person_id] = track_id
+            # People whose zone keeps one offset all through the window get their local
+            # days from the store; the others their quarter hours, turned into days here.
+            groups: dict[int | None, list[int]] = {}
             for person_id in chunk:
                 self.days.setdefault(person_id, set())
+                zone = self.zones[person_id]
+                if zone not in offsets:
+                    offsets[zone] = _steady_offset(zone, oldest, newest)
+                groups.setdefault(offsets[zone], []).append(person_id)
             upper = Attempt.answered_at <= newest if first_read else Attempt.answered_at < newest
-            # Core rows: nothing here needs the ORM, which costs a second per million rows.
-            rows = session.connection().execute(
-                select(Attempt.person_id, bucket)
-                .where(
-                    Attempt.person_id.in_(chunk),
-                    Attempt.answered_at >= oldest,
-                    upper,
-                )
-                .group_by(Attempt.person_id, bucket)
-            )
-            for person_id, quarter in rows:
-                moment = datetime.fromtimestamp(
-                    int(quarter) * _BUCKET_SECONDS, self.zones[person_id]
-                )
-                self.days[person_id].add(moment.date())
+            for offset, members in groups.items():
+                length = _BUCKET_SECONDS if offset is None else _DAY_SECONDS
+                period = _periods(session, offset or 0, length).label("period")
+                rows = connection.execute(
+                    select(Attempt.person_id, period)
+                    .where(
+                        Attempt.person_id.in_(members),
+                        Attempt.answered_at >= oldest,
+                        upper,
+                    )
+                    .group_by(Attempt.person_id, period)
+                ).all()
+                if offset is not None:
+                    for person_id, day in rows:
+                        self.days[person_id].add(int(day) + _EPOCH_ORDINAL)
+                    continue
+                for person_id, quarter in rows:  # the zone changes its clocks in the window
+                    moment = datetime.fromtimestamp(
+                        int(quarter) * _BUCKET_SECONDS, self.zones[person_id]
+                    )
+                    self.days[person_id].add(moment.date().toordinal())
 
     def streaks(
         self, ids: Sequence[int], now: datetime, window: timedelta, push_days: PushDays
@@ -516,7 +550,7 @@ class _Read:
                 count, day = self.stopped.pop(person_id)
             else:
                 count, day = 0, now.astimezone(zone).date()
-                if day not in answered:
+                if day.toordinal() not in answered:
                     day -= timedelta(days=1)  # today's answer may still come
             # The window's first local day is only partly read: reaching it means the
             # streak may go on before it.
@@ -528,7 +562,7 @@ class _Read:
                     self.stopped[person_id] = (count, day)
                     break
                 if self._pushed(push_days, day, track_id):
-                    if day not in answered:
+                    if day.toordinal() not in answered:
                         break
                     count += 1
                 day -= timedelta(days=1)

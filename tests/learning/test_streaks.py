@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.learning import PushDays, local_date, streak, streaks
 from bot.store.db import Database
@@ -162,6 +163,32 @@ def test_a_track_quizzed_tuesday_to_thursday_keeps_the_streak_over_monday_and_fr
         assert on(at_shanghai(30, 8) + timedelta(days=1)) == 6  # Tuesday before the quiz
         assert on(at_shanghai(30, 8) + timedelta(days=2)) == 0  # Wednesday: Tuesday missed
         assert on(at_shanghai(28, 12), MONDAY_TO_FRIDAY) == 0  # Friday (no quiz) "missed"
+
+
+def test_late_evening_answers_count_on_their_local_day_across_a_clock_change(
+    database: Database,
+) -> None:
+    """Vancouver leaves daylight saving time on 1 November 2026 (UTC-7 to UTC-8): answers
+    at 23:30 local, which are the next day in UTC, count on their own local day on both
+    sides of the change; in Shanghai (no change) late answers count the same way."""
+    vancouver = ZoneInfo("America/Vancouver")
+    weekdays = [date(2026, 10, 26) + timedelta(days=n) for n in range(12)]
+    weekdays = [day for day in weekdays if day.weekday() < 5]  # Oct 26-30, Nov 2-6
+    with database.session() as session:
+        late = person(session, "late", "America/Vancouver")
+        answered(
+            session,
+            late,
+            *(datetime.combine(day, time(23, 30), vancouver) for day in weekdays),
+        )
+        owl = person(session, "owl", "Asia/Shanghai")
+        answered(session, owl, *(at_shanghai(day, 23) for day in range(16, 21)))
+        session.flush()
+        friday_night = datetime(2026, 11, 6, 23, 45, tzinfo=vancouver)
+        assert streak(session, late, friday_night, push_days=MONDAY_TO_FRIDAY) == 10
+        assert streak(session, owl, at_shanghai(22, 12), push_days=MONDAY_TO_FRIDAY) == 5
+        both = streaks(session, [late, owl], friday_night, push_days=MONDAY_TO_FRIDAY)
+        assert both == {late.id: 10, owl.id: 0}  # Shanghai's Saturday 7 Nov: a week silent
 
 
 def test_blackout_days_neither_count_nor_break_a_streak(sqlite_database: Database) -> None:
