@@ -133,8 +133,8 @@ def names_no_topic(question: str) -> bool:
     words and particles (由谁来组织？ 收到以后怎么处理？), so it asks about the topic before.
 
     jieba's tagger says which words can name one. A noun it splits into a verb and a suffix
-    (召回 + 率) still names one: a one-character word right after a content word is
-    read as part of it. Latin letters or digits (LTV, 30 天) name a topic too.
+    (召回 + 率) or into single characters (年 + 假) still names one: a one-character word
+    right after a content word is read as part of it. Latin letters or digits (LTV, 30 天) name a topic too.
     """
     if (
         not has_cjk(question)
@@ -152,8 +152,8 @@ def names_no_topic(question: str) -> bool:
         if _NOUN_TAGS.match(tag):
             return False
         before = words[position - 1][0] if position else ""
-        if len(word) == 1 and len(before) > 1 and not _ZH_ASKS.search(before):
-            return False  # 召回 + 率: one word the tagger split
+        if len(word) == 1 and before and not _ZH_ASKS.search(before):
+            return False  # 召回 + 率, 年 + 假: one word the tagger split
     return bool(words)
 
 

@@ -644,12 +644,19 @@ def _last_answers(session: Session, person_ids: list[int], end: datetime) -> dic
     return {key: value.replace(tzinfo=value.tzinfo or UTC) for key, value in last.items()}
 
 
-def _follow_up(people: list[PersonWeek], end: datetime) -> list[FollowUp]:
-    idle_since = end - timedelta(days=FOLLOW_UP_IDLE_DAYS)
+def _idle_since(start: datetime, end: datetime, now: datetime | None) -> datetime:
+    """Silent since before this moment is *no answer for 7+ days*: 7 days before the end
+    of the week, or before now in a week still in progress."""
+    until = now if now is not None and start <= now < end else end
+    return until - timedelta(days=FOLLOW_UP_IDLE_DAYS)
+
+
+def _follow_up(people: list[PersonWeek], idle_since: datetime) -> list[FollowUp]:
     follow = []
     for person in people:
         reason = None
-        if person.attempts == 0 and person.enrolled_at <= idle_since:
+        silent = person.last_answer is None or person.last_answer <= idle_since
+        if person.attempts == 0 and person.enrolled_at <= idle_since and silent:
             reason = "inactive"
         elif person.passed is False:
             reason = "low_accuracy"
@@ -746,7 +753,7 @@ def build_summary(
                 session,
                 group_counts_query(previous, start, team_ids, thresholds, person_ids, admitted),
             )
-            idle_since = end - timedelta(days=FOLLOW_UP_IDLE_DAYS)
+            idle_since = _idle_since(start, end, now)
             people = _people(
                 session,
                 week_rows,
@@ -772,7 +779,7 @@ def build_summary(
             week_rows.drop(connection)
         questions = _question_stats(session, start, end, team_ids, person_ids)
         questions_before = _question_stats(session, previous, start, team_ids, person_ids)
-    follow_up = _follow_up(people, end)
+    follow_up = _follow_up(people, idle_since)
     team_keys: set[int | None] = {key[0] for key in (*this_cells, *last_cells)}
     if team_ids is not None:
         team_keys |= set(team_ids)  # an empty team still gets its row

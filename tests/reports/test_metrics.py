@@ -485,3 +485,19 @@ def test_a_team_formed_mid_week_by_a_roster_import_shows_its_peoples_whole_week(
     scoped = summary(database, course, team_ids=frozenset({world.teams["A"]}))
     assert {row.name for row in scoped.teams} == {"A"}
     assert scoped.teams[0].this_week.enrolled == 1
+
+
+def test_in_a_week_in_progress_silence_is_counted_back_from_now(
+    database: Database, course: Course, world: World
+) -> None:
+    """Bob last answered on Tuesday 10 November (W46) at 10:00 Shanghai and nothing in W47.
+    On Monday evening of W47 that is under 7 days: not on the list; by Wednesday it is.
+    Gus never answered: listed both times."""
+
+    def listed(now: datetime) -> set[str]:
+        made = build_summary(database, course, week=WEEK, timezone=ZONE, min_first_tries=2, now=now)
+        assert made.in_progress
+        return {item.name for item in made.follow_up if item.reason == "inactive"}
+
+    assert listed(datetime(2026, 11, 16, 12, 0, tzinfo=UTC)) == {"Gus"}
+    assert listed(datetime(2026, 11, 18, 3, 0, tzinfo=UTC)) == {"Bob", "Gus"}
