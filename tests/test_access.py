@@ -250,7 +250,7 @@ async def test_a_manager_the_roster_moves_or_demotes_loses_the_old_teams_report(
     )
     (moved,) = await mona.say("/report 2026-W47")  # this week: everyone enrolled today
     assert scope_line(moved).startswith("South ·")
-    assert "Active rate: 0% (0/2)" in moved  # Mona and Kim, not Lee
+    assert "Active rate: 0% (0/1)" in moved  # Kim: not Lee, nor Mona, who leads (no track)
     (north,) = await mona.say("/report North")
     assert "There is no team called North that you can see." in north
 

@@ -8,13 +8,13 @@ Definitions (docs/reports.md repeats them for readers of the report):
   *completed* when that delivery's status says so (whenever it was answered). Attempts
   (accuracy, activity) count in the week their ``answered_at`` falls in. These are the
   same rules as the weekly totals printed by ``trainbot simulate``.
-- Enrolled: people whose ``enrolled_at`` is before the end of the week, except those an
-  admin removed (``trainbot users remove``) and those ``TRAINBOT_ENROLMENT`` no longer
+- Enrolled: people whose ``enrolled_at`` is before the end of the week (managers only
+  with a track of their own), except those an admin removed (``trainbot users remove``) and those ``TRAINBOT_ENROLMENT`` no longer
   lets in (``admitted``), who are in no report. Active: enrolled people with at least
   one answer in the week; the active rate is active / enrolled.
 - Training coverage follows the course's evaluation guide (培训覆盖率): people who read
-  every lesson sent to them in the week (covered) / people sent at least one lesson in
-  the week (due to attend).
+  every lesson sent to them in the week (covered) / people in a track at the week's start
+  whose track had lessons that week (due to attend, 应参训人数).
 - A person belongs, for one week, to the team they were in at the end of it (the
   membership history, ``bot.membership``; the current week: their team now). So a team
   formed mid-week shows its people's whole week, a person who moved team is counted once,
@@ -69,6 +69,7 @@ from bot.store.models import (
     DeliveryStatus,
     Person,
     PersonStatus,
+    Role,
     Team,
     UTCDateTime,
 )
@@ -376,6 +377,12 @@ def per_person_query(
     assessed = and_(attempts > 0, threshold.is_not(None))
     lessons_sent = func.coalesce(delivered.c.lessons_delivered, 0)
     lessons_read = func.coalesce(delivered.c.lessons_completed, 0)
+    taught = (
+        select(Delivery.track_id)
+        .where(_sent_in(start, end), Delivery.kind == DeliveryKind.LESSON)
+        .distinct()
+    )
+    due = and_(Person.enrolled_at < start, Person.track_id.in_(taught))
     team = team_at(Person.id, end, Person.team_id)
     query = (
         select(
@@ -395,9 +402,10 @@ def per_person_query(
             case(
                 (and_(assessed, correct * _BASIS_POINTS >= threshold * attempts), 1), else_=0
             ).label("passing"),
-            # Due to attend: the week's schedule sent them lessons; covered: they read them all.
-            case((lessons_sent > 0, 1), else_=0).label("due"),
-            case((and_(lessons_sent > 0, lessons_read >= lessons_sent), 1), else_=0).label(
+            # Due to attend: in the track at the week's start, and the track had lessons that
+            # week; covered: due, sent lessons, and read them all.
+            case((due, 1), else_=0).label("due"),
+            case((and_(due, lessons_sent > 0, lessons_read >= lessons_sent), 1), else_=0).label(
                 "covered"
             ),
         )
@@ -406,6 +414,8 @@ def per_person_query(
         .where(
             Person.enrolled_at.is_not(None),
             Person.enrolled_at < end,
+            # A manager imported without a track leads; they are no learner of their team.
+            or_(Person.track_id.is_not(None), Person.role == Role.LEARNER),
             admitted if admitted is not None else Person.status != PersonStatus.REMOVED,
         )
     )

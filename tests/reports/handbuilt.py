@@ -106,6 +106,8 @@ def build(db: Database) -> World:
             status: DeliveryStatus,
         ) -> int:
             sent_at = utc(sent)
+            person = session.get(Person, world.people[who])
+            assert person is not None
             row = Delivery(
                 person_id=world.people[who],
                 kind=kind,
@@ -113,7 +115,7 @@ def build(db: Database) -> World:
                 local_date=sent_at.astimezone(SHANGHAI).date(),
                 item_id="lesson-x" if kind is DeliveryKind.LESSON else "q",
                 language="en",
-                track_id="frontline",
+                track_id=person.track_id,  # stamped at claim, as the dispatcher does
                 team_id=world.teams[team] if team else None,
                 status=status,
                 send_attempts=1,

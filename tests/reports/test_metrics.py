@@ -83,8 +83,10 @@ def test_organisation_totals(database: Database, course: Course, world: World) -
         correct=7,
         assessed=3,
         passing=2,
-        # Ann read her lesson, Cid did not: 1 of the 2 due is covered.
-        due=2,
+        # Due: enrolled before W47 in a track that had lessons in W47 (frontline: Ann's;
+        # managers: Cid's): Ann Bob Cid Dee Gus = 5 (Eve joined mid-week). Covered: Ann,
+        # who read hers; Bob, Dee and Gus were sent none, Cid did not read his.
+        due=5,
         covered=1,
     )
     # W46: enrolled Ann Bob Cid Dee Gus = 5. Quizzes: Ann (Sunday 23:59 local) + Bob + Dee
@@ -101,8 +103,8 @@ def test_organisation_totals(database: Database, course: Course, world: World) -
     )
     rates = total.this_week.rates()
     # Training coverage as the evaluation guide defines it: people who completed all the
-    # week's required lessons / people due to attend (sent a lesson): Ann of Ann and Cid.
-    assert rates["coverage"] == pytest.approx(1 / 2)
+    # week's required lessons / people due to attend: Ann of the 5 due.
+    assert rates["coverage"] == pytest.approx(1 / 5)
     assert total.changes()["coverage"] is None  # no lesson in W46: nobody was due
     # Active rate, its own figure: people who answered / enrolled.
     assert rates["active_rate"] == pytest.approx(3 / 6)
@@ -136,7 +138,7 @@ def test_teams_including_a_moved_person_and_an_empty_team(
         correct=2,
         assessed=1,
         passing=0,
-        due=1,
+        due=2,  # Ann and Bob (frontline had lessons); Ann read hers
         covered=1,
     )
     # Dee moved to B on Wednesday: her last W47 delivery was B's, so all her W47 work
@@ -150,6 +152,7 @@ def test_teams_including_a_moved_person_and_an_empty_team(
         correct=2,
         assessed=1,
         passing=1,
+        due=1,  # Dee (Eve joined mid-week)
     )
     assert rows["B"].last_week == Counts()  # Eve not yet enrolled, Dee counted in A
     assert rows["A"].last_week == Counts(
@@ -177,7 +180,7 @@ def test_teams_including_a_moved_person_and_an_empty_team(
     )
     assert rows["Empty"].this_week == Counts()
     assert rows["Empty"].this_week.rates() == dict.fromkeys(rows["Empty"].this_week.rates())
-    assert rows["—"].this_week == Counts(enrolled=1)  # Gus
+    assert rows["—"].this_week == Counts(enrolled=1, due=1)  # Gus
     assert rows["—"].this_week.active_rate == 0.0
     # Every person is counted in exactly one team.
     assert sum((row.this_week for row in made.teams), Counts()) == made.total.this_week
@@ -197,7 +200,7 @@ def test_tracks(database: Database, course: Course, world: World) -> None:
         correct=4,
         assessed=2,
         passing=1,
-        due=1,
+        due=4,  # Ann Bob Dee Gus (Eve joined mid-week)
         covered=1,
     )
     assert rows["managers"].passing == 1 and rows["managers"].enrolled == 1
@@ -300,7 +303,7 @@ def test_a_manager_sees_their_team_and_the_teams_below(
         correct=5,
         assessed=2,
         passing=1,
-        due=2,
+        due=3,  # Ann Bob Cid
         covered=1,
     )
     # W46: Ann Bob Dee (then in A) + Cid = 4 enrolled, 3 active.
@@ -432,9 +435,11 @@ def test_coverage_counts_only_people_who_read_every_lesson_sent_to_them(
                 )
             )
     now = summary(database, course).total.this_week
-    # Due: Ann, Cid, Dee (sent lessons); Bob, Eve, Gus were sent none. Covered: Ann only.
-    assert (now.due, now.covered) == (3, 1)
-    assert now.coverage == pytest.approx(1 / 3)
+    # Due: in a track with lessons in W47 since before it: Ann Bob Cid Dee Gus (Eve joined
+    # on Wednesday). Covered: Ann only (Dee left one unread; Bob and Gus were sent none,
+    # as when they paused with /stop).
+    assert (now.due, now.covered) == (5, 1)
+    assert now.coverage == pytest.approx(1 / 5)
     # The active rate is its own figure: Ann, Cid, Dee answered, of 6 enrolled.
     assert now.active_rate == pytest.approx(3 / 6)
 
