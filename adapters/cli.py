@@ -641,6 +641,16 @@ def users_import(
     for line, message in report.problems:
         typer.echo(f"{roster}:{line}: {message}")
     typer.echo(report.summary() + (" (dry run: nothing written)" if dry_run else ""))
+    if report.off_roster and settings.enrolment in ("auto", "roster"):
+        # Under auto the first import closes the bot to everyone it does not list.
+        typer.echo(
+            f"warning: {report.off_roster} enrolled people are on no roster: with "
+            f"TRAINBOT_ENROLMENT={settings.enrolment} they can no longer use the bot, get no "
+            "pushes and leave the reports. Add them to the roster, or set "
+            "TRAINBOT_ENROLMENT=open (docs/access.md); 'trainbot users list' marks who is "
+            "on it.",
+            err=True,
+        )
     if report.rejected:
         raise typer.Exit(1)
 

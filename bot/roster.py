@@ -108,6 +108,9 @@ class RosterReport:
     unchanged: int = 0
     rejected: int = 0
     problems: list[tuple[int, str]] = field(default_factory=list)
+    off_roster: int = 0
+    """Enrolled people (not removed) on no roster after this import: under
+    ``TRAINBOT_ENROLMENT=roster`` (``auto`` once a roster was imported) they lose access."""
 
     def summary(self) -> str:
         """One line such as ``3 added, 1 updated, 5 unchanged, 2 rejected``."""
@@ -816,6 +819,7 @@ def import_roster(
             with db.session() as session:
                 _begin_before_savepoints(session)
                 attempt.run(session)
+                off_roster = _off_roster(session)
                 if attempt.unresolved or dry_run:
                     raise _Undo
                 report = _report(rows, _with_failures(problems, attempt), attempt)
@@ -839,5 +843,20 @@ def import_roster(
         logger.debug("retrying the roster import without %d row(s)", len(attempt.unresolved))
 
     report = _report(rows, problems, attempt)
+    report.off_roster = off_roster
     logger.info("roster %s%s: %s", path.name, " (dry run)" if dry_run else "", report.summary())
     return report
+
+
+def _off_roster(session: Session) -> int:
+    """How many enrolled people, not removed, no roster lists (after the rows just run)."""
+    counted = session.scalar(
+        select(func.count())
+        .select_from(Person)
+        .where(
+            Person.enrolled_at.is_not(None),
+            Person.status != PersonStatus.REMOVED,
+            Person.on_roster.is_(False),
+        )
+    )
+    return int(counted or 0)

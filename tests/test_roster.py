@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -627,3 +627,48 @@ def test_an_import_that_writes_is_recorded_a_dry_run_or_a_refused_file_is_not(
 
     run(database, write(tmp_path, GOOD + "slack,U9,X,,,,,,,slack:NO,,\n"), clock, course)
     assert roster_imports(database) == [("roster.csv", 4, 0, 0, 1)]
+
+
+def test_an_import_that_closes_the_bot_to_people_it_does_not_list_says_so(
+    tmp_path: Path,
+) -> None:
+    """Two people enrolled themselves in chat while the bot was open; the first roster lists
+    neither. Under ``auto`` (the default) they lose access from now on: the import counts
+    them in a warning, in a dry run too. Under ``open`` nobody loses anything: no warning."""
+    database = Database(f"sqlite:///{tmp_path / 'x.db'}")
+    database.upgrade()
+    now = datetime(2026, 11, 16, 2, 0, tzinfo=UTC)
+    with database.session() as session:
+        for user_id in ("U900", "U901"):
+            session.add(
+                Person(
+                    platform="slack",
+                    platform_user_id=user_id,
+                    display_name=user_id,
+                    track_id="frontline",
+                    enrolled_at=now,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+    database.dispose()
+    env = {"TRAINBOT_CONTENT_DIR": str(SAMPLE_CONTENT)}
+    write(tmp_path, GOOD)
+    dry = trainbot(
+        "users", "import", "roster.csv", "--db", "x.db", "--dry-run", cwd=tmp_path, **env
+    )
+    assert dry.returncode == 0, dry.stderr
+    assert "warning: 2 enrolled people are on no roster" in dry.stderr
+    assert "TRAINBOT_ENROLMENT=auto they can no longer use the bot" in dry.stderr
+    opened = trainbot(
+        "users",
+        "import",
+        "roster.csv",
+        "--db",
+        "x.db",
+        cwd=tmp_path,
+        TRAINBOT_ENROLMENT="open",
+        **env,
+    )
+    assert opened.returncode == 0, opened.stderr
+    assert "warning" not in opened.stderr
