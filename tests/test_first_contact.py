@@ -110,6 +110,27 @@ async def test_a_city_name_is_a_time_zone(chat_as: DriverFactory, bot: TrainBot)
     assert stored(bot, erin).timezone == "America/New_York"
 
 
+async def test_the_places_chinese_speakers_type_are_time_zones(
+    chat_as: DriverFactory, bot: TrainBot
+) -> None:
+    """China has one zone, named after Shanghai: 北京, 深圳 or Beijing mean it; 温哥华 is
+    Vancouver; UTC+8 is a fixed offset."""
+    lan = chat_as("lan", "zh-CN")
+    await lan.say("/start")
+    await lan.press("一线运营")
+    await lan.press("Asia/Shanghai")
+    for typed, zone in (
+        ("北京", "Asia/Shanghai"),
+        ("温哥华", "America/Vancouver"),
+        ("Shenzhen", "Asia/Shanghai"),
+        ("深圳市", "Asia/Shanghai"),
+        ("UTC+8", "Etc/GMT-8"),
+    ):
+        (saved,) = await lan.say(f"/settings tz {typed}")
+        assert zone in saved, (typed, saved)
+        assert stored(bot, lan).timezone == zone
+
+
 async def test_a_learner_moves_only_to_a_switchable_track(
     chat_as: DriverFactory, bot: TrainBot
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING
@@ -156,15 +157,106 @@ def _zones_by_place() -> dict[str, tuple[str, ...]]:
     return {place: tuple(sorted(zones)) for place, zones in places.items()}
 
 
+_SHANGHAI = "Asia/Shanghai"
+# Places people type that are not the last part of a zone key: China has one zone, named
+# after Shanghai, and Chinese speakers type cities in Chinese.
+_PLACES = {
+    **dict.fromkeys(
+        (
+            "中国",
+            "北京",
+            "北京时间",
+            "上海",
+            "广州",
+            "深圳",
+            "杭州",
+            "成都",
+            "重庆",
+            "武汉",
+            "南京",
+            "西安",
+            "天津",
+            "苏州",
+            "长沙",
+            "郑州",
+            "青岛",
+            "厦门",
+            "沈阳",
+            "昆明",
+            "china",
+            "beijing",
+            "peking",
+            "guangzhou",
+            "shenzhen",
+            "hangzhou",
+            "chengdu",
+            "wuhan",
+            "nanjing",
+            "xian",
+            "xi'an",
+            "tianjin",
+            "suzhou",
+        ),
+        _SHANGHAI,
+    ),
+    "香港": "Asia/Hong_Kong",
+    "澳门": "Asia/Macau",
+    "台北": "Asia/Taipei",
+    "新加坡": "Asia/Singapore",
+    "东京": "Asia/Tokyo",
+    "首尔": "Asia/Seoul",
+    "曼谷": "Asia/Bangkok",
+    "吉隆坡": "Asia/Kuala_Lumpur",
+    "雅加达": "Asia/Jakarta",
+    "马尼拉": "Asia/Manila",
+    "胡志明市": "Asia/Ho_Chi_Minh",
+    "迪拜": "Asia/Dubai",
+    "孟买": "Asia/Kolkata",
+    "新德里": "Asia/Kolkata",
+    "mumbai": "Asia/Kolkata",
+    "delhi": "Asia/Kolkata",
+    "new delhi": "Asia/Kolkata",
+    "bangalore": "Asia/Kolkata",
+    "伦敦": "Europe/London",
+    "巴黎": "Europe/Paris",
+    "柏林": "Europe/Berlin",
+    "莫斯科": "Europe/Moscow",
+    "纽约": "America/New_York",
+    "洛杉矶": "America/Los_Angeles",
+    "旧金山": "America/Los_Angeles",
+    "san francisco": "America/Los_Angeles",
+    "硅谷": "America/Los_Angeles",
+    "西雅图": "America/Los_Angeles",
+    "seattle": "America/Los_Angeles",
+    "温哥华": "America/Vancouver",
+    "多伦多": "America/Toronto",
+    "悉尼": "Australia/Sydney",
+    "墨尔本": "Australia/Melbourne",
+}
+_OFFSET = re.compile(r"(?:utc|gmt)?\s*([+-])\s*(\d{1,2})(?::?00)?", re.IGNORECASE)
+
+
 def matching_zones(name: str) -> tuple[str, ...]:
     """The IANA zones ``name`` can mean: itself when it is one (``Asia/Shanghai``), else
-    those whose last part is the name (``vancouver`` or ``new york``), case-insensitive.
+    those whose last part is the name (``vancouver`` or ``new york``), case-insensitive;
+    a city people type that is no zone's name (北京, Shenzhen, 温哥华); or a whole-hour
+    offset (``UTC+8``, ``GMT-5``: a fixed offset, without daylight saving time).
 
     People type a city, not a zone key; more than one match is for the person to choose.
     """
     name = name.strip()
     if _valid_zone(name):
         return (name,)
+    place = _PLACES.get(name.lower().strip().removesuffix("市"))
+    if place is not None:
+        return (place,)
+    offset = _OFFSET.fullmatch(name)
+    if offset is not None and int(offset.group(2)) <= 14:
+        hours = int(offset.group(2))
+        if hours == 0:
+            return ("UTC",)
+        # The Etc zones count the other way round: UTC+8 is Etc/GMT-8.
+        return (f"Etc/GMT{'-' if offset.group(1) == '+' else '+'}{hours}",)
     return _zones_by_place().get(name.lower().replace(" ", "_"), ())
 
 
