@@ -30,12 +30,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.admission import admitted_people
 from bot.app import TrainBot
 from bot.clock import FakeClock
 from bot.dispatcher import Dispatcher
+from bot.errors import TrainbotError
 from bot.events import ButtonPress, Command, Conversation, Person
 from bot.i18n import t
 from bot.library import CourseLibrary
@@ -288,6 +289,10 @@ class _Outbox:
         return f"{conversation.chat_id}:{len(self.sent)}"
 
 
+class SimulationError(TrainbotError):
+    """The simulation cannot run on this store."""
+
+
 async def simulate(
     settings: Settings,
     *,
@@ -313,6 +318,17 @@ async def simulate(
     sim_settings = settings.model_copy(update={"database_url": db_url, "reminder_hours": 0.0})
     db = Database(db_url)
     db.upgrade()
+    with db.session() as session:
+        already = session.scalar(
+            select(func.count()).select_from(StoredPerson).where(StoredPerson.platform == PLATFORM)
+        )
+    if already:
+        # A second run would re-enrol the same people and mix both runs into one report.
+        db.dispose()
+        raise SimulationError(
+            f"{db_url}: the store already holds a simulation ({already} simulated people); "
+            "give a new --db (or delete that one) to simulate again"
+        )
     library = CourseLibrary(settings.content_dir)
     problems = library.reload()
     if problems:

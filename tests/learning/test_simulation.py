@@ -199,6 +199,10 @@ def test_the_printed_summary_is_a_table_in_the_chosen_language(cli_env: Path) ->
     assert "需跟进" in chinese and "纯靠猜的正确率" in chinese and "一线运营" in chinese
     with_db = run_cli(*args, "--db", str(cli_env / "kept.db"))
     assert with_db.rstrip().endswith(f"trainbot report --db {cli_env / 'kept.db'} --week 2026-W49")
+    # A second run on the same store would mix both into one report: refused, one line.
+    again = CliRunner().invoke(app, [*args, "--db", str(cli_env / "kept.db")])
+    assert isinstance(again.exception, TrainbotError)
+    assert "already holds a simulation (12 simulated people)" in str(again.exception)
 
 
 def test_an_unreadable_until_is_one_clear_error(cli_env: Path) -> None:
