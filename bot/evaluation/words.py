@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from bot.evaluation.sentiment import Polarity, Sentiment, analyse_sentiment
+from bot.evaluation.sentiment import Polarity, Sentiment, analyse_sentiments
 from knowledge.tokenize import (
     QUESTION_WORDS,
     STOPWORDS_EN,
@@ -445,7 +445,9 @@ def analyse_lessons(
 
     Args:
         comments: texts by lesson id (comments, survey texts, 👎 answers).
-        embeddings: optional model for grouping complaints by meaning.
+        embeddings: the deployment's embedding model, if any: with the bundled e5, sentiment
+            is read by meaning (:class:`~bot.evaluation.sentiment.CentroidSentiment`) and
+            complaints are grouped by meaning; without it, by the lexicon and key terms.
         top_terms: key terms per language and lesson.
 
     Returns:
@@ -458,7 +460,7 @@ def analyse_lessons(
     terms = key_terms(groups, top=top_terms)
     results: list[LessonWords] = []
     for lesson, texts in groups.items():
-        sentiments: list[Sentiment] = [analyse_sentiment(text) for text in texts]
+        sentiments: list[Sentiment] = analyse_sentiments(texts, embeddings=embeddings)
         labels = Counter(sentiment.label for sentiment in sentiments)
         negatives = [
             text
