@@ -274,6 +274,8 @@ _POSITIVE_EN = {
     "enjoyed": 1.5,
     "useful": 1,
     "helpful": 1,
+    "help": 1,
+    "helped": 1,
     "practical": 1,
     "relevant": 1,
     "clear": 1,
