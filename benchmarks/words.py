@@ -19,11 +19,13 @@ import csv
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from benchmarks.machine import describe_machine
 from bot.evaluation.sentiment import CentroidSentiment, Polarity, analyse_sentiment
 from bot.evaluation.words import analyse_lessons, by_lesson
 from knowledge.embeddings import LocalE5Embeddings
@@ -144,6 +146,8 @@ def run() -> dict[str, Any]:
     result["lesson_seconds"] = time.perf_counter() - began
     result["lexicon_seconds"] = lexicon_seconds
     result["sizes"] = {name: len(c) for name, c in sets.items()}
+    result["machine"] = describe_machine()
+    result["started"] = datetime.now().astimezone()
     return result
 
 
@@ -192,6 +196,7 @@ def markdown(data: dict[str, Any]) -> list[str]:
     """The report section."""
     lexicon = data["lexicon"]
     cv = data["centroids_cv"]
+    machine = data["machine"]
     sizes = data["sizes"]
     lines = [
         "## Learners' words",
@@ -258,6 +263,10 @@ def markdown(data: dict[str, Any]) -> list[str]:
         f"The lexicon read the 240 comments in {data['lexicon_seconds']:.2f} s; the per-lesson "
         f"analysis of the 120 took {data['lesson_seconds']:.2f} s (jieba's dictionary load "
         "included).",
+        "",
+        f"_Measured {data['started']:%Y-%m-%d %H:%M %Z} on {machine.cpu}, "
+        f"{machine.usable_cores} usable cores, {machine.ram_gib:.1f} GiB RAM, Python "
+        f"{machine.python}, {machine.system}; the accuracies do not depend on the machine._",
         "",
     ]
     return lines
