@@ -42,6 +42,7 @@ FEEDBACK_STOPWORDS_ZH = frozenset(
         "这节",
         "这节课",
         "节课",
+        "一节课",
         "一节",
         "课程",
         "这一课",
@@ -246,9 +247,11 @@ def english_terms(text: str) -> list[str]:
 
 
 def _singular(word: str) -> str:
-    """examples -> example, metrics -> metric; keeps "process", "analysis", "is"."""
+    """examples -> example, pushes -> push, metrics -> metric; keeps "process", "analysis"."""
     if word.endswith("ies") and len(word) > 4:
         return word[:-3] + "y"
+    if word.endswith(("shes", "ches", "xes", "sses")) and len(word) > 4:
+        return word[:-2]
     if word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
         return word[:-1]
     return word

@@ -3,6 +3,8 @@ and on the labelled comments (tests/data/comments*.csv)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from benchmarks.words import BLIND, COMMENTS, FRESH, accuracy, lexicon_labels, load_comments
@@ -56,6 +58,13 @@ def test_english_key_terms_favour_what_sets_the_lesson_apart() -> None:
     weights = {term.term: term.weight for term in result["fl-03"][1]}
     assert weights["useful"] < weights["tactic" if "tactic" in weights else "abstract"]
     assert not {"the", "and", "are", "too", "please", "👍"} & set(fl03)
+
+
+def test_english_plurals_are_counted_with_their_singular() -> None:
+    groups = {"mg-03": ["Too many pushes", "One push a day is plenty", "The classes were long"]}
+    terms = {term.term: term.texts for term in key_terms(groups)["mg-03"][1]}
+    assert terms["push"] == 2
+    assert "class" in terms and "pushe" not in terms
 
 
 def test_mixed_comments_give_terms_in_both_languages() -> None:
@@ -249,3 +258,25 @@ def test_per_lesson_analysis() -> None:
     assert fl04.terms_zh[0].term == "例子"
     assert [group.count for group in fl04.complaints] == [3]
     assert results[1].complaints == ()
+
+
+def test_the_benchmark_section_replaces_itself_in_the_report(tmp_path: Path) -> None:
+    from benchmarks import words
+    from benchmarks.__main__ import parse_sections
+
+    assert parse_sections("words") == ["words"]
+    report = tmp_path / "benchmarks.md"
+    report.write_text(
+        "# Benchmarks\n\n## Summary\n\n| a | b | c | d |\n|---|---|---|---|\n| x | 1 | 2 | ok |\n\n"
+        "## Machine\n\ntext\n\n## Notes\n\nkept\n",
+        encoding="utf-8",
+    )
+    data = words.run()
+    words.add_to_report(report, data)
+    words.add_to_report(report, data)
+    content = report.read_text(encoding="utf-8")
+    assert content.count("## Learners' words") == 1
+    assert content.count("| Learners' words:") == 2
+    assert content.index("## Learners' words") < content.index("## Notes")
+    assert content.endswith("kept\n")
+    assert "comments_blind.csv" in content
