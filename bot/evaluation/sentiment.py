@@ -738,23 +738,30 @@ class CentroidSentiment:
         """The sentiment of each text, in order."""
         if not texts:
             return []
+        # An empty text says nothing; its vector would still land nearest some centroid.
+        readable = [index for index, text in enumerate(texts) if text.strip()]
+        results = [Sentiment(Polarity.NEUTRAL, 0.0, 0.0, 0.0) for _ in texts]
+        if not readable:
+            return results
         labels, centroids = _centroids()
-        vectors = np.asarray(self.embeddings.embed_documents(list(texts)), dtype=np.float64)
+        vectors = np.asarray(
+            self.embeddings.embed_documents([texts[index] for index in readable]),
+            dtype=np.float64,
+        )
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         similarity = vectors @ centroids.T
         weights = np.exp((similarity - similarity.max(axis=1, keepdims=True)) / _TEMPERATURE)
         probabilities = weights / weights.sum(axis=1, keepdims=True)
         positive = labels.index(Polarity.POSITIVE)
         negative = labels.index(Polarity.NEGATIVE)
-        return [
-            Sentiment(
+        for index, row in zip(readable, probabilities, strict=True):
+            results[index] = Sentiment(
                 label=labels[int(row.argmax())],
                 score=round(float(row[positive] - row[negative]), 3),
                 praise=float(row[positive]),
                 complaint=float(row[negative]),
             )
-            for row in probabilities
-        ]
+        return results
 
 
 def usable_for_centroids(embeddings: Embeddings | None) -> bool:

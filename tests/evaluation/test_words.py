@@ -148,6 +148,18 @@ def test_by_meaning_reads_what_the_lexicon_has_no_word_for(e5: LocalE5Embeddings
     ]
     assert read[0].score < 0 < read[1].score
     assert all(-1 <= sentiment.score <= 1 for sentiment in read)
+    # Negation by meaning too.
+    negated = CentroidSentiment(e5).analyse(["不清楚", "不太实用", "not useful at all", "不错"])
+    assert [sentiment.label for sentiment in negated] == [
+        Polarity.NEGATIVE,
+        Polarity.NEGATIVE,
+        Polarity.NEGATIVE,
+        Polarity.POSITIVE,
+    ]
+    # An empty text is neutral, not whatever its vector lands nearest.
+    empty = CentroidSentiment(e5).analyse(["", "很实用"])
+    assert empty[0] == analyse_sentiment("")
+    assert empty[1].label is Polarity.POSITIVE
 
 
 def test_other_embedding_models_fall_back_to_the_lexicon() -> None:
