@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import dispatch, external, followups, perf, qa_eval, weekly_summary
+from benchmarks import dispatch, external, followups, perf, qa_eval, weekly_summary, words
 from benchmarks.machine import cpu_clock, cpu_use, describe_machine
 from benchmarks.report import BenchmarkRun, SectionRun, write_report
 from bot.qa import chat_model_from_spec
@@ -36,6 +36,7 @@ SECTIONS = (
     "dispatch",
     "simulate",
     "report",
+    "words",
 )
 FULL_REPORT = perf.ROOT / "docs" / "benchmarks.md"
 PARTIAL_REPORT = perf.ROOT / "var" / "benchmarks-partial.md"
@@ -138,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
 
     run = BenchmarkRun(machine=describe_machine(), started=datetime.now().astimezone())
     weekly: dict[str, Any] = {}
+    learners_words: dict[str, Any] = {}
     steps: dict[str, Callable[[], None]] = {
         "qa": lambda: _quality(run),
         "external": lambda: setattr(run, "external", external.run()),
@@ -149,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         "dispatch": lambda: setattr(run, "dispatch", dispatch.throughput()),
         "simulate": lambda: setattr(run, "simulation", dispatch.fsrs_vs_rotation()),
         "report": lambda: weekly.update(weekly_summary.run()),
+        "words": lambda: learners_words.update(words.run()),
     }
     began = time.perf_counter()
     for name in sections:
@@ -169,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     write_report(run, out, notes_from=FULL_REPORT)
     if weekly:  # the weekly-summary section adds itself (with its query plans)
         weekly_summary.add_to_report(out, weekly)
+    if learners_words:  # so does the learners' words section
+        words.add_to_report(out, learners_words)
     logger.info("wrote %s (%.1f min in all)", out, run.seconds / 60)
     return 0
 

@@ -310,6 +310,15 @@ def _ensure_jieba() -> None:
             _initialised = True
 
 
+def ensure_jieba() -> None:
+    """Load jieba's dictionary the one way the project does, for callers of ``jieba.analyse``.
+
+    ``jieba.analyse`` cuts with jieba's default tokenizer, the one this module loads, so a
+    caller that goes through here shares the dictionary instead of loading another.
+    """
+    _ensure_jieba()
+
+
 def has_cjk(text: str) -> bool:
     """Whether the text contains Chinese characters."""
     return bool(_CJK.search(text))
