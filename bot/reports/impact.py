@@ -142,7 +142,14 @@ class MetricImpact:
 
 @dataclass(frozen=True)
 class BusinessImpact:
-    """The level 3 section of one report (only the viewer's teams)."""
+    """The level 3 section of one report (only the viewer's teams).
+
+    Attributes:
+        weeks: the weeks shown, oldest first: from the first with a KPI value to the
+            report's week (all the analysed weeks when there is no value).
+        trained_coverage: the weekly coverage that marks a team as trained.
+        metrics: one entry per KPI, by name.
+    """
 
     weeks: list[str]
     trained_coverage: float
@@ -323,6 +330,10 @@ def business_impact(
     trained = {
         team_id: trained_week(series, trained_coverage) for team_id, series in series_counts.items()
     }
+    # Shown from the first week with a value: a team may have been trained before the
+    # KPIs begin (found above, over every analysed week), but empty columns say nothing.
+    first = min(value.week for value, _ in stored)
+    shown = [label for label in analysed if label >= first]
     by_metric: dict[str, list[Any]] = {}
     for value, _name in stored:
         by_metric.setdefault(value.metric, []).append(value)
@@ -340,12 +351,13 @@ def business_impact(
                 weeks=[
                     ImpactWeek(label, values[names[team_id]].get(label), counts)
                     for label, counts in series_counts[team_id]
+                    if label >= first
                 ],
             )
             for team_id in teams
         ]
         comparison, shortfall = compare(
-            values, {names[team_id]: trained[team_id] for team_id in teams}, analysed
+            values, {names[team_id]: trained[team_id] for team_id in teams}, shown
         )
         metrics.append(
             MetricImpact(
@@ -357,7 +369,7 @@ def business_impact(
                 shortfall=shortfall,
             )
         )
-    return BusinessImpact(weeks=analysed, trained_coverage=trained_coverage, metrics=metrics)
+    return BusinessImpact(weeks=shown, trained_coverage=trained_coverage, metrics=metrics)
 
 
 def _sum(counts: Iterable[Counts]) -> Counts:
