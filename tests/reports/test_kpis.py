@@ -14,19 +14,22 @@ from sqlalchemy import func, select
 
 from bot.app import TrainBot
 from bot.clock import FakeClock
-from bot.events import Command, Conversation, Person, Reply
+from bot.events import Person
 from bot.i18n import t
 from bot.kpis import KpiError, import_kpis, stored_kpis
 from bot.library import CourseLibrary
+from bot.reports.access import manager_scope
 from bot.reports.impact import business_impact
 from bot.reports.metrics import build_summary
 from bot.reports.render import chat_text, to_html, to_json, to_markdown
 from bot.settings import load_settings
 from bot.store.db import Database
 from bot.store.models import KpiValue
+from bot.store.models import Person as StoredPerson
 from quizzes.content import Course
 from quizzes.loader import load_course
 from tests.conftest import REPO, SAMPLE_CONTENT
+from tests.drivers import FRONT_DOORS, front_door
 from tests.reports.kpi_world import (
     CONTROL_CHANGE,
     DID,
@@ -236,6 +239,26 @@ def test_more_weeks_without_values_change_nothing(database: Database, course: Co
     assert retention.comparison.difference == pytest.approx(DID)
 
 
+def test_a_team_trained_before_its_kpis_begin_keeps_its_training_week(
+    sqlite_database: Database, course: Course
+) -> None:
+    """KPIs from W44 on: the columns start there, North and South were still trained in
+    W43, so they have no week before it and there is nothing to compare."""
+    build(sqlite_database)
+    with sqlite_database.session() as session:
+        session.execute(KpiValue.__table__.delete().where(KpiValue.week <= TRAINING_WEEK))
+    impact = business_impact(
+        sqlite_database, course, week=REPORT_WEEK, timezone=TIMEZONE, team_ids=None, weeks=8
+    )
+    assert impact.weeks == WEEKS[4:]
+    retention = {metric.metric: metric for metric in impact.metrics}["retention_30d"]
+    assert {series.team: series.trained_week for series in retention.teams}["North"] == (
+        TRAINING_WEEK
+    )
+    assert retention.comparison is None and retention.shortfall is not None
+    assert (retention.shortfall.reason, retention.shortfall.found) == ("trained", 0)
+
+
 def test_with_too_little_data_the_report_says_so_instead_of_a_number(
     database: Database, course: Course
 ) -> None:
@@ -399,28 +422,48 @@ def bot(sqlite_database: Database) -> TrainBot:
     return TrainBot(settings=settings, db=sqlite_database, library=library, clock=FakeClock(NOW))
 
 
-async def _report(bot: TrainBot, user_id: str, language: str) -> Reply:
-    person = Person("console", user_id, user_id.title(), language)
-    replies = await bot.handle(Command(person, Conversation("console", user_id), "report", ""))
-    assert len(replies) == 1
-    return replies[0]
+def bot_person_id(bot: TrainBot, user_id: str) -> int:
+    with bot.ctx.db.session() as session:
+        return int(
+            session.scalars(
+                select(StoredPerson.id).where(StoredPerson.platform_user_id == user_id)
+            ).one()
+        )
 
 
-async def test_a_manager_sees_only_their_teams_kpis(bot: TrainBot, course: Course) -> None:
+async def _report(bot: TrainBot, platform: str, user_id: str, locale: str) -> str:
+    """What ``user_id`` reads after typing /report through ``platform``'s real adapter;
+    the stored person with that console id becomes the person chatting there."""
+    async with front_door(platform, bot) as driver_for:
+        driver = driver_for(Person(platform, user_id, user_id.title(), locale, None))
+        with bot.ctx.db.session() as session:
+            stored = session.scalars(
+                select(StoredPerson).where(StoredPerson.platform_user_id == user_id)
+            ).one_or_none()
+            if stored is not None:
+                stored.platform, stored.platform_user_id = platform, driver.user_id
+        if user_id == "root":  # the admin, as TRAINBOT_ADMINS names them on that platform
+            bot.ctx.settings.admins.append(f"{platform}:{driver.user_id}")
+        (answer,) = await driver.say("/report")
+    return answer
+
+
+@pytest.mark.parametrize("platform", FRONT_DOORS)
+async def test_a_manager_sees_only_their_teams_kpis(
+    bot: TrainBot, course: Course, platform: str
+) -> None:
     """Mia manages North: no other team's KPI reaches her, in chat or in any file, and a
     comparison needs more teams than she may see."""
-    reply = await _report(bot, "mia", "en")
-    assert "Business impact (level 3)" in reply.text
-    assert "- retention_30d: too little data for a comparison yet" in reply.text
+    mia_id = bot_person_id(bot, "mia")
+    answer = await _report(bot, platform, "mia", "en")
+    assert "Business impact (level 3)" in answer
+    assert "retention_30d: too little data for a comparison yet" in answer
+    assert t("en", "impact_caveat") in answer
     for other in ("East", "South", "West"):
-        assert other not in reply.text
+        assert other not in answer
     with bot.ctx.db.session() as session:
-        from bot.reports.access import manager_scope
-        from bot.store.models import Person as StoredPerson
-
-        mia = session.scalars(
-            select(StoredPerson).where(StoredPerson.platform_user_id == "mia")
-        ).one()
+        mia = session.get(StoredPerson, mia_id)
+        assert mia is not None
         scope = manager_scope(session, mia)
     summary = build_summary(
         bot.ctx.db,
@@ -445,10 +488,9 @@ async def test_a_manager_sees_only_their_teams_kpis(bot: TrainBot, course: Cours
             assert other not in text
 
 
-async def test_an_admin_gets_the_comparison_in_their_language(bot: TrainBot) -> None:
-    reply = await _report(bot, "root", "zh-CN")
-    assert "业务影响（第三层）" in reply.text
-    assert (
-        "retention_30d：双重差分 +4.25 pp（已培训 2 个团队，对照尚未培训 2 个团队）" in reply.text
-    )
-    assert t("zh", "impact_caveat") in reply.text
+@pytest.mark.parametrize("platform", FRONT_DOORS)
+async def test_an_admin_gets_the_comparison_in_their_language(bot: TrainBot, platform: str) -> None:
+    answer = await _report(bot, platform, "root", "zh-CN")
+    assert "业务影响（第三层）" in answer
+    assert "retention_30d：双重差分 +4.25 pp（已培训 2 个团队，对照尚未培训 2 个团队）" in answer
+    assert t("zh", "impact_caveat") in answer
