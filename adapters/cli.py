@@ -41,8 +41,13 @@ users_app = typer.Typer(
     help="Manage people: roster import, listing, roles, removal, team managers, export, forget, retention.",
     no_args_is_help=True,
 )
+kpis_app = typer.Typer(
+    help="Business KPIs per team and week (level 3): import a CSV, list what is stored.",
+    no_args_is_help=True,
+)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.add_typer(kpis_app, name="kpis")
 
 DbOption = Annotated[
     str | None,
@@ -588,6 +593,8 @@ def report(
             include_people=fmt == "csv" or team is not None,
             admitted=admitted_people(settings),
             working_days=settings.working_days,
+            kpi_weeks=settings.kpi_weeks,
+            trained_coverage=settings.kpi_trained_coverage,
         )
         text = render_file(summary, fmt, settings.language)
     finally:
@@ -653,6 +660,79 @@ def users_import(
         )
     if report.rejected:
         raise typer.Exit(1)
+
+
+@kpis_app.command("import")
+def kpis_import(
+    file: Annotated[
+        Path, typer.Argument(help="CSV: team, week, metric, value[, unit, direction].")
+    ],
+    db: DbOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check and count, but write nothing.")
+    ] = False,
+) -> None:
+    """Import KPI values per team and ISO week; any bad row (file:line) means nothing is imported."""
+    from bot.clock import SystemClock
+    from bot.kpis import import_kpis
+    from bot.store.db import Database
+
+    settings = _settings(db)
+    _quiet_logs_for_console()
+    database = Database(settings.database_url)
+    try:
+        database.upgrade()
+        report = import_kpis(
+            database,
+            file,
+            now=SystemClock().now(),
+            timezone=settings.timezone,
+            dry_run=dry_run,
+        )
+    finally:
+        database.dispose()
+    for line, message in report.problems:
+        typer.echo(f"{file}:{line}: {message}")
+    typer.echo(report.summary() + (" (dry run: nothing written)" if dry_run else ""))
+    if report.problems:
+        raise typer.Exit(1)
+
+
+@kpis_app.command("list")
+def kpis_list(
+    metric: Annotated[str | None, typer.Option(help="Only this metric.")] = None,
+    team: Annotated[str | None, typer.Option(help="Only this team (its exact name).")] = None,
+    db: DbOption = None,
+) -> None:
+    """List the stored KPI values: team, week, metric, value, unit, direction, source, imported."""
+    from bot.kpis import stored_kpis
+    from bot.reports.render import spreadsheet_cell
+    from bot.store.db import Database
+
+    settings = _settings(db, read_only=True)
+    _quiet_logs_for_console()
+    database = Database(settings.database_url)
+    try:
+        database.upgrade()
+        found = stored_kpis(database, metric=metric, team=team)
+    finally:
+        database.dispose()
+    typer.echo("team\tweek\tmetric\tvalue\tunit\tdirection\tsource\timported_at")
+    for name, value in found:
+        # Tab-separated text is often pasted into a spreadsheet: no cell may run as a formula.
+        text = [name, value.week, value.metric]
+        more = [value.unit or "", value.direction or "", value.source]
+        typer.echo(
+            "\t".join(
+                [
+                    *(str(spreadsheet_cell(cell)) for cell in text),
+                    f"{value.value:.10g}",  # a number, written by us: never escaped
+                    *(str(spreadsheet_cell(cell)) for cell in more),
+                    value.imported_at.isoformat(timespec="seconds"),
+                ]
+            )
+        )
+    typer.echo(f"{len(found)} value(s)", err=True)
 
 
 @users_app.command("list")

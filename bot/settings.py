@@ -118,6 +118,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_content: bool = False
     followup_minutes: int = Field(default=10, ge=0)
+    kpi_weeks: int = Field(default=12, ge=3, le=104)
+    kpi_trained_coverage: float = Field(default=0.8, gt=0, le=1)
 
     # Privacy
     retention_days: int = Field(default=365, ge=0)

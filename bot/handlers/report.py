@@ -99,5 +99,7 @@ def _build(
         language=language,
         now=ctx.clock.now(),
         working_days=ctx.settings.working_days,
+        kpi_weeks=ctx.settings.kpi_weeks,
+        trained_coverage=ctx.settings.kpi_trained_coverage,
     )
     return summary, team_chart(summary, language)

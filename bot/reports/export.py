@@ -31,6 +31,8 @@ def summary_for(
     include_people: bool,
     admitted: ColumnElement[bool] | None = None,
     working_days: Collection[str] = WORKING_DAYS,
+    kpi_weeks: int = 12,
+    trained_coverage: float = 0.8,
 ) -> WeeklySummary:
     """The summary of ``week`` (default: the last complete one) for ``team`` or everyone
     ``admitted`` (``bot.admission.admitted_people``) lets count.
@@ -60,6 +62,8 @@ def summary_for(
         language=language,
         now=now,
         working_days=working_days,
+        kpi_weeks=kpi_weeks,
+        trained_coverage=trained_coverage,
     )
 
 
@@ -70,7 +74,7 @@ def render_file(summary: WeeklySummary, fmt: str, language: str) -> str:
     if fmt == "csv":
         return to_csv(summary)
     if fmt == "json":
-        return to_json(summary) + "\n"
+        return to_json(summary, language=language) + "\n"
     if fmt == "html":
         from bot.reports.chart import team_chart
 

@@ -35,7 +35,7 @@ import logging
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Column,
@@ -75,6 +75,9 @@ from bot.store.models import (
 )
 from bot.weeks import iso_week_window
 from quizzes.content import Course
+
+if TYPE_CHECKING:
+    from bot.reports.impact import BusinessImpact
 
 logger = logging.getLogger(__name__)
 
@@ -291,6 +294,8 @@ class WeeklySummary:
     # track id -> pass threshold, for the tracks with a row in ``tracks`` (the chart's lines)
     pass_marks: dict[str, float] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
+    # Level 3: the scope's business KPIs beside training (None: no KPI imported for it)
+    impact: BusinessImpact | None = None
 
     @property
     def previous_week(self) -> str:
@@ -710,6 +715,8 @@ def build_summary(
     min_first_tries: int = MIN_FIRST_TRIES,
     now: datetime | None = None,
     working_days: Collection[str] = WORKING_DAYS,
+    kpi_weeks: int = 12,
+    trained_coverage: float = 0.8,
 ) -> WeeklySummary:
     """Compute the weekly summary.
 
@@ -732,6 +739,9 @@ def build_summary(
         now: when the summary is made (shown in the report).
         working_days: ``settings.working_days``; with the course's blackouts they are
             the push days streaks are counted over.
+        kpi_weeks: ``settings.kpi_weeks``, the weeks the business-impact section analyses.
+        trained_coverage: ``settings.kpi_trained_coverage``, the weekly training coverage
+            from which a team counts as trained (``bot.reports.impact``).
 
     Raises:
         ValueError: for a malformed week.
@@ -816,6 +826,18 @@ def build_summary(
         for track_id in track_keys
     ]
     track_rows.sort(key=lambda row: row.key)
+    from bot.reports.impact import business_impact  # it builds on this module
+
+    impact = business_impact(
+        db,
+        course,
+        week=week.upper(),
+        timezone=timezone,
+        team_ids=team_ids,
+        admitted=admitted,
+        weeks=kpi_weeks,
+        trained_coverage=trained_coverage,
+    )
     scope = "organisation"
     if team_ids is not None:
         parts = sorted(team_names.get(team_id, str(team_id)) for team_id in team_ids)
@@ -849,6 +871,7 @@ def build_summary(
             for track_id in track_keys
             if track_id is not None and track_id in course.tracks
         },
+        impact=impact,
     )
 
 

@@ -14,6 +14,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.i18n import t
+from bot.reports.impact import MIN_TEAMS as IMPACT_MIN_TEAMS
+from bot.reports.impact import MIN_WEEKS as IMPACT_MIN_WEEKS
+from bot.reports.impact import BusinessImpact, Comparison, MetricImpact, Shortfall, TeamSeries
 from bot.reports.metrics import (
     RATES,
     Counts,
@@ -28,6 +31,8 @@ from bot.reports.metrics import (
 
 CHAT_FOLLOW_UP = 10
 CHAT_GAPS = 3
+CHAT_METRICS = 3
+"""KPIs a chat message compares (every one is in the Markdown, HTML and JSON)."""
 PROMPT_CHARS = 60
 FORMATS = ("md", "csv", "html", "json")
 
@@ -113,6 +118,247 @@ def _questions_line(summary: WeeklySummary, language: str) -> str:
     )
 
 
+# -- business impact (level 3) ---------------------------------------------------------
+
+
+def kpi_number(value: float | None, unit: str | None = None, *, signed: bool = False) -> str:
+    """A KPI value or change as the report shows it: at most two decimals, its unit after.
+
+    ``72.5%``, ``+2.5 pp`` (a change of a percentage), ``3 days``; ``—`` for no value. The unit is what the KPI file
+    said, so it is text to escape like any other.
+    """
+    if value is None:
+        return "—"
+    text = f"{value:+.2f}" if signed else f"{value:.2f}"
+    text = text.rstrip("0").rstrip(".") if "." in text else text
+    if text in ("+0", "-0"):
+        text = "±0"
+    if not unit:
+        return text
+    if unit == "%" and signed:
+        return f"{text} pp"  # a change between two percentages is in percentage points
+    return f"{text}{unit}" if unit == "%" else f"{text} {unit}"
+
+
+def _metric_heading(metric: MetricImpact, language: str) -> str:
+    parts = [part for part in (metric.unit,) if part]
+    if metric.direction in ("higher", "lower"):
+        parts.append(t(language, f"impact_{metric.direction}"))
+    return f"{metric.metric} ({'; '.join(parts)})" if parts else metric.metric
+
+
+def _comparison_text(metric: MetricImpact, language: str) -> str:
+    """The difference in differences in words, or why there is none."""
+    found = metric.comparison
+    if found is None:
+        shortfall = metric.shortfall or Shortfall("trained", 0)
+        return t(
+            language,
+            f"impact_too_few_{shortfall.reason}",
+            found=shortfall.found,
+            weeks=IMPACT_MIN_WEEKS,
+            teams=IMPACT_MIN_TEAMS,
+        )
+    return t(
+        language,
+        "impact_did",
+        difference=kpi_number(found.difference, metric.unit, signed=True),
+        trained=kpi_number(found.trained_change, metric.unit, signed=True),
+        teams=found.trained_teams,
+        before=found.trained_weeks_before,
+        after=found.trained_weeks_after,
+        control=kpi_number(found.control_change, metric.unit, signed=True),
+        control_teams=found.control_teams,
+        control_weeks=found.control_team_weeks,
+    )
+
+
+def _week_labels(weeks: list[str]) -> list[str]:
+    """Column headers: ``W44`` when every week is in one ISO year, else ``2026-W44``."""
+    if len({week[:4] for week in weeks}) == 1:
+        return [week[5:] for week in weeks]
+    return list(weeks)
+
+
+def _team_label(series: TeamSeries, language: str) -> str:
+    if series.trained_week is None:
+        return t(language, "impact_not_yet", team=series.team)
+    return t(language, "impact_trained_in", team=series.team, week=series.trained_week)
+
+
+def _impact_rows(metric: MetricImpact, language: str) -> list[list[str]]:
+    """Per team three rows over the weeks: the KPI, training coverage and pass rate."""
+    rows = []
+    for series in metric.teams:
+        rows.append(
+            [
+                _team_label(series, language),
+                t(language, "impact_kpi"),
+                *(kpi_number(week.value, metric.unit) for week in series.weeks),
+            ]
+        )
+        rows.append(
+            ["", t(language, "report_coverage"), *(percent(w.coverage) for w in series.weeks)]
+        )
+        rows.append(
+            ["", t(language, "report_pass_rate"), *(percent(w.pass_rate) for w in series.weeks)]
+        )
+    return rows
+
+
+def _impact_header(impact: BusinessImpact, language: str) -> list[str]:
+    return [
+        t(language, "report_team"),
+        t(language, "impact_indicator"),
+        *_week_labels(impact.weeks),
+    ]
+
+
+def _impact_intro(impact: BusinessImpact, language: str) -> str:
+    first, last = impact.weeks[0], impact.weeks[-1]
+    if not impact.metrics:
+        return t(language, "impact_none", first=first, last=last)
+    return t(
+        language,
+        "impact_definition",
+        first=first,
+        last=last,
+        mark=percent(impact.trained_coverage),
+    )
+
+
+def _comparison_json(found: Comparison | None) -> dict[str, Any] | None:
+    if found is None:
+        return None
+    return {
+        "difference": _round(found.difference),
+        "trained_change": _round(found.trained_change),
+        "control_change": _round(found.control_change),
+        "trained_teams": found.trained_teams,
+        "control_teams": found.control_teams,
+        "trained_weeks_before": found.trained_weeks_before,
+        "trained_weeks_after": found.trained_weeks_after,
+        "control_team_weeks": found.control_team_weeks,
+    }
+
+
+def _impact_json(impact: BusinessImpact | None, language: str) -> dict[str, Any] | None:
+    if impact is None:
+        return None
+    return {
+        "weeks": impact.weeks,
+        "trained_coverage": impact.trained_coverage,
+        "min_teams": IMPACT_MIN_TEAMS,
+        "min_weeks": IMPACT_MIN_WEEKS,
+        "caveat": t(language, "impact_caveat"),
+        "metrics": [
+            {
+                "metric": metric.metric,
+                "unit": metric.unit,
+                "direction": metric.direction,
+                "comparison": _comparison_json(metric.comparison),
+                "too_little_data": None
+                if metric.shortfall is None
+                else {
+                    "group": metric.shortfall.reason,
+                    "found": metric.shortfall.found,
+                    "message": _comparison_text(metric, language),
+                },
+                "teams": [
+                    {
+                        "team": series.team,
+                        "trained_week": series.trained_week,
+                        "weeks": [
+                            {
+                                "week": week.week,
+                                "phase": series.phase(week.week),
+                                "value": week.value,
+                                "coverage": _round(week.coverage),
+                                "pass_rate": _round(week.pass_rate),
+                                "due": week.counts.due,
+                                "covered": week.counts.covered,
+                                "assessed": week.counts.assessed,
+                                "passing": week.counts.passing,
+                            }
+                            for week in series.weeks
+                        ],
+                    }
+                    for series in metric.teams
+                ],
+            }
+            for metric in impact.metrics
+        ],
+    }
+
+
+def _impact_markdown(impact: BusinessImpact | None, language: str) -> list[str]:
+    if impact is None:
+        return []
+    lines = [
+        "",
+        f"## {t(language, 'impact_title')}",
+        "",
+        markdown_text(_impact_intro(impact, language)),
+    ]
+    for metric in impact.metrics:
+        lines += ["", f"### {markdown_text(_metric_heading(metric, language))}", ""]
+        lines += _table(_impact_header(impact, language), _impact_rows(metric, language))
+        lines += ["", markdown_text(_comparison_text(metric, language))]
+    if impact.metrics:
+        lines += ["", f"> {markdown_text(t(language, 'impact_caveat'))}"]
+    return lines
+
+
+def _impact_html(impact: BusinessImpact | None, language: str) -> list[str]:
+    if impact is None:
+        return []
+    parts = [
+        f'<h2 id="business-impact">{html.escape(t(language, "impact_title"))}</h2>',
+        f"<p>{html.escape(_impact_intro(impact, language))}</p>",
+    ]
+    for index, metric in enumerate(impact.metrics):
+        parts += [
+            f"<h3>{html.escape(_metric_heading(metric, language))}</h3>",
+            _html_table(
+                _impact_header(impact, language),
+                _impact_rows(metric, language),
+                table_id=f"impact-{index + 1}",
+                group_every=3,
+            ),
+            f'<p class="comparison">{html.escape(_comparison_text(metric, language))}</p>',
+        ]
+    if impact.metrics:
+        parts.append(f'<p class="caveat">{html.escape(t(language, "impact_caveat"))}</p>')
+    return parts
+
+
+def _impact_chat(impact: BusinessImpact | None, language: str) -> list[str]:
+    """A few lines for chat: each KPI's comparison (or that there is none) and the caveat."""
+    if impact is None or not impact.metrics:
+        return []
+    lines = [f"\n**{t(language, 'impact_title')}**"]
+    for metric in impact.metrics[:CHAT_METRICS]:
+        found = metric.comparison
+        if found is None:
+            lines.append("- " + t(language, "impact_chat_too_little", metric=metric.metric))
+        else:
+            lines.append(
+                "- "
+                + t(
+                    language,
+                    "impact_chat_did",
+                    metric=metric.metric,
+                    difference=kpi_number(found.difference, metric.unit, signed=True),
+                    teams=found.trained_teams,
+                    control_teams=found.control_teams,
+                )
+            )
+    if len(impact.metrics) > CHAT_METRICS:
+        lines.append(t(language, "report_more", count=len(impact.metrics) - CHAT_METRICS))
+    lines.append(t(language, "impact_caveat"))
+    return lines
+
+
 # -- chat ------------------------------------------------------------------------------
 
 
@@ -173,6 +419,7 @@ def chat_text(summary: WeeklySummary, language: str, *, names: bool = True) -> s
         lines.append(f"\n**{t(language, 'report_gaps')}**")
         for gap in summary.gaps[:CHAT_GAPS]:
             lines.append(f"- {_gap_line(gap, language)}")
+    lines += _impact_chat(summary.impact, language)
     return "\n".join(lines)
 
 
@@ -274,8 +521,9 @@ def _person_json(person: PersonWeek) -> dict[str, Any]:
     }
 
 
-def as_dict(summary: WeeklySummary) -> dict[str, Any]:
-    """The JSON shape of the report (documented in docs/reports.md)."""
+def as_dict(summary: WeeklySummary, language: str = "en") -> dict[str, Any]:
+    """The JSON shape of the report (documented in docs/reports.md); ``language`` is that
+    of its one sentence, the business-impact caveat."""
     return {
         "week": summary.week,
         "in_progress": summary.in_progress,
@@ -333,13 +581,14 @@ def as_dict(summary: WeeklySummary) -> dict[str, Any]:
         "people": None
         if summary.people is None
         else [_person_json(person) for person in summary.people],
+        "business_impact": _impact_json(summary.impact, language),
     }
 
 
-def to_json(summary: WeeklySummary, *, indent: int | None = None) -> str:
+def to_json(summary: WeeklySummary, *, indent: int | None = None, language: str = "en") -> str:
     """The report as JSON: compact by default, since an organisation's follow-up list can
     run to thousands of entries (``indent`` pretty-prints, more slowly)."""
-    return json.dumps(as_dict(summary), ensure_ascii=False, indent=indent)
+    return json.dumps(as_dict(summary, language), ensure_ascii=False, indent=indent)
 
 
 # -- CSV -------------------------------------------------------------------------------
@@ -625,6 +874,7 @@ def to_markdown(summary: WeeklySummary, language: str) -> str:
     lines.extend(
         f"- {_gap_line(gap, language, escape=markdown_text)}" for gap in summary.gaps or []
     )
+    lines += _impact_markdown(summary.impact, language)
     if summary.people is not None:
         lines += ["", f"## {t(language, 'report_people')}", ""]
         lines += _table(
@@ -647,6 +897,10 @@ table { border-collapse: collapse; margin: 8px 0; font-size: 13px; }
 th { background: #1f4e79; color: #fff; text-align: left; padding: 4px 8px; }
 td { border-bottom: 1px solid #dde; padding: 4px 8px; }
 tr.total td { font-weight: bold; border-top: 2px solid #1f4e79; }
+h3 { font-size: 15px; margin: 16px 0 4px; }
+p.comparison { font-weight: bold; }
+tr.group td { border-top: 2px solid #8aa; }
+p.caveat { color: #7a4b00; background: #fff6e0; border-left: 4px solid #e0a000; padding: 6px 10px; }
 img.chart { display: block; width: 1000px; max-width: 100%; height: auto; margin: 8px 0; }
 @media print {
   body { margin: 0; }
@@ -656,12 +910,19 @@ img.chart { display: block; width: 1000px; max-width: 100%; height: auto; margin
 
 
 def _html_table(
-    header: list[str], rows: list[list[str]], *, table_id: str, total_last: bool = False
+    header: list[str],
+    rows: list[list[str]],
+    *,
+    table_id: str,
+    total_last: bool = False,
+    group_every: int = 0,
 ) -> str:
     head = "".join(f"<th>{html.escape(cell)}</th>" for cell in header)
     body = []
     for index, row in enumerate(rows):
         css = ' class="total"' if total_last and index == len(rows) - 1 else ""
+        if group_every and index and index % group_every == 0:
+            css = ' class="group"'  # a line between teams, whose rows come in threes
         cells = "".join(f"<td>{html.escape(cell)}</td>" for cell in row)
         body.append(f"<tr{css}>{cells}</tr>")
     return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
@@ -740,6 +1001,7 @@ def to_html(summary: WeeklySummary, language: str, chart_png: bytes) -> str:
         _html_list(follow, language),
         f"<h2>{html.escape(t(language, 'report_gaps'))}</h2>",
         gaps_html,
+        *_impact_html(summary.impact, language),
     ]
     if summary.people is not None:
         parts += [
@@ -764,6 +1026,7 @@ __all__ = [
     "as_dict",
     "chat_text",
     "gap_digest",
+    "kpi_number",
     "markdown_text",
     "percent",
     "spreadsheet_cell",

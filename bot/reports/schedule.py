@@ -141,6 +141,8 @@ class _Summaries:
             language=language,
             now=self.now,
             working_days=settings.working_days,
+            kpi_weeks=settings.kpi_weeks,
+            trained_coverage=settings.kpi_trained_coverage,
         )
 
     def team(self, scope: ReportScope, language: str) -> Reply:

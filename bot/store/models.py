@@ -448,6 +448,32 @@ class RosterImport(Base):
     imported_at: Mapped[datetime]
 
 
+class KpiValue(Base):
+    """One business KPI of one team for one ISO week (``trainbot kpis import``).
+
+    Level 3 of the training norm: the report sets these beside the team's training
+    indicators (``bot.reports.impact``). Unique per team, week and metric, so importing a
+    file again replaces its values instead of adding to them. Team figures, not personal
+    data: they stay when a person is forgotten, and go with their team.
+    """
+
+    __tablename__ = "kpi_values"
+    __table_args__ = (
+        UniqueConstraint("team_id", "week", "metric"),
+        Index("ix_kpi_values_metric_week", "metric", "week"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    week: Mapped[str] = mapped_column(String(8))  # ISO week, 2026-W47 (sorts as text)
+    metric: Mapped[str] = mapped_column(String(64))
+    value: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str | None] = mapped_column(String(16))  # shown after the value: "%", "pp"
+    direction: Mapped[str | None] = mapped_column(String(8))  # "higher" or "lower" is better
+    source: Mapped[str] = mapped_column(String(255))  # the file's name, without its folder
+    imported_at: Mapped[datetime]
+
+
 class AccessRequest(Base):
     """Someone not (yet) allowed to use the bot who asked to (``TRAINBOT_ENROLMENT=approval``).
 
