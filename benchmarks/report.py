@@ -1051,3 +1051,34 @@ def write_report(run: BenchmarkRun, path: Path, *, notes_from: Path | None = Non
         notes = existing_notes(notes_from)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render(run, notes), encoding="utf-8")
+
+
+def replace_section(
+    path: Path, heading: str, section: list[str], rows: list[str], row_prefix: str | None = None
+) -> None:
+    """Put ``section`` (starting with ``## heading``) into a written report before its
+    Notes, replacing an older one, and ``rows`` at the end of its Summary table (first
+    dropping the rows that start with ``row_prefix``). A missing report is left missing."""
+    if not path.is_file():
+        return
+    content = path.read_text(encoding="utf-8")
+    if row_prefix is not None:
+        content = "\n".join(line for line in content.split("\n") if not line.startswith(row_prefix))
+    summary = content.find("## Summary\n")
+    if summary != -1:
+        table_end = content.find("\n\n", content.find("\n|", summary))
+        if table_end != -1:
+            content = (
+                content[:table_end] + "".join("\n" + row for row in rows) + content[table_end:]
+            )
+    start = content.find(f"## {heading}\n")
+    if start != -1:
+        end = content.find("\n## ", start + 1)
+        content = content[:start] + content[end + 1 :] if end != -1 else content[:start]
+    text = "\n".join(section)
+    notes = content.find("## Notes\n")
+    if notes == -1:
+        content = content.rstrip("\n") + "\n\n" + text + "\n"
+    else:
+        content = content[:notes] + text + "\n" + content[notes:]
+    path.write_text(content, encoding="utf-8")

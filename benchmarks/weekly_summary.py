@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from benchmarks.report import replace_section
 from bot.reports.metrics import build_summary, group_counts_query, literal_thresholds
 from bot.reports.render import to_csv, to_json
 from bot.store.db import Database, normalise_url
@@ -438,25 +439,6 @@ def summary_rows(data: dict[str, Any]) -> list[str]:
 
 
 def add_to_report(path: Path, data: dict[str, Any]) -> None:
-    """Put the section into a written report, before its Notes (replacing an older one),
-    and its rows at the end of the Summary table."""
-    if not path.is_file():
-        return
-    content = path.read_text(encoding="utf-8")
-    summary = content.find("## Summary\n")
-    if summary != -1:
-        table_end = content.find("\n\n", content.find("\n|", summary))
-        if table_end != -1:
-            rows = "".join("\n" + row for row in summary_rows(data))
-            content = content[:table_end] + rows + content[table_end:]
-    section = "\n".join(markdown(data))
-    start = content.find("## Weekly summary\n")
-    if start != -1:
-        end = content.find("\n## ", start + 1)
-        content = content[:start] + content[end + 1 :] if end != -1 else content[:start]
-    notes = content.find("## Notes\n")
-    if notes == -1:
-        content = content.rstrip("\n") + "\n\n" + section + "\n"
-    else:
-        content = content[:notes] + section + "\n" + content[notes:]
-    path.write_text(content, encoding="utf-8")
+    """Put the section into a written report before its Notes (replacing an older one), and
+    its rows at the end of the Summary table."""
+    replace_section(path, "Weekly summary", markdown(data), summary_rows(data))

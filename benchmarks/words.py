@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.machine import describe_machine
+from benchmarks.report import replace_section
 from bot.evaluation.sentiment import CentroidSentiment, Polarity, analyse_sentiment
 from bot.evaluation.words import analyse_lessons, by_lesson
 from knowledge.embeddings import LocalE5Embeddings
@@ -274,26 +275,7 @@ def markdown(data: dict[str, Any]) -> list[str]:
 
 def add_to_report(path: Path, data: dict[str, Any]) -> None:
     """Put the section into a written report before its Notes (replacing an older one), and
-    its row at the end of the Summary table (replacing an older one)."""
-    if not path.is_file():
-        return
-    content = path.read_text(encoding="utf-8")
-    kept = [line for line in content.split("\n") if not line.startswith("| Learners' words:")]
-    content = "\n".join(kept)
-    summary = content.find("## Summary\n")
-    if summary != -1:
-        table_end = content.find("\n\n", content.find("\n|", summary))
-        if table_end != -1:
-            rows = "".join("\n" + row for row in summary_rows(data))
-            content = content[:table_end] + rows + content[table_end:]
-    section = "\n".join(markdown(data))
-    start = content.find("## Learners' words\n")
-    if start != -1:
-        end = content.find("\n## ", start + 1)
-        content = content[:start] + content[end + 1 :] if end != -1 else content[:start]
-    notes = content.find("## Notes\n")
-    if notes == -1:
-        content = content.rstrip("\n") + "\n\n" + section + "\n"
-    else:
-        content = content[:notes] + section + "\n" + content[notes:]
-    path.write_text(content, encoding="utf-8")
+    its rows at the end of the Summary table."""
+    replace_section(
+        path, "Learners' words", markdown(data), summary_rows(data), row_prefix="| Learners' words:"
+    )

@@ -11,11 +11,8 @@ described in ``docs/reports.md``.
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +20,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError
 
+from bot import csvfile
 from bot.errors import TrainbotError
 from bot.store.db import Database
 from bot.store.models import KpiValue, Team
@@ -98,54 +96,6 @@ class KpiReport:
         )
 
 
-def _read_text(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise KpiError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise KpiError(f"{path}: cannot be read ({exc.strerror})") from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise KpiError(f"{path}:{line}: not UTF-8 text; save the sheet as 'CSV UTF-8'") from None
-
-
-def _records(path: Path, text: str) -> Iterator[tuple[int, list[str]]]:
-    """Non-blank records with the physical line each starts on."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    end = 0
-    try:
-        for cells in reader:
-            start, end = end + 1, reader.line_num
-            if any(cell.strip() for cell in cells):
-                yield start, [cell.strip() for cell in cells]
-    except csv.Error as exc:
-        raise KpiError(f"{path}:{end + 1}: {exc}") from None
-
-
-def _columns(path: Path, line: int, header: list[str]) -> list[str | None]:
-    names = [cell.lower() or None for cell in header]
-    problems = []
-    unknown = [name for name in names if name is not None and name not in COLUMNS]
-    if unknown:
-        hint = ""
-        if len(header) == 1 and any(sep in header[0] for sep in ";\t"):
-            hint = "; the columns must be separated by commas"
-        listed = ", ".join(repr(name) for name in unknown)
-        problems.append(f"unknown column(s) {listed} (known: {', '.join(COLUMNS)}){hint}")
-    missing = [name for name in REQUIRED_COLUMNS if name not in names]
-    if missing:
-        problems.append(f"missing required column(s) {', '.join(repr(n) for n in missing)}")
-    repeated = sorted({name for name in names if name is not None and names.count(name) > 1})
-    if repeated:
-        problems.append(f"column(s) {', '.join(repr(n) for n in repeated)} appear more than once")
-    if problems:
-        raise KpiError(f"{path}:{line}: " + "; ".join(problems))
-    return names
-
-
 def _number(text: str) -> tuple[float | None, str | None]:
     """The value of a cell, or why it is not one."""
     if not text:
@@ -182,11 +132,13 @@ def read_kpis(
     Raises:
         KpiError: when the file cannot be read or its header is wrong.
     """
-    records = _records(path, _read_text(path))
+    records = csvfile.records(path, csvfile.read_text(path, KpiError), KpiError)
     header_line, header = next(records, (1, []))
     if not header:
         raise KpiError(f"{path}: the file is empty (expected a header row)")
-    columns = _columns(path, header_line, header)
+    columns = csvfile.columns(
+        path, header_line, header, known=COLUMNS, required=REQUIRED_COLUMNS, error=KpiError
+    )
     rows: list[KpiRow] = []
     problems: dict[int, list[str]] = {}
     first_line: dict[tuple[str, str, str], int] = {}

@@ -14,11 +14,9 @@ the old team's reports. Each import that writes is recorded in ``roster_imports`
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -30,6 +28,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
+from bot import csvfile
 from bot.errors import TrainbotError
 from bot.i18n import LANGUAGES
 from bot.settings import parse_hhmm
@@ -170,66 +169,17 @@ def read_roster(path: Path, *, course: Course | None) -> Roster:
     Raises:
         RosterError: when the file cannot be read or its header is wrong.
     """
-    records = _records(path, _read_text(path))
+    records = csvfile.records(path, csvfile.read_text(path, RosterError), RosterError)
     header_line, header = next(records, (1, []))
     if not header:
         raise RosterError(f"{path}: the file is empty (expected a header row)")
-    columns = _columns(path, header_line, header)
+    columns = csvfile.columns(
+        path, header_line, header, known=COLUMNS, required=REQUIRED_COLUMNS, error=RosterError
+    )
     checker = _RowChecker(course)
     for line, cells in records:
         checker.check(line, _values(columns, cells))
     return checker.roster()
-
-
-def _read_text(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise RosterError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise RosterError(f"{path}: cannot be read ({exc.strerror})") from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise RosterError(
-            f"{path}:{line}: not UTF-8 text; save the sheet as 'CSV UTF-8' "
-            "(Excel's plain 'CSV' uses the system's legacy encoding)"
-        ) from None
-
-
-def _records(path: Path, text: str) -> Iterator[tuple[int, list[str]]]:
-    """Non-blank records with the physical line each starts on (quoted cells may span lines)."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    end = 0
-    try:
-        for cells in reader:
-            start, end = end + 1, reader.line_num
-            if any(cell.strip() for cell in cells):
-                yield start, [cell.strip() for cell in cells]
-    except csv.Error as exc:
-        raise RosterError(f"{path}:{end + 1}: {exc}") from None
-
-
-def _columns(path: Path, line: int, header: list[str]) -> list[str | None]:
-    """Column names by position; ``None`` for a position without a name."""
-    names = [cell.lower() or None for cell in header]
-    problems = []
-    unknown = [name for name in names if name is not None and name not in COLUMNS]
-    if unknown:
-        hint = ""
-        if len(header) == 1 and any(sep in header[0] for sep in ";\t"):
-            hint = "; the columns must be separated by commas"
-        problems.append(f"unknown column(s) {_quoted(unknown)} (known: {', '.join(COLUMNS)}){hint}")
-    missing = [name for name in REQUIRED_COLUMNS if name not in names]
-    if missing:
-        problems.append(f"missing required column(s) {_quoted(missing)}")
-    repeated = sorted({name for name in names if name is not None and names.count(name) > 1})
-    if repeated:
-        problems.append(f"column(s) {_quoted(repeated)} appear more than once")
-    if problems:
-        raise RosterError(f"{path}:{line}: " + "; ".join(problems))
-    return names
 
 
 def _values(columns: list[str | None], cells: list[str]) -> dict[str | int, str]:
@@ -239,10 +189,6 @@ def _values(columns: list[str | None], cells: list[str]) -> dict[str | int, str]
         name = columns[position] if position < len(columns) else None
         values[name if name is not None else position + 1] = cell
     return values
-
-
-def _quoted(names: list[str]) -> str:
-    return ", ".join(repr(name) for name in names)
 
 
 @lru_cache(maxsize=1)
