@@ -70,7 +70,7 @@ async def test_a_managers_report_in_a_group_goes_to_their_private_chat(
     assert "Weekly training summary — 2026-W47" in private
     assert "Active rate: 67% (2/3)" in private
     assert "- Bob (A): no answer for 7+ days" in private
-    assert "- Ann (A): accuracy 67%, below the pass mark" in private
+    assert "- Ann (A): accuracy 67%, below the pass mark of 80%" in private
     assert "(attachment: report-2026-W47.png" in private
     assert mia.group_log() == SENT_EN  # nothing else was ever shown in the group
 

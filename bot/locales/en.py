@@ -179,7 +179,7 @@ MESSAGES: dict[str, str] = {
     "report_hard_item": "{prompt} — {accuracy} of {tries} first tries",
     "report_follow_up": "People to follow up",
     "report_reason_inactive": "no answer for 7+ days",
-    "report_reason_low_accuracy": "accuracy {accuracy}, below the pass mark",
+    "report_reason_low_accuracy": "accuracy {accuracy}, below the pass mark of {mark}",
     "report_follow_up_unnamed": "Their names went to their own managers, not to this channel.",
     "report_more": "…and {count} more",
     "report_questions": "Questions asked {asked}, not answered {unanswered}; helpful 👍 {helpfulness} {change}",

@@ -152,7 +152,7 @@ MESSAGES: dict[str, str] = {
     "report_hard_item": "{prompt} — 首次作答 {tries} 次，正确率 {accuracy}",
     "report_follow_up": "需要跟进的学员",
     "report_reason_inactive": "7 天以上未作答",
-    "report_reason_low_accuracy": "正确率 {accuracy}，低于合格线",
+    "report_reason_low_accuracy": "正确率 {accuracy}，低于合格线 {mark}",
     "report_follow_up_unnamed": "名单已私下发给各自的经理，不在本频道公布。",
     "report_more": "……另有 {count} 人",
     "report_questions": "提问 {asked} 个，未能回答 {unanswered} 个；回答有帮助 👍 {helpfulness} {change}",

@@ -228,6 +228,7 @@ class FollowUp:
     reason: str  # "inactive" (no answer for 7+ days) or "low_accuracy"
     accuracy: float | None
     last_answer: datetime | None
+    pass_mark: float | None = None  # their track's, which a low accuracy is below
 
 
 @dataclass(frozen=True)
@@ -684,6 +685,7 @@ def _follow_up(people: list[PersonWeek], idle_since: datetime) -> list[FollowUp]
                     reason=reason,
                     accuracy=person.accuracy,
                     last_answer=person.last_answer,
+                    pass_mark=person.pass_threshold,
                 )
             )
     follow.sort(key=_worst_first)

@@ -103,7 +103,12 @@ def _in_progress_note(summary: WeeklySummary, language: str) -> str | None:
 def _reason(item: FollowUp, language: str) -> str:
     if item.reason == "inactive":
         return t(language, "report_reason_inactive")
-    return t(language, "report_reason_low_accuracy", accuracy=percent(item.accuracy))
+    return t(
+        language,
+        "report_reason_low_accuracy",
+        accuracy=percent(item.accuracy),
+        mark=percent(item.pass_mark),
+    )
 
 
 def _questions_line(summary: WeeklySummary, language: str) -> str:
@@ -553,6 +558,7 @@ def as_dict(summary: WeeklySummary, language: str = "en") -> dict[str, Any]:
                 "team": item.team,
                 "reason": item.reason,
                 "accuracy": _round(item.accuracy),
+                "pass_mark": _round(item.pass_mark),
                 "last_answer": _moment(item.last_answer),
             }
             for item in summary.follow_up

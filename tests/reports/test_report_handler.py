@@ -51,7 +51,7 @@ async def test_a_manager_gets_last_weeks_summary_of_their_teams_with_a_chart(
     assert "Quiz completion: 89% (8/9)" in reply.text
     assert "Accuracy: 71% (5/7)" in reply.text
     assert "- Bob (A): no answer for 7+ days" in reply.text
-    assert "- Ann (A): accuracy 67%, below the pass mark" in reply.text
+    assert "- Ann (A): accuracy 67%, below the pass mark of 80%" in reply.text
     assert "Dee" not in reply.text and "Gus" not in reply.text  # not Mia's people this week
     assert reply.attachment is not None and reply.attachment.mime_type == "image/png"
     image = Image.open(io.BytesIO(reply.attachment.content))
@@ -93,7 +93,7 @@ async def test_someone_stored_with_an_unknown_time_zone_breaks_no_report(bot: Tr
         )
     (reply,) = await ask(bot, "mia")
     assert "Active rate: 67% (2/3)" in reply.text and "Accuracy: 71% (5/7)" in reply.text
-    assert "- Ann (A): accuracy 67%, below the pass mark" in reply.text
+    assert "- Ann (A): accuracy 67%, below the pass mark of 80%" in reply.text
     (everyone,) = await ask(bot, "root")
     assert "Active rate: 50% (3/6)" in everyone.text
     refusal, progress = await ask(bot, "ann")
