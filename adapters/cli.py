@@ -523,7 +523,7 @@ def push(
     typer.echo(_campaign_summary(result))
 
 
-def _campaign_summary(result: CampaignReport, *, shown: int = 5) -> str:
+def _campaign_summary(result: CampaignReport, *, shown: int = 12) -> str:
     """What ``trainbot push`` did: queued, deferred (until when) and skipped (why)."""
     lines = [
         f"campaign {result.campaign.removeprefix('campaign:')}: {result.people} people; "
@@ -535,7 +535,7 @@ def _campaign_summary(result: CampaignReport, *, shown: int = 5) -> str:
         lines.append(f"  deferred {count}: {reason}, until {until}")
     if len(groups) > shown:
         rest = sum(count for _, count in groups[shown:])
-        lines.append(f"  deferred {rest} more, until {len(groups) - shown} other times")
+        lines.append(f"  deferred {rest} more, to {len(groups) - shown} other local times")
     for reason, count in result.skipped.most_common():
         lines.append(f"  skipped {count}: {reason}")
     return "\n".join(lines)

@@ -123,13 +123,17 @@ def next_allowed(
         reason = QUIET_HOURS
         if local.time() < quiet.end:  # the quiet window ends later today
             return Deferral(reason, datetime.combine(today, quiet.end, zone))
+    reasons = [reason]  # every reason on the way, so a blackout after a weekend is named
     for offset in range(1, LOOKAHEAD_DAYS + 1):
         day = today + timedelta(days=offset)
-        if blocked(day) is None:
+        later = blocked(day)
+        if later is None:
             first = time(0, 0)
             if quiet is not None and quiet.contains(first):
                 first = quiet.end
-            return Deferral(reason, datetime.combine(day, first, zone))
+            return Deferral(", then ".join(reasons), datetime.combine(day, first, zone))
+        if later not in reasons:
+            reasons.append(later)
     raise LookupError(NO_ALLOWED_DAY)
 
 

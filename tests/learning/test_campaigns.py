@@ -115,6 +115,20 @@ async def test_a_blackout_defers_to_the_first_day_after_it(sqlite_database: Data
     assert report.deferred == {("blackout singles-day", "2026-11-13 08:00 Asia/Shanghai"): 1}
 
 
+async def test_a_weekend_before_a_blackout_names_both(sqlite_database: Database) -> None:
+    # Saturday 2026-11-07 03:00 UTC: the weekend, then singles-day (Mon 11-09..Thu 11-12).
+    start = datetime(2026, 11, 7, 3, 0, tzinfo=UTC)
+    harness = make_harness(sqlite_database, start)
+    add_person(sqlite_database, "shanghai", "Asia/Shanghai")
+    report = push_campaign(
+        sqlite_database, harness.library.course, now=start, window=window(harness),
+        track="frontline", lesson="fl-03",
+    )  # fmt: skip
+    assert report.deferred == {
+        ("not a working day, then blackout singles-day", "2026-11-13 08:00 Asia/Shanghai"): 1
+    }
+
+
 async def test_two_campaigns_in_one_minute_both_deliver(sqlite_database: Database) -> None:
     harness = make_harness(sqlite_database, MORNING)
     add_person(sqlite_database, "shanghai", "Asia/Shanghai")
