@@ -71,6 +71,23 @@ async def test_stop_pauses_and_start_resumes(chat_as: DriverFactory, bot: TrainB
     assert person is not None and person.status is PersonStatus.ACTIVE
 
 
+async def test_start_again_says_what_is_true(chat_as: DriverFactory) -> None:
+    """Left before choosing a track: /start picks up there, no pushes are said to resume.
+    Enrolled and never paused: nothing to resume either. Paused with /stop: resumed."""
+    dan = chat_as("dan", "en")
+    await dan.say("/start")
+    unfinished = " ".join(await dan.say("/start"))
+    assert "Your enrolment is not finished yet" in unfinished and "on again" not in unfinished
+    assert "Which track fits your role? Choose one:" in unfinished
+    await dan.press("Frontline operations")
+    await dan.press("Asia/Shanghai")
+    again = " ".join(await dan.say("/start"))
+    assert "You are enrolled; lessons and quizzes come as usual." in again
+    await dan.say("/stop")
+    resumed = " ".join(await dan.say("/start"))
+    assert "Lessons and quizzes are on again." in resumed
+
+
 async def test_stop_before_enrolling_says_how_to_start(chat_as: DriverFactory) -> None:
     (answer,) = await chat_as("carol", "en").say("/stop")
     assert "not enrolled" in answer and "/start" in answer

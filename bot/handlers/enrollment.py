@@ -15,7 +15,7 @@ from bot.i18n import t
 from bot.payloads import EnrolChoice, SettingChoice
 from bot.people import enrol, find_person, is_timezone
 from bot.settings import parse_hhmm
-from bot.store.models import Person
+from bot.store.models import Person, PersonStatus
 
 if TYPE_CHECKING:
     from bot.context import BotContext
@@ -90,6 +90,8 @@ def start(ctx: BotContext, event: Command) -> list[Reply]:
     who = event.person
     # No role is stored here: admins are whoever TRAINBOT_ADMINS lists when they write.
     with ctx.db.session() as session:
+        before = find_person(session, who)
+        paused = before is not None and before.status is not PersonStatus.ACTIVE
         person, created = enrol(
             session,
             who,
@@ -110,13 +112,14 @@ def start(ctx: BotContext, event: Command) -> list[Reply]:
         questions = (step == STEP_TRACK) + (
             step in (STEP_TRACK, STEP_TIMEZONE) and not who.timezone
         )
-        greeting = Reply(
-            t(
-                person.language,
-                f"welcome_new_{questions}" if created else "welcome_back",
-                name=person.display_name,
-            )
-        )
+        if created:
+            key = f"welcome_new_{questions}"
+        elif step in (STEP_TRACK, STEP_TIMEZONE):
+            key = "welcome_unfinished"  # left /start before answering: pick up from there
+        else:
+            # Only someone who had stopped (or was unreachable) has pushes to resume.
+            key = "welcome_back" if paused else "welcome_again"
+        greeting = Reply(t(person.language, key, name=person.display_name))
         return [greeting, *_next_step(ctx, person)]
 
 

@@ -18,6 +18,8 @@ MESSAGES: dict[str, str] = {
     "welcome_new_0": "Welcome, {name}! You are enrolled. Type /help any time to see what I can do.",
     "welcome_new_1": "Welcome, {name}! You are enrolled; one quick question to set you up. Type /help any time to see what I can do.",
     "welcome_new_2": "Welcome, {name}! You are enrolled; two quick questions to set you up. Type /help any time to see what I can do.",
+    "welcome_unfinished": "Welcome back, {name}. Your enrolment is not finished yet:",
+    "welcome_again": "Welcome back, {name}. You are enrolled; lessons and quizzes come as usual.",
     "welcome_back": "Welcome back, {name}. Lessons and quizzes are on again.",
     "unknown_command": "I don't know the command /{name}. Type /help for the list.",
     "answer_intro": "From the course materials:",

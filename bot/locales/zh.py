@@ -18,6 +18,8 @@ MESSAGES: dict[str, str] = {
     "welcome_new_0": "欢迎你，{name}！报名已完成。随时输入 /help 查看我能做什么。",
     "welcome_new_1": "欢迎你，{name}！报名已完成，再回答一个小问题就设置好了。随时输入 /help 查看我能做什么。",
     "welcome_new_2": "欢迎你，{name}！报名已完成，再回答两个小问题就设置好了。随时输入 /help 查看我能做什么。",
+    "welcome_unfinished": "欢迎回来，{name}。报名还没完成：",
+    "welcome_again": "欢迎回来，{name}。你已经报名，课程和测验照常推送。",
     "welcome_back": "欢迎回来，{name}。课程和测验推送已恢复。",
     "unknown_command": "我不认识命令 /{name}。输入 /help 查看命令列表。",
     "answer_intro": "根据课程资料：",
