@@ -180,6 +180,8 @@ MESSAGES: dict[str, str] = {
     "report_hardest": "Hardest questions (first-try accuracy)",
     "report_hard_item": "{prompt} — {accuracy} of {tries} first tries",
     "report_follow_up": "People to follow up",
+    "report_last_answered": " (last answer {day})",
+    "report_never_answered": " (never answered)",
     "report_reason_inactive": "no answer for 7+ days",
     "report_reason_low_accuracy": "accuracy {accuracy}, below the pass mark of {mark}",
     "report_follow_up_unnamed": "Their names went to their own managers, not to this channel.",

@@ -153,6 +153,8 @@ MESSAGES: dict[str, str] = {
     "report_hardest": "最难的题目（首次作答正确率）",
     "report_hard_item": "{prompt} — 首次作答 {tries} 次，正确率 {accuracy}",
     "report_follow_up": "需要跟进的学员",
+    "report_last_answered": "（上次作答 {day}）",
+    "report_never_answered": "（从未作答）",
     "report_reason_inactive": "7 天以上未作答",
     "report_reason_low_accuracy": "正确率 {accuracy}，低于合格线 {mark}",
     "report_follow_up_unnamed": "名单已私下发给各自的经理，不在本频道公布。",

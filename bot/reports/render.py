@@ -100,9 +100,13 @@ def _in_progress_note(summary: WeeklySummary, language: str) -> str | None:
     )
 
 
-def _reason(item: FollowUp, language: str) -> str:
+def _reason(item: FollowUp, language: str, timezone: str) -> str:
     if item.reason == "inactive":
-        return t(language, "report_reason_inactive")
+        reason = t(language, "report_reason_inactive")
+        if item.last_answer is None:
+            return reason + t(language, "report_never_answered")
+        day = item.last_answer.astimezone(ZoneInfo(timezone)).date().isoformat()
+        return reason + t(language, "report_last_answered", day=day)
     return t(
         language,
         "report_reason_low_accuracy",
@@ -417,7 +421,7 @@ def chat_text(summary: WeeklySummary, language: str, *, names: bool = True) -> s
         lines.append(t(language, "report_follow_up_unnamed"))
     shown = chat_follow_up(summary.follow_up) if names else []
     for item in shown:
-        lines.append(f"- {item.name} ({item.team}): {_reason(item, language)}")
+        lines.append(f"- {item.name} ({item.team}): {_reason(item, language, summary.timezone)}")
     if names and len(summary.follow_up) > len(shown):
         lines.append(t(language, "report_more", count=len(summary.follow_up) - len(shown)))
     if summary.gaps:
@@ -867,7 +871,7 @@ def to_markdown(summary: WeeklySummary, language: str) -> str:
         lines.append(t(language, "report_none"))
     lines += ["", f"## {t(language, 'report_follow_up')} ({len(summary.follow_up)})", ""]
     lines.extend(
-        f"- {markdown_text(item.name)} ({markdown_text(item.team)}): {_reason(item, language)}"
+        f"- {markdown_text(item.name)} ({markdown_text(item.team)}): {_reason(item, language, summary.timezone)}"
         for item in summary.follow_up
     )
     if not summary.follow_up:
@@ -960,7 +964,10 @@ def to_html(summary: WeeklySummary, language: str, chart_png: bytes) -> str:
         )
         for item in summary.hardest
     ]
-    follow = [f"{item.name} ({item.team}): {_reason(item, language)}" for item in summary.follow_up]
+    follow = [
+        f"{item.name} ({item.team}): {_reason(item, language, summary.timezone)}"
+        for item in summary.follow_up
+    ]
     if summary.gaps is None:
         gaps_html = f"<p>{html.escape(t(language, 'report_gaps_unavailable'))}</p>"
     else:

@@ -50,7 +50,7 @@ async def test_a_manager_gets_last_weeks_summary_of_their_teams_with_a_chart(
     assert "Active rate: 67% (2/3)" in reply.text
     assert "Quiz completion: 89% (8/9)" in reply.text
     assert "Accuracy: 71% (5/7)" in reply.text
-    assert "- Bob (A): no answer for 7+ days" in reply.text
+    assert "- Bob (A): no answer for 7+ days (last answer 2026-11-10)" in reply.text
     assert "- Ann (A): accuracy 67%, below the pass mark of 80%" in reply.text
     assert "Dee" not in reply.text and "Gus" not in reply.text  # not Mia's people this week
     assert reply.attachment is not None and reply.attachment.mime_type == "image/png"
@@ -68,7 +68,7 @@ async def test_a_manager_cannot_see_another_team(bot: TrainBot) -> None:
 async def test_an_admin_sees_everything_and_may_pick_a_team_and_week(bot: TrainBot) -> None:
     (everyone,) = await ask(bot, "root")
     assert "Active rate: 50% (3/6)" in everyone.text
-    assert "- Gus (—): no answer for 7+ days" in everyone.text
+    assert "- Gus (—): no answer for 7+ days (never answered)" in everyone.text
     assert "- How do we win back churned users? — asked 2×, unanswered 1, 👎 1" in everyone.text
     (team_b,) = await ask(bot, "root", "2026-w46 B")
     assert "2026-W46" in team_b.text and "Active rate: — (0/0)" in team_b.text
