@@ -175,6 +175,7 @@ def populate(db: Database, seed: int = 7) -> dict[str, int]:
         "teams": "id, name, created_at",
         "people": "id, platform, platform_user_id, display_name, language, timezone, track_id, "
         "team_id, role, status, enrolled_at, created_at, updated_at",
+        "team_memberships": "id, person_id, team_id, since",
         "deliveries": "id, person_id, kind, slot, local_date, item_id, track_id, team_id, status, "
         "completed_at, send_attempts, claimed_at, sent_at",
         "attempts": "id, person_id, question_id, delivery_id, correct, first_try, answered_at, "
@@ -216,6 +217,8 @@ def populate(db: Database, seed: int = 7) -> dict[str, int]:
     tables: dict[str, list[Any]] = {
         "teams": teams,
         "people": person_rows,
+        # The bot writes a person's team history as it stores them; bulk inserts must too.
+        "team_memberships": [(pid, pid, team, at) for pid, _, _, team, at in people],
         "deliveries": delivery_rows,
         "attempts": attempt_rows,
     }
