@@ -92,6 +92,12 @@ MESSAGES: dict[str, str] = {
     "lesson_header": "📘 **{title}**",
     "lesson_done": "Got it ✅",
     "lesson_quiz": "Quiz me 📝",
+    # Satisfaction survey after a lesson (docs/learning.md#satisfaction-survey)
+    "survey_ask_lesson": "How useful was “{lesson}”? Tap 1 (not at all) to 5 (very).",
+    "survey_ask_track": "You finished the track “{track}” 🎉 How useful was it overall? Tap 1 (not at all) to 5 (very).",
+    "survey_rated": "Thanks — you rated it {stars}. Reply to this message with a comment if you like.",
+    "survey_rated_already": "Your rating was already recorded ({stars}); it counts once.",
+    "survey_comment_saved": "Thanks, your comment is saved with your rating.",
     "lesson_noted": "Noted — lesson completed.",
     "quiz_header": "📝 **Quiz**",
     "quiz_multi_hint": "(choose all that apply, then Submit)",

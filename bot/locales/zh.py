@@ -73,6 +73,12 @@ MESSAGES: dict[str, str] = {
     "lesson_header": "📘 **{title}**",
     "lesson_done": "学完了 ✅",
     "lesson_quiz": "考考我 📝",
+    # 课后满意度调查（docs/learning.md#satisfaction-survey）
+    "survey_ask_lesson": "“{lesson}”这一课对你有多大帮助？点 1（没有帮助）到 5（很有帮助）。",
+    "survey_ask_track": "你已学完“{track}”轨道 🎉 整体来看对你有多大帮助？点 1（没有帮助）到 5（很有帮助）。",
+    "survey_rated": "谢谢，你的评分是 {stars}。想补充意见的话，直接回复这条消息即可。",
+    "survey_rated_already": "你的评分已经记录过了（{stars}），只计一次。",
+    "survey_comment_saved": "谢谢，你的意见已和评分一起保存。",
     "lesson_noted": "已记录：本课已完成。",
     "quiz_header": "📝 **小测验**",
     "quiz_multi_hint": "（多选：选好所有正确选项后点“提交”）",
