@@ -78,11 +78,12 @@ def lesson_button(ctx: BotContext, event: ButtonPress, payload: LessonPayload) -
                 quiet=ctx.settings.quiet,
                 fallback_timezone=ctx.settings.timezone,
             )
-    # The survey comes last, so the console's next typed line (its comment) follows it.
-    after = [survey] if survey is not None else []
+    asked = [survey] if survey is not None else []
     if not isinstance(payload, LessonQuiz):
-        return [Reply(t(language, "lesson_noted")), *after]
-    return [*deliver_quiz_now(ctx, event.person, language), *after]
+        return [Reply(t(language, "lesson_noted")), *asked]
+    # The quiz asked for comes last: it is what the person acts on next (a typed answer
+    # answers it), the survey above it waits for a tap.
+    return [*asked, *deliver_quiz_now(ctx, event.person, language)]
 
 
 def quiz_button(ctx: BotContext, event: ButtonPress, payload: QuizPayload) -> list[Reply]:
