@@ -64,6 +64,7 @@ MESSAGES: dict[str, str] = {
         "- the questions you asked ({questions}) and my answers: their text is deleted, "
         "only an anonymous count stays in the trainers' statistics"
     ),
+    "forget_confirm_surveys": "- your ratings of lessons ({surveys}) and the comments you added",
     "forget_confirm_manager": "- your place as manager of {teams} team(s): the weekly summary stops",
     "forget_confirm_final": (
         "This cannot be undone. If you write to me again, you start afresh as a new person."

@@ -197,3 +197,16 @@ async def test_quiz_me_asks_the_survey_before_the_quiz(
     (rated,) = await hal.press("⭐3")
     assert "you rated it ⭐3" in rated
     assert surveys(bot)[0].rating == 3
+
+
+async def test_forget_names_and_erases_the_ratings(chat_as: DriverFactory, bot: TrainBot) -> None:
+    ivy = chat_as("ivy")
+    await enrol(ivy)
+    await push_lesson(bot, ivy, "fl-01")
+    await ivy.press("Got it")
+    await ivy.press("⭐2")
+    await ivy.reply("you rated it ⭐2", "Too long for a phone screen")
+    (summary,) = await ivy.say("/forget")
+    assert "your ratings of lessons (1) and the comments you added" in summary
+    await ivy.press("Yes, erase")
+    assert surveys(bot) == []
