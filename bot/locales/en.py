@@ -93,6 +93,17 @@ MESSAGES: dict[str, str] = {
     "lesson_header": "📘 **{title}**",
     "lesson_done": "Got it ✅",
     "lesson_quiz": "Quiz me 📝",
+    # Satisfaction in the weekly report (docs/reports.md#satisfaction-level-1)
+    "satisfaction_title": "Satisfaction (level 1)",
+    "satisfaction_definition": "Lesson and track ratings from the one-tap survey after a lesson, 1 (not useful) to 5 (very useful), given this week; the change is this week's mean minus last week's.",
+    "satisfaction_mean": "Mean rating",
+    "satisfaction_count": "Ratings",
+    "satisfaction_last_week": "Last week (ratings)",
+    "satisfaction_change": "Change",
+    "satisfaction_team": "Team {name}",
+    "satisfaction_track": "Track {name}",
+    "satisfaction_total": "All",
+    "satisfaction_chat": "Satisfaction: {mean} / 5 ({count} ratings) {change}",
     # Satisfaction survey after a lesson (docs/learning.md#satisfaction-survey)
     "survey_ask_lesson": "How useful was “{lesson}”? Tap 1 (not at all) to 5 (very).",
     "survey_ask_track": "You finished the track “{track}” 🎉 How useful was it overall? Tap 1 (not at all) to 5 (very).",

@@ -74,6 +74,17 @@ MESSAGES: dict[str, str] = {
     "lesson_header": "📘 **{title}**",
     "lesson_done": "学完了 ✅",
     "lesson_quiz": "考考我 📝",
+    # 周报中的满意度（docs/reports.md#satisfaction-level-1）
+    "satisfaction_title": "满意度（一级）",
+    "satisfaction_definition": "课后一键调查中本周给出的课程和轨道评分，1（没有帮助）到 5（很有帮助）；变化为本周平均分减上周平均分。",
+    "satisfaction_mean": "平均分",
+    "satisfaction_count": "评分数",
+    "satisfaction_last_week": "上周（评分数）",
+    "satisfaction_change": "变化",
+    "satisfaction_team": "团队 {name}",
+    "satisfaction_track": "轨道 {name}",
+    "satisfaction_total": "合计",
+    "satisfaction_chat": "满意度：{mean} / 5（{count} 个评分）{change}",
     # 课后满意度调查（docs/learning.md#satisfaction-survey）
     "survey_ask_lesson": "“{lesson}”这一课对你有多大帮助？点 1（没有帮助）到 5（很有帮助）。",
     "survey_ask_track": "你已学完“{track}”轨道 🎉 整体来看对你有多大帮助？点 1（没有帮助）到 5（很有帮助）。",
