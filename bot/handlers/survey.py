@@ -35,7 +35,7 @@ def rating_button(ctx: BotContext, event: ButtonPress, payload: SurveyRating) ->
             stars = surveys.stars(result.rating) if result.rating else ""
             return [Reply(t(language, "survey_rated_already", stars=stars))]
         case surveys.Rated.NOT_YOURS:
-            return [Reply(t(language, "answer_not_yours"))]
+            return [Reply(t(language, "survey_not_yours"))]
     return [Reply(t(language, "stale_button"))]
 
 

@@ -109,6 +109,7 @@ MESSAGES: dict[str, str] = {
     "survey_ask_track": "You finished the track “{track}” 🎉 How useful was it overall? Tap 1 (not at all) to 5 (very).",
     "survey_rated": "Thanks — you rated it {stars}. Reply to this message with a comment if you like.",
     "survey_rated_already": "Your rating was already recorded ({stars}); it counts once.",
+    "survey_not_yours": "That survey was sent to someone else; your rating wasn't recorded.",
     "survey_comment_saved": "Thanks, your comment is saved with your rating.",
     "lesson_noted": "Noted — lesson completed.",
     "quiz_header": "📝 **Quiz**",

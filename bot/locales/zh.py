@@ -90,6 +90,7 @@ MESSAGES: dict[str, str] = {
     "survey_ask_track": "你已学完“{track}”轨道 🎉 整体来看对你有多大帮助？点 1（没有帮助）到 5（很有帮助）。",
     "survey_rated": "谢谢，你的评分是 {stars}。想补充意见的话，直接回复这条消息即可。",
     "survey_rated_already": "你的评分已经记录过了（{stars}），只计一次。",
+    "survey_not_yours": "这份评分调查是发给别人的，你的评分没有记录。",
     "survey_comment_saved": "谢谢，你的意见已和评分一起保存。",
     "lesson_noted": "已记录：本课已完成。",
     "quiz_header": "📝 **小测验**",

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from bot import events
 from bot.app import TrainBot
 from bot.clock import FakeClock
+from bot.events import ButtonPress, Conversation
 from bot.learning import claim, local_date
 from bot.people import find_person
 from bot.store.models import DeliveryKind, DeliveryStatus, SurveyResponse
@@ -210,3 +211,20 @@ async def test_forget_names_and_erases_the_ratings(chat_as: DriverFactory, bot: 
     assert "your ratings of lessons (1) and the comments you added" in summary
     await ivy.press("Yes, erase")
     assert surveys(bot) == []
+
+
+async def test_someone_elses_survey_and_a_forged_one(chat_as: DriverFactory, bot: TrainBot) -> None:
+    jo = chat_as("jo")
+    await enrol(jo)
+    await push_lesson(bot, jo, "fl-01")
+    await jo.press("Got it")
+    survey_id = surveys(bot)[0].id
+    kim = chat_as("kim")
+    await enrol(kim)
+    conversation = Conversation(kim.platform, kim.user_id)
+    who = events.Person(kim.platform, kim.user_id, locale="en-US")
+    (not_yours,) = bot.handle_now(ButtonPress(who, conversation, f"sv:{survey_id}:1"))
+    assert "That survey was sent to someone else" in not_yours.text
+    (stale,) = bot.handle_now(ButtonPress(who, conversation, "sv:999:1"))
+    assert "no longer active" in stale.text
+    assert surveys(bot)[0].rating is None
