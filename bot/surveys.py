@@ -19,6 +19,7 @@ free-text reply to the survey message is its comment (a later reply replaces it)
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -221,3 +222,40 @@ def comment(
     survey.comment = text.strip()[:COMMENT_CHARS]
     survey.commented_at = now
     return survey
+
+
+def comments_by_lesson(
+    session: Session,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    team_ids: Collection[int] | None = None,
+) -> dict[str, list[str]]:
+    """The survey comments by lesson id, oldest first: what
+    :func:`bot.evaluation.words.analyse_lessons` reads.
+
+    A comment on an end-of-track survey is about the whole track; it is still filed under
+    the last lesson, whose survey asked it.
+
+    Args:
+        session: an open session.
+        since: only comments written at or after this moment.
+        until: only comments written before this moment.
+        team_ids: only comments of people asked while in these teams (``None``: all).
+    """
+    query = select(SurveyResponse.lesson_id, SurveyResponse.comment).where(
+        SurveyResponse.comment.is_not(None)
+    )
+    if since is not None:
+        query = query.where(SurveyResponse.commented_at >= since)
+    if until is not None:
+        query = query.where(SurveyResponse.commented_at < until)
+    if team_ids is not None:
+        query = query.where(SurveyResponse.team_id.in_(sorted(team_ids)))
+    found: dict[str, list[str]] = {}
+    for lesson_id, text in session.execute(
+        query.order_by(SurveyResponse.commented_at, SurveyResponse.id)
+    ).all():
+        if text and text.strip():
+            found.setdefault(lesson_id, []).append(text)
+    return found

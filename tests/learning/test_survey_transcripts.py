@@ -228,3 +228,30 @@ async def test_someone_elses_survey_and_a_forged_one(chat_as: DriverFactory, bot
     (stale,) = bot.handle_now(ButtonPress(who, conversation, "sv:999:1"))
     assert "no longer active" in stale.text
     assert surveys(bot)[0].rating is None
+
+
+async def test_comments_feed_the_learners_words_analysis(
+    chat_as: DriverFactory, bot: TrainBot, clock: FakeClock
+) -> None:
+    from bot.evaluation.words import analyse_lessons
+    from bot.surveys import comments_by_lesson
+
+    for user_id, lesson_id, rating, text in (
+        ("kai", "fl-01", 5, "Very useful, clear examples"),
+        ("lin", "fl-02", 1, "Too long and confusing"),
+        ("mo", "fl-02", 2, "Confusing, too long for a phone"),
+    ):
+        learner = chat_as(user_id)
+        await enrol(learner)
+        await push_lesson(bot, learner, lesson_id)
+        await learner.press("Got it")
+        await learner.press(f"⭐{rating}")
+        await learner.reply(f"you rated it ⭐{rating}", text)
+    with bot.ctx.db.session() as session:
+        comments = comments_by_lesson(session)
+    assert comments == {
+        "fl-01": ["Very useful, clear examples"],
+        "fl-02": ["Too long and confusing", "Confusing, too long for a phone"],
+    }
+    ranked = analyse_lessons(comments)  # the lexicon: no embedding model given
+    assert [lesson.lesson_id for lesson in ranked] == ["fl-02", "fl-01"]  # most negative first
