@@ -23,7 +23,9 @@ Team A 4.5 (2) against 3.0 (1): +1.5; A1 2.0 (1), no rating before; B 1.0 (1) ag
 from __future__ import annotations
 
 import json
+import subprocess
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -43,6 +45,7 @@ from quizzes.content import Course
 from quizzes.loader import load_course
 from tests.conftest import SAMPLE_CONTENT
 from tests.reports.handbuilt import SHANGHAI, WEEK, World, build, utc
+from tests.reports.test_html_render import _chromium
 
 ZONE = "Asia/Shanghai"
 RATINGS = (
@@ -208,3 +211,28 @@ def test_every_output_shows_it(database: Database, course: Course, world: World)
     page = to_html(report, "en", b"")
     assert '<h2 id="satisfaction">Satisfaction (level 1)</h2>' in page
     assert '<tr class="total"><td>All</td><td>3.0</td><td>4</td>' in page
+
+
+def test_the_html_section_renders_in_chromium(
+    sqlite_database: Database, course: Course, tmp_path: Path
+) -> None:
+    """Headless Chromium reads the page and lays the table out: the DOM it builds has the
+    section's heading and one row per team, per track and the total."""
+    chromium = _chromium()
+    world = build(sqlite_database)
+    rate(sqlite_database, world)
+    page = to_html(summary(sqlite_database, course), "zh", b"")
+    html_file = tmp_path / "report.html"
+    html_file.write_text(page, encoding="utf-8")
+    dom = subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", html_file.as_uri()],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    assert '<h2 id="satisfaction">满意度（一级）</h2>' in dom
+    table = dom[dom.index('<table id="satisfaction-table">') :]
+    table = table[: table.index("</table>")]
+    assert table.count("<tr") == 1 + 3 + 2 + 1  # header, teams A A1 B, two tracks, total
+    assert "<td>合计</td><td>3.0</td><td>4</td><td>3.5 (2)</td><td>▼0.5</td>" in table
