@@ -911,6 +911,7 @@ def users_forget(
             preview = erasure_preview(session, person_id)
         typer.echo(
             f"{who}: {preview.deliveries} deliveries, {preview.attempts} answers, "
+            f"{preview.survey_responses} survey ratings, "
             f"{preview.review_states} review states and the text of {preview.questions} "
             f"questions will be erased; manager of {preview.managed_teams} team(s), "
             f"named as manager by {preview.direct_reports} people"

@@ -50,6 +50,8 @@ def parse_line(
     person: Person,
     conversation: Conversation,
     buttons: Sequence[Button] | Mapping[int, Button],
+    button_refs: Mapping[int, str] | None = None,
+    last_ref: str | None = None,
 ) -> Event | None:
     """Turn one typed line into an event; ``None`` for a blank line.
 
@@ -59,6 +61,9 @@ def parse_line(
         conversation: the console conversation.
         buttons: the buttons currently shown, by their number (a sequence is numbered
             from 1).
+        button_refs: the reference of the message each numbered button is on.
+        last_ref: the reference of the last message printed: a typed line replies to it,
+            as a line typed in a terminal answers what was just shown.
     """
     text = line.strip()
     if not text:
@@ -69,8 +74,9 @@ def parse_line(
     number = ascii_int(text, max_digits=4)
     shown = buttons if isinstance(buttons, Mapping) else dict(enumerate(buttons, start=1))
     if number is not None and number in shown:
-        return ButtonPress(person, conversation, shown[number].payload)
-    return Text(person, conversation, text)
+        ref = (button_refs or {}).get(number)
+        return ButtonPress(person, conversation, shown[number].payload, message_ref=ref)
+    return Text(person, conversation, text, reply_to=last_ref)
 
 
 def first_button_number(reply: Reply, first_number: int = 1) -> int:
@@ -221,6 +227,9 @@ class ConsoleChat:
             PLATFORM, person.user_id, ConversationKind.DIRECT, thread_id=secrets.token_hex(4)
         )
         self.buttons: dict[int, Button] = {}  # by the number shown next to each
+        self.button_refs: dict[int, str] = {}  # the message each numbered button is on
+        self.last_ref: str | None = None  # the last message printed
+        self._printed = 0
         self._lock = asyncio.Lock()
 
     async def send(self, conversation: Conversation, reply: Reply) -> str | None:
@@ -237,13 +246,29 @@ class ConsoleChat:
 
     def _show(self, replies: list[Reply]) -> None:
         buttons: dict[int, Button] = {}
-        for reply in replies:
+        refs: dict[int, str] = {}
+        for index, reply in enumerate(replies):
+            edits = reply.edit_ref is not None and reply.edit_ref.startswith(f"{PLATFORM}:")
+            if edits and index + 1 < len(replies):
+                # A terminal cannot change what it printed: an edit that only closes a
+                # message (a quiz's options) is left out when replies follow that say
+                # what happened; an edit alone (a tick, a rating) is printed again.
+                continue
+            if edits:
+                ref = str(reply.edit_ref)  # an edited message keeps its reference
+            else:
+                self._printed += 1
+                ref = f"{PLATFORM}:{self.conversation.thread_id}:{self._printed}"
             first = first_button_number(reply, max(buttons, default=0) + 1)
             self.stdout.write(render(reply, first_number=first) + "\n")
             flat = [button for row in reply.buttons for button in row]
-            buttons.update(enumerate(flat, start=first))
+            numbered = dict(enumerate(flat, start=first))
+            buttons.update(numbered)
+            refs.update(dict.fromkeys(numbered, ref))
+            self.last_ref = ref
         if buttons:
             self.buttons = buttons
+            self.button_refs = refs
         self.stdout.flush()
 
     async def run(self, stop: asyncio.Event | None = None) -> int:
@@ -282,7 +307,12 @@ class ConsoleChat:
     async def on_line(self, line: str) -> None:
         """Handle one typed line and print the bot's replies."""
         event = parse_line(
-            line, person=self.person, conversation=self.conversation, buttons=self.buttons
+            line,
+            person=self.person,
+            conversation=self.conversation,
+            buttons=self.buttons,
+            button_refs=self.button_refs,
+            last_ref=self.last_ref,
         )
         if event is None:
             return

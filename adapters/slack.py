@@ -213,10 +213,14 @@ def parse_event(body: dict[str, Any], *, bot_user_id: str) -> Event | None:
             return Text(person, conversation, text) if text else None
         if event.get("channel_type") != "im":
             return None
-        conversation = Conversation(
-            PLATFORM, channel, ConversationKind.DIRECT, thread_id=event.get("thread_ts")
+        thread = event.get("thread_ts")
+        conversation = Conversation(PLATFORM, channel, ConversationKind.DIRECT, thread_id=thread)
+        # A reply in the thread of one of the bot's messages replies to that message (the
+        # reference a button press on it carries).
+        replied = (
+            message_ref(channel, str(thread)) if thread and thread != event.get("ts") else None
         )
-        return Text(person, conversation, text) if text else None
+        return Text(person, conversation, text, reply_to=replied) if text else None
     if event.get("type") == "app_mention":
         thread = event.get("thread_ts") or event.get("ts")
         conversation = Conversation(PLATFORM, channel, ConversationKind.THREAD, thread_id=thread)

@@ -219,7 +219,9 @@ def parse_message(message: Mapping[str, Any], *, me: BotIdentity) -> Event | Non
             return None  # probably another bot's command
         return Command(person, conversation, name, (args or "").strip())
     if not in_group:
-        return Text(person, conversation, text.strip()) if text.strip() else None
+        if not text.strip():
+            return None
+        return Text(person, conversation, text.strip(), reply_to=_replied_ref(message, me))
     stripped, mentioned = _strip_mention(text, me.username)
     replied = (message.get("reply_to_message") or {}).get("from") or {}
     if not mentioned and replied.get("id") != me.id:
@@ -231,6 +233,15 @@ def parse_message(message: Mapping[str, Any], *, me: BotIdentity) -> Event | Non
         name, args = command.group(1).lower(), command.group(3)
         return Command(person, conversation, name, (args or "").strip())
     return Text(person, conversation, stripped)
+
+
+def _replied_ref(message: Mapping[str, Any], me: BotIdentity) -> str | None:
+    """The ``chat_id:message_id`` of the bot's message this one replies to, if any (the
+    same reference a button press on that message carries)."""
+    replied = message.get("reply_to_message") or {}
+    if (replied.get("from") or {}).get("id") != me.id or "message_id" not in replied:
+        return None
+    return f"{message['chat']['id']}:{replied['message_id']}"
 
 
 def parse_callback_query(

@@ -21,7 +21,16 @@ from bot.clock import Clock, SystemClock
 from bot.context import BotContext
 from bot.events import BotAddress, ButtonPress, Command, Event, Reply, Text
 from bot.events_log import StoredSeenEvents
-from bot.handlers import approval, ask, basics, enrollment, learning, privacy, report
+from bot.handlers import (
+    approval,
+    ask,
+    basics,
+    enrollment,
+    learning,
+    privacy,
+    report,
+    survey,
+)
 from bot.i18n import t
 from bot.library import CourseLibrary
 from bot.ports import SeenEvents
@@ -131,7 +140,7 @@ class TrainBot:
         if isinstance(event, Command):
             return self._command(event)
         if isinstance(event, Text):
-            return ask.ask(self.ctx, event, event.text)
+            return survey.comment_reply(self.ctx, event) or ask.ask(self.ctx, event, event.text)
         if isinstance(event, ButtonPress):
             return self._button(event)
         raise TypeError(f"not an event: {event!r}")
@@ -178,6 +187,8 @@ class TrainBot:
                 return enrollment.enrol_button(self.ctx, event, payload)
             case payloads.SettingChoice():
                 return enrollment.settings_button(self.ctx, event, payload)
+            case payloads.SurveyRating():
+                return survey.rating_button(self.ctx, event, payload)
             case payloads.ForgetConfirm():
                 return privacy.forget_button(self.ctx, event, payload)
         return basics.button(self.ctx, event)  # not a payload this version makes

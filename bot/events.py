@@ -50,11 +50,18 @@ class Conversation:
 
 @dataclass(frozen=True, slots=True)
 class Text:
-    """A free-text message, or a mention of the bot (the mention already stripped)."""
+    """A free-text message, or a mention of the bot (the mention already stripped).
+
+    Attributes:
+        reply_to: the platform reference of the bot's message this one replies to, in the
+            form of :attr:`ButtonPress.message_ref` (a Telegram reply, a Slack thread
+            under that message, the console's last message), if any.
+    """
 
     person: Person
     conversation: Conversation
     text: str
+    reply_to: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -122,6 +122,23 @@ class AccessDecision:
         return f"{self.TAG}:{self.request_id}:{'yes' if self.approve else 'no'}"
 
 
+@dataclass(frozen=True)
+class SurveyRating:
+    """A tap on the satisfaction survey after a lesson: ``sv:<survey>:<1-5>``."""
+
+    TAG: ClassVar[str] = "sv"
+    survey_id: int
+    rating: int
+
+    def encode(self) -> str:
+        """The payload string."""
+        return f"{self.TAG}:{self.survey_id}:{self.rating}"
+
+
+RATINGS = range(1, 6)
+"""The ratings a survey offers (1 not useful at all … 5 very useful)."""
+
+
 class EnrolChoice(_Choice):
     """A choice during enrolment: ``en:track:<id>`` or ``en:tz:<zone>``."""
 
@@ -145,6 +162,7 @@ Payload = (
     | AccessDecision
     | EnrolChoice
     | SettingChoice
+    | SurveyRating
 )
 QuizPayload = QuizAnswer | QuizToggle | QuizSubmit
 LessonPayload = LessonDone | LessonQuiz
@@ -186,6 +204,12 @@ def decode(payload: str) -> Payload | None:
         if row_id is None or verdict not in verdicts:
             return None
         return _VERDICT_PAYLOADS[tag](row_id, verdict == verdicts[0])
+    if tag == SurveyRating.TAG:
+        number, _, value = rest.partition(SEPARATOR)
+        survey_id, rating = ascii_int(number), ascii_int(value)
+        if survey_id is None or rating is None or rating not in RATINGS:
+            return None
+        return SurveyRating(survey_id, rating)
     if tag in (EnrolChoice.TAG, SettingChoice.TAG):
         what, _, value = rest.partition(SEPARATOR)
         if not what or not value:

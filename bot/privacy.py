@@ -4,7 +4,8 @@ Three things, documented for readers in ``docs/privacy.md``:
 
 - :func:`export_person` gathers every row about one person (their profile, team and
   manager, the teams they manage, deliveries, answers, review schedule, the questions
-  they asked and the last questions of their conversations kept for follow-ups) as one
+  they asked, the last questions of their conversations kept for follow-ups, and their
+  survey ratings and comments) as one
   JSON-ready document (``trainbot users export``).
 - :func:`erase_person` forgets a person (``trainbot users forget`` and the self-service
   ``/forget``): their row and every row about them are deleted; the questions they asked
@@ -44,6 +45,7 @@ from bot.store.models import (
     ProcessedEvent,
     ReviewState,
     Role,
+    SurveyResponse,
     Team,
     TeamManager,
     TeamMembership,
@@ -203,6 +205,8 @@ def export_person(session: Session, person: Person, *, now: datetime) -> dict[st
         "conversation_turns": rows(
             ConversationTurn, ConversationTurn.asked_at, ConversationTurn.id
         ),
+        # Their ratings of lessons and tracks, and the comments they replied.
+        "survey_responses": rows(SurveyResponse, SurveyResponse.asked_at, SurveyResponse.id),
         "access_requests": [_row(row) for row in session.scalars(_requests_of(person)).all()],
     }
 
@@ -228,6 +232,7 @@ class Erasure:
         review_states: their spaced-repetition schedule, one per question.
         questions: questions they asked (kept as anonymous counts, text removed).
         conversation_turns: their last questions kept for follow-ups (deleted).
+        survey_responses: their satisfaction ratings and comments (deleted).
         managed_teams: teams they are a manager of.
         direct_reports: people who name them as manager (they keep no link).
     """
@@ -237,6 +242,7 @@ class Erasure:
     review_states: int = 0
     questions: int = 0
     conversation_turns: int = 0
+    survey_responses: int = 0
     managed_teams: int = 0
     direct_reports: int = 0
 
@@ -259,6 +265,7 @@ def erasure_preview(session: Session, person_id: int) -> Erasure:
         review_states=count(ReviewState, ReviewState.person_id),
         questions=count(AskedQuestion, AskedQuestion.person_id),
         conversation_turns=count(ConversationTurn, ConversationTurn.person_id),
+        survey_responses=count(SurveyResponse, SurveyResponse.person_id),
         managed_teams=count(TeamManager, TeamManager.person_id),
         direct_reports=count(Person, Person.manager_id),
     )
@@ -304,6 +311,7 @@ def erase_person(session: Session, person_id: int) -> Erasure | None:
         .values(text=ERASED_TEXT, answer=None, person_id=None)
     )
     turns = bulk(delete(ConversationTurn).where(ConversationTurn.person_id == person_id))
+    surveys = bulk(delete(SurveyResponse).where(SurveyResponse.person_id == person_id))
     attempts = bulk(delete(Attempt).where(Attempt.person_id == person_id))
     review_states = bulk(delete(ReviewState).where(ReviewState.person_id == person_id))
     deliveries = bulk(delete(Delivery).where(Delivery.person_id == person_id))
@@ -320,6 +328,7 @@ def erase_person(session: Session, person_id: int) -> Erasure | None:
         review_states=review_states,
         questions=questions,
         conversation_turns=turns,
+        survey_responses=surveys,
         managed_teams=managed,
         direct_reports=reports,
     )
@@ -340,6 +349,7 @@ class Purge:
         conversation_turns: questions kept for follow-ups, past the follow-up window (or
             the retention window, if that is shorter), deleted.
         attempts: quiz answers deleted.
+        survey_responses: satisfaction ratings and comments deleted.
         deliveries: deliveries deleted (lesson progress is kept, see :data:`LESSON_PROGRESS`).
         lessons_minimised: kept lesson deliveries whose message reference and error
             were cleared.
@@ -353,6 +363,7 @@ class Purge:
     questions: int = 0
     conversation_turns: int = 0
     attempts: int = 0
+    survey_responses: int = 0
     deliveries: int = 0
     lessons_minimised: int = 0
     processed_events: int = 0
@@ -366,6 +377,7 @@ class Purge:
             self.questions
             + self.conversation_turns
             + self.attempts
+            + self.survey_responses
             + self.deliveries
             + self.lessons_minimised
             + self.processed_events
@@ -378,6 +390,7 @@ class Purge:
         return (
             f"{self.questions} question texts removed, {self.conversation_turns} "
             f"conversation turns, {self.attempts} answers, "
+            f"{self.survey_responses} survey ratings, "
             f"{self.deliveries} deliveries, {self.processed_events} processed events, "
             f"{self.access_requests} access requests and "
             f"{self.people} never-enrolled people deleted, {self.lessons_minimised} lesson "
@@ -395,6 +408,7 @@ def purge_expired(
     - ``conversation_turns`` (the questions kept for follow-ups) asked before the cutoff
       or more than ``followup_minutes`` ago: deleted;
     - ``attempts`` answered before the cutoff: deleted;
+    - ``survey_responses`` (ratings and comments) asked before the cutoff: deleted;
     - ``deliveries`` claimed before the cutoff: deleted, except the lesson deliveries
       that record which lessons a person has had (:data:`LESSON_PROGRESS`), which only
       lose their message reference and error text;
@@ -445,6 +459,11 @@ def purge_expired(
         .where(Attempt.answered_at < cutoff)
         .execution_options(synchronize_session=False)
     )
+    surveys = session.execute(
+        delete(SurveyResponse)
+        .where(SurveyResponse.asked_at < cutoff)
+        .execution_options(synchronize_session=False)
+    )
     progress = and_(Delivery.kind == DeliveryKind.LESSON, Delivery.status.in_(LESSON_PROGRESS))
     deliveries = session.execute(
         delete(Delivery)
@@ -483,6 +502,7 @@ def purge_expired(
             ~exists().where(AskedQuestion.person_id == Person.id),
             ~exists().where(Delivery.person_id == Person.id),
             ~exists().where(Attempt.person_id == Person.id),
+            ~exists().where(SurveyResponse.person_id == Person.id),
             ~exists().where(ReviewState.person_id == Person.id),
             ~exists().where(TeamManager.person_id == Person.id),
             ~exists().where(manager.c.manager_id == Person.id),
@@ -495,6 +515,7 @@ def purge_expired(
         questions=_affected(questions),
         conversation_turns=_affected(turns),
         attempts=_affected(attempts),
+        survey_responses=_affected(surveys),
         deliveries=_affected(deliveries),
         lessons_minimised=_affected(lessons),
         processed_events=_affected(events),

@@ -57,6 +57,24 @@ class Cadence(_Strict):
     quizzes_per_day: int = Field(default=1, ge=1, le=5)
 
 
+class SurveyRule(_Strict):
+    """When learners of a track are asked for a one-tap rating (1-5) of a lesson.
+
+    ``every: 0`` asks after no lesson, ``1`` after every lesson, ``N`` after every Nth
+    lesson the learner completes; ``end_of_track`` asks after the track's last lesson
+    whatever ``every`` says. Both off: no surveys on the track.
+    """
+
+    every: int = Field(default=1, ge=0, le=100)
+    end_of_track: bool = True
+
+    def asks_after(self, completed: int, *, last: bool) -> bool:
+        """Whether the ``completed``-th lesson completed (1-based) is followed by a survey."""
+        if last and self.end_of_track:
+            return True
+        return self.every > 0 and completed > 0 and completed % self.every == 0
+
+
 class Track(_Strict):
     """A learning path for one role and level."""
 
@@ -69,6 +87,8 @@ class Track(_Strict):
     cadence: Cadence = Field(default_factory=Cadence)
     switchable: bool = False
     """Whether learners may move themselves to this track (``/settings track ID``)."""
+    survey: SurveyRule = Field(default_factory=SurveyRule)
+    """When its learners are asked to rate a lesson (:class:`SurveyRule`)."""
 
 
 class Blackout(_Strict):

@@ -51,6 +51,14 @@ class ChatDriver(Protocol):
         """Have the bot push ``reply`` to this person through the adapter's outbound port."""
         ...
 
+    async def reply(self, to: str, text: str) -> list[str]:
+        """Reply ``text`` to the bot's most recent message containing ``to`` (as :meth:`say`).
+
+        Telegram: a reply to that message; Slack: a message in its thread; the console:
+        the next typed line, which answers the last message printed (which must be it).
+        """
+        ...
+
 
 DriverMaker = Callable[[Person], ChatDriver]
 
@@ -158,6 +166,11 @@ class ConsoleDriver:
         start = self.out.tell()
         await self.chat.send(self.chat.conversation, reply)
         return [self.out.getvalue()[start:]]
+
+    async def reply(self, to: str, text: str) -> list[str]:
+        """Type the next line: the console reads it as a reply to the last message printed."""
+        assert to in self.out.getvalue().rstrip("\n").rsplit("\n", 1)[-1], "not the last message"
+        return await self.say(text)
 
     async def press(self, label: str) -> list[str]:
         """Type the number shown next to the button labelled ``label``."""

@@ -651,6 +651,24 @@ class SlackDriver:
         }
         return await self._exchange(json_body(event_envelope(event)), "application/json")
 
+    async def reply(self, to: str, text: str) -> list[str]:
+        """Reply in the thread of the bot's most recent DM message (or edit) containing ``to``."""
+        for message in reversed(self.fake.messages):
+            if message.channel == self.channel and to in plain_text(message):
+                ts = f"{time.time():.6f}"
+                event = {
+                    "type": "message",
+                    "channel": self.channel,
+                    "channel_type": "im",
+                    "user": self.user_id,
+                    "text": html.escape(text, quote=False),
+                    "ts": ts,
+                    "thread_ts": message.ts,
+                    "event_ts": ts,
+                }
+                return await self._exchange(json_body(event_envelope(event)), "application/json")
+        raise AssertionError(f"no message of the bot containing {to!r} in {self.channel}")
+
     async def pushed(self, reply: Reply) -> list[str]:
         """Have the bot push ``reply`` to this person as the dispatcher does: through
         :meth:`SlackAdapter.send` to the person's user id."""

@@ -678,6 +678,20 @@ class TelegramDriver:
                     return await self._exchange(update)
         raise AssertionError(f"no button labelled {label!r} in chat {self.chat_id}")
 
+    async def reply(self, to: str, text: str) -> list[str]:
+        """Reply to the bot's most recent message in this chat whose text contains ``to``."""
+        mine = [
+            message
+            for (chat_id, _), message in self.server.messages.items()
+            if chat_id == self.chat_id and message.get("from") == self.server.bot_user
+        ]
+        for message in sorted(mine, key=lambda m: int(m["message_id"]), reverse=True):
+            if to in plain_text(str(message.get("text", ""))):
+                update = self.server.message_update(self.telegram_id, self.chat_id, text)
+                update["message"]["reply_to_message"] = dict(message)
+                return await self._exchange(update)
+        raise AssertionError(f"no message of the bot containing {to!r} in chat {self.chat_id}")
+
     async def pushed(self, reply: Reply) -> list[str]:
         """Have the bot push ``reply`` here through the adapter's outbound port."""
         mark = len(self.server.requests)

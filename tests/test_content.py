@@ -274,6 +274,24 @@ def test_every_kind_of_mistake_is_reported_with_file_and_line(tmp_path: Path) ->
             "tracks.yaml:6: pass_threshold: Input should be less than or equal to 1",
         ),
         (
+            "tracks.yaml",
+            TRACKS.replace(
+                "    pass_threshold: 0.8\n",
+                "    pass_threshold: 0.8\n    survey:\n      every: -1\n",
+                1,
+            ),
+            "tracks.yaml:8: survey.every: Input should be greater than or equal to 0",
+        ),
+        (
+            "tracks.yaml",
+            TRACKS.replace(
+                "    pass_threshold: 0.8\n",
+                "    pass_threshold: 0.8\n    survey: {after: all}\n",
+                1,
+            ),
+            "tracks.yaml:7: unknown field survey.after",
+        ),
+        (
             "calendar.yaml",
             "blackouts:\n  - id: x\n    title: {zh: a, en: b}\n    start: 2026-11-12\n    end: 2026-11-09\n",
             "calendar.yaml:5: end 2026-11-09 is before start 2026-11-12",

@@ -18,6 +18,7 @@ from bot.payloads import (
     QuizSubmit,
     QuizToggle,
     SettingChoice,
+    SurveyRating,
     decode,
 )
 
@@ -36,6 +37,8 @@ EXAMPLES: list[tuple[Payload, str]] = [
     (SettingChoice("time", "09:30"), "set:time:09:30"),
     (ForgetConfirm(42, erase=True), "fg:42:yes"),
     (ForgetConfirm(42, erase=False), "fg:42:no"),
+    (SurveyRating(9, 1), "sv:9:1"),
+    (SurveyRating(9, 5), "sv:9:5"),
 ]
 
 
@@ -69,6 +72,12 @@ def test_the_wire_format_is_stable_and_decodes_back(payload: Payload, wire: str)
         "en:track",
         "set::09:30",
         "zz:1",
+        "sv:9",
+        "sv:9:0",
+        "sv:9:6",
+        "sv:9:４",
+        "sv:x:3",
+        "sv::3",
         "qa:" + "9" * 40 + ":b",
     ],
 )

@@ -53,6 +53,7 @@ from bot.store.models import (
     Person,
     ProcessedEvent,
     ReviewState,
+    SurveyResponse,
     TeamManager,
     TeamMembership,
 )
@@ -193,6 +194,7 @@ async def test_export_then_forget_leaves_no_trace(database: Database, course: Co
             "review_states": 1,
             "questions": 1,
             "conversation_turns": 1,
+            "survey_responses": 0,
             "managed_teams": 0,
             "direct_reports": 0,
         }
@@ -613,3 +615,57 @@ def test_conversation_turns_are_exported_forgotten_and_expire(database: Database
         assert erased is not None and erased.conversation_turns == 1
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(ConversationTurn)) == 1
+
+
+def test_survey_responses_are_exported_forgotten_and_expire(database: Database) -> None:
+    """Ratings and comments are personal data: in the export, gone with the person, and
+    purged once older than the retention window."""
+    with database.session() as session:
+        ann = _person(session, "ann", enrolled=OLD)
+        for lesson_id, asked in (("fl-01", OLD), ("fl-02", NOW - timedelta(days=1))):
+            delivery = Delivery(
+                person_id=ann.id,
+                kind=DeliveryKind.LESSON,
+                slot="daily",
+                local_date=asked.date(),
+                item_id=lesson_id,
+                status=DeliveryStatus.COMPLETED,
+                claimed_at=asked,
+            )
+            session.add(delivery)
+            session.flush()
+            session.add(
+                SurveyResponse(
+                    person_id=ann.id,
+                    delivery_id=delivery.id,
+                    lesson_id=lesson_id,
+                    track_id="frontline",
+                    asked_on=asked.date(),
+                    asked_at=asked,
+                    rating=4,
+                    rated_at=asked,
+                    comment=f"comment on {lesson_id}",
+                    commented_at=asked,
+                )
+            )
+        session.flush()
+        document = export_person(session, ann, now=NOW)
+        assert [
+            (row["lesson_id"], row["rating"], row["comment"])
+            for row in document["survey_responses"]
+        ] == [
+            ("fl-01", 4, "comment on fl-01"),
+            ("fl-02", 4, "comment on fl-02"),
+        ]
+        ann_id = ann.id
+    with database.session() as session:
+        purge = purge_expired(session, now=NOW, days=365)
+        assert purge is not None and purge.survey_responses == 1
+        assert "1 survey ratings" in purge.summary()
+        assert session.scalars(select(SurveyResponse.lesson_id)).all() == ["fl-02"]
+    with database.session() as session:
+        assert erasure_preview(session, ann_id).survey_responses == 1
+        erased = erase_person(session, ann_id)
+        assert erased is not None and erased.survey_responses == 1
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(SurveyResponse)) == 0

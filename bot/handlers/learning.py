@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot import events
+from bot import events, surveys
 from bot.events import ButtonPress, Command, Reply
 from bot.handlers.basics import language_for
 from bot.i18n import LANGUAGES, language_from_locale, t
@@ -65,12 +65,25 @@ def lesson_button(ctx: BotContext, event: ButtonPress, payload: LessonPayload) -
             return [Reply(t(language, "stale_button"))]
         if delivery.person_id != person.id:
             return [Reply(t(language, "answer_not_yours"))]
+        survey = None
         if delivery.status in (DeliveryStatus.SENT, DeliveryStatus.CLAIMED):
             delivery.status = DeliveryStatus.COMPLETED
             delivery.completed_at = ctx.clock.now()
+            survey = surveys.offer(
+                session,
+                ctx.library.course,
+                person,
+                delivery,
+                now=ctx.clock.now(),
+                quiet=ctx.settings.quiet,
+                fallback_timezone=ctx.settings.timezone,
+            )
+    asked = [survey] if survey is not None else []
     if not isinstance(payload, LessonQuiz):
-        return [Reply(t(language, "lesson_noted"))]
-    return deliver_quiz_now(ctx, event.person, language)
+        return [Reply(t(language, "lesson_noted")), *asked]
+    # The quiz asked for comes last: it is what the person acts on next (a typed answer
+    # answers it), the survey above it waits for a tap.
+    return [*asked, *deliver_quiz_now(ctx, event.person, language)]
 
 
 def quiz_button(ctx: BotContext, event: ButtonPress, payload: QuizPayload) -> list[Reply]:

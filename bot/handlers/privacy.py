@@ -27,6 +27,8 @@ def _what_goes(erasure: Erasure, language: str) -> str:
         reviews=erasure.review_states,
         questions=erasure.questions,
     )
+    if erasure.survey_responses:
+        text += "\n" + t(language, "forget_confirm_surveys", surveys=erasure.survey_responses)
     if erasure.managed_teams:
         text += "\n" + t(language, "forget_confirm_manager", teams=erasure.managed_teams)
     return text + "\n" + t(language, "forget_confirm_final")

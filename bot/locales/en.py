@@ -64,6 +64,7 @@ MESSAGES: dict[str, str] = {
         "- the questions you asked ({questions}) and my answers: their text is deleted, "
         "only an anonymous count stays in the trainers' statistics"
     ),
+    "forget_confirm_surveys": "- your ratings of lessons ({surveys}) and the comments you added",
     "forget_confirm_manager": "- your place as manager of {teams} team(s): the weekly summary stops",
     "forget_confirm_final": (
         "This cannot be undone. If you write to me again, you start afresh as a new person."
@@ -92,6 +93,24 @@ MESSAGES: dict[str, str] = {
     "lesson_header": "📘 **{title}**",
     "lesson_done": "Got it ✅",
     "lesson_quiz": "Quiz me 📝",
+    # Satisfaction in the weekly report (docs/reports.md#satisfaction-level-1)
+    "satisfaction_title": "Satisfaction (level 1)",
+    "satisfaction_definition": "Lesson and track ratings from the one-tap survey after a lesson, 1 (not useful) to 5 (very useful), given this week; the change is this week's mean minus last week's.",
+    "satisfaction_mean": "Mean rating",
+    "satisfaction_count": "Ratings",
+    "satisfaction_last_week": "Last week (ratings)",
+    "satisfaction_change": "Change",
+    "satisfaction_team": "Team {name}",
+    "satisfaction_track": "Track {name}",
+    "satisfaction_total": "All",
+    "satisfaction_chat": "Satisfaction: {mean} / 5 ({count} ratings) {change}",
+    # Satisfaction survey after a lesson (docs/learning.md#satisfaction-survey)
+    "survey_ask_lesson": "How useful was “{lesson}”? Tap 1 (not at all) to 5 (very).",
+    "survey_ask_track": "You finished the track “{track}” 🎉 How useful was it overall? Tap 1 (not at all) to 5 (very).",
+    "survey_rated": "Thanks — you rated it {stars}. Reply to this message with a comment if you like.",
+    "survey_rated_already": "Your rating was already recorded ({stars}); it counts once.",
+    "survey_not_yours": "That survey was sent to someone else; your rating wasn't recorded.",
+    "survey_comment_saved": "Thanks, your comment is saved with your rating.",
     "lesson_noted": "Noted — lesson completed.",
     "quiz_header": "📝 **Quiz**",
     "quiz_multi_hint": "(choose all that apply, then Submit)",

@@ -56,6 +56,7 @@ MESSAGES: dict[str, str] = {
         "- 发给你的课程和测验（{deliveries} 条）、你的测验作答（{attempts} 次）和复习计划（{reviews} 道题）\n"
         "- 你提过的问题（{questions} 个）和我的回答：文字全部删除，培训统计中只保留匿名的数量"
     ),
+    "forget_confirm_surveys": "- 你对课程的评分（{surveys} 次）和补充的意见",
     "forget_confirm_manager": "- 你作为 {teams} 个团队经理的身份：每周汇总将不再发给你",
     "forget_confirm_final": "此操作无法撤销。如果你之后再给我发消息，将作为新用户重新开始。",
     "forget_yes": "是的，删除",
@@ -73,6 +74,24 @@ MESSAGES: dict[str, str] = {
     "lesson_header": "📘 **{title}**",
     "lesson_done": "学完了 ✅",
     "lesson_quiz": "考考我 📝",
+    # 周报中的满意度（docs/reports.md#satisfaction-level-1）
+    "satisfaction_title": "满意度（一级）",
+    "satisfaction_definition": "课后一键调查中本周给出的课程和轨道评分，1（没有帮助）到 5（很有帮助）；变化为本周平均分减上周平均分。",
+    "satisfaction_mean": "平均分",
+    "satisfaction_count": "评分数",
+    "satisfaction_last_week": "上周（评分数）",
+    "satisfaction_change": "变化",
+    "satisfaction_team": "团队 {name}",
+    "satisfaction_track": "轨道 {name}",
+    "satisfaction_total": "合计",
+    "satisfaction_chat": "满意度：{mean} / 5（{count} 个评分）{change}",
+    # 课后满意度调查（docs/learning.md#satisfaction-survey）
+    "survey_ask_lesson": "“{lesson}”这一课对你有多大帮助？点 1（没有帮助）到 5（很有帮助）。",
+    "survey_ask_track": "你已学完“{track}”轨道 🎉 整体来看对你有多大帮助？点 1（没有帮助）到 5（很有帮助）。",
+    "survey_rated": "谢谢，你的评分是 {stars}。想补充意见的话，直接回复这条消息即可。",
+    "survey_rated_already": "你的评分已经记录过了（{stars}），只计一次。",
+    "survey_not_yours": "这份评分调查是发给别人的，你的评分没有记录。",
+    "survey_comment_saved": "谢谢，你的意见已和评分一起保存。",
     "lesson_noted": "已记录：本课已完成。",
     "quiz_header": "📝 **小测验**",
     "quiz_multi_hint": "（多选：选好所有正确选项后点“提交”）",

@@ -60,6 +60,7 @@ from bot.gaps import content_gaps
 from bot.i18n import t
 from bot.learning import PushDays, streaks_of
 from bot.membership import team_at
+from bot.reports.satisfaction import Satisfaction, rating_cells, satisfaction
 from bot.store.db import Database
 from bot.store.models import (
     AskedQuestion,
@@ -297,6 +298,8 @@ class WeeklySummary:
     meta: dict[str, Any] = field(default_factory=dict)
     # Level 3: the scope's business KPIs beside training (None: no KPI imported for it)
     impact: BusinessImpact | None = None
+    # Level 1: the lesson ratings of the satisfaction survey (None: no rating in either week)
+    satisfaction: Satisfaction | None = None
 
     @property
     def previous_week(self) -> str:
@@ -799,6 +802,15 @@ def build_summary(
             elsewhere = _outside_teams(session, week_rows, team_ids, person_ids)
         finally:
             week_rows.drop(connection)
+        ratings = rating_cells(
+            session,
+            previous=previous,
+            start=start,
+            end=end,
+            team_ids=team_ids,
+            person_ids=person_ids,
+            admitted=admitted,
+        )
         questions = _question_stats(session, start, end, team_ids, person_ids)
         questions_before = _question_stats(session, previous, start, team_ids, person_ids)
     follow_up = _follow_up(people, idle_since)
@@ -874,6 +886,15 @@ def build_summary(
             if track_id is not None and track_id in course.tracks
         },
         impact=impact,
+        satisfaction=satisfaction(
+            ratings,
+            scope=scope,
+            team_names=team_names,
+            track_names={
+                track_id: _track_title(course, track_id, language) for track_id in course.tracks
+            },
+            no_team=NO_TEAM,
+        ),
     )
 
 

@@ -28,6 +28,7 @@ from bot.reports.metrics import (
     change,
     week_label,
 )
+from bot.reports.satisfaction import Ratings, Satisfaction, SatisfactionRow
 
 CHAT_FOLLOW_UP = 10
 CHAT_GAPS = 3
@@ -368,6 +369,116 @@ def _impact_chat(impact: BusinessImpact | None, language: str) -> list[str]:
     return lines
 
 
+# -- satisfaction (level 1) -------------------------------------------------------------
+
+
+def rating_mean(value: float | None) -> str:
+    """A mean rating to one decimal (``4.3``), or ``—`` without ratings."""
+    return "—" if value is None else f"{value:.1f}"
+
+
+def rating_change(delta: float | None) -> str:
+    """▲/▼ with the change of the mean rating in rating points, ``±0.0``, or ``—``."""
+    if delta is None:
+        return "—"
+    points = round(delta, 1)
+    if points > 0:
+        return f"▲{points:.1f}"
+    if points < 0:
+        return f"▼{-points:.1f}"
+    return "±0.0"
+
+
+def _ratings_json(ratings: Ratings) -> dict[str, Any]:
+    return {"ratings": ratings.count, "mean": _round(ratings.mean)}
+
+
+def _satisfaction_row_json(row: SatisfactionRow) -> dict[str, Any]:
+    return {
+        "key": row.key,
+        "name": row.name,
+        "this_week": _ratings_json(row.this_week),
+        "last_week": _ratings_json(row.last_week),
+        "change": _round(row.change),
+    }
+
+
+def _satisfaction_json(found: Satisfaction | None) -> dict[str, Any] | None:
+    if found is None:
+        return None
+    return {
+        "totals": _satisfaction_row_json(found.total),
+        "teams": [_satisfaction_row_json(row) for row in found.teams],
+        "tracks": [_satisfaction_row_json(row) for row in found.tracks],
+    }
+
+
+def _satisfaction_header(language: str) -> list[str]:
+    return [
+        "",
+        t(language, "satisfaction_mean"),
+        t(language, "satisfaction_count"),
+        t(language, "satisfaction_last_week"),
+        t(language, "satisfaction_change"),
+    ]
+
+
+def _satisfaction_rows(found: Satisfaction, language: str) -> list[list[str]]:
+    """Teams, then tracks, then the whole scope (the total row last)."""
+
+    def cells(row: SatisfactionRow, label: str) -> list[str]:
+        return [
+            label,
+            rating_mean(row.this_week.mean),
+            str(row.this_week.count),
+            f"{rating_mean(row.last_week.mean)} ({row.last_week.count})",
+            rating_change(row.change),
+        ]
+
+    rows = [cells(row, t(language, "satisfaction_team", name=row.name)) for row in found.teams]
+    rows += [cells(row, t(language, "satisfaction_track", name=row.name)) for row in found.tracks]
+    rows.append(cells(found.total, t(language, "satisfaction_total")))
+    return rows
+
+
+def _satisfaction_markdown(found: Satisfaction | None, language: str) -> list[str]:
+    if found is None:
+        return []
+    lines = ["", f"## {t(language, 'satisfaction_title')}", ""]
+    lines += [markdown_text(t(language, "satisfaction_definition")), ""]
+    return lines + _table(_satisfaction_header(language), _satisfaction_rows(found, language))
+
+
+def _satisfaction_html(found: Satisfaction | None, language: str) -> list[str]:
+    if found is None:
+        return []
+    return [
+        f'<h2 id="satisfaction">{html.escape(t(language, "satisfaction_title"))}</h2>',
+        f"<p>{html.escape(t(language, 'satisfaction_definition'))}</p>",
+        _html_table(
+            _satisfaction_header(language),
+            _satisfaction_rows(found, language),
+            table_id="satisfaction-table",
+            total_last=True,
+        ),
+    ]
+
+
+def _satisfaction_chat(found: Satisfaction | None, language: str) -> list[str]:
+    """One line among the key rates: the mean rating, how many, the change."""
+    if found is None:
+        return []
+    now = found.total.this_week
+    text = t(
+        language,
+        "satisfaction_chat",
+        mean=rating_mean(now.mean),
+        count=now.count,
+        change=rating_change(found.total.change),
+    )
+    return [f"- {text}"]
+
+
 # -- chat ------------------------------------------------------------------------------
 
 
@@ -402,6 +513,7 @@ def chat_text(summary: WeeklySummary, language: str, *, names: bool = True) -> s
         f"- {t(language, 'report_accuracy')}: {percent(now.accuracy)} ({now.correct}/{now.attempts}) {arrow(changes['accuracy'])}",
         f"- {t(language, 'report_pass_rate')}: {percent(now.pass_rate)} ({now.passing}/{now.assessed}) {arrow(changes['pass_rate'])}",
         f"- {_questions_line(summary, language)}",
+        *_satisfaction_chat(summary.satisfaction, language),
     ]
     if summary.hardest:
         lines.append(f"\n**{t(language, 'report_hardest')}**")
@@ -592,6 +704,7 @@ def as_dict(summary: WeeklySummary, language: str = "en") -> dict[str, Any]:
         if summary.people is None
         else [_person_json(person) for person in summary.people],
         "business_impact": _impact_json(summary.impact, language),
+        "satisfaction": _satisfaction_json(summary.satisfaction),
     }
 
 
@@ -884,6 +997,7 @@ def to_markdown(summary: WeeklySummary, language: str) -> str:
     lines.extend(
         f"- {_gap_line(gap, language, escape=markdown_text)}" for gap in summary.gaps or []
     )
+    lines += _satisfaction_markdown(summary.satisfaction, language)
     lines += _impact_markdown(summary.impact, language)
     if summary.people is not None:
         lines += ["", f"## {t(language, 'report_people')}", ""]
@@ -1014,6 +1128,7 @@ def to_html(summary: WeeklySummary, language: str, chart_png: bytes) -> str:
         _html_list(follow, language),
         f"<h2>{html.escape(t(language, 'report_gaps'))}</h2>",
         gaps_html,
+        *_satisfaction_html(summary.satisfaction, language),
         *_impact_html(summary.impact, language),
     ]
     if summary.people is not None:

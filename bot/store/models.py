@@ -403,6 +403,39 @@ class ConversationTurn(Base):
     asked_at: Mapped[datetime]
 
 
+class SurveyResponse(Base):
+    """A one-tap satisfaction survey after a lesson, and its answer (personal data).
+
+    One row per survey prompt: unique per person and local day (``asked_on``), which is
+    the one-prompt-a-day rule, and per lesson delivery. ``rating`` (1-5) is set once: a
+    second tap changes nothing. ``comment`` is a free-text reply to the survey message,
+    whose platform reference is ``message_ref`` once the person rated.
+    """
+
+    __tablename__ = "survey_responses"
+    __table_args__ = (
+        UniqueConstraint("person_id", "asked_on"),
+        UniqueConstraint("delivery_id"),
+        Index("ix_survey_responses_rated_at", "rated_at", "team_id", "track_id"),
+        Index("ix_survey_responses_message_ref", "message_ref"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"))
+    lesson_id: Mapped[str] = mapped_column(String(128))
+    track_id: Mapped[str | None] = mapped_column(String(64))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
+    end_of_track: Mapped[bool] = mapped_column(Boolean, default=False)
+    asked_on: Mapped[date] = mapped_column(Date)  # the person's local date of the prompt
+    asked_at: Mapped[datetime]
+    rating: Mapped[int | None] = mapped_column(Integer)
+    rated_at: Mapped[datetime | None]
+    comment: Mapped[str | None] = mapped_column(Text)
+    commented_at: Mapped[datetime | None]
+    message_ref: Mapped[str | None] = mapped_column(String(200))
+
+
 class ChannelPost(Base):
     """A post to a channel (the weekly summary to the review channel), once per week.
 
