@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shutil
 import socket
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -162,6 +163,16 @@ def settings(tmp_path: Path, sample_index_dir: Path) -> Settings:
         content_dir=SAMPLE_CONTENT,
         index_dir=sample_index_dir,
     )
+
+
+@pytest.fixture
+def private_index_dir(tmp_path: Path, sample_index_dir: Path) -> Path:
+    """A copy of the sample index for one test whose processes open it (``trainbot run``,
+    killed on purpose, or the CLI): whatever they write stays out of the index the rest of
+    the session's tests share."""
+    copy = tmp_path / "private-index"
+    shutil.copytree(sample_index_dir, copy)
+    return copy
 
 
 @pytest.fixture(scope="session")

@@ -46,12 +46,12 @@ def test_help_lists_every_command_with_its_help(tmp_path: Path) -> None:
 
 
 def test_piped_chat_prints_help_in_the_configured_language_and_exits_0(
-    tmp_path: Path, sample_index_dir: Path
+    tmp_path: Path, private_index_dir: Path
 ) -> None:
     env = {
         "TRAINBOT_CONTENT_DIR": str(SAMPLE_CONTENT),
         "TRAINBOT_LANGUAGE": "en",
-        "TRAINBOT_INDEX_DIR": str(sample_index_dir),
+        "TRAINBOT_INDEX_DIR": str(private_index_dir),
     }
     result = trainbot("run", cwd=tmp_path, stdin="/help\n", **env)
     assert result.returncode == 0, result.stderr
@@ -114,10 +114,13 @@ def test_ingest_reports_files_and_is_incremental(tmp_path: Path) -> None:
     assert (tmp_path / "var" / "index" / "manifest.json").exists()
 
 
-def test_ask_prints_the_documented_json(tmp_path: Path, sample_index_dir: Path) -> None:
+def test_ask_prints_the_documented_json(tmp_path: Path, private_index_dir: Path) -> None:
     import json
 
-    env = {"TRAINBOT_INDEX_DIR": str(sample_index_dir), "TRAINBOT_CONTENT_DIR": str(SAMPLE_CONTENT)}
+    env = {
+        "TRAINBOT_INDEX_DIR": str(private_index_dir),
+        "TRAINBOT_CONTENT_DIR": str(SAMPLE_CONTENT),
+    }
     result = trainbot("ask", "如何提高用户留存?", "--json", cwd=tmp_path, **env)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)

@@ -41,12 +41,12 @@ def environment(home: Path, index: Path) -> dict[str, str]:
     ids=lambda value: value.name if isinstance(value, signal.Signals) else value,
 )
 def test_a_stop_signal_ends_the_chat_while_it_waits_for_input(
-    tmp_path: Path, sample_index_dir: Path, command: str, signum: signal.Signals
+    tmp_path: Path, private_index_dir: Path, command: str, signum: signal.Signals
 ) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "adapters", command],
         cwd=tmp_path,
-        env=environment(tmp_path, sample_index_dir),
+        env=environment(tmp_path, private_index_dir),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -69,7 +69,7 @@ def test_a_stop_signal_ends_the_chat_while_it_waits_for_input(
     assert "Traceback" not in errors and "Traceback" not in rest
 
 
-def test_ctrl_c_in_a_terminal_ends_the_chat(tmp_path: Path, sample_index_dir: Path) -> None:
+def test_ctrl_c_in_a_terminal_ends_the_chat(tmp_path: Path, private_index_dir: Path) -> None:
     """What a person does: type a line, then press Ctrl-C at the prompt."""
     import pty
 
@@ -79,7 +79,7 @@ def test_ctrl_c_in_a_terminal_ends_the_chat(tmp_path: Path, sample_index_dir: Pa
         os.execve(
             sys.executable,
             [sys.executable, "-m", "adapters", "chat"],
-            environment(tmp_path, sample_index_dir),
+            environment(tmp_path, private_index_dir),
         )
     screen = bytearray()
 
@@ -123,7 +123,7 @@ def test_ctrl_c_in_a_terminal_ends_the_chat(tmp_path: Path, sample_index_dir: Pa
     assert "stopped" in shown and "Traceback" not in shown
 
 
-def test_end_of_input_still_ends_the_chat_quietly(tmp_path: Path, sample_index_dir: Path) -> None:
+def test_end_of_input_still_ends_the_chat_quietly(tmp_path: Path, private_index_dir: Path) -> None:
     """A last line without a newline is still answered (a file, then a pipe)."""
     script = tmp_path / "script.txt"
     script.write_text("/help\n/quiz", encoding="utf-8")
@@ -132,7 +132,7 @@ def test_end_of_input_still_ends_the_chat_quietly(tmp_path: Path, sample_index_d
             result = subprocess.run(
                 [sys.executable, "-m", "adapters", "chat"],
                 cwd=tmp_path,
-                env=environment(tmp_path, sample_index_dir),
+                env=environment(tmp_path, private_index_dir),
                 stdin=source if stdin == "file" else None,
                 input=None if stdin == "file" else script.read_bytes(),
                 capture_output=True,

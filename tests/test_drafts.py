@@ -134,7 +134,7 @@ def test_no_gaps_means_nothing_written(
 
 
 def test_gaps_the_materials_do_not_cover_are_listed_not_drafted(
-    course_settings: Settings, course_dir: Path, sample_index_dir: Path, sqlite_database: Database
+    course_settings: Settings, course_dir: Path, private_index_dir: Path, sqlite_database: Database
 ) -> None:
     # The sample course says nothing about annual leave; its nearest passage (quality
     # complaints) once became a cloze question for this gap.
@@ -164,7 +164,7 @@ def test_gaps_the_materials_do_not_cover_are_listed_not_drafted(
         ["quizzes", "draft", "--from-gaps", "--week", WEEK, "--db", sqlite_database.url],
         env={
             "TRAINBOT_CONTENT_DIR": str(course_dir),
-            "TRAINBOT_INDEX_DIR": str(sample_index_dir),
+            "TRAINBOT_INDEX_DIR": str(private_index_dir),
             "TRAINBOT_TIMEZONE": course_settings.timezone,
         },
     )
@@ -259,7 +259,7 @@ def test_cli_drafts_for_a_lesson_and_refuses_two_sources(course_dir: Path, tmp_p
 
 
 def test_cli_drafts_from_one_teams_gaps(
-    course_dir: Path, sample_index_dir: Path, sqlite_database: Database
+    course_dir: Path, private_index_dir: Path, sqlite_database: Database
 ) -> None:
     start, _ = iso_week_window(WEEK, "Asia/Shanghai")
     with sqlite_database.session() as session:
@@ -279,7 +279,7 @@ def test_cli_drafts_from_one_teams_gaps(
     runner = CliRunner()
     env = {
         "TRAINBOT_CONTENT_DIR": str(course_dir),
-        "TRAINBOT_INDEX_DIR": str(sample_index_dir),
+        "TRAINBOT_INDEX_DIR": str(private_index_dir),
         "TRAINBOT_TIMEZONE": "Asia/Shanghai",
     }
     url = sqlite_database.url

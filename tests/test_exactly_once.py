@@ -194,12 +194,12 @@ def assert_store_agrees(url: str, telegram: FakeTelegram, ids: list[int]) -> Non
 
 
 async def test_sigterm_mid_pass_then_restart_sends_each_push_exactly_once(
-    tmp_path: Path, course: Path, sample_index_dir: Path
+    tmp_path: Path, course: Path, private_index_dir: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'store.db'}"
     async with FakeTelegram() as telegram:
         ids = enrol(url, telegram, 100)
-        env = bot_env(tmp_path, course, sample_index_dir, telegram, url)
+        env = bot_env(tmp_path, course, private_index_dir, telegram, url)
         first = await BotProcess(env, tmp_path).start()
         try:
             await until(lambda: len(telegram.delivered()) >= 30, 60, "the first pushes", first)
@@ -227,13 +227,13 @@ async def test_sigterm_mid_pass_then_restart_sends_each_push_exactly_once(
 
 
 async def test_kill_9_mid_pass_then_restart_loses_nothing(
-    tmp_path: Path, course: Path, sample_index_dir: Path
+    tmp_path: Path, course: Path, private_index_dir: Path
 ) -> None:
     """A killed process cannot say which sends the platform took: only those repeat."""
     url = f"sqlite:///{tmp_path / 'store.db'}"
     async with FakeTelegram() as telegram:
         ids = enrol(url, telegram, 100)
-        env = bot_env(tmp_path, course, sample_index_dir, telegram, url)
+        env = bot_env(tmp_path, course, private_index_dir, telegram, url)
         first = await BotProcess(env, tmp_path).start()
         try:
             await until(lambda: len(telegram.delivered()) >= 30, 60, "the first pushes", first)
@@ -267,14 +267,14 @@ async def test_kill_9_mid_pass_then_restart_loses_nothing(
 
 
 async def test_a_platform_slower_than_the_timeout_gets_each_push_once(
-    tmp_path: Path, course: Path, sample_index_dir: Path
+    tmp_path: Path, course: Path, private_index_dir: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'store.db'}"
     async with FakeTelegram() as telegram:
         ids = enrol(url, telegram, 40)
         telegram.slow_down("sendMessage", 2.5, count=10)  # slower than the 1 s timeout
         env = {
-            **bot_env(tmp_path, course, sample_index_dir, telegram, url),
+            **bot_env(tmp_path, course, private_index_dir, telegram, url),
             "TRAINBOT_SEND_TIMEOUT": "1",
         }
         bot = await BotProcess(env, tmp_path).start()
@@ -298,7 +298,7 @@ async def test_a_platform_slower_than_the_timeout_gets_each_push_once(
 async def test_two_processes_with_a_pass_longer_than_the_lease_send_once(
     tmp_path: Path,
     course: Path,
-    sample_index_dir: Path,
+    private_index_dir: Path,
     backend: str,
     request: pytest.FixtureRequest,
 ) -> None:
@@ -309,7 +309,7 @@ async def test_two_processes_with_a_pass_longer_than_the_lease_send_once(
     )
     async with FakeTelegram() as telegram:
         ids = enrol(url, telegram, 120)  # 240 pushes at Telegram's 30/s: longer than the lease
-        env = bot_env(tmp_path, course, sample_index_dir, telegram, url)
+        env = bot_env(tmp_path, course, private_index_dir, telegram, url)
         bots = [await BotProcess(env, tmp_path).start() for _ in range(2)]
         try:
             await until(lambda: len(telegram.delivered()) >= PUSHES * len(ids), 90, "every push")

@@ -389,10 +389,10 @@ def test_the_accepted_weeks_and_their_one_spelling() -> None:
 
 
 def test_ask_from_stdin_answers_every_line_around_an_undecodable_one(
-    tmp_path: Path, sample_index_dir: Path
+    tmp_path: Path, private_index_dir: Path
 ) -> None:
     lines = b"What is the activation stage?\n\xff\xfe broken \xc3\n\xe5\x85\xb3\xe4\xba\x8e?\n"
-    result = trainbot(tmp_path, "ask", "-", stdin=lines, TRAINBOT_INDEX_DIR=str(sample_index_dir))
+    result = trainbot(tmp_path, "ask", "-", stdin=lines, TRAINBOT_INDEX_DIR=str(private_index_dir))
     assert result.returncode == 0, result.stderr.decode()
     rows = [json.loads(line) for line in result.stdout.decode().splitlines()]
     assert [row["question"] for row in rows] == [

@@ -414,10 +414,10 @@ async def debug_run(
 
 @pytest.mark.parametrize("log_content", [False, True], ids=["content-off", "content-on"])
 async def test_a_debug_run_logs_no_secret_and_no_message_text(
-    log_content: bool, request: pytest.FixtureRequest, tmp_path: Path, sample_index_dir: Path
+    log_content: bool, request: pytest.FixtureRequest, tmp_path: Path, private_index_dir: Path
 ) -> None:
     database_url, db_password = database_with_password(request, tmp_path)
-    log = await debug_run(tmp_path, sample_index_dir, database_url, log_content=log_content)
+    log = await debug_run(tmp_path, private_index_dir, database_url, log_content=log_content)
 
     secrets = [
         TELEGRAM_TOKEN,

@@ -89,7 +89,7 @@ async def test_both_front_doors_run_and_finish_in_flight_answers_on_stop(
 
 
 async def test_trainbot_run_connects_telegram_and_stops_cleanly_on_sigterm(
-    tmp_path: Path, sample_index_dir: Path
+    tmp_path: Path, private_index_dir: Path
 ) -> None:
     async with FakeTelegram() as telegram:
         env = {
@@ -97,7 +97,7 @@ async def test_trainbot_run_connects_telegram_and_stops_cleanly_on_sigterm(
             "PYTHONPATH": str(REPO),
             "HOME": str(tmp_path),
             "TRAINBOT_CONTENT_DIR": str(SAMPLE_CONTENT),
-            "TRAINBOT_INDEX_DIR": str(sample_index_dir),
+            "TRAINBOT_INDEX_DIR": str(private_index_dir),
             "TRAINBOT_TELEGRAM_TOKEN": telegram.token,
             "TRAINBOT_TELEGRAM_API_URL": telegram.api_url,
             "TRAINBOT_LANGUAGE": "en",
@@ -156,7 +156,7 @@ def free_port() -> int:
 
 @pytest.mark.parametrize("proxied", [False, True])
 async def test_an_unreachable_bot_api_is_one_line_and_a_failed_exit(
-    tmp_path: Path, sample_index_dir: Path, proxied: bool
+    tmp_path: Path, private_index_dir: Path, proxied: bool
 ) -> None:
     token = "123456789:AAHnot-a-real-token-but-secret-all-the-same"
     nowhere = f"http://127.0.0.1:{free_port()}"
@@ -165,7 +165,7 @@ async def test_an_unreachable_bot_api_is_one_line_and_a_failed_exit(
         "PYTHONPATH": str(REPO),
         "HOME": str(tmp_path),
         "TRAINBOT_CONTENT_DIR": str(SAMPLE_CONTENT),
-        "TRAINBOT_INDEX_DIR": str(sample_index_dir),
+        "TRAINBOT_INDEX_DIR": str(private_index_dir),
         "TRAINBOT_TELEGRAM_TOKEN": token,
         "TRAINBOT_TELEGRAM_API_URL": f"{nowhere}/bot",
     }

@@ -85,9 +85,9 @@ def test_users_set_role_remove_restore_and_manage(tmp_path: Path) -> None:
 
 
 def test_chat_role_admin_lasts_one_session_and_is_never_stored(
-    tmp_path: Path, sample_index_dir: Path
+    tmp_path: Path, private_index_dir: Path
 ) -> None:
-    settings = env(tmp_path, TRAINBOT_INDEX_DIR=str(sample_index_dir), TRAINBOT_LANGUAGE="en")
+    settings = env(tmp_path, TRAINBOT_INDEX_DIR=str(private_index_dir), TRAINBOT_LANGUAGE="en")
     first = trainbot(
         "chat",
         "--as",
@@ -112,9 +112,9 @@ def test_chat_role_admin_lasts_one_session_and_is_never_stored(
 
 
 def test_chat_store_role_writes_a_manager_but_never_an_admin(
-    tmp_path: Path, sample_index_dir: Path
+    tmp_path: Path, private_index_dir: Path
 ) -> None:
-    settings = env(tmp_path, TRAINBOT_INDEX_DIR=str(sample_index_dir))
+    settings = env(tmp_path, TRAINBOT_INDEX_DIR=str(private_index_dir))
     stored = trainbot(
         "chat",
         "--as",
