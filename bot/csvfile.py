@@ -75,6 +75,26 @@ def columns(
     return names
 
 
+def open_table(
+    path: Path,
+    *,
+    known: Sequence[str],
+    required: Sequence[str],
+    error: type[TrainbotError],
+) -> tuple[list[str | None], Iterator[tuple[int, list[str]]]]:
+    """The file's checked header (see :func:`columns`) and its remaining records.
+
+    Raises:
+        error: when the file cannot be read, is empty or its header is wrong.
+    """
+    rows = records(path, read_text(path, error), error)
+    header_line, header = next(rows, (1, []))
+    if not header:
+        raise error(f"{path}: the file is empty (expected a header row)")
+    names = columns(path, header_line, header, known=known, required=required, error=error)
+    return names, rows
+
+
 def quoted(names: Sequence[str]) -> str:
     """``'a', 'b'``: names as a message lists them."""
     return ", ".join(repr(name) for name in names)

@@ -132,12 +132,8 @@ def read_kpis(
     Raises:
         KpiError: when the file cannot be read or its header is wrong.
     """
-    records = csvfile.records(path, csvfile.read_text(path, KpiError), KpiError)
-    header_line, header = next(records, (1, []))
-    if not header:
-        raise KpiError(f"{path}: the file is empty (expected a header row)")
-    columns = csvfile.columns(
-        path, header_line, header, known=COLUMNS, required=REQUIRED_COLUMNS, error=KpiError
+    columns, records = csvfile.open_table(
+        path, known=COLUMNS, required=REQUIRED_COLUMNS, error=KpiError
     )
     rows: list[KpiRow] = []
     problems: dict[int, list[str]] = {}

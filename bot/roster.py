@@ -169,12 +169,8 @@ def read_roster(path: Path, *, course: Course | None) -> Roster:
     Raises:
         RosterError: when the file cannot be read or its header is wrong.
     """
-    records = csvfile.records(path, csvfile.read_text(path, RosterError), RosterError)
-    header_line, header = next(records, (1, []))
-    if not header:
-        raise RosterError(f"{path}: the file is empty (expected a header row)")
-    columns = csvfile.columns(
-        path, header_line, header, known=COLUMNS, required=REQUIRED_COLUMNS, error=RosterError
+    columns, records = csvfile.open_table(
+        path, known=COLUMNS, required=REQUIRED_COLUMNS, error=RosterError
     )
     checker = _RowChecker(course)
     for line, cells in records:
