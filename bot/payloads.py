@@ -135,6 +135,47 @@ class SurveyRating:
         return f"{self.TAG}:{self.survey_id}:{self.rating}"
 
 
+@dataclass(frozen=True)
+class CheckinAnswer:
+    """A learner's answer to "did you apply this lesson?": ``ci:<delivery>:<answer>``.
+
+    ``answer`` is one of :data:`CHECKIN_ANSWERS`; the lesson is the check-in's.
+    """
+
+    TAG: ClassVar[str] = "ci"
+    delivery_id: int
+    answer: str
+
+    def encode(self) -> str:
+        """The payload string."""
+        return f"{self.TAG}:{self.delivery_id}:{self.answer}"
+
+
+@dataclass(frozen=True)
+class ObservationAnswer:
+    """An observer's answer for one lesson of a checklist: ``ob:<delivery>:<n>:<answer>``.
+
+    ``index`` is the lesson's place (0-based) in the checklist the delivery stored, so
+    the payload stays short whatever the lesson ids; ``answer`` is one of
+    :data:`OBSERVATION_ANSWERS`.
+    """
+
+    TAG: ClassVar[str] = "ob"
+    delivery_id: int
+    index: int
+    answer: str
+
+    def encode(self) -> str:
+        """The payload string."""
+        return f"{self.TAG}:{self.delivery_id}:{self.index}:{self.answer}"
+
+
+CHECKIN_ANSWERS = ("several", "once", "not_yet", "not_relevant")
+"""A check-in's answers, as ``bot.store.models.Application`` values."""
+OBSERVATION_ANSWERS = ("seen", "not_seen", "unsure")
+"""An observation's answers, as ``bot.store.models.Application`` values."""
+
+
 RATINGS = range(1, 6)
 """The ratings a survey offers (1 not useful at all … 5 very useful)."""
 
@@ -163,6 +204,8 @@ Payload = (
     | EnrolChoice
     | SettingChoice
     | SurveyRating
+    | CheckinAnswer
+    | ObservationAnswer
 )
 QuizPayload = QuizAnswer | QuizToggle | QuizSubmit
 LessonPayload = LessonDone | LessonQuiz
@@ -210,6 +253,19 @@ def decode(payload: str) -> Payload | None:
         if survey_id is None or rating is None or rating not in RATINGS:
             return None
         return SurveyRating(survey_id, rating)
+    if tag == CheckinAnswer.TAG:
+        number, _, answer = rest.partition(SEPARATOR)
+        delivery_id = ascii_int(number)
+        if delivery_id is None or answer not in CHECKIN_ANSWERS:
+            return None
+        return CheckinAnswer(delivery_id, answer)
+    if tag == ObservationAnswer.TAG:
+        number, _, rest = rest.partition(SEPARATOR)
+        place, _, answer = rest.partition(SEPARATOR)
+        delivery_id, index = ascii_int(number), ascii_int(place)
+        if delivery_id is None or index is None or answer not in OBSERVATION_ANSWERS:
+            return None
+        return ObservationAnswer(delivery_id, index, answer)
     if tag in (EnrolChoice.TAG, SettingChoice.TAG):
         what, _, value = rest.partition(SEPARATOR)
         if not what or not value:

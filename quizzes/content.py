@@ -75,6 +75,16 @@ class SurveyRule(_Strict):
         return self.every > 0 and completed > 0 and completed % self.every == 0
 
 
+class CheckinRule(_Strict):
+    """When learners of a track are asked whether they applied a lesson at work (level 2).
+
+    ``after_days`` days after a learner completes a lesson, the bot asks whether they have
+    applied it (several times, once, not yet, not relevant); ``0`` asks never.
+    """
+
+    after_days: int = Field(default=14, ge=0, le=365)
+
+
 class Track(_Strict):
     """A learning path for one role and level."""
 
@@ -89,6 +99,8 @@ class Track(_Strict):
     """Whether learners may move themselves to this track (``/settings track ID``)."""
     survey: SurveyRule = Field(default_factory=SurveyRule)
     """When its learners are asked to rate a lesson (:class:`SurveyRule`)."""
+    checkin: CheckinRule = Field(default_factory=CheckinRule)
+    """When its learners are asked whether they applied a lesson (:class:`CheckinRule`)."""
 
 
 class Blackout(_Strict):

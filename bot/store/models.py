@@ -115,6 +115,8 @@ class DeliveryKind(StrEnum):
     QUIZ = "quiz"
     REMINDER = "reminder"
     REPORT = "report"
+    CHECKIN = "checkin"  # "did you apply this lesson at work?", N days after it (level 2)
+    OBSERVATION = "observation"  # a manager's or peer's checklist about one person (level 2)
 
 
 class DeliveryStatus(StrEnum):
@@ -434,6 +436,92 @@ class SurveyResponse(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     commented_at: Mapped[datetime | None]
     message_ref: Mapped[str | None] = mapped_column(String(200))
+
+
+class ObserverRole(StrEnum):
+    """Who says whether a trained person applies a lesson at work (level 2)."""
+
+    SELF = "self"  # the learner, in a check-in N days after the lesson
+    MANAGER = "manager"  # their manager, in the monthly observation checklist
+    PEER = "peer"  # a colleague the roster names as an observer
+
+
+class Application(StrEnum):
+    """An answer about applying a lesson at work; :data:`APPLIED` says which ones count."""
+
+    SEVERAL = "several"  # self: several times
+    ONCE = "once"  # self: once
+    NOT_YET = "not_yet"  # self: not yet
+    NOT_RELEVANT = "not_relevant"  # self: not relevant to my work (no evidence either way)
+    SEEN = "seen"  # observer: seen applying it
+    NOT_SEEN = "not_seen"  # observer: not seen
+    UNSURE = "unsure"  # observer: can't tell (no evidence either way)
+
+
+APPLIED: dict[Application, bool | None] = {
+    Application.SEVERAL: True,
+    Application.ONCE: True,
+    Application.NOT_YET: False,
+    Application.NOT_RELEVANT: None,
+    Application.SEEN: True,
+    Application.NOT_SEEN: False,
+    Application.UNSURE: None,
+}
+"""Whether an answer is evidence of applying (``True``), of not applying (``False``), or
+of neither (``None``: not relevant, can't tell), which the application rate leaves out."""
+
+
+class ApplicationReport(Base):
+    """One answer about whether a trained person applies one lesson at work (level 2).
+
+    ``observer_id`` is ``None`` for the learner's own check-in; for an observation it is
+    the manager or peer who answered. ``delivery_id`` is the push that asked (a check-in
+    to the learner, or an observation checklist to the observer), and the row is unique
+    per push and lesson, so a double tap stores one answer. ``applied`` is
+    :data:`APPLIED` of the answer, kept so the rate is one SQL sum. ``example`` is a
+    free-text reply to the answered message. Personal data of the subject (exported,
+    erased with them) and of the observer (erased with them, with their pushes).
+    """
+
+    __tablename__ = "application_reports"
+    __table_args__ = (
+        UniqueConstraint("delivery_id", "lesson_id"),
+        Index("ix_application_reports_answered_at", "answered_at", "lesson_id"),
+        Index("ix_application_reports_subject_id", "subject_id", "lesson_id"),
+        Index("ix_application_reports_message_ref", "message_ref"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    observer_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    source: Mapped[ObserverRole] = mapped_column(_enum(ObserverRole, "observer_role"))
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"))
+    lesson_id: Mapped[str] = mapped_column(String(128))
+    track_id: Mapped[str | None] = mapped_column(String(64))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
+    answer: Mapped[Application] = mapped_column(_enum(Application, "application_answer"))
+    applied: Mapped[bool | None] = mapped_column(Boolean)
+    answered_at: Mapped[datetime]
+    example: Mapped[str | None] = mapped_column(Text)
+    example_at: Mapped[datetime | None]
+    message_ref: Mapped[str | None] = mapped_column(String(200))
+
+
+class Observer(Base):
+    """A peer who observes a person for the monthly checklist (roster column ``observers``).
+
+    Managers need no row: a person's manager (``people.manager_id``) observes them.
+    """
+
+    __tablename__ = "observers"
+
+    subject_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
+    observer_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    added_at: Mapped[datetime]
 
 
 class ChannelPost(Base):
