@@ -149,6 +149,25 @@ async def test_a_learner_moves_only_to_a_switchable_track(
     assert stored(bot, erin).track_id == "frontline"
 
 
+async def test_an_old_enrolment_button_moves_no_one_to_a_kept_track(
+    chat_as: DriverFactory, bot: TrainBot
+) -> None:
+    """The /start message stays in the chat: pressing its other track later is a change of
+    track, allowed only where /settings track allows it."""
+    fay = chat_as("fay", "en-US")
+    if fay.platform == "console":
+        pytest.skip("the console offers only the last message's buttons: none is old")
+    await fay.say("/start")
+    await fay.press("Frontline operations")
+    await fay.press("Asia/Shanghai")
+    (refused,) = await fay.press("Managers' planning")
+    assert "You can't move yourself to the track managers" in refused
+    assert stored(bot, fay).track_id == "frontline"
+    (again,) = await fay.press("Frontline operations")
+    assert "track Frontline operations" in again
+    assert stored(bot, fay).track_id == "frontline"
+
+
 class TestBeforeAdmission:
     """/whoami answers people the roster does not let in yet, and only about themselves."""
 

@@ -133,6 +133,13 @@ def enrol_button(ctx: BotContext, event: ButtonPress, payload: EnrolChoice) -> l
             return [Reply(t(language, "not_enrolled"))]
         now = ctx.clock.now()
         if what == "track" and value in ctx.library.course.tracks:
+            if person.enrollment_step != STEP_TRACK and value != person.track_id:
+                # An enrolment button pressed after enrolment (the /start message stays
+                # in the chat) moves only where /settings track would: a learner must
+                # not put themselves on a track the course keeps for the roster.
+                reply = _change_track(ctx, person, value, platform_zone=event.person.timezone)
+                person.updated_at = now
+                return [reply]
             person.track_id = value
             if person.enrollment_step == STEP_TRACK:
                 person.enrollment_step = None if event.person.timezone else STEP_TIMEZONE
