@@ -568,6 +568,7 @@ def report(
     from datetime import UTC, datetime
 
     from bot.admission import admitted_people
+    from bot.evaluation.improve import for_week, sentiment_model
     from bot.library import CourseLibrary
     from bot.reports.export import render_file, summary_for
     from bot.store.db import Database
@@ -596,6 +597,18 @@ def report(
             kpi_weeks=settings.kpi_weeks,
             trained_coverage=settings.kpi_trained_coverage,
         )
+        if fmt != "csv":  # the CSV is one row per person
+            summary.improve = for_week(
+                database,
+                library.course,
+                week=summary.week,
+                weeks=settings.improve_weeks,
+                timezone=settings.timezone,
+                language=settings.language,
+                team_ids=_team_ids(database, team),
+                admitted=admitted_people(settings),
+                embeddings=sentiment_model(settings.embeddings),
+            )
         text = render_file(summary, fmt, settings.language)
     finally:
         database.dispose()

@@ -538,14 +538,15 @@ def _level_cells(row: LevelRow, language: str, *, kpis: bool) -> list[str]:
     name = row.name
     if row.key == "total" and name == "organisation":
         name = t(language, "report_organisation")
-    if group is None:
-        coverage = pass_rate = "—"
-    else:
+    coverage = pass_rate = "—"  # no denominator: a dash, never 0%
+    if group is not None:
         now, changes = group.this_week, group.changes()
-        coverage = f"{percent(now.coverage)} ({now.covered}/{now.due}) {arrow(changes['coverage'])}"
-        pass_rate = (
-            f"{percent(now.pass_rate)} ({now.passing}/{now.assessed}) {arrow(changes['pass_rate'])}"
-        )
+        if now.coverage is not None:
+            coverage = (
+                f"{percent(now.coverage)} ({now.covered}/{now.due}) {arrow(changes['coverage'])}"
+            )
+        if now.pass_rate is not None:
+            pass_rate = f"{percent(now.pass_rate)} ({now.passing}/{now.assessed}) {arrow(changes['pass_rate'])}"
     cells = [
         name,
         coverage,
