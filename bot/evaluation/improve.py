@@ -59,10 +59,10 @@ logger = logging.getLogger(__name__)
 SIGNALS = ("rating", "comments", "accuracy", "application", "gaps")
 """The signals, in the order the evidence lists them."""
 
-PRIOR = {"rating": 5, "comments": 5, "accuracy": 10, "application": 5}
+PRIOR = {"rating": 10, "comments": 8, "accuracy": 20, "application": 10}
 """How many observations the course's own value is worth when a lesson's is shrunk toward
-it: a lesson needs about this many of its own before its value counts for more than the
-course's. Accuracy gets more, since one learner answers several of a lesson's questions."""
+it: a lesson needs this many of its own before its value counts as much as the course's.
+Accuracy gets more, since one learner answers several of a lesson's questions."""
 
 MIN_N = {"rating": 3, "comments": 3, "accuracy": 5, "application": 3}
 """Observations a signal needs before it counts at all: below it the lesson's figure is

@@ -260,7 +260,7 @@ def build_improve(db: Database) -> EvalWorld:
     - fl-03: 6 ratings of 5, and **6 comments, 4 of them complaints** that the examples
       are outdated — weak comments.
     - mg-01: 6 ratings of 5 and **10 first tries, 2 right** — weak accuracy.
-    - fl-06: 6 ratings of 4 and **3 questions declined** whose nearest passage is in
+    - fl-06: 6 ratings of 4 with 6 comments of praise, and **3 questions declined** whose nearest passage is in
       data-privacy.md, the material of fl-06 only — content gaps.
     - fl-01..mg-01 otherwise: 10 first tries, 9 right (fl-02, fl-03).
     - Unattached gaps: one with no passage, one nearest onboarding-faq.html (no lesson),
@@ -297,7 +297,18 @@ def build_improve(db: Database) -> EvalWorld:
             ],
         )
         rate("mg-01", [5, 5, 5, 5, 5, 5])
-        rate("fl-06", [4, 4, 4, 4, 4, 4])
+        rate(
+            "fl-06",
+            [4, 4, 4, 4, 4, 4],
+            [
+                "Clear rules, very useful for my daily work",
+                "Useful and practical, thanks",
+                "Great lesson, easy to follow",
+                "Very helpful examples",
+                "Clear and useful",
+                "I liked it, well explained",
+            ],
+        )
         for lesson, right in (("fl-01", 10), ("fl-02", 9), ("fl-03", 9), ("mg-01", 2)):
             for index in range(10):
                 build.first_try(raters[index], f"{lesson}-q{index % 5 + 1}", index < right, when())
