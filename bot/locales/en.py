@@ -294,6 +294,7 @@ MESSAGES: dict[str, str] = {
     "levels_applied": "{rate} ({reported} reported of {trained} trained) {change}",
     "levels_kpi": "{metric}: {value} ({week}) {change}",
     "levels_comparisons": "Level 3: each KPI against the teams not yet trained",
+    "levels_chat": "Application rate (level 2): {rate} ({reported} reported of {trained} trained) {change}",
     "levels_no_kpis": "No business KPI has been imported for these teams (trainbot kpis import).",
     # Content to improve (trainbot evaluate, the trainers' digest, the HTML report)
     "improve_title": "Content to improve",

@@ -248,11 +248,11 @@ MESSAGES: dict[str, str] = {
     "impact_chat_too_little": "{metric}：数据不足，暂不比较",
     # 周报的第一、二、三层评估
     "levels_title": "三层评估（第一、二、三层）",
-    "levels_definition": "按团队和轨道列出，并给出与上周相比的变化。第一层：培训覆盖率和合格率（与上方表格相同），以及满意度平均分和评分数。第二层：应用率，按本周结束时统计：在有人反馈（学员自评、经理或同事观察）的“已学人次”（人 × 课）中，反馈在工作中用上的比例，并注明已学人次中有多少有反馈。第三层：各业务指标的最新数值及其与上一个数值相比的变化。",
+    "levels_definition": "按团队和轨道列出，并给出与上周相比的变化。第一层：培训覆盖率和考核通过率（与上方表格相同），以及满意度平均分和评分数。第二层：应用率，按本周结束时统计：在有人反馈（学员自评、经理或同事观察）的“已学人次”（人 × 课）中，反馈在工作中用上的比例，并注明已学人次中有多少有反馈。第三层：各业务指标的最新数值及其与上一个数值相比的变化。",
     "levels_teams": "按团队",
     "levels_tracks": "按轨道",
-    "levels_coverage": "覆盖率（第一层）",
-    "levels_pass_rate": "合格率（第一层）",
+    "levels_coverage": "培训覆盖率（第一层）",
+    "levels_pass_rate": "考核通过率（第一层）",
     "levels_satisfaction": "满意度（第一层）",
     "levels_application": "应用率（第二层）",
     "levels_kpis": "业务指标（第三层）",
@@ -260,6 +260,7 @@ MESSAGES: dict[str, str] = {
     "levels_applied": "{rate}（已学 {trained} 人次，{reported} 人次有反馈）{change}",
     "levels_kpi": "{metric}：{value}（{week} 周）{change}",
     "levels_comparisons": "第三层：各业务指标与尚未培训团队的对照",
+    "levels_chat": "应用率（第二层）：{rate}（已学 {trained} 人次，{reported} 人次有反馈）{change}",
     "levels_no_kpis": "尚未为这些团队导入业务指标（trainbot kpis import）。",
     # 待改进内容（trainbot evaluate、培训师周报、HTML 报告）
     "improve_title": "待改进内容",

@@ -574,6 +574,22 @@ def _level_comparisons(levels: Levels, language: str) -> list[str]:
     ]
 
 
+def _levels_chat(levels: Levels | None, language: str) -> list[str]:
+    """One line among the key rates: the scope's application rate, once anyone is trained."""
+    if levels is None or not levels.total.application.trained:
+        return []
+    total = levels.total
+    text = t(
+        language,
+        "levels_chat",
+        rate=percent(total.application.rate),
+        reported=total.application.reported,
+        trained=total.application.trained,
+        change=arrow(total.application_change),
+    )
+    return [f"- {text}"]
+
+
 def _levels_markdown(levels: Levels | None, language: str) -> list[str]:
     if levels is None:
         return []
@@ -742,6 +758,7 @@ def chat_text(summary: WeeklySummary, language: str, *, names: bool = True) -> s
         f"- {t(language, 'report_pass_rate')}: {percent(now.pass_rate)} ({now.passing}/{now.assessed}) {arrow(changes['pass_rate'])}",
         f"- {_questions_line(summary, language)}",
         *_satisfaction_chat(summary.satisfaction, language),
+        *_levels_chat(summary.levels, language),
     ]
     if summary.hardest:
         lines.append(f"\n**{t(language, 'report_hardest')}**")

@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from adapters.memory import MemoryOutbound
 from bot.application import ApplicationCount
+from bot.clock import FakeClock
+from bot.dispatcher import Dispatcher
 from bot.evaluation.improve import (
     AMBIGUOUS,
     NO_LESSON,
@@ -19,14 +23,19 @@ from bot.evaluation.improve import (
     for_week,
     rank,
 )
+from bot.library import CourseLibrary
+from bot.reports.schedule import send_weekly_reports
 from bot.reports.to_improve import improve_chat, improve_document, improve_html
+from bot.settings import load_settings
 from bot.store.db import Database
+from bot.store.models import Person, Role
 from quizzes.content import Course
 from quizzes.loader import load_course
 from tests.conftest import SAMPLE_CONTENT
 from tests.evaluation.eval_world import TIMEZONE, WEEK, build_improve
 
 REPO = Path(__file__).resolve().parents[2]
+MONDAY = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai: 2026-W47 is due
 
 
 @pytest.fixture(scope="module")
@@ -91,9 +100,8 @@ def test_the_store_gives_each_signal_with_its_evidence(database: Database, cours
     lessons = {lesson.lesson_id: lesson for lesson in found.lessons}
     rating = lessons["fl-02"].signal("rating")
     assert (rating.value, rating.n, rating.weak) == (2.5, 8, True)
-    one = next(iter([found]))  # fl-01's single rating of 1 counts for nothing
-    assert "fl-01" not in lessons or not lessons["fl-01"].signal("rating").weak
-    assert one.course["rating"] == pytest.approx((1 + 20 + 30 + 30 + 24) / 27)
+    assert "fl-01" not in lessons  # its one rating of 1 counts for nothing
+    assert found.course["rating"] == pytest.approx((1 + 20 + 30 + 30 + 24) / 27)
     comments = lessons["fl-03"].signal("comments")
     assert (comments.n, comments.detail, comments.weak) == (6, 4, True)
     assert lessons["fl-03"].complaint is not None and lessons["fl-03"].complaint.count >= 2
@@ -215,3 +223,55 @@ def test_trainbot_evaluate(tmp_path: Path) -> None:
     assert future.returncode == 1 and "has not started yet" in future.stderr
     missing = _trainbot("evaluate", "--db", str(tmp_path / "nope.db"), cwd=tmp_path)
     assert missing.returncode == 1 and "no database at" in missing.stderr
+
+
+async def test_trainers_get_the_top_lessons_in_their_language(sqlite_database: Database) -> None:
+    build_improve(sqlite_database)
+    with sqlite_database.session() as session:
+        for name, language in (("Tom", "en"), ("Lin", "zh")):
+            session.add(
+                Person(
+                    platform="console",
+                    platform_user_id=name.lower(),
+                    display_name=name,
+                    language=language,
+                    role=Role.LEARNER,
+                    created_at=MONDAY,
+                    updated_at=MONDAY,
+                )
+            )
+    outbound = MemoryOutbound(platform="console")
+    settings = load_settings(
+        database_url=sqlite_database.url,
+        content_dir=SAMPLE_CONTENT,
+        language="en",
+        timezone=TIMEZONE,
+        embeddings="none:lexicon",
+        admins=["console:tom", "console:lin"],
+    )
+    library = CourseLibrary(SAMPLE_CONTENT)
+    assert library.reload() == []
+    dispatcher = Dispatcher(
+        db=sqlite_database,
+        library=library,
+        settings=settings,
+        clock=FakeClock(MONDAY),
+        outbound={"console": outbound},
+    )
+    run = await send_weekly_reports(dispatcher)
+    assert run.admins == 2
+    (english,) = outbound.to("tom")
+    assert english.text.startswith(
+        "**Content to improve 2026-W47** — the 4 weakest lessons (2026-W44 to 2026-W47):\n"
+        "1. Privacy rules for handling user data (Frontline operations) — score 0.38\n"
+        "   - ⚠ 3 content-gap question(s) near its material: +0.38\n"
+        "   - Asked: “How long do we keep deleted accounts' phone numbers?”"
+    )
+    assert "⚠ first-try accuracy 20% (10 first tries; course 75%)" in english.text
+    (chinese,) = outbound.to("lin")
+    assert chinese.text.startswith(
+        "**待改进内容 2026-W47** — 最弱的 4 节课（2026-W44 至 2026-W47）："
+    )
+    assert "⚠ 首次答题正确率 20%（10 次首答；全课程 75%）" in chinese.text
+    assert "\n1. 处理用户数据的隐私规则（一线运营）— 得分 0.38\n" in chinese.text
+    assert "2. 按角色分层设计培训轨道（管理规划）" in chinese.text

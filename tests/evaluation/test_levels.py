@@ -9,7 +9,7 @@ import pytest
 
 from bot.application import application_cells, by_lesson
 from bot.reports.metrics import WeeklySummary, build_summary
-from bot.reports.render import to_html, to_json, to_markdown
+from bot.reports.render import chat_text, to_html, to_json, to_markdown
 from bot.store.db import Database
 from quizzes.content import Course
 from quizzes.loader import load_course
@@ -100,6 +100,9 @@ def test_every_format_shows_the_rates_with_what_they_rest_on(
     chinese = to_markdown(_summary(database, course, "zh"), "zh")
     assert "## 三层评估（第一、二、三层）" in chinese
     assert "100%（已学 3 人次，3 人次有反馈）▲33 pp" in chinese
+    assert "- Application rate (level 2): 75% (4 reported of 6 trained) ▲8 pp" in chat_text(
+        summary, "en"
+    )
     page = to_html(summary, "en", b"png")
     assert '<table id="levels-teams">' in page and '<table id="levels-tracks">' in page
 
