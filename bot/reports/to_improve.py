@@ -60,9 +60,9 @@ def signal_text(signal: Signal, language: str) -> str:
             negative=signal.detail,
         )
     if signal.too_few:
-        return f"{text} — {t(language, 'improve_too_few')}"
+        return t(language, "improve_too_few", text=text)
     if signal.weak:
-        return f"⚠ {text}: +{signal.weight:.2f}"
+        return t(language, "improve_weak", text=text, weight=f"{signal.weight:.2f}")
     return text
 
 

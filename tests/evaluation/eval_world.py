@@ -269,8 +269,8 @@ def build_improve(db: Database) -> EvalWorld:
     world = EvalWorld()
     with db.session() as session:
         build = _Builder(session, world)
-        build.team("A")
-        raters = [build.person(f"P{number}", "A").display_name for number in range(10)]
+        build.team("Support")
+        raters = [build.person(f"P{number}", "Support").display_name for number in range(10)]
         day = count(0)
 
         def when() -> datetime:

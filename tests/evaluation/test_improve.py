@@ -164,7 +164,7 @@ def test_the_digest_lists_the_top_five_with_what_makes_them_weak(
     found = for_week(sqlite_database, course, week=WEEK, weeks=4, timezone=TIMEZONE)
     english = "\n".join(improve_chat(found, "en"))
     assert english.startswith("**Content to improve 2026-W47** — the 4 weakest lessons")
-    assert "⚠ first-try accuracy 20% (10 first tries; course" in english
+    assert "⚠ first-try accuracy 20% (10 first-try answer(s); course" in english
     assert "⚠ 3 content-gap question(s) near its material" in english
     chinese = "\n".join(improve_chat(found, "zh"))
     assert chinese.startswith("**待改进内容 2026-W47** — 最弱的 4 节课")
@@ -205,7 +205,7 @@ def test_trainbot_evaluate(tmp_path: Path) -> None:
     assert "1. **Privacy rules for handling user data (Frontline operations) — score" in (
         markdown.stdout
     )
-    assert "⚠ first-try accuracy 20% (10 first tries; course 75%)" in markdown.stdout
+    assert "⚠ first-try accuracy 20% (10 first-try answer(s); course 75%)" in markdown.stdout
     chinese = _trainbot(
         "evaluate", "--week", WEEK, "--lang", "zh", "--db", str(store), cwd=tmp_path
     )
@@ -264,14 +264,14 @@ async def test_trainers_get_the_top_lessons_in_their_language(sqlite_database: D
     assert english.text.startswith(
         "**Content to improve 2026-W47** — the 4 weakest lessons (2026-W44 to 2026-W47):\n"
         "1. Privacy rules for handling user data (Frontline operations) — score 0.38\n"
-        "   - ⚠ 3 content-gap question(s) near its material: +0.38\n"
+        "   - ⚠ 3 content-gap question(s) near its material: adds 0.38 to the score\n"
         "   - Asked: “How long do we keep deleted accounts' phone numbers?”"
     )
-    assert "⚠ first-try accuracy 20% (10 first tries; course 75%)" in english.text
+    assert "⚠ first-try accuracy 20% (10 first-try answer(s); course 75%)" in english.text
     (chinese,) = outbound.to("lin")
     assert chinese.text.startswith(
         "**待改进内容 2026-W47** — 最弱的 4 节课（2026-W44 至 2026-W47）："
     )
-    assert "⚠ 首次答题正确率 20%（10 次首答；全课程 75%）" in chinese.text
+    assert "⚠ 首次答题正确率 20%（10 次首答；全课程 75%）：得分 +0.18" in chinese.text
     assert "\n1. 处理用户数据的隐私规则（一线运营）— 得分 0.38\n" in chinese.text
     assert "2. 按角色分层设计培训轨道（管理规划）" in chinese.text
