@@ -56,7 +56,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.application import application_cells
+from bot.application import application_cells_at
 from bot.gaps import content_gaps
 from bot.i18n import t
 from bot.learning import PushDays, streaks_of
@@ -821,11 +821,8 @@ def build_summary(
             admitted=admitted,
         )
         # Level 2 as it stood at the end of this week and of the week before.
-        applied_now = application_cells(
-            session, until=end, team_ids=team_ids, person_ids=person_ids, admitted=admitted
-        )
-        applied_before = application_cells(
-            session, until=start, team_ids=team_ids, person_ids=person_ids, admitted=admitted
+        applied_before, applied_now = application_cells_at(
+            session, [start, end], team_ids=team_ids, person_ids=person_ids, admitted=admitted
         )
         questions = _question_stats(session, start, end, team_ids, person_ids)
         questions_before = _question_stats(session, previous, start, team_ids, person_ids)
