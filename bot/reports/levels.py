@@ -24,12 +24,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bot.application import ApplicationCells, ApplicationCount, by_team, by_track, totals
-from bot.reports.satisfaction import Ratings, SatisfactionRow
 
 if TYPE_CHECKING:
     from bot.reports.impact import BusinessImpact, MetricImpact
     from bot.reports.metrics import GroupWeek
-    from bot.reports.satisfaction import Satisfaction
+    from bot.reports.satisfaction import Satisfaction, SatisfactionRow
 
 logger = logging.getLogger(__name__)
 
@@ -213,8 +212,4 @@ def _team_name(key: str, names: dict[int, str], no_team: str) -> str:
     return names.get(int(key), key) if key else no_team
 
 
-EMPTY_RATINGS = Ratings()
-"""Ratings of a row nobody rated in either week."""
-
-
-__all__ = ["EMPTY_RATINGS", "KpiLatest", "LevelRow", "Levels", "build_levels", "latest_kpis"]
+__all__ = ["KpiLatest", "LevelRow", "Levels", "build_levels", "latest_kpis"]
