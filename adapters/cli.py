@@ -568,6 +568,7 @@ def report(
     from datetime import UTC, datetime
 
     from bot.admission import admitted_people
+    from bot.evaluation.improve import for_week, sentiment_model
     from bot.library import CourseLibrary
     from bot.reports.export import render_file, summary_for
     from bot.store.db import Database
@@ -596,6 +597,18 @@ def report(
             kpi_weeks=settings.kpi_weeks,
             trained_coverage=settings.kpi_trained_coverage,
         )
+        if fmt != "csv":  # the CSV is one row per person
+            summary.improve = for_week(
+                database,
+                library.course,
+                week=summary.week,
+                weeks=settings.improve_weeks,
+                timezone=settings.timezone,
+                language=settings.language,
+                team_ids=_team_ids(database, team),
+                admitted=admitted_people(settings),
+                embeddings=sentiment_model(settings.embeddings),
+            )
         text = render_file(summary, fmt, settings.language)
     finally:
         database.dispose()
@@ -605,6 +618,79 @@ def report(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     typer.echo(f"wrote {out} ({summary.week}, {summary.scope})", err=True)
+
+
+class EvaluateFormat(StrEnum):
+    """Output formats of ``trainbot evaluate``."""
+
+    md = "md"
+    json = "json"
+
+
+class EvaluateLanguage(StrEnum):
+    """Languages ``trainbot evaluate`` writes in."""
+
+    zh = "zh"
+    en = "en"
+
+
+@app.command()
+def evaluate(
+    week: Annotated[
+        str | None,
+        typer.Option(help="Last ISO week read, e.g. 2026-W47 (default: the last complete one)."),
+    ] = None,
+    output_format: Annotated[
+        EvaluateFormat, typer.Option("--format", help="md or json.")
+    ] = EvaluateFormat.md,
+    lang: Annotated[
+        EvaluateLanguage | None,
+        typer.Option("--lang", help="zh or en (default: TRAINBOT_LANGUAGE)."),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Content to improve (docs/evaluation.md): lessons ranked by ratings, negative
+    comments, first-try accuracy, application and content gaps, with the evidence."""
+    import json
+    from datetime import UTC, datetime
+
+    from bot.admission import admitted_people
+    from bot.evaluation.improve import for_week, sentiment_model
+    from bot.library import CourseLibrary
+    from bot.reports.to_improve import improve_document, improve_json
+    from bot.store.db import Database
+    from bot.weeks import chosen_week
+
+    settings = _settings(db, read_only=True)
+    _quiet_logs_for_console()
+    language = lang.value if lang is not None else settings.language
+    try:
+        label = chosen_week(week or None, datetime.now(UTC), settings.timezone)
+    except ValueError as exc:
+        raise TrainbotError(str(exc)) from None
+    library = CourseLibrary(settings.content_dir)
+    problems = library.reload()
+    if problems:
+        raise ContentError(problems)
+    database = Database(settings.database_url)
+    try:
+        database.upgrade()
+        found = for_week(
+            database,
+            library.course,
+            week=label,
+            weeks=settings.improve_weeks,
+            timezone=settings.timezone,
+            language=language,
+            admitted=admitted_people(settings),
+            embeddings=sentiment_model(settings.embeddings),
+        )
+    finally:
+        database.dispose()
+    if output_format is EvaluateFormat.json:
+        typer.echo(json.dumps(improve_json(found, language), ensure_ascii=False, indent=2))
+        return
+    typer.echo(improve_document(found, language), nl=False)
 
 
 @users_app.command("import")

@@ -24,12 +24,13 @@ since a pair nobody answered about is no evidence of not applying.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import and_, case, exists, func, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -210,64 +211,119 @@ def application_cells(
         admitted: who may be counted (``bot.admission.admitted_people``); ``None``
             counts everyone not removed.
     """
+    (cells,) = application_cells_at(
+        session, [until], team_ids=team_ids, person_ids=person_ids, admitted=admitted
+    )
+    return cells
+
+
+def application_cells_at(
+    session: Session,
+    moments: Sequence[datetime],
+    *,
+    team_ids: Collection[int] | None = None,
+    person_ids: Collection[int] = (),
+    admitted: ColumnElement[bool] | None = None,
+) -> list[ApplicationCells]:
+    """:func:`application_cells` at each of ``moments``, read in one pass over the lessons.
+
+    The weekly report needs the counts at the end of the week and of the week before;
+    the completed lessons are the costly read (one row per person and lesson ever
+    completed), so both moments share it. Each moment keeps its own rule: pairs trained,
+    answers given, team and scope as they stood then.
+    """
+    if not moments:
+        return []
+    latest = max(moments)
+    completed = Delivery.completed_at
     trained = (
         select(
             Delivery.person_id.label("person_id"),
             Delivery.item_id.label("lesson_id"),
-            func.min(Delivery.track_id).label("track_id"),
+            *(
+                func.min(case((completed < moment, Delivery.track_id))).label(f"track_{index}")
+                for index, moment in enumerate(moments)
+            ),
+            *(
+                func.max(case((completed < moment, 1), else_=0)).label(f"trained_{index}")
+                for index, moment in enumerate(moments)
+            ),
         )
         .where(
             Delivery.kind == DeliveryKind.LESSON,
             Delivery.status == DeliveryStatus.COMPLETED,
-            Delivery.completed_at < until,
+            completed < latest,
             Delivery.item_id.is_not(None),
         )
         .group_by(Delivery.person_id, Delivery.item_id)
         .subquery("trained")
     )
 
-    def evidence(applied: ColumnElement[bool]) -> ColumnElement[bool]:
+    def evidence(applied: ColumnElement[bool], moment: datetime) -> ColumnElement[bool]:
         return exists().where(
             ApplicationReport.subject_id == trained.c.person_id,
             ApplicationReport.lesson_id == trained.c.lesson_id,
-            ApplicationReport.answered_at < until,
+            ApplicationReport.answered_at < moment,
             applied,
         )
 
-    team = team_at(Person.id, until, Person.team_id).label("team_id")
-    reported = case((evidence(ApplicationReport.applied.is_not(None)), 1), else_=0)
-    applying = case((evidence(ApplicationReport.applied.is_(True)), 1), else_=0)
-    rows = (
+    # Each person's team at each moment, looked up once per person rather than once per
+    # person and lesson (MATERIALIZED keeps the planner from inlining it into every row).
+    teams = (
         select(
-            trained.c.person_id,
-            trained.c.track_id,
-            trained.c.lesson_id,
-            team,
-            reported.label("reported"),
-            applying.label("applying"),
+            Person.id.label("person_id"),
+            *(
+                team_at(Person.id, moment, Person.team_id).label(f"team_{index}")
+                for index, moment in enumerate(moments)
+            ),
         )
-        .join(Person, Person.id == trained.c.person_id)
         .where(admitted if admitted is not None else Person.status != PersonStatus.REMOVED)
-        .subquery("rows")
+        .cte("teams_then")
+        .prefix_with("MATERIALIZED")
     )
-    query = select(
-        rows.c.team_id,
-        rows.c.track_id,
-        rows.c.lesson_id,
-        func.count(),
-        func.coalesce(func.sum(rows.c.reported), 0),
-        func.coalesce(func.sum(rows.c.applying), 0),
-    ).group_by(rows.c.team_id, rows.c.track_id, rows.c.lesson_id)
-    if team_ids is not None:
-        query = query.where(
-            or_(rows.c.team_id.in_(sorted(team_ids)), rows.c.person_id.in_(sorted(person_ids)))
-        )
-    return {
-        (team_id, track_id, lesson_id): ApplicationCount(
-            int(count or 0), int(reported or 0), int(applying or 0)
-        )
-        for team_id, track_id, lesson_id, count, reported, applying in session.execute(query).all()
-    }
+    columns: list[Any] = [trained.c.lesson_id]
+    for index, moment in enumerate(moments):
+        team = teams.c[f"team_{index}"]
+        in_scope: ColumnElement[bool] = true()
+        if team_ids is not None:
+            in_scope = or_(team.in_(sorted(team_ids)), teams.c.person_id.in_(sorted(person_ids)))
+        counted = and_(trained.c[f"trained_{index}"] == 1, in_scope)
+        columns += [
+            team.label(f"team_{index}"),
+            trained.c[f"track_{index}"],
+            case((counted, 1), else_=0).label(f"counted_{index}"),
+            case(
+                (and_(counted, evidence(ApplicationReport.applied.is_not(None), moment)), 1),
+                else_=0,
+            ).label(f"reported_{index}"),
+            case(
+                (and_(counted, evidence(ApplicationReport.applied.is_(True), moment)), 1),
+                else_=0,
+            ).label(f"applying_{index}"),
+        ]
+    rows = select(*columns).join(teams, teams.c.person_id == trained.c.person_id).subquery("rows")
+    keys = [rows.c.lesson_id]
+    sums = []
+    for index in range(len(moments)):
+        keys += [rows.c[f"team_{index}"], rows.c[f"track_{index}"]]
+        sums += [
+            func.sum(rows.c[f"{name}_{index}"]) for name in ("counted", "reported", "applying")
+        ]
+    found: list[ApplicationCells] = [{} for _ in moments]
+    for row in session.execute(select(*keys, *sums).group_by(*keys)).all():
+        lesson_id = row[0]
+        for index in range(len(moments)):
+            team_id, track_id = row[1 + 2 * index], row[2 + 2 * index]
+            pairs, reported, applying = (
+                int(value or 0) for value in row[1 + 2 * len(moments) + 3 * index :][:3]
+            )
+            if not pairs:
+                continue
+            key = (team_id, track_id, lesson_id)
+            found[index][key] = found[index].get(key, ApplicationCount()) + ApplicationCount(
+                pairs, reported, applying
+            )
+    return found
 
 
 def totals(cells: ApplicationCells, keep: object = None) -> ApplicationCount:
@@ -311,6 +367,7 @@ __all__ = [
     "Recorded",
     "add_example",
     "application_cells",
+    "application_cells_at",
     "by_lesson",
     "by_team",
     "by_track",

@@ -208,15 +208,16 @@ def test_the_markdown_report_shows_names_and_questions_as_typed(summary: WeeklyS
     page = rendered_markdown(document)
     for tag in ("<script", "<a ", "<img", "<b>", "<em>", "<strong>", "<code>", "<s>", "<del>"):
         assert tag not in page, tag
-    # Our headings (the business-impact one says no KPIs are imported yet), our two lists
-    # (follow-up, gaps) and our tables; nothing a name made.
-    assert page.count("<h1>") == 1 and page.count("<h2>") == 8 and "<h3>" not in page
+    # Our headings (the business-impact one says no KPIs are imported yet; the level 1/2/3
+    # section has three of its own), our two lists (follow-up, gaps) and our tables (the
+    # level section's two among them); nothing a name made.
+    assert page.count("<h1>") == 1 and page.count("<h2>") == 9 and page.count("<h3>") == 3
     assert page.count("<ul>") == 2 and "<ol>" not in page and "<blockquote>" not in page
-    assert page.count("<table>") == 4 and "<hr" not in page
+    assert page.count("<table>") == 6 and "<hr" not in page
     for name in [*NAMES.values(), *TEAMS.values(), *QUESTIONS]:
         assert escapeHtml(collapsed(name)) in page, name
     # Each people row keeps its seven cells, whatever "|" a name holds.
-    people = page[page.index("<h2>People") :]
+    people = page[page.rindex("<h2>People") :]  # the people table, after "People to follow up"
     rows = re.findall(r"<tr>(.*?)</tr>", people, re.DOTALL)
     assert len(rows) == 1 + 6 and all(row.count("<td>") == 7 for row in rows[1:])
     # Bare addresses, which GitHub links by itself, are broken up in the source.

@@ -56,10 +56,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from bot.application import application_cells_at
 from bot.gaps import content_gaps
 from bot.i18n import t
 from bot.learning import PushDays, streaks_of
 from bot.membership import team_at
+from bot.reports.levels import build_levels
 from bot.reports.satisfaction import Satisfaction, rating_cells, satisfaction
 from bot.store.db import Database
 from bot.store.models import (
@@ -78,7 +80,9 @@ from bot.weeks import iso_week_window
 from quizzes.content import Course
 
 if TYPE_CHECKING:
+    from bot.evaluation.improve import ContentToImprove
     from bot.reports.impact import BusinessImpact
+    from bot.reports.levels import Levels
 
 logger = logging.getLogger(__name__)
 
@@ -300,6 +304,11 @@ class WeeklySummary:
     impact: BusinessImpact | None = None
     # Level 1: the lesson ratings of the satisfaction survey (None: no rating in either week)
     satisfaction: Satisfaction | None = None
+    # Levels 1 / 2 / 3 per team and track, with the change since last week
+    levels: Levels | None = None
+    # The trainers' ranked "content to improve" list (None: not asked for, e.g. a
+    # manager's summary; bot.evaluation.improve builds it)
+    improve: ContentToImprove | None = None
 
     @property
     def previous_week(self) -> str:
@@ -811,6 +820,10 @@ def build_summary(
             person_ids=person_ids,
             admitted=admitted,
         )
+        # Level 2 as it stood at the end of this week and of the week before.
+        applied_before, applied_now = application_cells_at(
+            session, [start, end], team_ids=team_ids, person_ids=person_ids, admitted=admitted
+        )
         questions = _question_stats(session, start, end, team_ids, person_ids)
         questions_before = _question_stats(session, previous, start, team_ids, person_ids)
     follow_up = _follow_up(people, idle_since)
@@ -858,18 +871,23 @@ def build_summary(
         if elsewhere:
             parts.append(t(language, "report_direct_reports", count=elsewhere))
         scope = ", ".join(parts)
+    track_names = {track_id: _track_title(course, track_id, language) for track_id in course.tracks}
+    rated = satisfaction(
+        ratings, scope=scope, team_names=team_names, track_names=track_names, no_team=NO_TEAM
+    )
+    total = GroupWeek(
+        key="total",
+        name=scope,
+        this_week=_sum(this_cells.values()),
+        last_week=_sum(last_cells.values()),
+    )
     return WeeklySummary(
         week=week.upper(),
         timezone=timezone,
         start=start,
         end=end,
         scope=scope,
-        total=GroupWeek(
-            key="total",
-            name=scope,
-            this_week=_sum(this_cells.values()),
-            last_week=_sum(last_cells.values()),
-        ),
+        total=total,
         teams=team_rows,
         tracks=track_rows,
         hardest=hardest,
@@ -886,13 +904,17 @@ def build_summary(
             if track_id is not None and track_id in course.tracks
         },
         impact=impact,
-        satisfaction=satisfaction(
-            ratings,
-            scope=scope,
+        satisfaction=rated,
+        levels=build_levels(
+            teams=team_rows,
+            tracks=track_rows,
+            total=total,
+            satisfaction=rated,
+            impact=impact,
+            application_now=applied_now,
+            application_before=applied_before,
             team_names=team_names,
-            track_names={
-                track_id: _track_title(course, track_id, language) for track_id in course.tracks
-            },
+            track_names=track_names,
             no_team=NO_TEAM,
         ),
     )

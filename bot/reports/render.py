@@ -13,10 +13,12 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.application import ApplicationCount
 from bot.i18n import t
 from bot.reports.impact import MIN_TEAMS as IMPACT_MIN_TEAMS
 from bot.reports.impact import MIN_WEEKS as IMPACT_MIN_WEEKS
 from bot.reports.impact import BusinessImpact, Comparison, MetricImpact, Shortfall, TeamSeries
+from bot.reports.levels import KpiLatest, LevelRow, Levels
 from bot.reports.metrics import (
     RATES,
     Counts,
@@ -479,6 +481,248 @@ def _satisfaction_chat(found: Satisfaction | None, language: str) -> list[str]:
     return [f"- {text}"]
 
 
+# -- levels 1 / 2 / 3 -------------------------------------------------------------------
+
+
+def _level_ratings(row: LevelRow, language: str) -> str:
+    ratings = row.ratings
+    if ratings is None:
+        return "—"
+    return t(
+        language,
+        "levels_ratings",
+        mean=rating_mean(ratings.this_week.mean),
+        count=ratings.this_week.count,
+        change=rating_change(ratings.change),
+    )
+
+
+def _level_application(row: LevelRow, language: str) -> str:
+    now = row.application
+    if not now.trained and not row.application_before.trained:
+        return "—"
+    return t(
+        language,
+        "levels_applied",
+        rate=percent(now.rate),
+        reported=now.reported,
+        trained=now.trained,
+        change=arrow(row.application_change),
+    )
+
+
+def _level_kpi(kpi: KpiLatest, language: str) -> str:
+    return t(
+        language,
+        "levels_kpi",
+        metric=kpi.metric,
+        value=kpi_number(kpi.value, kpi.unit),
+        week=kpi.week,
+        change=kpi_number(kpi.change, kpi.unit, signed=True),
+    )
+
+
+def _level_header(language: str, first: str, *, kpis: bool) -> list[str]:
+    header = [
+        t(language, first),
+        t(language, "levels_coverage"),
+        t(language, "levels_pass_rate"),
+        t(language, "levels_satisfaction"),
+        t(language, "levels_application"),
+    ]
+    return [*header, t(language, "levels_kpis")] if kpis else header
+
+
+def _level_cells(row: LevelRow, language: str, *, kpis: bool) -> list[str]:
+    group = row.group
+    name = row.name
+    if row.key == "total" and name == "organisation":
+        name = t(language, "report_organisation")
+    coverage = pass_rate = "—"  # no denominator: a dash, never 0%
+    if group is not None:
+        now, changes = group.this_week, group.changes()
+        if now.coverage is not None:
+            coverage = (
+                f"{percent(now.coverage)} ({now.covered}/{now.due}) {arrow(changes['coverage'])}"
+            )
+        if now.pass_rate is not None:
+            pass_rate = f"{percent(now.pass_rate)} ({now.passing}/{now.assessed}) {arrow(changes['pass_rate'])}"
+    cells = [
+        name,
+        coverage,
+        pass_rate,
+        _level_ratings(row, language),
+        _level_application(row, language),
+    ]
+    if kpis:
+        cells.append("; ".join(_level_kpi(kpi, language) for kpi in row.kpis) or "—")
+    return cells
+
+
+def _level_team_rows(levels: Levels, language: str) -> list[list[str]]:
+    rows = [_level_cells(row, language, kpis=True) for row in levels.teams]
+    return [*rows, _level_cells(levels.total, language, kpis=True)]
+
+
+def _level_track_rows(levels: Levels, language: str) -> list[list[str]]:
+    return [_level_cells(row, language, kpis=False) for row in levels.tracks]
+
+
+def _level_comparisons(levels: Levels, language: str) -> list[str]:
+    return [
+        f"{metric.metric}: {_comparison_text(metric, language)}" for metric in levels.comparisons
+    ]
+
+
+def _levels_chat(levels: Levels | None, language: str) -> list[str]:
+    """One line among the key rates: the scope's application rate, once anyone is trained."""
+    if levels is None or not levels.total.application.trained:
+        return []
+    total = levels.total
+    text = t(
+        language,
+        "levels_chat",
+        rate=percent(total.application.rate),
+        reported=total.application.reported,
+        trained=total.application.trained,
+        change=arrow(total.application_change),
+    )
+    return [f"- {text}"]
+
+
+def _levels_markdown(levels: Levels | None, language: str) -> list[str]:
+    if levels is None:
+        return []
+    lines = ["", f"## {t(language, 'levels_title')}", ""]
+    lines += [markdown_text(t(language, "levels_definition")), ""]
+    lines += [f"### {t(language, 'levels_teams')}", ""]
+    lines += _table(
+        _level_header(language, "report_team", kpis=True), _level_team_rows(levels, language)
+    )
+    lines += ["", f"### {t(language, 'levels_tracks')}", ""]
+    lines += _table(
+        _level_header(language, "report_track", kpis=False), _level_track_rows(levels, language)
+    )
+    lines += ["", f"### {t(language, 'levels_comparisons')}", ""]
+    comparisons = _level_comparisons(levels, language)
+    lines += [f"- {markdown_text(line)}" for line in comparisons]
+    if not comparisons:
+        lines.append(markdown_text(t(language, "levels_no_kpis")))
+    else:
+        lines += ["", f"> {markdown_text(t(language, 'impact_caveat'))}"]
+    return lines
+
+
+def _levels_html(levels: Levels | None, language: str) -> list[str]:
+    if levels is None:
+        return []
+    comparisons = _level_comparisons(levels, language)
+    parts = [
+        f'<h2 id="levels">{html.escape(t(language, "levels_title"))}</h2>',
+        f"<p>{html.escape(t(language, 'levels_definition'))}</p>",
+        f"<h3>{html.escape(t(language, 'levels_teams'))}</h3>",
+        _html_table(
+            _level_header(language, "report_team", kpis=True),
+            _level_team_rows(levels, language),
+            table_id="levels-teams",
+            total_last=True,
+        ),
+        f"<h3>{html.escape(t(language, 'levels_tracks'))}</h3>",
+        _html_table(
+            _level_header(language, "report_track", kpis=False),
+            _level_track_rows(levels, language),
+            table_id="levels-tracks",
+        ),
+        f"<h3>{html.escape(t(language, 'levels_comparisons'))}</h3>",
+    ]
+    if comparisons:
+        parts.append(
+            '<ul class="comparisons">'
+            + "".join(f"<li>{html.escape(line)}</li>" for line in comparisons)
+            + "</ul>"
+        )
+        parts.append(f'<p class="caveat">{html.escape(t(language, "impact_caveat"))}</p>')
+    else:
+        parts.append(f"<p>{html.escape(t(language, 'levels_no_kpis'))}</p>")
+    return parts
+
+
+def _application_json(count: ApplicationCount) -> dict[str, Any]:
+    return {
+        "trained": count.trained,
+        "reported": count.reported,
+        "applying": count.applying,
+        "rate": _round(count.rate),
+    }
+
+
+def _level_row_json(row: LevelRow) -> dict[str, Any]:
+    group = row.group
+    changes = group.changes() if group is not None else {}
+    ratings = row.ratings
+    return {
+        "key": row.key,
+        "name": row.name,
+        "level1": {
+            "coverage": _round(group.this_week.coverage) if group else None,
+            "coverage_change": _round(changes.get("coverage")),
+            "covered": group.this_week.covered if group else 0,
+            "due": group.this_week.due if group else 0,
+            "pass_rate": _round(group.this_week.pass_rate) if group else None,
+            "pass_rate_change": _round(changes.get("pass_rate")),
+            "passing": group.this_week.passing if group else 0,
+            "assessed": group.this_week.assessed if group else 0,
+            "satisfaction": None
+            if ratings is None
+            else {
+                "mean": _round(ratings.this_week.mean),
+                "ratings": ratings.this_week.count,
+                "last_week_mean": _round(ratings.last_week.mean),
+                "last_week_ratings": ratings.last_week.count,
+                "change": _round(ratings.change),
+            },
+        },
+        "level2": {
+            **_application_json(row.application),
+            "last_week": _application_json(row.application_before),
+            "change": _round(row.application_change),
+        },
+        "level3": [
+            {
+                "metric": kpi.metric,
+                "unit": kpi.unit,
+                "direction": kpi.direction,
+                "week": kpi.week,
+                "value": kpi.value,
+                "previous_week": kpi.previous_week,
+                "previous_value": kpi.previous_value,
+                "change": _round(kpi.change),
+            }
+            for kpi in row.kpis
+        ],
+    }
+
+
+def _levels_json(levels: Levels | None, language: str) -> dict[str, Any] | None:
+    if levels is None:
+        return None
+    return {
+        "totals": _level_row_json(levels.total),
+        "teams": [_level_row_json(row) for row in levels.teams],
+        "tracks": [_level_row_json(row) for row in levels.tracks],
+        "comparisons": [
+            {
+                "metric": metric.metric,
+                "difference": _round(metric.comparison.difference)
+                if metric.comparison is not None
+                else None,
+                "text": _comparison_text(metric, language),
+            }
+            for metric in levels.comparisons
+        ],
+    }
+
+
 # -- chat ------------------------------------------------------------------------------
 
 
@@ -514,6 +758,7 @@ def chat_text(summary: WeeklySummary, language: str, *, names: bool = True) -> s
         f"- {t(language, 'report_pass_rate')}: {percent(now.pass_rate)} ({now.passing}/{now.assessed}) {arrow(changes['pass_rate'])}",
         f"- {_questions_line(summary, language)}",
         *_satisfaction_chat(summary.satisfaction, language),
+        *_levels_chat(summary.levels, language),
     ]
     if summary.hardest:
         lines.append(f"\n**{t(language, 'report_hardest')}**")
@@ -574,12 +819,22 @@ def _gap_line(gap: Any, language: str, *, escape: Callable[[str], str] = _as_typ
 
 
 def gap_digest(summary: WeeklySummary, language: str) -> str | None:
-    """The trainers' Monday content-gap list, or ``None`` when there is nothing to say."""
-    if not summary.gaps:
-        return None
-    lines = [t(language, "report_gap_digest", week=summary.week)]
-    lines.extend(f"- {_gap_line(gap, language)}" for gap in summary.gaps)
-    return "\n".join(lines)
+    """The trainers' Monday digest, or ``None`` when there is nothing to say.
+
+    First the top lessons of the "content to improve" list with the signals that put
+    them there (when the summary carries the list), then the week's content gaps.
+    """
+    lines: list[str] = []
+    if summary.improve is not None:
+        from bot.reports.to_improve import improve_chat  # it builds on this module
+
+        lines += improve_chat(summary.improve, language)
+    if summary.gaps:
+        if lines:
+            lines.append("")
+        lines.append(t(language, "report_gap_digest", week=summary.week))
+        lines.extend(f"- {_gap_line(gap, language)}" for gap in summary.gaps)
+    return "\n".join(lines) if lines else None
 
 
 # -- JSON ------------------------------------------------------------------------------
@@ -705,7 +960,17 @@ def as_dict(summary: WeeklySummary, language: str = "en") -> dict[str, Any]:
         else [_person_json(person) for person in summary.people],
         "business_impact": _impact_json(summary.impact, language),
         "satisfaction": _satisfaction_json(summary.satisfaction),
+        "levels": _levels_json(summary.levels, language),
+        "content_to_improve": _improve_json(summary, language),
     }
+
+
+def _improve_json(summary: WeeklySummary, language: str) -> dict[str, Any] | None:
+    if summary.improve is None:
+        return None
+    from bot.reports.to_improve import improve_json  # it builds on this module
+
+    return improve_json(summary.improve, language)
 
 
 def to_json(summary: WeeklySummary, *, indent: int | None = None, language: str = "en") -> str:
@@ -997,8 +1262,13 @@ def to_markdown(summary: WeeklySummary, language: str) -> str:
     lines.extend(
         f"- {_gap_line(gap, language, escape=markdown_text)}" for gap in summary.gaps or []
     )
+    lines += _levels_markdown(summary.levels, language)
     lines += _satisfaction_markdown(summary.satisfaction, language)
     lines += _impact_markdown(summary.impact, language)
+    if summary.improve is not None:
+        from bot.reports.to_improve import improve_markdown  # it builds on this module
+
+        lines += ["", *improve_markdown(summary.improve, language, heading="##")]
     if summary.people is not None:
         lines += ["", f"## {t(language, 'report_people')}", ""]
         lines += _table(
@@ -1059,6 +1329,14 @@ def _html_list(items: list[str], language: str, *, ordered: bool = False) -> str
     # An item's own line breaks (a gap's other phrasings) stay line breaks.
     rows = "".join(f"<li>{html.escape(item).replace(chr(10), '<br>')}</li>" for item in items)
     return f"<{tag}>{rows}</{tag}>"
+
+
+def _improve_html(summary: WeeklySummary, language: str) -> list[str]:
+    if summary.improve is None:
+        return []
+    from bot.reports.to_improve import improve_html  # it builds on this module
+
+    return improve_html(summary.improve, language)
 
 
 def to_html(summary: WeeklySummary, language: str, chart_png: bytes) -> str:
@@ -1128,8 +1406,10 @@ def to_html(summary: WeeklySummary, language: str, chart_png: bytes) -> str:
         _html_list(follow, language),
         f"<h2>{html.escape(t(language, 'report_gaps'))}</h2>",
         gaps_html,
+        *_levels_html(summary.levels, language),
         *_satisfaction_html(summary.satisfaction, language),
         *_impact_html(summary.impact, language),
+        *_improve_html(summary, language),
     ]
     if summary.people is not None:
         parts += [

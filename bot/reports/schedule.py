@@ -35,6 +35,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from bot.admission import admitted_people
+from bot.evaluation.improve import for_week, sentiment_model
 from bot.events import Attachment, Conversation, ConversationKind, Reply
 from bot.leases import LeaseKeeper, new_owner
 from bot.ports import RecipientUnreachable, SendError, SendOutcomeUnknown
@@ -150,9 +151,22 @@ class _Summaries:
         return _summary_reply(self._summary(scope, language), language)
 
     def digest(self, language: str) -> Reply | None:
-        """The content-gap digest, or ``None`` when the week has no gaps."""
+        """The trainers' digest (the top lessons to improve, with their evidence, and the
+        content gaps), or ``None`` when the week has neither."""
         if language not in self._digests:
-            text = gap_digest(self._summary(None, language), language)
+            settings = self.dispatcher.settings
+            summary = self._summary(None, language)
+            summary.improve = for_week(
+                self.dispatcher.db,
+                self.dispatcher.library.course,
+                week=self.week,
+                weeks=settings.improve_weeks,
+                timezone=settings.timezone,
+                language=language,
+                admitted=admitted_people(settings),
+                embeddings=sentiment_model(settings.embeddings),
+            )
+            text = gap_digest(summary, language)
             self._digests[language] = Reply(text) if text is not None else None
         return self._digests[language]
 

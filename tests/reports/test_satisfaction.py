@@ -180,7 +180,8 @@ def test_a_week_without_ratings_has_no_figure(
     report = summary(database, course, week="2026-W40")
     assert report.satisfaction is None
     assert json.loads(to_json(report))["satisfaction"] is None
-    assert "Satisfaction" not in to_markdown(report, "en")
+    # The section is gone; the level 1/2/3 table keeps its satisfaction column, empty.
+    assert "## Satisfaction" not in to_markdown(report, "en")
     assert "Satisfaction" not in chat_text(report, "en")
 
 
