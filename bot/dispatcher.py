@@ -33,6 +33,12 @@ send whose outcome is unknown. Only the sends in flight at that instant (at most
 Database and CPU work run in worker threads, one slice of people at a time, so the event
 loop keeps answering chat while a pass with thousands of people runs.
 
+The same pass pushes level 2 of the evaluation (docs/evaluation.md): a learner's
+application check-in about a lesson completed N days before (:mod:`bot.checkins`, at the
+lesson time, one a day), and each manager's and peer observer's checklist about the people
+they observe, once a period (:mod:`bot.observations`). Both are deliveries claimed, leased,
+retried and taken over like the rest.
+
 Policies (documented in docs/learning.md):
 
 - **Blackout windows skip** the push rather than postpone it: after a sales peak people
