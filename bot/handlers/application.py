@@ -10,6 +10,7 @@ from bot.events import ButtonPress, Reply, Text
 from bot.i18n import t
 from bot.payloads import CheckinAnswer, ObservationAnswer
 from bot.people import find_person, spoken_language
+from bot.store.models import APPLIED
 from bot.views import answer_label, checklist_reply
 
 if TYPE_CHECKING:
@@ -32,12 +33,10 @@ def checkin_button(ctx: BotContext, event: ButtonPress, payload: CheckinAnswer) 
             assert result.answer is not None and result.lesson_id is not None
             lesson = course.lesson(result.lesson_id, result.language or language)
             title = lesson.title if lesson is not None else result.lesson_id
-            text = t(
-                language,
-                "checkin_recorded",
-                lesson=title,
-                answer=answer_label(result.answer, language),
-            )
+            # Applied: ask for an example; not (yet): for what stood in the way.
+            applied = APPLIED[result.answer]
+            key = "checkin_recorded" if applied else "checkin_recorded_not_applied"
+            text = t(language, key, lesson=title, answer=answer_label(result.answer, language))
             # Edit the question in place (its buttons go): a reply to it is the example.
             return [Reply(text, edit_ref=event.message_ref)]
         case checkins.Tapped.ALREADY:

@@ -119,6 +119,7 @@ MESSAGES: dict[str, str] = {
     "checkin_not_yet": "Not yet",
     "checkin_not_relevant": "Not relevant to my work",
     "checkin_recorded": "“{lesson}”: recorded — {answer}. Thanks! Reply to this message with an example of how you used it, if you like.",
+    "checkin_recorded_not_applied": "“{lesson}”: recorded — {answer}. Thanks! If something stood in the way, reply to this message and say what, if you like.",
     "checkin_recorded_already": "Your answer was already recorded ({answer}); it counts once.",
     "application_not_yours": "That question was sent to someone else; your answer wasn't recorded.",
     "application_example_saved": "Thanks, your example is saved with your answer.",

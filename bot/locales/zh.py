@@ -100,6 +100,7 @@ MESSAGES: dict[str, str] = {
     "checkin_not_yet": "还没用过",
     "checkin_not_relevant": "和我的工作无关",
     "checkin_recorded": "“{lesson}”：已记录——{answer}。谢谢！想分享一个实际用上的例子，直接回复这条消息即可。",
+    "checkin_recorded_not_applied": "“{lesson}”：已记录——{answer}。谢谢！如果是有什么阻碍，想说的话直接回复这条消息即可。",
     "checkin_recorded_already": "你的回答已经记录过了（{answer}），只计一次。",
     "application_not_yours": "这个问题是发给别人的，你的回答没有记录。",
     "application_example_saved": "谢谢，你的例子已和回答一起保存。",

@@ -258,6 +258,8 @@ async def test_two_dispatchers_push_a_checkin_once(
     await second.tick()
     assert outbound.take(dan).count(CHECKIN) == 1
     assert len(checkins(bot)) == 1
+    (recorded,) = await dan.press("Not yet")
+    assert "recorded — Not yet. Thanks! If something stood in the way, reply" in recorded
 
 
 async def test_the_checkin_speaks_chinese(
