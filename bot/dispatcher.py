@@ -661,9 +661,12 @@ class Dispatcher:
         else:
             replies = render_delivery(self.library.course, delivery, person.language)
         if not replies:
-            await self._finish(
-                delivery.id, DeliveryStatus.SKIPPED, error="item no longer in the course"
+            gone = (
+                "the person observed is gone"
+                if delivery.kind is DeliveryKind.OBSERVATION
+                else "item no longer in the course"
             )
+            await self._finish(delivery.id, DeliveryStatus.SKIPPED, error=gone)
             report.skipped += 1
             return True
         conversation = self.conversation_for(person)

@@ -258,7 +258,9 @@ class Erasure:
     """What forgetting one person removes (or, before it, would remove).
 
     Attributes:
-        deliveries: lessons, quizzes, reminders and weekly summaries sent to them.
+        deliveries: lessons, quizzes, reminders and weekly summaries sent to them, and
+            the observation checklists about them sent to their observers (which name
+            them and the lessons they completed).
         attempts: their quiz answers.
         review_states: their spaced-repetition schedule, one per question.
         questions: questions they asked (kept as anonymous counts, text removed).
@@ -297,7 +299,12 @@ def erasure_preview(session: Session, person_id: int) -> Erasure:
         )
 
     return Erasure(
-        deliveries=count(Delivery, Delivery.person_id),
+        deliveries=int(
+            session.scalar(
+                select(func.count()).select_from(Delivery).where(_deliveries_of(person_id))
+            )
+            or 0
+        ),
         attempts=count(Attempt, Attempt.person_id),
         review_states=count(ReviewState, ReviewState.person_id),
         questions=count(AskedQuestion, AskedQuestion.person_id),
@@ -332,6 +339,12 @@ def _application_of(person_id: Any) -> Any:
 def _observer_of(person_id: Any) -> Any:
     """Peer-observer links naming the person, as observed or as observer."""
     return or_(Observer.subject_id == person_id, Observer.observer_id == person_id)
+
+
+def _deliveries_of(person_id: int) -> Any:
+    """Pushes to the person, and the observation checklists about them."""
+    about = and_(Delivery.kind == DeliveryKind.OBSERVATION, Delivery.item_id == str(person_id))
+    return or_(Delivery.person_id == person_id, about)
 
 
 def _affected(result: Any) -> int:
@@ -380,7 +393,7 @@ def erase_person(session: Session, person_id: int) -> Erasure | None:
     observers = bulk(delete(Observer).where(_observer_of(person_id)))
     attempts = bulk(delete(Attempt).where(Attempt.person_id == person_id))
     review_states = bulk(delete(ReviewState).where(ReviewState.person_id == person_id))
-    deliveries = bulk(delete(Delivery).where(Delivery.person_id == person_id))
+    deliveries = bulk(delete(Delivery).where(_deliveries_of(person_id)))
     managed = bulk(delete(TeamManager).where(TeamManager.person_id == person_id))
     bulk(delete(TeamMembership).where(TeamMembership.person_id == person_id))
     reports = bulk(update(Person).where(Person.manager_id == person_id).values(manager_id=None))

@@ -705,7 +705,10 @@ def _level_two(db: Database) -> dict[str, int]:
                 kind=kind,
                 slot=slot,
                 local_date=when.date(),
-                item_id="fl-01",
+                # A checklist names whom it is about; a check-in, its lesson.
+                item_id=str(ids[slot.split(":")[1]])
+                if kind is DeliveryKind.OBSERVATION
+                else "fl-01",
                 status=DeliveryStatus.ANSWERED,
                 claimed_at=when,
             )
@@ -770,6 +773,8 @@ def test_level_two_is_exported_and_erased_as_subject_and_as_observer(database: D
     assert (given["observed_by_peers"], given["observes_peers"]) == (0, 2)
 
     with database.session() as session:
+        preview = erasure_preview(session, ids["cat"])  # Pat's checklist about Cat goes too
+        assert (preview.deliveries, preview.application_reports, preview.observers) == (1, 1, 1)
         preview = erasure_preview(session, ids["pat"])
         assert (preview.application_reports, preview.observers) == (2, 2)
         erased = erase_person(session, ids["pat"])
@@ -777,8 +782,10 @@ def test_level_two_is_exported_and_erased_as_subject_and_as_observer(database: D
     assert _application_rows(database) == [(ids["ann"], 0), (ids["ann"], ids["mia"])]
     with database.session() as session:
         erased = erase_person(session, ids["ann"])
-        assert erased is not None and erased.application_reports == 2
+        # Her check-in, and Mia's checklist about her (Mia's row, naming Ann).
+        assert erased is not None and erased.application_reports == 2 and erased.deliveries == 2
         assert session.scalars(select(Observer)).all() == []
+        assert session.scalars(select(Delivery)).all() == []
     assert _application_rows(database) == []
 
 
