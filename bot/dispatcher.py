@@ -33,6 +33,12 @@ send whose outcome is unknown. Only the sends in flight at that instant (at most
 Database and CPU work run in worker threads, one slice of people at a time, so the event
 loop keeps answering chat while a pass with thousands of people runs.
 
+The same pass pushes level 2 of the evaluation (docs/evaluation.md): a learner's
+application check-in about a lesson completed N days before (:mod:`bot.checkins`, at the
+lesson time, one a day), and each manager's and peer observer's checklist about the people
+they observe, once a period (:mod:`bot.observations`). Both are deliveries claimed, leased,
+retried and taken over like the rest.
+
 Policies (documented in docs/learning.md):
 
 - **Blackout windows skip** the push rather than postpone it: after a sales peak people
@@ -54,6 +60,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot import checkins, observations
 from bot.admission import admitted_people
 from bot.campaigns import PushWindow, hold_until_allowed
 from bot.clock import Clock
@@ -75,7 +82,7 @@ from bot.ratelimit import RateLimiter, limiter_for
 from bot.settings import QuietHours, Settings, parse_hhmm
 from bot.store.db import Database
 from bot.store.models import Delivery, DeliveryKind, DeliveryStatus, Person, PersonStatus
-from bot.views import render_delivery
+from bot.views import checklist_reply, render_delivery
 from quizzes.content import Course, Track
 from quizzes.selection import LearnerState, next_lesson, next_quiz
 
@@ -157,12 +164,15 @@ def due_pushes(
     now: datetime,
     *,
     zone: ZoneInfo | None = None,
+    checkin: bool = False,
 ) -> list[Due]:
     """Which pushes are due for ``person`` at ``now`` (before looking at the store).
 
     Args:
         times: the organisation's push settings.
         zone: the person's time zone, when the caller resolved it already.
+        checkin: whether some track asks application check-ins: one may then be due at
+            the lesson time of every push day (:mod:`bot.checkins` says about what).
     """
     zone = zone or ZoneInfo(person.timezone)
     local = now.astimezone(zone)
@@ -178,6 +188,8 @@ def due_pushes(
     due: list[Due] = []
     if weekday in track.cadence.lesson_days and local.time() >= times.lesson_at:
         due.append(Due(person.id, DeliveryKind.LESSON, day, DAILY))
+    if checkin and local.time() >= times.lesson_at:
+        due.append(Due(person.id, DeliveryKind.CHECKIN, day, DAILY))
     own = parse_hhmm(person.quiz_time) if person.quiz_time else times.quiz_at
     if weekday in track.cadence.quiz_days and local.time() >= effective_time(own, quiet):
         for index in range(track.cadence.quizzes_per_day):
@@ -231,6 +243,8 @@ class Dispatcher:
         self.concurrency = concurrency
         self._stopping = False
         self._recorder = _Recorder(db)
+        self._no_checkin: dict[int, date] = {}
+        """People with nothing to check in about on this local day (a pass found none)."""
 
     def _now(self) -> datetime:
         return self.clock.now()
@@ -272,6 +286,15 @@ class Dispatcher:
                         break
                     claimed = await asyncio.to_thread(self._claim_slice, batch, now, report)
                     await self._send_all(claimed, report)
+                if self.settings.observation_months and not self._stopping:
+                    observers = await asyncio.to_thread(self._observer_ids)
+                    for batch in _chunks(observers, self.slice_size):
+                        if self._stopping:
+                            break
+                        claimed = await asyncio.to_thread(
+                            self._claim_checklists, batch, now, report
+                        )
+                        await self._send_all(claimed, report)
                 if not self._stopping:
                     await self._remind(now, report)
             finally:
@@ -324,6 +347,7 @@ class Dispatcher:
     ) -> list[int]:
         course = self.library.course
         times = PushTimes.of(self.settings)
+        checkin = checkins.longest_wait(course) > 0
         people = session.scalars(
             select(Person).where(
                 Person.id.in_(person_ids),
@@ -337,11 +361,22 @@ class Dispatcher:
             if track is None:
                 continue
             try:
-                pushes = due_pushes(person, track, course, times, now, zone=self._zone(person))
+                pushes = due_pushes(
+                    person, track, course, times, now, zone=self._zone(person), checkin=checkin
+                )
             except Exception as exc:  # one bad row never stops everyone's pushes
                 logger.exception("person %d skipped in this pass", person.id)
                 report.errors.append(f"person {person.id}: {type(exc).__name__}")
                 continue
+            # Nothing to check in about today stays so all day (the window is counted
+            # in local days, and a survey prompt already given stays given): not asked
+            # again each pass. Per process; another one works it out for itself.
+            pushes = [
+                due
+                for due in pushes
+                if due.kind is not DeliveryKind.CHECKIN
+                or self._no_checkin.get(person.id) != due.day
+            ]
             if pushes:
                 wanted[person.id] = (person, pushes)
         if not wanted:
@@ -361,37 +396,68 @@ class Dispatcher:
         open_people = [(person, dues) for person, dues in open_people if dues]
         if not open_people:
             return []
-        states = learner_states(
-            session,
-            [person for person, _ in open_people],
-            now,
-            fallback_timezone=self.settings.timezone,
+        # Only who gets a lesson or quiz needs their learner state (not a check-in alone).
+        learning = [
+            person
+            for person, dues in open_people
+            if any(due.kind is not DeliveryKind.CHECKIN for due in dues)
+        ]
+        states = (
+            learner_states(session, learning, now, fallback_timezone=self.settings.timezone)
+            if learning
+            else {}
         )
-        rows = []
+        asking = {
+            person.id: (self._zone(person), due.day)
+            for person, dues in open_people
+            for due in dues
+            if due.kind is DeliveryKind.CHECKIN
+        }
+        picks = checkins.pick_checkins(session, course, asking, now) if asking else {}
+        for person_id, pick in picks.items():
+            if pick is None:
+                self._no_checkin[person_id] = asking[person_id][1]
+        rows: list[dict[str, Any]] = []
+        asked: list[dict[str, Any]] = []  # check-ins carry a selection, the others none
         lease = lease_values(self.owner, now, self.lease)
         no_lease = dict.fromkeys(lease)  # one insert needs the same keys in every row
         for person, dues in open_people:
-            state = states[person.id]
+            state = states.get(person.id)
             for due in dues:
-                item, state = _pick(course, state, due.kind, now)
-                rows.append(
-                    {
-                        "person_id": person.id,
-                        "kind": due.kind,
-                        "slot": due.slot,
-                        "local_date": due.day,
-                        "item_id": item,
-                        "language": person.language,
-                        "track_id": person.track_id,
-                        "team_id": person.team_id,
-                        "status": DeliveryStatus.CLAIMED if item else DeliveryStatus.SKIPPED,
-                        "error": None if item else "nothing to deliver",
-                        "send_attempts": 0,
-                        "claimed_at": now,
-                        **(lease if item else no_lease),
-                    }
+                item: str | None
+                row: dict[str, Any] = {
+                    "person_id": person.id,
+                    "kind": due.kind,
+                    "slot": due.slot,
+                    "local_date": due.day,
+                    "language": person.language,
+                    "track_id": person.track_id,
+                    "team_id": person.team_id,
+                    "send_attempts": 0,
+                    "claimed_at": now,
+                }
+                if due.kind is DeliveryKind.CHECKIN:
+                    pick = picks.get(person.id)
+                    if pick is None:
+                        # No row (unlike a lesson with nothing to deliver): most days ask
+                        # nothing, and a skipped row a day per person would double the
+                        # table; the next pass asks the store again (four queries a slice).
+                        continue
+                    item = pick.lesson_id
+                    # The track the lesson was learned in, and when (the message says it).
+                    row.update(track_id=pick.track_id, selection=pick.selection())
+                    asked.append(row)
+                else:
+                    assert state is not None
+                    item, state = _pick(course, state, due.kind, now)
+                    rows.append(row)
+                row.update(
+                    item_id=item,
+                    status=DeliveryStatus.CLAIMED if item else DeliveryStatus.SKIPPED,
+                    error=None if item else "nothing to deliver",
+                    **(lease if item else no_lease),
                 )
-        inserted = set(claim_many(session, rows))
+        inserted = set(claim_many(session, rows)) | set(claim_many(session, asked))
         report.claimed += len(inserted)
         if not inserted:
             return []
@@ -402,6 +468,106 @@ class Dispatcher:
         ).all()
         report.skipped += len(inserted) - len(sendable)
         return list(sendable)
+
+    def _observer_ids(self) -> list[int]:
+        """Who observes someone and may get pushes now (ids only, as for learners)."""
+        with self.db.session() as session:
+            everyone = observations.observer_ids(session)
+            found: list[int] = []
+            for ids in _chunks(everyone, self.slice_size):
+                found.extend(
+                    session.scalars(
+                        select(Person.id).where(
+                            Person.id.in_(ids),
+                            Person.status == PersonStatus.ACTIVE,
+                            Person.platform.in_(list(self.outbound)),
+                            admitted_people(self.settings),
+                        )
+                    ).all()
+                )
+            return sorted(found)
+
+    def _claim_checklists(
+        self, observer_ids: list[int], now: datetime, report: TickReport
+    ) -> list[int]:
+        """Claim the observation checklists due now for these observers (worker thread).
+
+        Due at the lesson time of a push day in the observer's zone (their working day,
+        no blackout, not in quiet hours), once per period and person observed.
+        """
+        course = self.library.course
+        times = PushTimes.of(self.settings)
+        days = PushDays(times.working_days, course.calendar)
+        months = self.settings.observation_months
+        with self.db.session() as session:
+            people = session.scalars(
+                select(Person).where(
+                    Person.id.in_(observer_ids), Person.status == PersonStatus.ACTIVE
+                )
+            ).all()
+            periods: dict[int, tuple[Person, date, datetime]] = {}
+            for person in people:
+                zone = self._zone(person)
+                local = now.astimezone(zone)
+                if not days.works_on(local.date()) or days.blackout(local.date(), person.track_id):
+                    continue
+                if times.quiet is not None and times.quiet.contains(local.time()):
+                    continue
+                if local.time() < times.lesson_at:
+                    continue
+                first, began = observations.period_began(local.date(), months, zone)
+                periods[person.id] = (person, first, began)
+            if not periods:
+                return []
+            observed = observations.observed_by(session, periods)
+            wanted = {
+                (observer_id, periods[observer_id][1], observations.slot_for(item.subject_id)): (
+                    observer_id,
+                    item.subject_id,
+                    periods[observer_id][2],
+                )
+                for observer_id, items in observed.items()
+                for item in items
+            }
+            claimed = observations.existing_checklists(session, wanted)
+            pairs = [pair for key, pair in wanted.items() if key not in claimed]
+            checklists = observations.lessons_to_ask(session, course, pairs, now)
+            lease = lease_values(self.owner, now, self.lease)
+            rows = []
+            for checklist in checklists:
+                observer, first, _ = periods[checklist.observer_id]
+                rows.append(
+                    {
+                        "person_id": observer.id,
+                        "kind": DeliveryKind.OBSERVATION,
+                        # The period's first day: one checklist per observer, period and
+                        # person observed (the slot names the person).
+                        "local_date": first,
+                        "slot": observations.slot_for(checklist.subject_id),
+                        "item_id": str(checklist.subject_id),
+                        "language": observer.language,
+                        "track_id": None,
+                        "team_id": observer.team_id,
+                        "status": DeliveryStatus.CLAIMED,
+                        "selection": checklist.selection(),
+                        "send_attempts": 0,
+                        "claimed_at": now,
+                        **lease,
+                    }
+                )
+            inserted = claim_many(session, rows)
+            report.claimed += len(inserted)
+            return inserted
+
+    def _render_checklist(self, delivery: Delivery, language: str) -> list[Reply]:
+        """An observation checklist as it stands (it reads the store; worker thread)."""
+        with self.db.session() as session:
+            try:
+                shown = observations.checklist(session, self.library.course, delivery, language)
+            except LookupError as exc:
+                logger.warning("checklist %d not sent: %s", delivery.id, exc)
+                return []
+        return [checklist_reply(shown, language)]
 
     def _hold_campaigns(self, now: datetime) -> int:
         """Keep deferred campaign pushes out of quiet hours, blackouts and days off."""
@@ -490,11 +656,17 @@ class Dispatcher:
             )
             report.failed += 1
             return False
-        replies = render_delivery(self.library.course, delivery, person.language)
+        if delivery.kind is DeliveryKind.OBSERVATION:
+            replies = await asyncio.to_thread(self._render_checklist, delivery, person.language)
+        else:
+            replies = render_delivery(self.library.course, delivery, person.language)
         if not replies:
-            await self._finish(
-                delivery.id, DeliveryStatus.SKIPPED, error="item no longer in the course"
+            gone = (
+                "the person observed is gone"
+                if delivery.kind is DeliveryKind.OBSERVATION
+                else "item no longer in the course"
             )
+            await self._finish(delivery.id, DeliveryStatus.SKIPPED, error=gone)
             report.skipped += 1
             return True
         conversation = self.conversation_for(person)

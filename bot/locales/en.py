@@ -65,6 +65,7 @@ MESSAGES: dict[str, str] = {
         "only an anonymous count stays in the trainers' statistics"
     ),
     "forget_confirm_surveys": "- your ratings of lessons ({surveys}) and the comments you added",
+    "forget_confirm_application": "- answers about applying lessons at work ({answers}): your check-ins, what observers said about you and what you said as an observer, with the examples",
     "forget_confirm_manager": "- your place as manager of {teams} team(s): the weekly summary stops",
     "forget_confirm_final": (
         "This cannot be undone. If you write to me again, you start afresh as a new person."
@@ -111,6 +112,23 @@ MESSAGES: dict[str, str] = {
     "survey_rated_already": "Your rating was already recorded ({stars}); it counts once.",
     "survey_not_yours": "That survey was sent to someone else; your rating wasn't recorded.",
     "survey_comment_saved": "Thanks, your comment is saved with your rating.",
+    # Application check-ins and observation checklists (docs/evaluation.md#level-2)
+    "checkin_ask": "{days} days ago you completed “{lesson}”. Have you applied it at work?",
+    "checkin_several": "Several times",
+    "checkin_once": "Once",
+    "checkin_not_yet": "Not yet",
+    "checkin_not_relevant": "Not relevant to my work",
+    "checkin_recorded": "“{lesson}”: recorded — {answer}. Thanks! Reply to this message with an example of how you used it, if you like.",
+    "checkin_recorded_not_applied": "“{lesson}”: recorded — {answer}. Thanks! If something stood in the way, reply to this message and say what, if you like.",
+    "checkin_recorded_already": "Your answer was already recorded ({answer}); it counts once.",
+    "application_not_yours": "That question was sent to someone else; your answer wasn't recorded.",
+    "application_example_saved": "Thanks, your example is saved with your answer.",
+    "observation_ask": "👀 Observation checklist for {name}: have you seen them apply these lessons at work? One tap per lesson.",
+    "observation_seen": "✅ seen",
+    "observation_not_seen": "❌ not seen",
+    "observation_unsure": "❔ can't tell",
+    "observation_done": "All answered — thank you. Reply to this message with an example if you like (it goes with your last answer).",
+    "observation_recorded_already": "Already recorded for “{lesson}” ({answer}); it counts once.",
     "lesson_noted": "Noted — lesson completed.",
     "quiz_header": "📝 **Quiz**",
     "quiz_multi_hint": "(choose all that apply, then Submit)",
