@@ -199,7 +199,8 @@ def application_cells(
     """The application counts as they stood at ``until``, by team, track and lesson, in SQL.
 
     A trained pair is a lesson delivery completed before ``until`` (a lesson completed
-    twice counts once, under its first completion's track); answers count when given
+    twice counts once; completed under two tracks, it counts under the first track id in
+    alphabetical order, a rare case kept simple and stable); answers count when given
     before ``until``. A person counts under the team they were in at ``until``
     (:func:`bot.membership.team_at`), as the weekly report does.
 
