@@ -11,9 +11,11 @@ import gc
 import logging
 import sys
 from collections.abc import Iterator
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
+from zoneinfo import ZoneInfo
 
 import click
 import typer
@@ -48,6 +50,8 @@ kpis_app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(kpis_app, name="kpis")
+content_app = typer.Typer(help="Course content: mark reviews.", no_args_is_help=True)
+app.add_typer(content_app, name="content")
 
 DbOption = Annotated[
     str | None,
@@ -152,6 +156,90 @@ def validate(
     )
     if counts["drafts"]:
         typer.echo(f"{counts['drafts']} draft questions (not served) — see docs/gaps.md")
+    _print_reviews_due(course, root)
+
+
+def _print_reviews_due(course: Any, root: Path) -> None:
+    """Warn about content due for review (a warning: the course is still served)."""
+    from quizzes.freshness import review_due
+
+    settings = _settings()
+    today = datetime.now(ZoneInfo(settings.timezone)).date()
+    due, problems = review_due(course, root, today=today, months=settings.review_months)
+    for problem in problems:
+        typer.echo(f"warning: {problem}", err=True)
+    if not due:
+        return
+    typer.echo(
+        f"{len(due)} item(s) due for review (reviewed more than {settings.review_months} "
+        "months ago, never, or changed since) — check each, then "
+        "`trainbot content reviewed ID`:"
+    )
+    for entry in due:
+        if entry.changed:
+            why = f"changed since its review on {entry.reviewed}"
+        elif entry.reviewed is None:
+            why = "never reviewed"
+        else:
+            why = f"last reviewed {entry.reviewed}, due {entry.due}"
+        typer.echo(f"{root / entry.path}:{entry.line}: {entry.label}: {why}")
+
+
+@content_app.command("reviewed")
+def content_reviewed(
+    items: Annotated[
+        list[str],
+        typer.Argument(help="Lesson ids, question ids or material file names."),
+    ],
+    on: Annotated[
+        str | None,
+        typer.Option("--date", help="The review's date, YYYY-MM-DD (default: today)."),
+    ] = None,
+    directory: Annotated[
+        Path | None,
+        typer.Option("--dir", help="Content directory (default: TRAINBOT_CONTENT_DIR)."),
+    ] = None,
+) -> None:
+    """Mark content as reviewed today: writes reviewed: into its files (and a material's hash)."""
+    from bot.library import check_course
+    from quizzes.freshness import UnknownItem, mark_reviewed
+
+    settings = _settings()
+    root = directory if directory is not None else settings.content_dir
+    course, problems = check_course(root)
+    if course is None:
+        raise TrainbotError(
+            f"{root} has {len(problems)} problem(s); fix them first (trainbot validate)"
+        )
+    if on is None:
+        day = datetime.now(ZoneInfo(settings.timezone)).date()
+    else:
+        try:
+            day = date.fromisoformat(on)
+        except ValueError:
+            raise TrainbotError(f"--date {on!r} is not a date like 2026-06-01") from None
+    unknown = [
+        item
+        for item in items
+        if item not in course.materials
+        and not any(lesson.id == item for lesson in course.lessons.values())
+        and not any(question.id == item for question in course.questions.values())
+    ]
+    if unknown:
+        raise TrainbotError(
+            f"no lesson, question or material named {', '.join(unknown)} in {root} "
+            "(ids as in the files; materials by their file name)"
+        )
+    for item in items:
+        try:
+            written = mark_reviewed(course, root, item, day)
+        except UnknownItem:  # checked above; kept for a course changed meanwhile
+            raise TrainbotError(f"no lesson, question or material named {item}") from None
+        for path in written:
+            typer.echo(f"{item}: reviewed {day} — {path}")
+    _, after = check_course(root)
+    if after:
+        raise TrainbotError(f"the files no longer validate: {after[0]}")
 
 
 @db_app.command("upgrade")

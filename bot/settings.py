@@ -120,6 +120,7 @@ class Settings(BaseSettings):
     followup_minutes: int = Field(default=10, ge=0)
     kpi_weeks: int = Field(default=12, ge=3, le=104)
     kpi_trained_coverage: float = Field(default=0.8, gt=0, le=1)
+    review_months: int = Field(default=6, ge=0, le=60)
 
     # Privacy
     retention_days: int = Field(default=365, ge=0)

@@ -147,6 +147,8 @@ class Lesson(_Strict):
     language: Language
     title: str = Field(min_length=1)
     source: str | None = None
+    reviewed: date | None = None
+    """When a trainer last checked the lesson is still true (``trainbot content reviewed``)."""
     body: str
     path: str
     line: int = 1
@@ -192,6 +194,8 @@ class Question(_Strict):
     explanation: str = Field(min_length=1)
     source: str = Field(min_length=1)
     draft: bool = False
+    reviewed: date | None = None
+    """When a trainer last checked the question is still true (``trainbot content reviewed``)."""
     path: str = ""
     line: int = 1
 
