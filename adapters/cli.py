@@ -52,6 +52,10 @@ app.add_typer(users_app, name="users")
 app.add_typer(kpis_app, name="kpis")
 content_app = typer.Typer(help="Course content: mark reviews.", no_args_is_help=True)
 app.add_typer(content_app, name="content")
+experiments_app = typer.Typer(
+    help="A/B tests of delivery forms (content/experiments.yaml).", no_args_is_help=True
+)
+app.add_typer(experiments_app, name="experiments")
 
 DbOption = Annotated[
     str | None,
@@ -821,6 +825,124 @@ def kpis_list(
             )
         )
     typer.echo(f"{len(found)} value(s)", err=True)
+
+
+def _experiment_context(
+    name: str | None, db: str | None, language: LanguageChoice | None, *, read_only: bool = False
+) -> tuple[Settings, Any, str]:
+    """Settings, the valid course and the language of an experiments command."""
+    from bot.i18n import t
+    from bot.library import check_course
+
+    settings = _settings(db, read_only=read_only)
+    _quiet_logs_for_console()
+    chosen = language.value if language is not None else settings.language
+    course, problems = check_course(settings.content_dir)
+    if course is None:
+        raise TrainbotError(
+            f"{settings.content_dir} has {len(problems)} problem(s); run trainbot validate"
+        )
+    if not course.experiments:
+        raise TrainbotError(t(chosen, "exp_none"))
+    if name is not None and name not in course.experiments:
+        raise TrainbotError(
+            t(chosen, "exp_unknown", id=name, ids=", ".join(sorted(course.experiments)))
+        )
+    return settings, course, chosen
+
+
+@experiments_app.command("list")
+def experiments_list(db: DbOption = None, language: LangOption = None) -> None:
+    """List the experiments: dates, form, outcome and units assigned per variant."""
+    from bot.experiments import balance
+    from bot.store.db import Database
+
+    settings, course, chosen = _experiment_context(None, db, language)
+    database = Database(settings.database_url)
+    try:
+        database.upgrade()
+        with database.session() as session:
+            for experiment in course.experiments.values():
+                counts = balance(session, experiment)
+                typer.echo(
+                    f"{experiment.id}\t{experiment.start} – {experiment.end}\t"
+                    f"{experiment.form.value}\t{experiment.outcome.value}\t"
+                    + ", ".join(f"{variant}: {count}" for variant, count in counts.items())
+                    + f"\t{experiment.title.get(chosen)}"
+                )
+    finally:
+        database.dispose()
+
+
+@experiments_app.command("assign")
+def experiments_assign(
+    name: Annotated[str, typer.Argument(help="The experiment's id.")],
+    db: DbOption = None,
+    language: LangOption = None,
+) -> None:
+    """Assign everyone in the experiment's population now (the bot also assigns people as
+    it pushes to them); prints the units per variant."""
+    from bot.experiments import assign_all
+    from bot.i18n import t
+    from bot.store.db import Database
+
+    settings, course, chosen = _experiment_context(name, db, language)
+    experiment = course.experiments[name]
+    now = datetime.now(ZoneInfo(settings.timezone))
+    database = Database(settings.database_url)
+    try:
+        database.upgrade()
+        with database.session() as session:
+            counts = assign_all(session, experiment, now=now, today=now.date())
+    finally:
+        database.dispose()
+    text = ", ".join(f"{variant} {count}" for variant, count in counts.items())
+    typer.echo(t(chosen, "exp_assigned", counts=text))
+    if not experiment.active_on(now.date()):
+        typer.echo(
+            f"{name} runs {experiment.start} to {experiment.end}: nobody is assigned outside it",
+            err=True,
+        )
+
+
+class ExperimentFormat(StrEnum):
+    """Output formats of ``trainbot experiments report``."""
+
+    md = "md"
+    json = "json"
+
+
+@experiments_app.command("report")
+def experiments_report(
+    name: Annotated[str, typer.Argument(help="The experiment's id.")],
+    output_format: Annotated[
+        ExperimentFormat, typer.Option("--format", help="md (default) or json.")
+    ] = ExperimentFormat.md,
+    db: DbOption = None,
+    language: LangOption = None,
+) -> None:
+    """Per-variant outcomes with intervals, the test against the control, the sample size
+    the difference seen would need, and a verdict in plain words."""
+    import json
+
+    from bot.experiments import as_dict, evaluate, render
+    from bot.store.db import Database
+
+    settings, course, chosen = _experiment_context(name, db, language, read_only=True)
+    experiment = course.experiments[name]
+    zone = ZoneInfo(settings.timezone)
+    today = datetime.now(zone).date()
+    database = Database(settings.database_url)
+    try:
+        database.upgrade()
+        with database.session() as session:
+            result = evaluate(session, course, experiment, today=today, zone=zone)
+    finally:
+        database.dispose()
+    if output_format is ExperimentFormat.json:
+        typer.echo(json.dumps(as_dict(result), ensure_ascii=False, indent=2))
+    else:
+        typer.echo(render(result, chosen, course=course))
 
 
 @users_app.command("list")

@@ -11,7 +11,14 @@ from datetime import date
 from enum import StrEnum
 from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 Language = Literal["zh", "en"]
@@ -256,6 +263,105 @@ class Question(_Strict):
         return self.source.split("#", 1)[0]
 
 
+class ExperimentForm(StrEnum):
+    """The delivery form an experiment varies; each variant sets the field named alike."""
+
+    ORDER = "order"  # lesson_first (the lesson, then its quiz) or quiz_first
+    PUSH_TIME = "push_time"  # the daily quiz's local time, HH:MM
+    SPACING = "spacing"  # the spaced-repetition target retention, 0.70-0.97
+
+
+class ExperimentOutcome(StrEnum):
+    """What an experiment measures per unit (docs/evaluation.md)."""
+
+    FIRST_TRY_ACCURACY = "first_try_accuracy"  # a mean: first tries correct, per person
+    COMPLETION = "completion"  # a proportion: completed every related lesson sent
+    APPLICATION = "application"  # a proportion: reported applying a related lesson
+
+
+class ExperimentVariant(_Strict):
+    """One arm of an experiment."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    title: LocalizedText | None = None
+    order: Literal["lesson_first", "quiz_first"] | None = None
+    push_time: str | None = Field(default=None, pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    retention: float | None = Field(default=None, ge=0.7, le=0.97)
+
+
+class ExperimentPopulation(_Strict):
+    """Who takes part: people of these tracks and teams (each ``None``: any)."""
+
+    tracks: list[str] | None = None
+    teams: list[str] | None = None
+
+
+class Experiment(_Strict):
+    """An A/B test of a delivery form (``content/experiments.yaml``).
+
+    Units (people, or whole teams when one person's variant could spill over to their
+    teammates) are assigned to a variant at random, once, balanced, and recorded
+    (``bot.experiments``). The first variant is the control the others are compared with.
+    """
+
+    id: str = Field(pattern=ID_PATTERN)
+    title: LocalizedText
+    hypothesis: LocalizedText | None = None
+    population: ExperimentPopulation = Field(default_factory=ExperimentPopulation)
+    unit: Literal["person", "team"] = "person"
+    form: ExperimentForm
+    variants: list[ExperimentVariant] = Field(min_length=2, max_length=4)
+    outcome: ExperimentOutcome
+    lessons: list[str] | None = None
+    """The lessons the outcome is read on (their questions, their completion); ``None``:
+    every lesson of the population's tracks."""
+    after_days: int = Field(default=0, ge=0, le=180)
+    """First tries count from this many days after the person's assignment (the form has
+    had time to act); for ``first_try_accuracy``."""
+    alpha: float = Field(default=0.05, gt=0, lt=0.5)
+    power: float = Field(default=0.8, ge=0.5, lt=1)
+    start: date
+    end: date
+    line: int = 1
+
+    @field_validator("variants")
+    @classmethod
+    def _variants_of_the_form(
+        cls, variants: list[ExperimentVariant], info: ValidationInfo
+    ) -> list[ExperimentVariant]:
+        ids = [variant.id for variant in variants]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"ids must differ, got {', '.join(ids)}")
+        form = info.data.get("form")
+        if form is None:
+            return variants  # the form's own error is reported
+        field_name = {
+            ExperimentForm.ORDER: "order",
+            ExperimentForm.PUSH_TIME: "push_time",
+            ExperimentForm.SPACING: "retention",
+        }[form]
+        for variant in variants:
+            values = variant.model_dump(exclude={"id", "title"}, exclude_none=True)
+            if set(values) != {field_name}:
+                raise ValueError(
+                    f"variant {variant.id}: the variants of an experiment on {form.value} set "
+                    f"{field_name} and nothing else"
+                )
+        if len({str(variant.model_dump()[field_name]) for variant in variants}) != len(variants):
+            raise ValueError(f"two variants set the same {field_name}: nothing would differ")
+        return variants
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> Experiment:
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+    def active_on(self, day: date) -> bool:
+        """Whether the experiment runs on ``day`` (start and end included)."""
+        return self.start <= day <= self.end
+
+
 @dataclass
 class Course:
     """A whole, validated content directory."""
@@ -266,6 +372,7 @@ class Course:
     calendar: Calendar
     drafts: dict[tuple[str, str], Question] = field(default_factory=dict)
     materials: list[str] = field(default_factory=list)
+    experiments: dict[str, Experiment] = field(default_factory=dict)
 
     def lesson_ids(self, track_id: str) -> list[str]:
         """The lessons of a track in order (each id once, whatever its languages)."""
@@ -302,6 +409,7 @@ class Course:
             "drafts": len(self.drafts),
             "blackouts": len(self.calendar.blackouts),
             "materials": len(self.materials),
+            "experiments": len(self.experiments),
         }
 
 

@@ -14,6 +14,7 @@ from quizzes.content import (
     Blackout,
     Calendar,
     Course,
+    Experiment,
     Lesson,
     Question,
     Track,
@@ -210,6 +211,46 @@ def _load_calendar(report: _Report, root: Path, tracks: dict[str, Track]) -> Cal
                 report.add(path, item.line_of("tracks"), f"unknown track {track_id!r}")
         blackouts.append(blackout)
     return Calendar(blackouts=blackouts)
+
+
+def _load_experiments(
+    report: _Report,
+    root: Path,
+    tracks: dict[str, Track],
+    lessons: dict[tuple[str, str], Lesson],
+) -> dict[str, Experiment]:
+    """``experiments.yaml`` (optional): A/B tests of delivery forms (docs/experiments.md)."""
+    path = root / "experiments.yaml"
+    if not path.is_file():
+        return {}
+    experiments: dict[str, Experiment] = {}
+    seen: dict[Any, tuple[str, int]] = {}
+    lesson_ids = {lesson_id for lesson_id, _ in lessons}
+    for item in _items(report, path, _read_yaml(report, path), "experiments", required=False):
+        extra = {"line": getattr(item, "line", 1)}
+        experiment = _build(report, path, Experiment, item, what="experiment", extra=extra)
+        if experiment is None:
+            continue
+        if not _check_duplicates(report, seen, experiment.id, path, item.line, "experiment"):
+            continue
+        population = item.get("population")
+        population_line = (
+            population.line_of("tracks") if isinstance(population, MarkedDict) else item.line
+        )
+        unknown_tracks = [
+            track for track in experiment.population.tracks or [] if track not in tracks
+        ]
+        unknown_lessons = [
+            lesson for lesson in experiment.lessons or [] if lesson not in lesson_ids
+        ]
+        if unknown_tracks:
+            report.add(path, population_line, f"unknown track {unknown_tracks[0]!r}")
+        if unknown_lessons:
+            report.add(path, item.line_of("lessons"), f"unknown lesson {unknown_lessons[0]!r}")
+        if unknown_tracks or unknown_lessons:
+            continue
+        experiments[experiment.id] = experiment
+    return experiments
 
 
 def split_front_matter(text: str) -> tuple[str, str, int] | None:
@@ -430,6 +471,7 @@ def validate_course(
     drafts = _load_questions(
         report, root, draft_files, tracks, lessons, material_names, seen, draft=True
     )
+    experiments = _load_experiments(report, root, tracks, lessons)
     # A question moved up into quizzes/ but still marked `draft: true` is not published
     # yet: publishing takes both steps (docs/gaps.md), so a half-done move serves nothing.
     for key in [key for key, question in questions.items() if question.draft]:
@@ -443,5 +485,6 @@ def validate_course(
         calendar=calendar,
         drafts=drafts,
         materials=material_list,
+        experiments=experiments,
     )
     return course, []

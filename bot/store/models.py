@@ -524,6 +524,31 @@ class Observer(Base):
     added_at: Mapped[datetime]
 
 
+class ExperimentAssignment(Base):
+    """Which variant of an A/B test a person (or a whole team) got: once, and kept.
+
+    ``stratum`` and ``position`` place the unit in the experiment's randomisation blocks
+    (``bot.experiments``): unique per experiment, stratum and position, so two processes
+    assigning at once cannot both take one slot of a block, and balance holds.
+    """
+
+    __tablename__ = "experiment_assignments"
+    __table_args__ = (
+        UniqueConstraint("experiment_id", "person_id"),
+        UniqueConstraint("experiment_id", "team_id"),
+        UniqueConstraint("experiment_id", "stratum", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    experiment_id: Mapped[str] = mapped_column(String(64))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    variant: Mapped[str] = mapped_column(String(64))
+    stratum: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(Integer)
+    assigned_at: Mapped[datetime]
+
+
 class ChannelPost(Base):
     """A post to a channel (the weekly summary to the review channel), once per week.
 
