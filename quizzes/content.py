@@ -92,6 +92,23 @@ class CheckinRule(_Strict):
     after_days: int = Field(default=14, ge=0, le=365)
 
 
+class PracticeRule(_Strict):
+    """A "problem -> improvement" rule: a weak lesson gets drill for those below the mark.
+
+    Once a cycle, each lesson of the track whose first-try accuracy over the last
+    ``window_days`` (a quarter by default) is below ``below``, on at least
+    ``min_answers`` first tries, **fires**: for the next ``cycle_days`` the people whose own
+    first tries on it were below the mark get its questions again, before anything else
+    within their daily quizzes (``bot.practice``).
+    """
+
+    id: str = Field(pattern=ID_PATTERN)
+    below: float = Field(gt=0, le=1)
+    window_days: int = Field(default=91, ge=7, le=366)
+    min_answers: int = Field(default=20, ge=1)
+    cycle_days: int = Field(default=28, ge=1, le=183)
+
+
 class Track(_Strict):
     """A learning path for one role and level."""
 
@@ -108,6 +125,8 @@ class Track(_Strict):
     """When its learners are asked to rate a lesson (:class:`SurveyRule`)."""
     checkin: CheckinRule = Field(default_factory=CheckinRule)
     """When its learners are asked whether they applied a lesson (:class:`CheckinRule`)."""
+    practice: list[PracticeRule] = Field(default_factory=list)
+    """Rules that add drill on weak lessons (:class:`PracticeRule`)."""
 
 
 class Blackout(_Strict):

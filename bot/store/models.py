@@ -549,6 +549,45 @@ class ExperimentAssignment(Base):
     assigned_at: Mapped[datetime]
 
 
+class PracticeFiring(Base):
+    """A practice rule that fired on a lesson for one cycle (``bot.practice``).
+
+    Unique per rule, track, lesson and cycle start, so the daily check, run by any number
+    of processes, fires a rule once a cycle. The evidence (the lesson's first-try accuracy
+    and how many first tries it rests on) is kept as it was when the rule fired.
+    """
+
+    __tablename__ = "practice_firings"
+    __table_args__ = (UniqueConstraint("rule_id", "track_id", "lesson_id", "cycle_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule_id: Mapped[str] = mapped_column(String(64))
+    track_id: Mapped[str] = mapped_column(String(64))
+    lesson_id: Mapped[str] = mapped_column(String(128))
+    cycle_start: Mapped[date] = mapped_column(Date)
+    fired_at: Mapped[datetime]
+    until: Mapped[datetime]
+    mark: Mapped[float] = mapped_column(Float)
+    accuracy: Mapped[float] = mapped_column(Float)
+    answers: Mapped[int] = mapped_column(Integer)
+    people: Mapped[int] = mapped_column(Integer)  # how many get drill
+
+
+class PracticeTarget(Base):
+    """One person a firing gives drill to, with their own first tries before it."""
+
+    __tablename__ = "practice_targets"
+
+    firing_id: Mapped[int] = mapped_column(
+        ForeignKey("practice_firings.id", ondelete="CASCADE"), primary_key=True
+    )
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    correct_before: Mapped[int] = mapped_column(Integer)
+    answers_before: Mapped[int] = mapped_column(Integer)
+
+
 class ChannelPost(Base):
     """A post to a channel (the weekly summary to the review channel), once per week.
 
