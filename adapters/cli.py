@@ -156,7 +156,8 @@ def validate(
         f"{root}: OK — {counts['tracks']} tracks, {counts['lessons']} lessons "
         f"({counts['lesson_files']} files), {counts['questions']} questions "
         f"({counts['question_entries']} entries, {counts['drafts']} drafts), "
-        f"{counts['blackouts']} blackout windows, {counts['materials']} materials"
+        f"{counts['blackouts']} blackout windows, {counts['materials']} materials, "
+        f"{counts['regional_variants']} regional variants, {counts['experiments']} experiments"
     )
     if counts["drafts"]:
         typer.echo(f"{counts['drafts']} draft questions (not served) — see docs/gaps.md")

@@ -175,6 +175,8 @@ class Lesson(_Strict):
     source: str | None = None
     reviewed: date | None = None
     """When a trainer last checked the lesson is still true (``trainbot content reviewed``)."""
+    region: str | None = Field(default=None, pattern=ID_PATTERN)
+    """Set on a regional variant: people of that region read it instead of the core one."""
     body: str
     path: str
     line: int = 1
@@ -222,6 +224,8 @@ class Question(_Strict):
     draft: bool = False
     reviewed: date | None = None
     """When a trainer last checked the question is still true (``trainbot content reviewed``)."""
+    region: str | None = Field(default=None, pattern=ID_PATTERN)
+    """Set on a regional variant: people of that region answer it instead of the core one."""
     path: str = ""
     line: int = 1
 
@@ -392,6 +396,10 @@ class Course:
     drafts: dict[tuple[str, str], Question] = field(default_factory=dict)
     materials: list[str] = field(default_factory=list)
     experiments: dict[str, Experiment] = field(default_factory=dict)
+    regional_lessons: dict[tuple[str, str, str], Lesson] = field(default_factory=dict)
+    """Regional variants by (lesson id, language, region); the core ones are ``lessons``."""
+    regional_questions: dict[tuple[str, str, str], Question] = field(default_factory=dict)
+    """Regional variants by (question id, language, region)."""
 
     def lesson_ids(self, track_id: str) -> list[str]:
         """The lessons of a track in order (each id once, whatever its languages)."""
@@ -401,13 +409,23 @@ class Course:
                 orders[lesson_id] = lesson.order
         return sorted(orders, key=lambda lesson_id: (orders[lesson_id], lesson_id))
 
-    def lesson(self, lesson_id: str, language: str) -> Lesson | None:
-        """A lesson in ``language``, else in the other language."""
-        return _localised(self.lessons, lesson_id, language)
+    def lesson(self, lesson_id: str, language: str, region: str | None = None) -> Lesson | None:
+        """A lesson in ``language``, else in the other language; the ``region``'s variant
+        when it has one in that language, else the core lesson ("one core, local cases")."""
+        return _regional(self.lessons, self.regional_lessons, lesson_id, language, region)
 
-    def question(self, question_id: str, language: str) -> Question | None:
-        """A published question in ``language``, else in the other language."""
-        return _localised(self.questions, question_id, language)
+    def question(
+        self, question_id: str, language: str, region: str | None = None
+    ) -> Question | None:
+        """A published question in ``language``, else in the other language; the
+        ``region``'s variant when it has one in that language, else the core question."""
+        return _regional(self.questions, self.regional_questions, question_id, language, region)
+
+    def regions(self) -> list[str]:
+        """The regions some lesson or question has a variant for."""
+        return sorted(
+            {key[2] for key in self.regional_lessons} | {key[2] for key in self.regional_questions}
+        )
 
     def question_ids(self, lesson_id: str) -> list[str]:
         """The published questions of a lesson, in file order, each id once."""
@@ -429,7 +447,26 @@ class Course:
             "blackouts": len(self.calendar.blackouts),
             "materials": len(self.materials),
             "experiments": len(self.experiments),
+            "regional_variants": len(self.regional_lessons) + len(self.regional_questions),
         }
+
+
+def _regional(
+    core: dict[tuple[str, str], T],
+    regional: dict[tuple[str, str, str], T],
+    item_id: str,
+    language: str,
+    region: str | None,
+) -> T | None:
+    """The language first, then the region: a reader in region R reading English gets R's
+    English variant, else the core English one, and only then another language."""
+    if region is None:
+        return _localised(core, item_id, language)
+    for wanted in (language, *(other for other in LANGUAGES if other != language)):
+        found = regional.get((item_id, wanted, region)) or core.get((item_id, wanted))
+        if found is not None:
+            return found
+    return None
 
 
 def _localised(items: dict[tuple[str, str], T], item_id: str, language: str) -> T | None:

@@ -189,6 +189,9 @@ class Person(Base):
     language: Mapped[str] = mapped_column(String(8), default="zh")
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     quiz_time: Mapped[str | None] = mapped_column(String(5))  # HH:MM; None = org default
+    # The region whose lesson and question variants the person gets (roster column); None:
+    # the core course only.
+    region: Mapped[str | None] = mapped_column(String(64))
     track_id: Mapped[str | None] = mapped_column(String(64), index=True)
     team_id: Mapped[int | None] = mapped_column(
         ForeignKey("teams.id", ondelete="SET NULL"), index=True
