@@ -289,7 +289,6 @@ class Question(_Strict):
 class ExperimentForm(StrEnum):
     """The delivery form an experiment varies; each variant sets the field named alike."""
 
-    ORDER = "order"  # lesson_first (the lesson, then its quiz) or quiz_first
     PUSH_TIME = "push_time"  # the daily quiz's local time, HH:MM
     SPACING = "spacing"  # the spaced-repetition target retention, 0.70-0.97
 
@@ -307,7 +306,6 @@ class ExperimentVariant(_Strict):
 
     id: str = Field(pattern=ID_PATTERN)
     title: LocalizedText | None = None
-    order: Literal["lesson_first", "quiz_first"] | None = None
     push_time: str | None = Field(default=None, pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
     retention: float | None = Field(default=None, ge=0.7, le=0.97)
 
@@ -359,7 +357,6 @@ class Experiment(_Strict):
         if form is None:
             return variants  # the form's own error is reported
         field_name = {
-            ExperimentForm.ORDER: "order",
             ExperimentForm.PUSH_TIME: "push_time",
             ExperimentForm.SPACING: "retention",
         }[form]

@@ -43,16 +43,16 @@ NOW = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
 
 EXPERIMENTS = """\
 experiments:
-  - id: quiz-first
-    title: {zh: 先测后学, en: Quiz before the lesson}
-    hypothesis: {zh: 先做题会让人读课时更用心。, en: Trying first makes the lesson stick.}
+  - id: quiz-time
+    title: {zh: 上午还是下午测验, en: Morning or afternoon quiz}
+    hypothesis: {zh: 下午不忙时答题更用心。, en: People answer with more care after the morning rush.}
     population: {tracks: [frontline]}
-    form: order
+    form: push_time
     variants:
-      - id: lesson-first
-        order: lesson_first
-      - id: quiz-first
-        order: quiz_first
+      - id: morning
+        push_time: "09:30"
+      - id: afternoon
+        push_time: "15:00"
     outcome: first_try_accuracy
     lessons: [fl-03, fl-04]
     after_days: 7
@@ -75,7 +75,7 @@ def course_of(root: Path) -> Course:
     return course
 
 
-def experiment_of(root: Path, name: str = "quiz-first") -> Experiment:
+def experiment_of(root: Path, name: str = "quiz-time") -> Experiment:
     return course_of(root).experiments[name]
 
 
@@ -91,14 +91,14 @@ def test_a_malformed_experiment_is_named_by_file_and_line(content: Path) -> None
         "experiments.yaml:2: end 2026-11-30 is before start 2026-12-07"
     ]
     assert problems_of(
-        content, EXPERIMENTS.replace("        order: quiz_first", "        push_time: '14:00'")
+        content, EXPERIMENTS.replace('        push_time: "15:00"', "        retention: 0.8")
     ) == [
-        "experiments.yaml:7: variants: variant quiz-first: the variants of an experiment on order "
-        "set order and nothing else"
+        "experiments.yaml:7: variants: variant afternoon: the variants of an experiment on "
+        "push_time set push_time and nothing else"
     ]
     assert problems_of(
-        content, EXPERIMENTS.replace("        order: quiz_first", "        order: lesson_first")
-    ) == ["experiments.yaml:7: variants: two variants set the same order: nothing would differ"]
+        content, EXPERIMENTS.replace('push_time: "15:00"', 'push_time: "09:30"')
+    ) == ["experiments.yaml:7: variants: two variants set the same push_time: nothing would differ"]
     assert problems_of(content, EXPERIMENTS.replace("tracks: [frontline]", "tracks: [sales]")) == [
         "experiments.yaml:5: unknown track 'sales'"
     ]
@@ -107,7 +107,7 @@ def test_a_malformed_experiment_is_named_by_file_and_line(content: Path) -> None
     ]
     twice = EXPERIMENTS + EXPERIMENTS.split("experiments:\n", 1)[1]
     assert problems_of(content, twice) == [
-        "experiments.yaml:17: duplicate experiment id 'quiz-first' (first defined at "
+        "experiments.yaml:17: duplicate experiment id 'quiz-time' (first defined at "
         "experiments.yaml:2)"
     ]
 
@@ -147,15 +147,15 @@ def test_assignment_is_stable_balanced_and_reproducible(content: Path, database:
         ]
     assert again == first  # recorded: the same variant every time
     counts = Counter(first)
-    assert set(counts) == {"lesson-first", "quiz-first"}
-    assert abs(counts["lesson-first"] - counts["quiz-first"]) <= 1
+    assert set(counts) == {"morning", "afternoon"}
+    assert abs(counts["morning"] - counts["afternoon"]) <= 1
     # Each block of four holds each variant twice, in the order its seed gives.
     expected = [block_order(experiment, "frontline", block) for block in range(6)]
     assert first == [variant for block in expected for variant in block][:21]
     with database.session() as session:
         assert balance(session, experiment) == {
-            "lesson-first": counts["lesson-first"],
-            "quiz-first": counts["quiz-first"],
+            "morning": counts["morning"],
+            "afternoon": counts["afternoon"],
         }
 
 
@@ -170,7 +170,8 @@ def test_nobody_is_assigned_outside_the_dates(content: Path, sqlite_database: Da
 
 def test_a_team_experiment_assigns_whole_teams(content: Path, sqlite_database: Database) -> None:
     (content / "experiments.yaml").write_text(
-        EXPERIMENTS.replace("    form: order", "    unit: team\n    form: order"), encoding="utf-8"
+        EXPERIMENTS.replace("    form: push_time", "    unit: team\n    form: push_time"),
+        encoding="utf-8",
     )
     experiment = experiment_of(content)
     with sqlite_database.session() as session:
@@ -186,7 +187,7 @@ def test_a_team_experiment_assigns_whole_teams(content: Path, sqlite_database: D
         assert assign(session, experiment, loner, now=NOW, today=NOW.date()) is None
         for team in teams:
             assert len({variants[p.id] for p in people if p.team_id == team.id}) == 1
-        assert balance(session, experiment) == {"lesson-first": 2, "quiz-first": 2}
+        assert balance(session, experiment) == {"morning": 2, "afternoon": 2}
 
 
 def answer(session, person: Person, question: str, correct: bool, when: datetime) -> None:  # type: ignore[no-untyped-def]
@@ -209,23 +210,23 @@ def test_first_try_accuracy_per_variant_worked_out_by_hand(
     """Four people per arm. Counted: first tries on fl-03/fl-04 questions from 7 days after
     assignment to the end. Not counted: a try on day 6, a question of fl-01, a second try.
 
-    lesson-first: 1/2, 2/2, 0/1, 1/1 -> mean (0.5 + 1 + 0 + 1) / 4 = 0.625
-    quiz-first:   2/2, 1/1, 1/1, 2/2 -> mean 1.0
+    morning: 1/2, 2/2, 0/1, 1/1 -> mean (0.5 + 1 + 0 + 1) / 4 = 0.625
+    afternoon:   2/2, 1/1, 1/1, 2/2 -> mean 1.0
     Welch: control values [0.5, 1, 0, 1], variant [1, 1, 1, 1] (no spread on one side).
     """
     experiment = experiment_of(content)
     start = NOW + timedelta(days=7)
     with database.session() as session:
         people = make_people(session, 8)
-        arms: dict[str, list[Person]] = {"lesson-first": [], "quiz-first": []}
+        arms: dict[str, list[Person]] = {"morning": [], "afternoon": []}
         for person in people:
             variant = assign(session, experiment, person, now=NOW, today=NOW.date())
             assert variant is not None
             arms[variant].append(person)
-        assert [len(arms["lesson-first"]), len(arms["quiz-first"])] == [4, 4]
+        assert [len(arms["morning"]), len(arms["afternoon"])] == [4, 4]
         plan = {
-            "lesson-first": [(True, False), (True, True), (False,), (True,)],
-            "quiz-first": [(True, True), (True,), (True,), (True, True)],
+            "morning": [(True, False), (True, True), (False,), (True,)],
+            "afternoon": [(True, True), (True,), (True,), (True, True)],
         }
         for variant, people_of in arms.items():
             for person, answers in zip(people_of, plan[variant], strict=True):
@@ -252,7 +253,7 @@ def test_first_try_accuracy_per_variant_worked_out_by_hand(
             session, course_of(content), experiment, today=date(2026, 12, 20), zone=SHANGHAI
         )
     control, variant = result.variants
-    assert (control.id, control.assigned, control.measured) == ("lesson-first", 4, 4)
+    assert (control.id, control.assigned, control.measured) == ("morning", 4, 4)
     assert control.value == pytest.approx(0.625)
     assert (variant.measured, variant.value) == (4, pytest.approx(1.0))
     (arm,) = result.comparisons
@@ -278,12 +279,12 @@ def test_an_application_experiment_counts_people_with_an_answer_either_way(
     experiment = experiment_of(content)
     with sqlite_database.session() as session:
         people = make_people(session, 8)
-        arms: dict[str, list[Person]] = {"lesson-first": [], "quiz-first": []}
+        arms: dict[str, list[Person]] = {"morning": [], "afternoon": []}
         for person in people:
             arms[str(assign(session, experiment, person, now=NOW, today=NOW.date()))].append(person)
         answers = {
-            "lesson-first": [Application.ONCE, Application.NOT_YET, Application.NOT_RELEVANT, None],
-            "quiz-first": [Application.SEVERAL, Application.ONCE, Application.NOT_YET, None],
+            "morning": [Application.ONCE, Application.NOT_YET, Application.NOT_RELEVANT, None],
+            "afternoon": [Application.SEVERAL, Application.ONCE, Application.NOT_YET, None],
         }
         for variant, people_of in arms.items():
             for person, given in zip(people_of, answers[variant], strict=True):
@@ -361,17 +362,18 @@ def test_the_report_reads_in_both_languages(content: Path, sqlite_database: Data
     course = course_of(content)
     with sqlite_database.session() as session:
         assign_all(session, experiment, now=NOW, today=NOW.date())
-        for person in make_people(session, 6):
+        for person in make_people(session, 8):
             assign(session, experiment, person, now=NOW, today=NOW.date())
         result = evaluate(session, course, experiment, today=date(2026, 12, 20), zone=SHANGHAI)
     english = render(result, "en", course=course)
     chinese = render(result, "zh", course=course)
-    assert "**Experiment quiz-first: Quiz before the lesson**" in english
+    assert "**Experiment quiz-time: Morning or afternoon quiz**" in english
     assert "Running 2026-12-07 to 2027-01-31 (ends in 42 days)" in english
-    assert "| lesson-first (control) | 3 | 0 | — | — |" in english
-    assert "Verdict: no data yet for quiz-first or lesson-first" in english
-    assert "**实验 quiz-first：先测后学**" in chinese
-    assert "结论：quiz-first 或 lesson-first 还没有数据" in chinese
+    assert "| morning (control) | 4 | 0 | — | — |" in english  # two full blocks: 4 and 4
+    assert "| afternoon | 4 | 0 | — | — |" in english
+    assert "Verdict: no data yet for afternoon or morning" in english
+    assert "**实验 quiz-time：上午还是下午测验**" in chinese
+    assert "结论：afternoon 或 morning 还没有数据" in chinese
 
 
 def test_the_cli_reports_an_experiment_and_refuses_an_unknown_one(
@@ -383,10 +385,10 @@ def test_the_cli_reports_an_experiment_and_refuses_an_unknown_one(
     }
     listed = trainbot("experiments", "list", "--lang", "en", cwd=tmp_path, **env)
     assert listed.returncode == 0, listed.stderr
-    assert "quiz-first\t2026-12-07 – 2027-01-31\torder\tfirst_try_accuracy" in listed.stdout
-    reported = trainbot("experiments", "report", "quiz-first", "--lang", "en", cwd=tmp_path, **env)
+    assert "quiz-time\t2026-12-07 – 2027-01-31\tpush_time\tfirst_try_accuracy" in listed.stdout
+    reported = trainbot("experiments", "report", "quiz-time", "--lang", "en", cwd=tmp_path, **env)
     assert reported.returncode == 0, reported.stderr
-    assert "Experiment quiz-first" in reported.stdout and "Verdict:" in reported.stdout
+    assert "Experiment quiz-time" in reported.stdout and "Verdict:" in reported.stdout
     unknown = trainbot("experiments", "report", "nope", "--lang", "zh", cwd=tmp_path, **env)
     assert unknown.returncode != 0
-    assert "没有实验 nope；已定义：quiz-first" in unknown.stderr
+    assert "没有实验 nope；已定义：quiz-time" in unknown.stderr
