@@ -34,14 +34,14 @@ import hashlib
 import logging
 import random
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from statistics import fmean, stdev
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from scipy import stats as scipy_stats
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -57,7 +57,7 @@ from bot.store.models import (
     Person,
     PersonStatus,
 )
-from quizzes.content import Course, Experiment, ExperimentOutcome
+from quizzes.content import Course, Experiment, ExperimentForm, ExperimentOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +84,8 @@ def in_population(experiment: Experiment, person: Person, team_name: str | None)
     population = experiment.population
     if population.tracks is not None and person.track_id not in population.tracks:
         return False
+    if experiment.form is ExperimentForm.PUSH_TIME and person.quiz_time:
+        return False  # they chose their own quiz time: the experiment must not move it
     if experiment.unit == "team" and team_name is None:
         return False  # a team experiment has nothing to assign to someone in no team
     return population.teams is None or team_name in population.teams
@@ -186,6 +188,87 @@ def balance(session: Session, experiment: Experiment) -> dict[str, int]:
         ).all()
     )
     return {variant.id: int(counts.get(variant.id, 0)) for variant in experiment.variants}
+
+
+@dataclass(frozen=True)
+class Forms:
+    """The delivery forms the experiments running today give one person."""
+
+    push_time: str | None = None  # HH:MM of the daily quiz
+    retention: float | None = None  # FSRS's target retention
+
+
+def forms_for(
+    session: Session, course: Course, people: list[Person], *, now: datetime, today: date
+) -> dict[int, Forms]:
+    """Each person's delivery forms today, assigning those not yet assigned (once).
+
+    An experiment runs from its start to its end in the organisation's calendar
+    (``today``). A person in two running experiments on one form gets the variant of the
+    one that started first. People in no running experiment are not in the result.
+
+    Args:
+        session: the open session (new assignments are written in it).
+        course: the course, for its experiments.
+        people: the people to look at (their team loaded with them when teams matter).
+        now: the moment (recorded as the assignment's time).
+        today: the organisation's local date.
+    """
+    running = sorted(
+        (e for e in course.experiments.values() if e.active_on(today)),
+        key=lambda experiment: (experiment.start, experiment.id),
+    )
+    if not running or not people:
+        return {}
+    ids = [experiment.id for experiment in running]
+    by_person: dict[tuple[str, int], str] = {}
+    by_team: dict[tuple[str, int], str] = {}
+    for experiment_id, person_id, team_id, arm in session.execute(
+        select(
+            ExperimentAssignment.experiment_id,
+            ExperimentAssignment.person_id,
+            ExperimentAssignment.team_id,
+            ExperimentAssignment.variant,
+        ).where(
+            ExperimentAssignment.experiment_id.in_(ids),
+            or_(
+                ExperimentAssignment.person_id.in_([person.id for person in people]),
+                ExperimentAssignment.team_id.in_(
+                    sorted({person.team_id for person in people if person.team_id is not None})
+                ),
+            ),
+        )
+    ).all():
+        if person_id is not None:
+            by_person[(experiment_id, person_id)] = arm
+        if team_id is not None:
+            by_team[(experiment_id, team_id)] = arm
+    found: dict[int, Forms] = {}
+    for person in people:
+        forms = Forms()
+        for experiment in running:
+            if experiment.unit == "team":
+                variant_id = (
+                    by_team.get((experiment.id, person.team_id))
+                    if person.team_id is not None
+                    else None
+                )
+            else:
+                variant_id = by_person.get((experiment.id, person.id))
+            if variant_id is None:
+                variant_id = assign(session, experiment, person, now=now, today=today)
+                if variant_id is not None and experiment.unit == "team":
+                    by_team[(experiment.id, person.team_id or 0)] = variant_id
+            chosen = next((v for v in experiment.variants if v.id == variant_id), None)
+            if chosen is None:
+                continue  # not in it, or a variant the file no longer has
+            if chosen.push_time is not None and forms.push_time is None:
+                forms = replace(forms, push_time=chosen.push_time)
+            if chosen.retention is not None and forms.retention is None:
+                forms = replace(forms, retention=chosen.retention)
+        if forms != Forms():
+            found[person.id] = forms
+    return found
 
 
 @dataclass(frozen=True)

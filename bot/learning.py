@@ -225,11 +225,14 @@ def record_answer(
     chosen: list[str],
     correct: bool,
     now: datetime,
+    retention: float | None = None,
 ) -> Recorded:
     """Store the attempt, update the spaced-repetition card, close the delivery.
 
     The caller has checked that the delivery is open; the unique attempt per delivery in
     the store is the last line of defence against a double click racing itself.
+    ``retention`` is FSRS's target retention from a spacing experiment (``None``: the
+    default).
     """
     assert delivery.item_id is not None
     earlier = session.scalar(
@@ -255,7 +258,7 @@ def record_answer(
     session.add(attempt)
     state = session.get(ReviewState, (delivery.person_id, delivery.item_id))
     card = state.card if state is not None else srs.new_card(now)
-    review = srs.review(card, correct=correct, latency_ms=latency, now=now)
+    review = srs.review(card, correct=correct, latency_ms=latency, now=now, retention=retention)
     if state is None:
         state = ReviewState(
             person_id=delivery.person_id,

@@ -420,16 +420,19 @@ def _load_questions(
     _check_translations(report, root, questions)
     for variant_key, variant in list((regional or {}).items()):
         core = next((found for (qid, _), found in questions.items() if qid == variant.id), None)
-        if core is None or (core.type, core.lesson, core.track) != (
+        # The same answer too: grading then does not depend on which variant was shown
+        # (a person whose region changed between the push and the answer is graded right).
+        if core is None or (core.type, core.lesson, core.track, core.answer) != (
             variant.type,
             variant.lesson,
             variant.track,
+            variant.answer,
         ):
             report.add(
                 variant.path,
                 variant.line,
                 f"regional variant {variant.id!r} ({variant.region}) needs a core question "
-                f"{variant.id!r} of the same type and lesson (one core, local cases)",
+                f"{variant.id!r} of the same type, lesson and answer (one core, local cases)",
             )
             if regional is not None:
                 del regional[variant_key]

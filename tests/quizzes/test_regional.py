@@ -108,5 +108,5 @@ def test_a_question_variant_must_be_the_same_kind_of_question(tmp_path: Path) ->
     assert found is None
     assert [f"{p.path}:{p.line}: {p.message}" for p in problems] == [
         f"quizzes/frontline.yaml:{line}: regional variant 'fl-04-q1' (kuala-lumpur) needs a "
-        "core question 'fl-04-q1' of the same type and lesson (one core, local cases)"
+        "core question 'fl-04-q1' of the same type, lesson and answer (one core, local cases)"
     ]
