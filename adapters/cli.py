@@ -157,11 +157,16 @@ def validate(
         f"({counts['lesson_files']} files), {counts['questions']} questions "
         f"({counts['question_entries']} entries, {counts['drafts']} drafts), "
         f"{counts['blackouts']} blackout windows, {counts['materials']} materials, "
-        f"{counts['regional_variants']} regional variants, {counts['experiments']} experiments"
+        f"{_count(counts['regional_variants'], 'regional variant')}, "
+        f"{_count(counts['experiments'], 'experiment')}"
     )
     if counts["drafts"]:
         typer.echo(f"{counts['drafts']} draft questions (not served) — see docs/gaps.md")
     _print_reviews_due(course, root)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _print_reviews_due(course: Any, root: Path) -> None:
@@ -890,6 +895,10 @@ def experiments_assign(
     settings, course, chosen = _experiment_context(name, db, language)
     experiment = course.experiments[name]
     now = datetime.now(ZoneInfo(settings.timezone))
+    if not experiment.active_on(now.date()):
+        raise TrainbotError(
+            t(chosen, "exp_outside", id=name, start=experiment.start, end=experiment.end)
+        )
     database = Database(settings.database_url)
     try:
         database.upgrade()
@@ -899,11 +908,6 @@ def experiments_assign(
         database.dispose()
     text = ", ".join(f"{variant} {count}" for variant, count in counts.items())
     typer.echo(t(chosen, "exp_assigned", counts=text))
-    if not experiment.active_on(now.date()):
-        typer.echo(
-            f"{name} runs {experiment.start} to {experiment.end}: nobody is assigned outside it",
-            err=True,
-        )
 
 
 class ExperimentFormat(StrEnum):

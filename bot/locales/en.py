@@ -24,6 +24,7 @@ MESSAGES: dict[str, str] = {
     "exp_verdict_no_data": "Verdict: no data yet for {variant} or {control}: each needs measured {unit}s (2 or more for a mean).",
     "exp_none": "No experiment is defined: add one to content/experiments.yaml (docs/experiments.md).",
     "exp_unknown": "No experiment {id}; defined: {ids}.",
+    "exp_outside": "{id} runs from {start} to {end}: nobody is assigned outside those dates.",
     "exp_assigned": "Assigned: {counts}.",
     "help": (
         "**trainbot** — your training assistant.\n"

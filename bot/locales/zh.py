@@ -24,6 +24,7 @@ MESSAGES: dict[str, str] = {
     "exp_verdict_no_data": "结论：{variant} 或 {control} 还没有数据：每个方案都需要有结果的{unit}（均值需 2 个以上）。",
     "exp_none": "尚未定义实验：请在 content/experiments.yaml 中添加（见 docs/experiments.md）。",
     "exp_unknown": "没有实验 {id}；已定义：{ids}。",
+    "exp_outside": "{id} 的进行时间是 {start} 至 {end}：此外的日子不分配任何人。",
     "exp_assigned": "已分配：{counts}。",
     "help": (
         "**trainbot** — 你的培训助手。\n"
