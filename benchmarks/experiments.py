@@ -214,7 +214,8 @@ def markdown(data: dict[str, Any]) -> list[str]:
         f"a median of {data['pilot_asked_median']} (quartiles {quartiles[0]}–{quartiles[1]}), "
         'which is why it says "not yet conclusive" with a size, not a promise.',
         "",
-        f"Machine: {data['machine']}.",
+        f"Machine: {data['machine'].cpu}, {data['machine'].usable_cores} usable cores, "
+        f"{data['machine'].ram_gib:.1f} GiB RAM, Python {data['machine'].python}.",
         "",
     ]
 
