@@ -11,9 +11,11 @@ import gc
 import logging
 import sys
 from collections.abc import Iterator
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
+from zoneinfo import ZoneInfo
 
 import click
 import typer
@@ -48,6 +50,12 @@ kpis_app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(kpis_app, name="kpis")
+content_app = typer.Typer(help="Course content: mark reviews.", no_args_is_help=True)
+app.add_typer(content_app, name="content")
+experiments_app = typer.Typer(
+    help="A/B tests of delivery forms (content/experiments.yaml).", no_args_is_help=True
+)
+app.add_typer(experiments_app, name="experiments")
 
 DbOption = Annotated[
     str | None,
@@ -148,10 +156,100 @@ def validate(
         f"{root}: OK — {counts['tracks']} tracks, {counts['lessons']} lessons "
         f"({counts['lesson_files']} files), {counts['questions']} questions "
         f"({counts['question_entries']} entries, {counts['drafts']} drafts), "
-        f"{counts['blackouts']} blackout windows, {counts['materials']} materials"
+        f"{counts['blackouts']} blackout windows, {counts['materials']} materials, "
+        f"{_count(counts['regional_variants'], 'regional variant')}, "
+        f"{_count(counts['experiments'], 'experiment')}"
     )
     if counts["drafts"]:
         typer.echo(f"{counts['drafts']} draft questions (not served) — see docs/gaps.md")
+    _print_reviews_due(course, root)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def _print_reviews_due(course: Any, root: Path) -> None:
+    """Warn about content due for review (a warning: the course is still served)."""
+    from quizzes.freshness import review_due
+
+    settings = _settings()
+    today = datetime.now(ZoneInfo(settings.timezone)).date()
+    due, problems = review_due(course, root, today=today, months=settings.review_months)
+    for problem in problems:
+        typer.echo(f"warning: {problem}", err=True)
+    if not due:
+        return
+    typer.echo(
+        f"{len(due)} item(s) due for review (reviewed more than {settings.review_months} "
+        "months ago, never, or changed since) — check each, then "
+        "`trainbot content reviewed ID`:"
+    )
+    for entry in due:
+        if entry.changed:
+            why = f"changed since its review on {entry.reviewed}"
+        elif entry.reviewed is None:
+            why = "never reviewed"
+        else:
+            why = f"last reviewed {entry.reviewed}, due {entry.due}"
+        typer.echo(f"{root / entry.path}:{entry.line}: {entry.label}: {why}")
+
+
+@content_app.command("reviewed")
+def content_reviewed(
+    items: Annotated[
+        list[str],
+        typer.Argument(help="Lesson ids, question ids or material file names."),
+    ],
+    on: Annotated[
+        str | None,
+        typer.Option("--date", help="The review's date, YYYY-MM-DD (default: today)."),
+    ] = None,
+    directory: Annotated[
+        Path | None,
+        typer.Option("--dir", help="Content directory (default: TRAINBOT_CONTENT_DIR)."),
+    ] = None,
+) -> None:
+    """Mark content as reviewed today: writes reviewed: into its files (and a material's hash)."""
+    from bot.library import check_course
+    from quizzes.freshness import UnknownItem, mark_reviewed
+
+    settings = _settings()
+    root = directory if directory is not None else settings.content_dir
+    course, problems = check_course(root)
+    if course is None:
+        raise TrainbotError(
+            f"{root} has {len(problems)} problem(s); fix them first (trainbot validate)"
+        )
+    if on is None:
+        day = datetime.now(ZoneInfo(settings.timezone)).date()
+    else:
+        try:
+            day = date.fromisoformat(on)
+        except ValueError:
+            raise TrainbotError(f"--date {on!r} is not a date like 2026-06-01") from None
+    unknown = [
+        item
+        for item in items
+        if item not in course.materials
+        and not any(lesson.id == item for lesson in course.lessons.values())
+        and not any(question.id == item for question in course.questions.values())
+    ]
+    if unknown:
+        raise TrainbotError(
+            f"no lesson, question or material named {', '.join(unknown)} in {root} "
+            "(ids as in the files; materials by their file name)"
+        )
+    for item in items:
+        try:
+            written = mark_reviewed(course, root, item, day)
+        except UnknownItem:  # checked above; kept for a course changed meanwhile
+            raise TrainbotError(f"no lesson, question or material named {item}") from None
+        for path in written:
+            typer.echo(f"{item}: reviewed {day} — {path}")
+    _, after = check_course(root)
+    if after:
+        raise TrainbotError(f"the files no longer validate: {after[0]}")
 
 
 @db_app.command("upgrade")
@@ -819,6 +917,123 @@ def kpis_list(
             )
         )
     typer.echo(f"{len(found)} value(s)", err=True)
+
+
+def _experiment_context(
+    name: str | None, db: str | None, language: LanguageChoice | None, *, read_only: bool = False
+) -> tuple[Settings, Any, str]:
+    """Settings, the valid course and the language of an experiments command."""
+    from bot.i18n import t
+    from bot.library import check_course
+
+    settings = _settings(db, read_only=read_only)
+    _quiet_logs_for_console()
+    chosen = language.value if language is not None else settings.language
+    course, problems = check_course(settings.content_dir)
+    if course is None:
+        raise TrainbotError(
+            f"{settings.content_dir} has {len(problems)} problem(s); run trainbot validate"
+        )
+    if not course.experiments:
+        raise TrainbotError(t(chosen, "exp_none"))
+    if name is not None and name not in course.experiments:
+        raise TrainbotError(
+            t(chosen, "exp_unknown", id=name, ids=", ".join(sorted(course.experiments)))
+        )
+    return settings, course, chosen
+
+
+@experiments_app.command("list")
+def experiments_list(db: DbOption = None, language: LangOption = None) -> None:
+    """List the experiments: dates, form, outcome and units assigned per variant."""
+    from bot.experiments import balance
+    from bot.store.db import Database
+
+    settings, course, chosen = _experiment_context(None, db, language)
+    database = Database(settings.database_url)
+    try:
+        database.upgrade()
+        with database.session() as session:
+            for experiment in course.experiments.values():
+                counts = balance(session, experiment)
+                typer.echo(
+                    f"{experiment.id}\t{experiment.start} – {experiment.end}\t"
+                    f"{experiment.form.value}\t{experiment.outcome.value}\t"
+                    + ", ".join(f"{variant}: {count}" for variant, count in counts.items())
+                    + f"\t{experiment.title.get(chosen)}"
+                )
+    finally:
+        database.dispose()
+
+
+@experiments_app.command("assign")
+def experiments_assign(
+    name: Annotated[str, typer.Argument(help="The experiment's id.")],
+    db: DbOption = None,
+    language: LangOption = None,
+) -> None:
+    """Assign everyone in the experiment's population now (the bot also assigns people as
+    it pushes to them); prints the units per variant."""
+    from bot.experiments import assign_all
+    from bot.i18n import t
+    from bot.store.db import Database
+
+    settings, course, chosen = _experiment_context(name, db, language)
+    experiment = course.experiments[name]
+    now = datetime.now(ZoneInfo(settings.timezone))
+    if not experiment.active_on(now.date()):
+        raise TrainbotError(
+            t(chosen, "exp_outside", id=name, start=experiment.start, end=experiment.end)
+        )
+    database = Database(settings.database_url)
+    try:
+        database.upgrade()
+        with database.session() as session:
+            counts = assign_all(session, experiment, now=now, today=now.date())
+    finally:
+        database.dispose()
+    text = ", ".join(f"{variant} {count}" for variant, count in counts.items())
+    typer.echo(t(chosen, "exp_assigned", counts=text))
+
+
+class ExperimentFormat(StrEnum):
+    """Output formats of ``trainbot experiments report``."""
+
+    md = "md"
+    json = "json"
+
+
+@experiments_app.command("report")
+def experiments_report(
+    name: Annotated[str, typer.Argument(help="The experiment's id.")],
+    output_format: Annotated[
+        ExperimentFormat, typer.Option("--format", help="md (default) or json.")
+    ] = ExperimentFormat.md,
+    db: DbOption = None,
+    language: LangOption = None,
+) -> None:
+    """Per-variant outcomes with intervals, the test against the control, the sample size
+    the difference seen would need, and a verdict in plain words."""
+    import json
+
+    from bot.experiments import as_dict, evaluate, render
+    from bot.store.db import Database
+
+    settings, course, chosen = _experiment_context(name, db, language, read_only=True)
+    experiment = course.experiments[name]
+    zone = ZoneInfo(settings.timezone)
+    today = datetime.now(zone).date()
+    database = Database(settings.database_url)
+    try:
+        database.upgrade()
+        with database.session() as session:
+            result = evaluate(session, course, experiment, today=today, zone=zone)
+    finally:
+        database.dispose()
+    if output_format is ExperimentFormat.json:
+        typer.echo(json.dumps(as_dict(result), ensure_ascii=False, indent=2))
+    else:
+        typer.echo(render(result, chosen, course=course))
 
 
 @users_app.command("list")

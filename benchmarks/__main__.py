@@ -16,7 +16,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import dispatch, external, followups, perf, qa_eval, weekly_summary, words
+from benchmarks import (
+    dispatch,
+    experiments,
+    external,
+    followups,
+    perf,
+    qa_eval,
+    weekly_summary,
+    words,
+)
 from benchmarks.machine import cpu_clock, cpu_use, describe_machine
 from benchmarks.report import BenchmarkRun, SectionRun, write_report
 from bot.qa import chat_model_from_spec
@@ -37,6 +46,7 @@ SECTIONS = (
     "simulate",
     "report",
     "words",
+    "experiments",
 )
 FULL_REPORT = perf.ROOT / "docs" / "benchmarks.md"
 PARTIAL_REPORT = perf.ROOT / "var" / "benchmarks-partial.md"
@@ -140,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     run = BenchmarkRun(machine=describe_machine(), started=datetime.now().astimezone())
     weekly: dict[str, Any] = {}
     learners_words: dict[str, Any] = {}
+    ab_tests: dict[str, Any] = {}
     steps: dict[str, Callable[[], None]] = {
         "qa": lambda: _quality(run),
         "external": lambda: setattr(run, "external", external.run()),
@@ -152,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         "simulate": lambda: setattr(run, "simulation", dispatch.fsrs_vs_rotation()),
         "report": lambda: weekly.update(weekly_summary.run()),
         "words": lambda: learners_words.update(words.run()),
+        "experiments": lambda: ab_tests.update(experiments.run()),
     }
     began = time.perf_counter()
     for name in sections:
@@ -174,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
         weekly_summary.add_to_report(out, weekly)
     if learners_words:  # so does the learners' words section
         words.add_to_report(out, learners_words)
+    if ab_tests:  # and the A/B tests' section
+        experiments.add_to_report(out, ab_tests)
     logger.info("wrote %s (%.1f min in all)", out, run.seconds / 60)
     return 0
 

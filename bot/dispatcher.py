@@ -65,6 +65,7 @@ from bot.admission import admitted_people
 from bot.campaigns import PushWindow, hold_until_allowed
 from bot.clock import Clock
 from bot.events import Conversation, ConversationKind, Reply
+from bot.experiments import forms_for
 from bot.i18n import t
 from bot.learning import DAILY, PushDays, claim_many, learner_states
 from bot.leases import LEASE, LeaseKeeper, expired, lease_values, new_owner, release
@@ -165,6 +166,7 @@ def due_pushes(
     *,
     zone: ZoneInfo | None = None,
     checkin: bool = False,
+    quiz_at: time | None = None,
 ) -> list[Due]:
     """Which pushes are due for ``person`` at ``now`` (before looking at the store).
 
@@ -173,6 +175,8 @@ def due_pushes(
         zone: the person's time zone, when the caller resolved it already.
         checkin: whether some track asks application check-ins: one may then be due at
             the lesson time of every push day (:mod:`bot.checkins` says about what).
+        quiz_at: the quiz time a push-time experiment gives the person (people with a
+            time of their own are in no such experiment).
     """
     zone = zone or ZoneInfo(person.timezone)
     local = now.astimezone(zone)
@@ -190,7 +194,7 @@ def due_pushes(
         due.append(Due(person.id, DeliveryKind.LESSON, day, DAILY))
     if checkin and local.time() >= times.lesson_at:
         due.append(Due(person.id, DeliveryKind.CHECKIN, day, DAILY))
-    own = parse_hhmm(person.quiz_time) if person.quiz_time else times.quiz_at
+    own = parse_hhmm(person.quiz_time) if person.quiz_time else quiz_at or times.quiz_at
     if weekday in track.cadence.quiz_days and local.time() >= effective_time(own, quiet):
         for index in range(track.cadence.quizzes_per_day):
             due.append(Due(person.id, DeliveryKind.QUIZ, day, slot_name(index)))
@@ -355,14 +359,32 @@ class Dispatcher:
                 Person.enrollment_step.is_(None),
             )
         ).all()
+        # Experiments running today: their variants' push times (people are assigned the
+        # first time they are looked at while one runs).
+        forms = forms_for(
+            session,
+            course,
+            list(people),
+            now=now,
+            today=now.astimezone(ZoneInfo(self.settings.timezone)).date(),
+        )
         wanted: dict[int, tuple[Person, list[Due]]] = {}
         for person in people:
             track = course.tracks.get(person.track_id or "")
             if track is None:
                 continue
+            form = forms.get(person.id)
+            quiz_at = parse_hhmm(form.push_time) if form and form.push_time else None
             try:
                 pushes = due_pushes(
-                    person, track, course, times, now, zone=self._zone(person), checkin=checkin
+                    person,
+                    track,
+                    course,
+                    times,
+                    now,
+                    zone=self._zone(person),
+                    checkin=checkin,
+                    quiz_at=quiz_at,
                 )
             except Exception as exc:  # one bad row never stops everyone's pushes
                 logger.exception("person %d skipped in this pass", person.id)

@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.people import zone_of
+from bot.practice import drill_lessons
 from bot.store.models import (
     Attempt,
     Delivery,
@@ -153,10 +154,15 @@ def learner_states(
         )
     ).all():
         due[person_id][question_id] = moment
-    for person_id, question_id in session.execute(
-        select(Attempt.person_id, Attempt.question_id).where(Attempt.person_id.in_(ids)).distinct()
+    last_answered: dict[int, dict[str, datetime]] = {person_id: {} for person_id in ids}
+    for person_id, question_id, latest in session.execute(
+        select(Attempt.person_id, Attempt.question_id, func.max(Attempt.answered_at))
+        .where(Attempt.person_id.in_(ids))
+        .group_by(Attempt.person_id, Attempt.question_id)
     ).all():
         attempted[person_id].add(question_id)
+        last_answered[person_id][question_id] = latest
+    drill = drill_lessons(session, ids, now)
     for person_id, item, day in session.execute(
         select(Delivery.person_id, Delivery.item_id, Delivery.local_date).where(
             Delivery.person_id.in_(ids),
@@ -174,6 +180,8 @@ def learner_states(
             due=due[person.id],
             attempted=frozenset(attempted[person.id]),
             today=frozenset(today[person.id]),
+            drill=drill.get(person.id, {}),
+            last_answered=last_answered[person.id],
         )
         for person in people
     }
@@ -217,11 +225,14 @@ def record_answer(
     chosen: list[str],
     correct: bool,
     now: datetime,
+    retention: float | None = None,
 ) -> Recorded:
     """Store the attempt, update the spaced-repetition card, close the delivery.
 
     The caller has checked that the delivery is open; the unique attempt per delivery in
     the store is the last line of defence against a double click racing itself.
+    ``retention`` is FSRS's target retention from a spacing experiment (``None``: the
+    default).
     """
     assert delivery.item_id is not None
     earlier = session.scalar(
@@ -247,7 +258,7 @@ def record_answer(
     session.add(attempt)
     state = session.get(ReviewState, (delivery.person_id, delivery.item_id))
     card = state.card if state is not None else srs.new_card(now)
-    review = srs.review(card, correct=correct, latency_ms=latency, now=now)
+    review = srs.review(card, correct=correct, latency_ms=latency, now=now, retention=retention)
     if state is None:
         state = ReviewState(
             person_id=delivery.person_id,

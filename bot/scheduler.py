@@ -35,6 +35,7 @@ REINGEST_JOB = "reingest"
 RETENTION_JOB = "retention"
 WEEKLY_REPORT_JOB = "weekly-report"
 REPORT_RETRY_JOB = "report-retry"
+PRACTICE_JOB = "practice-rules"
 REPORT_RETRY_MINUTES = 10
 
 
@@ -126,6 +127,27 @@ class BotScheduler:
 
         await self._tracked(run, "nightly retention")
 
+    async def practice_rules(self) -> None:
+        """Job: fire the tracks' practice rules on weak lessons (``bot.practice``).
+
+        Safe on every replica: a firing is unique per rule, lesson and cycle.
+        """
+        from zoneinfo import ZoneInfo
+
+        from bot.practice import run_rules
+
+        dispatcher = self.runtime.dispatcher
+        if not self.runtime.library.loaded:
+            return
+        course = self.runtime.library.course
+        zone = ZoneInfo(self.settings.timezone)
+
+        async def run() -> None:
+            now = dispatcher.clock.now()
+            await dispatcher.db.run(lambda session: run_rules(session, course, now=now, zone=zone))
+
+        await self._tracked(run, "practice rules")
+
     async def _tracked(self, job: Callable[[], Awaitable[object]], name: str) -> None:
         task = asyncio.current_task()
         if task is not None:
@@ -160,6 +182,7 @@ class BotScheduler:
         self.scheduler.add_job(
             self.retry_reports, "interval", minutes=REPORT_RETRY_MINUTES, id=REPORT_RETRY_JOB
         )
+        self.scheduler.add_job(self.practice_rules, "cron", hour=3, minute=45, id=PRACTICE_JOB)
         day, clock = self.settings.report_schedule.split()
         hour, minute = clock.split(":")
         catch_up = run_is_due(now, self.settings.report_schedule, self.settings.timezone)

@@ -122,6 +122,7 @@ class Settings(BaseSettings):
     kpi_weeks: int = Field(default=12, ge=3, le=104)
     kpi_trained_coverage: float = Field(default=0.8, gt=0, le=1)
     improve_weeks: int = Field(default=4, ge=1, le=52)
+    review_months: int = Field(default=6, ge=0, le=60)
 
     # Privacy
     retention_days: int = Field(default=365, ge=0)

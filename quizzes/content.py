@@ -11,7 +11,14 @@ from datetime import date
 from enum import StrEnum
 from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 Language = Literal["zh", "en"]
@@ -85,6 +92,23 @@ class CheckinRule(_Strict):
     after_days: int = Field(default=14, ge=0, le=365)
 
 
+class PracticeRule(_Strict):
+    """A "problem -> improvement" rule: a weak lesson gets drill for those below the mark.
+
+    Once a cycle, each lesson of the track whose first-try accuracy over the last
+    ``window_days`` (a quarter by default) is below ``below``, on at least
+    ``min_answers`` first tries, **fires**: for the next ``cycle_days`` the people whose own
+    first tries on it were below the mark get its questions again, before anything else
+    within their daily quizzes (``bot.practice``).
+    """
+
+    id: str = Field(pattern=ID_PATTERN)
+    below: float = Field(gt=0, le=1)
+    window_days: int = Field(default=91, ge=7, le=366)
+    min_answers: int = Field(default=20, ge=1)
+    cycle_days: int = Field(default=28, ge=1, le=183)
+
+
 class Track(_Strict):
     """A learning path for one role and level."""
 
@@ -101,6 +125,8 @@ class Track(_Strict):
     """When its learners are asked to rate a lesson (:class:`SurveyRule`)."""
     checkin: CheckinRule = Field(default_factory=CheckinRule)
     """When its learners are asked whether they applied a lesson (:class:`CheckinRule`)."""
+    practice: list[PracticeRule] = Field(default_factory=list)
+    """Rules that add drill on weak lessons (:class:`PracticeRule`)."""
 
 
 class Blackout(_Strict):
@@ -147,6 +173,10 @@ class Lesson(_Strict):
     language: Language
     title: str = Field(min_length=1)
     source: str | None = None
+    reviewed: date | None = None
+    """When a trainer last checked the lesson is still true (``trainbot content reviewed``)."""
+    region: str | None = Field(default=None, pattern=ID_PATTERN)
+    """Set on a regional variant: people of that region read it instead of the core one."""
     body: str
     path: str
     line: int = 1
@@ -192,6 +222,10 @@ class Question(_Strict):
     explanation: str = Field(min_length=1)
     source: str = Field(min_length=1)
     draft: bool = False
+    reviewed: date | None = None
+    """When a trainer last checked the question is still true (``trainbot content reviewed``)."""
+    region: str | None = Field(default=None, pattern=ID_PATTERN)
+    """Set on a regional variant: people of that region answer it instead of the core one."""
     path: str = ""
     line: int = 1
 
@@ -252,6 +286,102 @@ class Question(_Strict):
         return self.source.split("#", 1)[0]
 
 
+class ExperimentForm(StrEnum):
+    """The delivery form an experiment varies; each variant sets the field named alike."""
+
+    PUSH_TIME = "push_time"  # the daily quiz's local time, HH:MM
+    SPACING = "spacing"  # the spaced-repetition target retention, 0.70-0.97
+
+
+class ExperimentOutcome(StrEnum):
+    """What an experiment measures per unit (docs/evaluation.md)."""
+
+    FIRST_TRY_ACCURACY = "first_try_accuracy"  # a mean: first tries correct, per person
+    COMPLETION = "completion"  # a proportion: completed every related lesson sent
+    APPLICATION = "application"  # a proportion: reported applying a related lesson
+
+
+class ExperimentVariant(_Strict):
+    """One arm of an experiment."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    title: LocalizedText | None = None
+    push_time: str | None = Field(default=None, pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    retention: float | None = Field(default=None, ge=0.7, le=0.97)
+
+
+class ExperimentPopulation(_Strict):
+    """Who takes part: people of these tracks and teams (each ``None``: any)."""
+
+    tracks: list[str] | None = None
+    teams: list[str] | None = None
+
+
+class Experiment(_Strict):
+    """An A/B test of a delivery form (``content/experiments.yaml``).
+
+    Units (people, or whole teams when one person's variant could spill over to their
+    teammates) are assigned to a variant at random, once, balanced, and recorded
+    (``bot.experiments``). The first variant is the control the others are compared with.
+    """
+
+    id: str = Field(pattern=ID_PATTERN)
+    title: LocalizedText
+    hypothesis: LocalizedText | None = None
+    population: ExperimentPopulation = Field(default_factory=ExperimentPopulation)
+    unit: Literal["person", "team"] = "person"
+    form: ExperimentForm
+    variants: list[ExperimentVariant] = Field(min_length=2, max_length=4)
+    outcome: ExperimentOutcome
+    lessons: list[str] | None = None
+    """The lessons the outcome is read on (their questions, their completion); ``None``:
+    every lesson of the population's tracks."""
+    after_days: int = Field(default=0, ge=0, le=180)
+    """First tries count from this many days after the person's assignment (the form has
+    had time to act); for ``first_try_accuracy``."""
+    alpha: float = Field(default=0.05, gt=0, lt=0.5)
+    power: float = Field(default=0.8, ge=0.5, lt=1)
+    start: date
+    end: date
+    line: int = 1
+
+    @field_validator("variants")
+    @classmethod
+    def _variants_of_the_form(
+        cls, variants: list[ExperimentVariant], info: ValidationInfo
+    ) -> list[ExperimentVariant]:
+        ids = [variant.id for variant in variants]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"ids must differ, got {', '.join(ids)}")
+        form = info.data.get("form")
+        if form is None:
+            return variants  # the form's own error is reported
+        field_name = {
+            ExperimentForm.PUSH_TIME: "push_time",
+            ExperimentForm.SPACING: "retention",
+        }[form]
+        for variant in variants:
+            values = variant.model_dump(exclude={"id", "title"}, exclude_none=True)
+            if set(values) != {field_name}:
+                raise ValueError(
+                    f"variant {variant.id}: the variants of an experiment on {form.value} set "
+                    f"{field_name} and nothing else"
+                )
+        if len({str(variant.model_dump()[field_name]) for variant in variants}) != len(variants):
+            raise ValueError(f"two variants set the same {field_name}: nothing would differ")
+        return variants
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> Experiment:
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+    def active_on(self, day: date) -> bool:
+        """Whether the experiment runs on ``day`` (start and end included)."""
+        return self.start <= day <= self.end
+
+
 @dataclass
 class Course:
     """A whole, validated content directory."""
@@ -262,6 +392,11 @@ class Course:
     calendar: Calendar
     drafts: dict[tuple[str, str], Question] = field(default_factory=dict)
     materials: list[str] = field(default_factory=list)
+    experiments: dict[str, Experiment] = field(default_factory=dict)
+    regional_lessons: dict[tuple[str, str, str], Lesson] = field(default_factory=dict)
+    """Regional variants by (lesson id, language, region); the core ones are ``lessons``."""
+    regional_questions: dict[tuple[str, str, str], Question] = field(default_factory=dict)
+    """Regional variants by (question id, language, region)."""
 
     def lesson_ids(self, track_id: str) -> list[str]:
         """The lessons of a track in order (each id once, whatever its languages)."""
@@ -271,13 +406,23 @@ class Course:
                 orders[lesson_id] = lesson.order
         return sorted(orders, key=lambda lesson_id: (orders[lesson_id], lesson_id))
 
-    def lesson(self, lesson_id: str, language: str) -> Lesson | None:
-        """A lesson in ``language``, else in the other language."""
-        return _localised(self.lessons, lesson_id, language)
+    def lesson(self, lesson_id: str, language: str, region: str | None = None) -> Lesson | None:
+        """A lesson in ``language``, else in the other language; the ``region``'s variant
+        when it has one in that language, else the core lesson ("one core, local cases")."""
+        return _regional(self.lessons, self.regional_lessons, lesson_id, language, region)
 
-    def question(self, question_id: str, language: str) -> Question | None:
-        """A published question in ``language``, else in the other language."""
-        return _localised(self.questions, question_id, language)
+    def question(
+        self, question_id: str, language: str, region: str | None = None
+    ) -> Question | None:
+        """A published question in ``language``, else in the other language; the
+        ``region``'s variant when it has one in that language, else the core question."""
+        return _regional(self.questions, self.regional_questions, question_id, language, region)
+
+    def regions(self) -> list[str]:
+        """The regions some lesson or question has a variant for."""
+        return sorted(
+            {key[2] for key in self.regional_lessons} | {key[2] for key in self.regional_questions}
+        )
 
     def question_ids(self, lesson_id: str) -> list[str]:
         """The published questions of a lesson, in file order, each id once."""
@@ -298,7 +443,27 @@ class Course:
             "drafts": len(self.drafts),
             "blackouts": len(self.calendar.blackouts),
             "materials": len(self.materials),
+            "experiments": len(self.experiments),
+            "regional_variants": len(self.regional_lessons) + len(self.regional_questions),
         }
+
+
+def _regional(
+    core: dict[tuple[str, str], T],
+    regional: dict[tuple[str, str, str], T],
+    item_id: str,
+    language: str,
+    region: str | None,
+) -> T | None:
+    """The language first, then the region: a reader in region R reading English gets R's
+    English variant, else the core English one, and only then another language."""
+    if region is None:
+        return _localised(core, item_id, language)
+    for wanted in (language, *(other for other in LANGUAGES if other != language)):
+        found = regional.get((item_id, wanted, region)) or core.get((item_id, wanted))
+        if found is not None:
+            return found
+    return None
 
 
 def _localised(items: dict[tuple[str, str], T], item_id: str, language: str) -> T | None:

@@ -14,6 +14,7 @@ from quizzes.content import (
     Blackout,
     Calendar,
     Course,
+    Experiment,
     Lesson,
     Question,
     Track,
@@ -212,6 +213,46 @@ def _load_calendar(report: _Report, root: Path, tracks: dict[str, Track]) -> Cal
     return Calendar(blackouts=blackouts)
 
 
+def _load_experiments(
+    report: _Report,
+    root: Path,
+    tracks: dict[str, Track],
+    lessons: dict[tuple[str, str], Lesson],
+) -> dict[str, Experiment]:
+    """``experiments.yaml`` (optional): A/B tests of delivery forms (docs/experiments.md)."""
+    path = root / "experiments.yaml"
+    if not path.is_file():
+        return {}
+    experiments: dict[str, Experiment] = {}
+    seen: dict[Any, tuple[str, int]] = {}
+    lesson_ids = {lesson_id for lesson_id, _ in lessons}
+    for item in _items(report, path, _read_yaml(report, path), "experiments", required=False):
+        extra = {"line": getattr(item, "line", 1)}
+        experiment = _build(report, path, Experiment, item, what="experiment", extra=extra)
+        if experiment is None:
+            continue
+        if not _check_duplicates(report, seen, experiment.id, path, item.line, "experiment"):
+            continue
+        population = item.get("population")
+        population_line = (
+            population.line_of("tracks") if isinstance(population, MarkedDict) else item.line
+        )
+        unknown_tracks = [
+            track for track in experiment.population.tracks or [] if track not in tracks
+        ]
+        unknown_lessons = [
+            lesson for lesson in experiment.lessons or [] if lesson not in lesson_ids
+        ]
+        if unknown_tracks:
+            report.add(path, population_line, f"unknown track {unknown_tracks[0]!r}")
+        if unknown_lessons:
+            report.add(path, item.line_of("lessons"), f"unknown lesson {unknown_lessons[0]!r}")
+        if unknown_tracks or unknown_lessons:
+            continue
+        experiments[experiment.id] = experiment
+    return experiments
+
+
 def split_front_matter(text: str) -> tuple[str, str, int] | None:
     """Split ``---`` front matter from a Markdown body.
 
@@ -231,8 +272,12 @@ def split_front_matter(text: str) -> tuple[str, str, int] | None:
 
 
 def _load_lessons(
-    report: _Report, root: Path, tracks: dict[str, Track]
+    report: _Report,
+    root: Path,
+    tracks: dict[str, Track],
+    regional: dict[tuple[str, str, str], Lesson],
 ) -> dict[tuple[str, str], Lesson]:
+    """The core lessons; regional variants go into ``regional``."""
     lessons: dict[tuple[str, str], Lesson] = {}
     seen: dict[Any, tuple[str, int]] = {}
     orders: dict[tuple[str, str, int], str] = {}
@@ -273,6 +318,11 @@ def _load_lessons(
         if lesson.track not in tracks:
             report.add(path, front.line_of("track"), f"unknown track {lesson.track!r}")
             continue
+        if lesson.region is not None:
+            key = (lesson.id, lesson.language, lesson.region)
+            if _check_duplicates(report, seen, key, path, line, "lesson"):
+                regional[key] = lesson.model_copy(update={"line": line})
+            continue
         if not _check_duplicates(report, seen, (lesson.id, lesson.language), path, line, "lesson"):
             continue
         order_key = (lesson.track, lesson.language, lesson.order)
@@ -285,6 +335,17 @@ def _load_lessons(
             )
             continue
         lessons[(lesson.id, lesson.language)] = lesson.model_copy(update={"line": line})
+    cores = {lesson.id: lesson for lesson in lessons.values()}
+    for variant_key, variant in list(regional.items()):
+        core = cores.get(variant.id)
+        if core is None or (core.track, core.order) != (variant.track, variant.order):
+            report.add(
+                root / variant.path,
+                variant.line,
+                f"regional variant {variant.id!r} ({variant.region}) needs a core lesson "
+                f"{variant.id!r} of the same track and order (one core, local cases)",
+            )
+            del regional[variant_key]
     return lessons
 
 
@@ -298,7 +359,9 @@ def _load_questions(
     seen: dict[Any, tuple[str, int]],
     *,
     draft: bool,
+    regional: dict[tuple[str, str, str], Question] | None = None,
 ) -> dict[tuple[str, str], Question]:
+    """The core questions of ``files``; regional variants go into ``regional``."""
     lesson_tracks = {lesson_id: lesson.track for (lesson_id, _), lesson in lessons.items()}
     questions: dict[tuple[str, str], Question] = {}
     for path in files:
@@ -344,10 +407,35 @@ def _load_questions(
                     f"source {question.material!r} is not a file in materials/",
                 )
                 continue
+            if question.region is not None:
+                regional_key = (question.id, question.language, question.region)
+                if regional is None:
+                    report.add(path, merged.line_of("region"), "a draft has no regional variant")
+                elif _check_duplicates(report, seen, regional_key, path, item.line, "question"):
+                    regional[regional_key] = question
+                continue
             key = (question.id, question.language)
             if _check_duplicates(report, seen, key, path, item.line, "question"):
                 questions[key] = question
     _check_translations(report, root, questions)
+    for variant_key, variant in list((regional or {}).items()):
+        core = next((found for (qid, _), found in questions.items() if qid == variant.id), None)
+        # The same answer too: grading then does not depend on which variant was shown
+        # (a person whose region changed between the push and the answer is graded right).
+        if core is None or (core.type, core.lesson, core.track, core.answer) != (
+            variant.type,
+            variant.lesson,
+            variant.track,
+            variant.answer,
+        ):
+            report.add(
+                variant.path,
+                variant.line,
+                f"regional variant {variant.id!r} ({variant.region}) needs a core question "
+                f"{variant.id!r} of the same type, lesson and answer (one core, local cases)",
+            )
+            if regional is not None:
+                del regional[variant_key]
     return questions
 
 
@@ -418,18 +506,29 @@ def validate_course(
         material_names = set(material_list)
     tracks = _load_tracks(report, root)
     calendar = _load_calendar(report, root, tracks)
-    lessons = _load_lessons(report, root, tracks)
+    regional_lessons: dict[tuple[str, str, str], Lesson] = {}
+    regional_questions: dict[tuple[str, str, str], Question] = {}
+    lessons = _load_lessons(report, root, tracks, regional_lessons)
     seen: dict[Any, tuple[str, int]] = {}
     quiz_dir = root / "quizzes"
     published = sorted([*quiz_dir.glob("*.yaml"), *quiz_dir.glob("*.yml")])
     drafts_dir = quiz_dir / "drafts"
     draft_files = sorted([*drafts_dir.glob("*.yaml"), *drafts_dir.glob("*.yml")])
     questions = _load_questions(
-        report, root, published, tracks, lessons, material_names, seen, draft=False
+        report,
+        root,
+        published,
+        tracks,
+        lessons,
+        material_names,
+        seen,
+        draft=False,
+        regional=regional_questions,
     )
     drafts = _load_questions(
         report, root, draft_files, tracks, lessons, material_names, seen, draft=True
     )
+    experiments = _load_experiments(report, root, tracks, lessons)
     # A question moved up into quizzes/ but still marked `draft: true` is not published
     # yet: publishing takes both steps (docs/gaps.md), so a half-done move serves nothing.
     for key in [key for key, question in questions.items() if question.draft]:
@@ -443,5 +542,8 @@ def validate_course(
         calendar=calendar,
         drafts=drafts,
         materials=material_list,
+        experiments=experiments,
+        regional_lessons=regional_lessons,
+        regional_questions=regional_questions,
     )
     return course, []

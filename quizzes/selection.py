@@ -9,7 +9,7 @@ rather than treated as errors.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -27,6 +27,10 @@ class LearnerState:
         due: question id -> next review due (aware), for questions with review state.
         attempted: question ids ever answered.
         today: question ids already delivered on the person's local date.
+        drill: lesson id -> when a practice rule gave this person drill on it
+            (``bot.practice``), while the rule's cycle lasts.
+        last_answered: question id -> the person's latest answer to it (for drill: a
+            question answered since the rule fired is done).
     """
 
     track_id: str
@@ -34,6 +38,8 @@ class LearnerState:
     due: Mapping[str, datetime]
     attempted: frozenset[str]
     today: frozenset[str]
+    drill: Mapping[str, datetime] = field(default_factory=dict)
+    last_answered: Mapping[str, datetime] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -42,7 +48,7 @@ class Pick:
 
     kind: Literal["quiz", "lesson"]
     item_id: str
-    reason: Literal["review", "new", "next_lesson"]
+    reason: Literal["drill", "review", "new", "next_lesson"]
 
 
 def _in_track(course: Course, question_id: str, track_id: str) -> bool:
@@ -78,10 +84,23 @@ def _new_questions(course: Course, state: LearnerState) -> Iterator[str]:
                 yield question_id
 
 
+def _drill(course: Course, state: LearnerState) -> Iterator[str]:
+    """Questions of the lessons a practice rule gave drill on (oldest firing first), that
+    the person has not answered since it fired nor been sent today."""
+    for lesson_id, fired_at in sorted(state.drill.items(), key=lambda item: (item[1], item[0])):
+        for question_id in course.question_ids(lesson_id):
+            answered = state.last_answered.get(question_id)
+            if answered is not None and as_utc(answered) >= as_utc(fired_at):
+                continue
+            if question_id not in state.today and _in_track(course, question_id, state.track_id):
+                yield question_id
+
+
 def next_quiz(course: Course, state: LearnerState, now: datetime) -> Pick | None:
     """The next item for a quiz slot.
 
-    In order: the most overdue review (due at or before ``now``); else the first new
+    In order: a drill question of a lesson a practice rule fired on for this person;
+    then the most overdue review (due at or before ``now``); else the first new
     question of a delivered lesson; else the next undelivered lesson, as a lesson pick, so
     there is something to quiz on later. Questions delivered today, questions of other
     tracks and draft questions are never picked; a review not yet due waits.
@@ -97,6 +116,9 @@ def next_quiz(course: Course, state: LearnerState, now: datetime) -> Pick | None
     Raises:
         ValueError: if ``now`` or a due time is naive.
     """
+    drill = next(_drill(course, state), None)
+    if drill is not None:
+        return Pick(kind="quiz", item_id=drill, reason="drill")
     reviews = _due_reviews(course, state, now)
     if reviews:
         return Pick(kind="quiz", item_id=reviews[0], reason="review")

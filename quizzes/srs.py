@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, cast
 
 from fsrs import Card, Rating, Scheduler, State
@@ -35,6 +36,16 @@ shrink every interval, so such a latency counts as unknown (rated Good).
 # together, which matters for decks of thousands, not for a few quiz questions a day, and
 # it would make the dispatcher's tests and the simulator irreproducible.
 SCHEDULER = Scheduler(enable_fuzzing=False)
+DEFAULT_RETENTION = 0.9
+"""FSRS's target retention when no spacing experiment sets another."""
+
+
+@lru_cache(maxsize=16)
+def _scheduler(retention: float) -> Scheduler:
+    """A scheduler aiming at ``retention`` (an experiment's spacing variant)."""
+    if retention == DEFAULT_RETENTION:
+        return SCHEDULER
+    return Scheduler(desired_retention=retention, enable_fuzzing=False)
 
 
 @dataclass(frozen=True)
@@ -109,7 +120,14 @@ def rating_for(correct: bool, latency_ms: int | None) -> Rating:
     return Rating.Good
 
 
-def review(card: CardData, *, correct: bool, latency_ms: int | None, now: datetime) -> Review:
+def review(
+    card: CardData,
+    *,
+    correct: bool,
+    latency_ms: int | None,
+    now: datetime,
+    retention: float | None = None,
+) -> Review:
     """Schedule the next review of a question after an answer.
 
     Args:
@@ -117,13 +135,16 @@ def review(card: CardData, *, correct: bool, latency_ms: int | None, now: dateti
         correct: whether the answer was right.
         latency_ms: how long the person took, if known; see :func:`rating_for`.
         now: when the answer was given, timezone-aware.
+        retention: the target retention (a spacing experiment's variant): higher means
+            shorter intervals; ``None`` is FSRS's default, 0.9.
 
     Returns:
         The updated card and when it is next due.
     """
     before = _load(card)
     rating = rating_for(correct, latency_ms)
-    after, _ = SCHEDULER.review_card(
+    scheduler = _scheduler(retention if retention is not None else DEFAULT_RETENTION)
+    after, _ = scheduler.review_card(
         before, rating, review_datetime=as_utc(now), review_duration=latency_ms
     )
     lapsed = before.state is State.Review and after.state is State.Relearning

@@ -20,6 +20,7 @@ COMMANDS = [
     "quizzes",
     "users",
     "simulate",
+    "content",
 ]
 
 

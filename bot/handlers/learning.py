@@ -6,6 +6,7 @@ import logging
 import unicodedata
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot import events, surveys
 from bot.events import ButtonPress, Command, Reply
+from bot.experiments import forms_for
 from bot.handlers.basics import language_for
 from bot.i18n import LANGUAGES, language_from_locale, t
 from bot.learning import (
@@ -116,7 +118,10 @@ def _quiz_press(
         return [Reply(t(language, "answer_already"))]
     if delivery.status is not DeliveryStatus.SENT:
         return [Reply(t(language, "stale_button"))]
-    question = ctx.library.course.question(delivery.item_id, delivery.language or language)
+    # The person's region's variant, as the push showed it (variants share the answer).
+    question = ctx.library.course.question(
+        delivery.item_id, delivery.language or language, person.region
+    )
     if question is None:  # the question was removed from the course since it was sent
         return [Reply(t(language, "stale_button"))]
     multi = question.type is QuestionType.MULTI
@@ -139,7 +144,11 @@ def _quiz_press(
         correct = grade(question, chosen)
     except ValueError:
         return [Reply(t(language, "stale_button"))]
-    record_answer(session, delivery, chosen=chosen, correct=correct, now=ctx.clock.now())
+    now = ctx.clock.now()
+    today = now.astimezone(ZoneInfo(ctx.settings.timezone)).date()
+    forms = forms_for(session, ctx.library.course, [person], now=now, today=today)
+    retention = forms[person.id].retention if person.id in forms else None
+    record_answer(session, delivery, chosen=chosen, correct=correct, now=now, retention=retention)
     replies = [answer_feedback(question, correct, language)]
     if event.message_ref:
         closed = quiz_reply(question, delivery.id, language, tuple(chosen))
@@ -205,7 +214,9 @@ def typed_answer(
         if person is None or delivery is None or delivery.item_id is None:
             return None
         language = person.language
-        question = ctx.library.course.question(delivery.item_id, delivery.language or language)
+        question = ctx.library.course.question(
+            delivery.item_id, delivery.language or language, person.region
+        )
         if question is None:
             return None
         delivery_id = delivery.id

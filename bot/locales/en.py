@@ -1,6 +1,31 @@
 """English messages. Keys and ``{placeholders}`` must match ``zh.py``."""
 
 MESSAGES: dict[str, str] = {
+    # A/B tests (trainbot experiments report; bot/experiments.py)
+    "exp_header": "**Experiment {id}: {title}**",
+    "exp_running": "Running {start} to {end} (ends in {days} days); figures so far.",
+    "exp_ended": "Ran {start} to {end}.",
+    "exp_not_started": "Starts on {start}; nobody is assigned yet.",
+    "exp_outcome_first_try_accuracy": "Outcome: first-try accuracy on the questions of {lessons}, per {unit}, counted from {after} days after assignment.",
+    "exp_outcome_completion": "Outcome: share of {unit}s who completed every related lesson sent to them ({lessons}).",
+    "exp_outcome_application": "Outcome: share of {unit}s reported applying a related lesson at work ({lessons}), of those with an answer either way.",
+    "exp_unit_person": "person",
+    "exp_unit_team": "team",
+    "exp_table": "| Variant | Assigned | Measured | Outcome | {confidence}% interval |",
+    "exp_control": "{variant} (control)",
+    "exp_compare_mean": "{variant} vs {control}: {difference} ({confidence}% interval {low} to {high}), Welch's t-test p = {p}.",
+    "exp_compare_proportion": "{variant} vs {control}: {difference} ({confidence}% interval {low} to {high}), Fisher's exact test p = {p}.",
+    "exp_holm": "p-values are Holm-adjusted for {count} comparisons with the control.",
+    "exp_verdict_conclusive_better": "Verdict: {variant} did better than {control}, and the difference is unlikely to be chance (p = {p} < {alpha}).",
+    "exp_verdict_conclusive_worse": "Verdict: {variant} did worse than {control}, and the difference is unlikely to be chance (p = {p} < {alpha}).",
+    "exp_verdict_not_yet": "Verdict: not yet conclusive. To tell a difference as large as the one seen so far ({difference}) from chance, about {needed} per variant are needed; there are {have}.",
+    "exp_verdict_no_difference": "Verdict: no difference seen between {variant} and {control} so far.",
+    "exp_verdict_unclear": "Verdict: not conclusive, although the variants have the {needed} per variant the difference seen ({difference}) would need: the true difference is probably smaller than it looks.",
+    "exp_verdict_no_data": "Verdict: no data yet for {variant} or {control}: each needs measured {unit}s (2 or more for a mean).",
+    "exp_none": "No experiment is defined: add one to content/experiments.yaml (docs/experiments.md).",
+    "exp_unknown": "No experiment {id}; defined: {ids}.",
+    "exp_outside": "{id} runs from {start} to {end}: nobody is assigned outside those dates.",
+    "exp_assigned": "Assigned: {counts}.",
     "help": (
         "**trainbot** — your training assistant.\n"
         "Ask me anything about the course in your own words, or use a command:\n"

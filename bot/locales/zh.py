@@ -1,6 +1,31 @@
 """中文消息。键和 ``{占位符}`` 必须与 ``en.py`` 一致。"""
 
 MESSAGES: dict[str, str] = {
+    # A/B 实验（trainbot experiments report；bot/experiments.py）
+    "exp_header": "**实验 {id}：{title}**",
+    "exp_running": "进行中：{start} 至 {end}（还有 {days} 天结束）；以下为目前数据。",
+    "exp_ended": "已结束：{start} 至 {end}。",
+    "exp_not_started": "{start} 开始；尚未分配任何人。",
+    "exp_outcome_first_try_accuracy": "结果指标：{lessons} 的题目首答正确率，按{unit}计，从分配后第 {after} 天起计算。",
+    "exp_outcome_completion": "结果指标：完成所收到的全部相关课程（{lessons}）的{unit}占比。",
+    "exp_outcome_application": "结果指标：在有明确回答的{unit}中，被报告在工作中应用了相关课程（{lessons}）的占比。",
+    "exp_unit_person": "人",
+    "exp_unit_team": "团队",
+    "exp_table": "| 方案 | 已分配 | 有数据 | 结果 | {confidence}% 区间 |",
+    "exp_control": "{variant}（对照）",
+    "exp_compare_mean": "{variant} 对比 {control}：{difference}（{confidence}% 区间 {low} 至 {high}），Welch t 检验 p = {p}。",
+    "exp_compare_proportion": "{variant} 对比 {control}：{difference}（{confidence}% 区间 {low} 至 {high}），Fisher 精确检验 p = {p}。",
+    "exp_holm": "p 值已按与对照的 {count} 次比较做 Holm 校正。",
+    "exp_verdict_conclusive_better": "结论：{variant} 优于 {control}，差异不太可能是偶然（p = {p} < {alpha}）。",
+    "exp_verdict_conclusive_worse": "结论：{variant} 不如 {control}，差异不太可能是偶然（p = {p} < {alpha}）。",
+    "exp_verdict_not_yet": "结论：尚无定论。要把目前看到的差异（{difference}）与偶然区分开，每个方案约需 {needed} 个；目前有 {have} 个。",
+    "exp_verdict_no_difference": "结论：目前 {variant} 与 {control} 之间没有看到差异。",
+    "exp_verdict_unclear": "结论：尚无定论，尽管各方案已达到目前差异（{difference}）所需的每组 {needed} 个：真实差异可能比看上去小。",
+    "exp_verdict_no_data": "结论：{variant} 或 {control} 还没有数据：每个方案都需要有结果的{unit}（均值需 2 个以上）。",
+    "exp_none": "尚未定义实验：请在 content/experiments.yaml 中添加（见 docs/experiments.md）。",
+    "exp_unknown": "没有实验 {id}；已定义：{ids}。",
+    "exp_outside": "{id} 的进行时间是 {start} 至 {end}：此外的日子不分配任何人。",
+    "exp_assigned": "已分配：{counts}。",
     "help": (
         "**trainbot** — 你的培训助手。\n"
         "直接用自己的话问我课程里的问题，或者使用命令：\n"

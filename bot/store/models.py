@@ -189,6 +189,9 @@ class Person(Base):
     language: Mapped[str] = mapped_column(String(8), default="zh")
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     quiz_time: Mapped[str | None] = mapped_column(String(5))  # HH:MM; None = org default
+    # The region whose lesson and question variants the person gets (roster column); None:
+    # the core course only.
+    region: Mapped[str | None] = mapped_column(String(64))
     track_id: Mapped[str | None] = mapped_column(String(64), index=True)
     team_id: Mapped[int | None] = mapped_column(
         ForeignKey("teams.id", ondelete="SET NULL"), index=True
@@ -522,6 +525,70 @@ class Observer(Base):
         ForeignKey("people.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     added_at: Mapped[datetime]
+
+
+class ExperimentAssignment(Base):
+    """Which variant of an A/B test a person (or a whole team) got: once, and kept.
+
+    ``stratum`` and ``position`` place the unit in the experiment's randomisation blocks
+    (``bot.experiments``): unique per experiment, stratum and position, so two processes
+    assigning at once cannot both take one slot of a block, and balance holds.
+    """
+
+    __tablename__ = "experiment_assignments"
+    __table_args__ = (
+        UniqueConstraint("experiment_id", "person_id"),
+        UniqueConstraint("experiment_id", "team_id"),
+        UniqueConstraint("experiment_id", "stratum", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    experiment_id: Mapped[str] = mapped_column(String(64))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    variant: Mapped[str] = mapped_column(String(64))
+    stratum: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(Integer)
+    assigned_at: Mapped[datetime]
+
+
+class PracticeFiring(Base):
+    """A practice rule that fired on a lesson for one cycle (``bot.practice``).
+
+    Unique per rule, track, lesson and cycle start, so the daily check, run by any number
+    of processes, fires a rule once a cycle. The evidence (the lesson's first-try accuracy
+    and how many first tries it rests on) is kept as it was when the rule fired.
+    """
+
+    __tablename__ = "practice_firings"
+    __table_args__ = (UniqueConstraint("rule_id", "track_id", "lesson_id", "cycle_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule_id: Mapped[str] = mapped_column(String(64))
+    track_id: Mapped[str] = mapped_column(String(64))
+    lesson_id: Mapped[str] = mapped_column(String(128))
+    cycle_start: Mapped[date] = mapped_column(Date)
+    fired_at: Mapped[datetime]
+    until: Mapped[datetime]
+    mark: Mapped[float] = mapped_column(Float)
+    accuracy: Mapped[float] = mapped_column(Float)
+    answers: Mapped[int] = mapped_column(Integer)
+    people: Mapped[int] = mapped_column(Integer)  # how many get drill
+
+
+class PracticeTarget(Base):
+    """One person a firing gives drill to, with their own first tries before it."""
+
+    __tablename__ = "practice_targets"
+
+    firing_id: Mapped[int] = mapped_column(
+        ForeignKey("practice_firings.id", ondelete="CASCADE"), primary_key=True
+    )
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    correct_before: Mapped[int] = mapped_column(Integer)
+    answers_before: Mapped[int] = mapped_column(Integer)
 
 
 class ChannelPost(Base):

@@ -73,7 +73,14 @@ async def test_jobs_are_registered_and_a_dispatch_pass_runs_at_start(settings: S
     scheduler.start()
     try:
         jobs = {job.id: job for job in scheduler.scheduler.get_jobs()}
-        assert set(jobs) == {"dispatch", "reingest", "retention", "weekly-report", "report-retry"}
+        assert set(jobs) == {
+            "dispatch",
+            "reingest",
+            "retention",
+            "weekly-report",
+            "report-retry",
+            "practice-rules",
+        }
         assert jobs["dispatch"].trigger.interval == timedelta(seconds=settings.dispatch_interval)
         for _ in range(200):  # the first pass runs at once, not a minute later
             if len(outbound.sent) == 6:

@@ -1,0 +1,201 @@
+"""Practice rules: a weak lesson fires at the boundary, once a cycle, for the people below
+the mark, whose next quizzes drill it first; the effect afterwards is counted."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.learning import learner_states
+from bot.library import check_course
+from bot.practice import cycle_start, effects, run_rules
+from bot.store.db import Database
+from bot.store.models import Attempt, Person, PracticeFiring, PracticeTarget
+from quizzes.content import Course
+from quizzes.selection import next_quiz
+from tests.conftest import SAMPLE_CONTENT
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)  # a Monday, 10:00 in Shanghai
+
+
+@pytest.fixture(scope="module")
+def course() -> Course:
+    found, problems = check_course(SAMPLE_CONTENT)
+    assert found is not None, problems
+    rule = found.tracks["frontline"].practice[0]
+    assert (rule.id, rule.below, rule.window_days, rule.min_answers, rule.cycle_days) == (
+        "weak-lesson",
+        0.7,
+        91,
+        20,
+        28,
+    )
+    return found
+
+
+def people(session, count: int) -> list[Person]:  # type: ignore[no-untyped-def]
+    made = [
+        Person(
+            platform="console",
+            platform_user_id=f"p{index}",
+            display_name=f"P{index}",
+            track_id="frontline",
+            enrolled_at=NOW - timedelta(days=100),
+            created_at=NOW - timedelta(days=100),
+            updated_at=NOW - timedelta(days=100),
+        )
+        for index in range(count)
+    ]
+    session.add_all(made)
+    session.flush()
+    return made
+
+
+def first_tries(
+    session, person: Person, lesson: str, right: int, wrong: int, when: datetime
+) -> None:  # type: ignore[no-untyped-def]
+    """First answers to the lesson's questions q1, q2, … : ``right`` correct, then wrong."""
+    for index in range(right + wrong):
+        session.add(
+            Attempt(
+                person_id=person.id,
+                question_id=f"{lesson}-q{index + 1}",
+                chosen={"keys": ["A"]},
+                correct=index < right,
+                first_try=True,
+                answered_at=when,
+                track_id="frontline",
+            )
+        )
+
+
+def weak_lesson(session, *, right_total: int, answers: int = 20) -> list[Person]:  # type: ignore[no-untyped-def]
+    """Four people with five first tries each on fl-03 (20 answers), ``right_total`` right."""
+    group = people(session, answers // 5)
+    left = right_total
+    for person in group:
+        right = min(5, left)
+        left -= right
+        first_tries(session, person, "fl-03", right, 5 - right, NOW - timedelta(days=10))
+    return group
+
+
+@pytest.mark.parametrize(("right", "fires"), [(14, False), (13, True)])
+def test_a_rule_fires_below_the_mark_and_not_at_it(
+    course: Course, database: Database, right: int, fires: bool
+) -> None:
+    """14 of 20 is 70%, at the mark: no firing. 13 of 20 (65%) fires."""
+    with database.session() as session:
+        weak_lesson(session, right_total=right)
+        fired = run_rules(session, course, now=NOW, zone=SHANGHAI)
+    assert [(f.lesson_id, f.answers) for f in fired] == ([("fl-03", 20)] if fires else [])
+
+
+def test_too_few_answers_fire_nothing(course: Course, sqlite_database: Database) -> None:
+    with sqlite_database.session() as session:
+        weak_lesson(session, right_total=0, answers=15)  # 0% but on 15 answers (< 20)
+        assert run_rules(session, course, now=NOW, zone=SHANGHAI) == []
+
+
+def test_answers_outside_the_window_do_not_count(course: Course, sqlite_database: Database) -> None:
+    with sqlite_database.session() as session:
+        for person in people(session, 4):
+            first_tries(session, person, "fl-03", 0, 5, NOW - timedelta(days=92))
+        assert run_rules(session, course, now=NOW, zone=SHANGHAI) == []
+
+
+def test_a_rule_fires_once_a_cycle_for_the_people_below_the_mark(
+    course: Course, database: Database
+) -> None:
+    """Answers: P0 5/5, P1 5/5, P2 2/5, P3 0/5 = 12/20 (60%). Targets: P2 and P3."""
+    with database.session() as session:
+        group = weak_lesson(session, right_total=12)
+        (fired,) = run_rules(session, course, now=NOW, zone=SHANGHAI)
+        assert (fired.rule_id, fired.accuracy, fired.people) == ("weak-lesson", 0.6, 2)
+        targets = session.execute(
+            select(PracticeTarget.person_id, PracticeTarget.correct_before).order_by(
+                PracticeTarget.person_id
+            )
+        ).all()
+        assert targets == [(group[2].id, 2), (group[3].id, 0)]
+        # The same day, a day later, and by a second process: no second firing this cycle.
+        assert run_rules(session, course, now=NOW + timedelta(hours=1), zone=SHANGHAI) == []
+    with database.session() as other:
+        later = NOW + timedelta(days=1)
+        assert run_rules(other, course, now=later, zone=SHANGHAI) == []
+        assert other.scalar(select(func.count()).select_from(PracticeFiring)) == 1
+    cycle = cycle_start(date(2026, 12, 7), 28)
+    next_cycle = datetime.combine(cycle + timedelta(days=28), datetime.min.time(), SHANGHAI)
+    with database.session() as session:
+        again = run_rules(session, course, now=next_cycle + timedelta(hours=10), zone=SHANGHAI)
+        assert [f.lesson_id for f in again] == ["fl-03"]
+
+
+def test_the_drill_comes_first_for_the_targets_only_while_the_cycle_lasts(
+    course: Course, sqlite_database: Database
+) -> None:
+    with sqlite_database.session() as session:
+        group = weak_lesson(session, right_total=12)
+        run_rules(session, course, now=NOW, zone=SHANGHAI)
+        later = NOW + timedelta(days=1)
+        states = learner_states(session, group, later, fallback_timezone="Asia/Shanghai")
+        for person in group[:2]:  # at or above the mark: their usual next quiz
+            pick = next_quiz(course, states[person.id], later)
+            assert pick is None or pick.reason != "drill"
+        target = group[3]
+        pick = next_quiz(course, states[target.id], later)
+        assert pick is not None and (pick.reason, pick.item_id) == ("drill", "fl-03-q1")
+        # Answered since the rule fired: the next drill question comes.
+        session.add(
+            Attempt(
+                person_id=target.id,
+                question_id="fl-03-q1",
+                chosen={"keys": ["A"]},
+                correct=True,
+                first_try=False,
+                answered_at=later,
+                track_id="frontline",
+            )
+        )
+        session.flush()
+        state = learner_states(session, [target], later, fallback_timezone="Asia/Shanghai")
+        pick = next_quiz(course, state[target.id], later)
+        assert pick is not None and (pick.reason, pick.item_id) == ("drill", "fl-03-q2")
+        # After the cycle, no more drill.
+        ended = NOW + timedelta(days=29)
+        state = learner_states(session, [target], ended, fallback_timezone="Asia/Shanghai")
+        pick = next_quiz(course, state[target.id], ended)
+        assert pick is None or pick.reason != "drill"
+
+
+def test_the_effect_compares_the_targets_before_and_after(
+    course: Course, sqlite_database: Database
+) -> None:
+    """Targets P2 (2/5) and P3 (0/5): 2 of 10 before. After: 4 of 5 answers right."""
+    with sqlite_database.session() as session:
+        group = weak_lesson(session, right_total=12)
+        run_rules(session, course, now=NOW, zone=SHANGHAI)
+        for index, correct in enumerate([True, True, False, True, True]):
+            session.add(
+                Attempt(
+                    person_id=group[2 + index % 2].id,
+                    question_id=f"fl-03-q{index + 1}",
+                    chosen={"keys": ["A"]},
+                    correct=correct,
+                    first_try=False,
+                    answered_at=NOW + timedelta(days=2),
+                    track_id="frontline",
+                )
+            )
+        # Someone else's answers and another lesson's do not count.
+        first_tries(session, group[0], "fl-04", 0, 3, NOW + timedelta(days=2))
+        (effect,) = effects(
+            session, course, since=NOW - timedelta(days=7), now=NOW + timedelta(days=3)
+        )
+    assert (effect.correct_before, effect.answers_before) == (2, 10)
+    assert (effect.correct_after, effect.answers_after) == (4, 5)
+    assert (effect.before, effect.after) == (0.2, 0.8)
