@@ -37,13 +37,17 @@ from bot.app import TrainBot
 from bot.clock import FakeClock
 from bot.dispatcher import Dispatcher
 from bot.errors import TrainbotError
-from bot.events import ButtonPress, Command, Conversation, Person
+from bot.events import ButtonPress, Command, Conversation, Person, Reply, Text
 from bot.i18n import t
 from bot.library import CourseLibrary
+from bot.payloads import SurveyRating, decode
 from bot.ratelimit import RateLimiter
 from bot.reports.metrics import PersonWeek, build_summary
 from bot.reports.render import percent
 from bot.settings import Settings
+from bot.simulation_feedback import FeedbackTally, Voice, make_voice
+from bot.simulation_feedback import comment as feedback_comment
+from bot.simulation_feedback import rating as feedback_rating
 from bot.store.db import Database
 from bot.store.models import Attempt, Delivery, DeliveryKind, DeliveryStatus, Team
 from bot.store.models import Person as StoredPerson
@@ -117,6 +121,8 @@ class Learner:
     stability: dict[str, float] = field(default_factory=dict)  # question -> days
     last_seen: dict[str, datetime] = field(default_factory=dict)
     lessons_read: dict[str, datetime] = field(default_factory=dict)  # lesson -> when
+    voice: Voice = field(default_factory=lambda: make_voice("steady", random.Random(0)))
+    """How they rate, comment and apply lessons (bot.simulation_feedback)."""
 
     def around(self, moment: datetime, first_day: date) -> bool:
         """Whether the learner is around on ``moment``'s day (their own calendar)."""
@@ -137,6 +143,12 @@ class Learner:
             odds *= 0.85  # every part of the answer must be right
         draw = random.Random(f"{self.seed}:{self.user_id}:{question.id}").random()
         return draw < odds
+
+    def understanding(self, questions: Sequence[Question]) -> float:
+        """The share of a lesson's questions the lesson got across (0..1; 0.5 without any)."""
+        if not questions:
+            return 0.5
+        return sum(self.understood(question) for question in questions) / len(questions)
 
     def recall(self, question: Question, now: datetime) -> float:
         """Probability of recalling the answer now (without guessing)."""
@@ -211,6 +223,11 @@ def make_learners(count: int, seed: int, tracks: list[str], days: int) -> list[L
                 seed=seed,
             )
         )
+    # A stream of its own, so adding the evaluation flows left each seed's learners, and
+    # everything they learn, as they were.
+    voices = random.Random(f"{seed}:voices")
+    for learner in learners:
+        learner.voice = make_voice(learner.habit, voices)
     return learners
 
 
@@ -240,6 +257,8 @@ class WeekFigures:
     correct: int
     accuracy: float | None
     follow_up: int
+    ratings: int  # survey ratings given in the week (the report's satisfaction figure)
+    mean_rating: float | None  # their mean, None without ratings
     teams: list[GroupRow]
     tracks: list[GroupRow]
     habits: list[GroupRow]
@@ -269,6 +288,7 @@ class SimulationResult:
     habits: dict[str, int]
     weeks: dict[str, dict[str, int]]
     report: dict[str, WeekFigures]
+    feedback: dict[str, Any] = field(default_factory=dict)  # what the people answered
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready."""
@@ -287,6 +307,30 @@ class _Outbox:
     async def send(self, conversation: Conversation, reply: Any) -> str | None:
         self.sent.append((conversation.chat_id, self.clock.now(), reply))
         return f"{conversation.chat_id}:{len(self.sent)}"
+
+
+@dataclass
+class _Feedback:
+    """The evaluation flows' side of a run: a random stream of its own, and the tally."""
+
+    rng: random.Random
+    zone: ZoneInfo  # the organisation's: it draws the weeks, as the weekly report does
+    tally: FeedbackTally = field(default_factory=FeedbackTally)
+    replies: int = 0
+
+    def ref(self, chat_id: str) -> str:
+        """A platform reference for a message the bot sent in reply to a press.
+
+        The outbox gives pushed messages theirs; a handler's reply is "sent" by the
+        simulation, which names it here, so a learner can reply to it (a comment).
+        """
+        self.replies += 1
+        return f"{chat_id}:reply{self.replies}"
+
+    def week(self, moment: datetime) -> str:
+        """The ISO week of ``moment`` in the organisation's zone."""
+        iso = moment.astimezone(self.zone).isocalendar()
+        return f"{iso.year}-W{iso.week:02d}"
 
 
 class SimulationError(TrainbotError):
@@ -351,6 +395,7 @@ async def simulate(
     people = make_learners(learners, seed, tracks, days)
     first_day = start.astimezone(zone).date()
     rng = random.Random(seed + 1)
+    feedback = _Feedback(random.Random(seed + 3), zone)
     by_id = {learner.user_id: learner for learner in people}
     for learner in people:
         await _enrol(bot, learner, course)
@@ -380,10 +425,11 @@ async def simulate(
         due = [item for item in pending if item[0] <= clock.now()]
         pending = [item for item in pending if item[0] > clock.now()]
         for _, chat_id, reply in due:
-            await _respond(bot, by_id[chat_id], reply, clock.now(), course, rng)
+            await _respond(bot, by_id[chat_id], reply, clock.now(), course, rng, feedback)
         clock.advance(STEP)
 
     result = _summarise(db, course, sim_settings, people, outbox, start, end, days, seed)
+    result.feedback = _feedback_figures(feedback.tally)
     result.recall_fsrs = _mean_recall(people, end)
     baseline_people = make_learners(learners, seed, tracks, days)
     for twin, learner in zip(baseline_people, people, strict=True):
@@ -427,7 +473,13 @@ def _assign_teams(db: Database, people: list[Learner], now: datetime) -> None:
 
 
 async def _respond(
-    bot: TrainBot, learner: Learner, reply: Any, now: datetime, course: Any, rng: random.Random
+    bot: TrainBot,
+    learner: Learner,
+    reply: Any,
+    now: datetime,
+    course: Any,
+    rng: random.Random,
+    feedback: _Feedback,
 ) -> None:
     """Answer a pushed lesson or quiz the way a person would, through the real handler."""
     who = Person(PLATFORM, learner.user_id, learner.user_id, "zh-CN", None)
@@ -446,7 +498,8 @@ async def _respond(
         language = delivery.language or "zh"
     if payloads[0].startswith("lg:"):
         learner.lessons_read.setdefault(item_id, now)
-        await bot.handle(ButtonPress(who, conversation, payloads[0]))
+        for answer in await bot.handle(ButtonPress(who, conversation, payloads[0])):
+            await _rate(bot, learner, answer, now, course, item_id, language, feedback)
         return
     question = course.question(item_id, language)
     if question is None:  # taken out of the bank since it was sent
@@ -460,6 +513,49 @@ async def _respond(
     else:
         await bot.handle(ButtonPress(who, conversation, f"qa:{delivery_id}:{chosen[0]}"))
     learner.learn(question.id, recalled, now)
+
+
+async def _rate(
+    bot: TrainBot,
+    learner: Learner,
+    reply: Reply,
+    now: datetime,
+    course: Any,
+    lesson_id: str,
+    language: str,
+    feedback: _Feedback,
+) -> None:
+    """Rate the lesson if ``reply`` is a survey prompt and the learner cares to, and
+    perhaps comment by replying to the rated message, through the real handlers."""
+    surveys = [
+        decoded
+        for row in reply.buttons
+        for button in row
+        if isinstance(decoded := decode(button.payload), SurveyRating)
+    ]
+    if not surveys:
+        return
+    tally, voice = feedback.tally, learner.voice
+    tally.asked += 1
+    if feedback.rng.random() >= voice.rates:
+        return  # most people leave some surveys unrated
+    questions = [
+        question
+        for question_id in course.question_ids(lesson_id)
+        if (question := course.question(question_id, language)) is not None
+    ]
+    given = feedback_rating(voice, learner.understanding(questions), feedback.rng)
+    who = Person(PLATFORM, learner.user_id, learner.user_id, "zh-CN", None)
+    conversation = Conversation(PLATFORM, learner.user_id)
+    ref = feedback.ref(learner.user_id)
+    rated = SurveyRating(surveys[0].survey_id, given).encode()
+    await bot.handle(ButtonPress(who, conversation, rated, message_ref=ref))
+    tally.rate(feedback.week(now), given)
+    written = feedback_comment(voice, given, feedback.rng)
+    if written is not None:
+        tone, text = written
+        await bot.handle(Text(who, conversation, text, reply_to=ref))
+        tally.comments[tone] += 1
 
 
 def _mean_recall(people: list[Learner], end: datetime) -> float:
@@ -613,6 +709,7 @@ def _week_figures(
     people = summary.people or []
     following = {item.person_id for item in summary.follow_up}
     total = summary.total.this_week
+    rated = summary.satisfaction.total.this_week if summary.satisfaction is not None else None
 
     def rows(
         key: Callable[[PersonWeek], str], order: Sequence[str] | None = None
@@ -632,10 +729,24 @@ def _week_figures(
         correct=total.correct,
         accuracy=_fraction(total.correct, total.attempts),
         follow_up=len(summary.follow_up),
+        ratings=rated.count if rated is not None else 0,
+        mean_rating=round(rated.mean, 4) if rated is not None and rated.mean is not None else None,
         teams=rows(lambda person: person.team),
         tracks=rows(lambda person: person.track or ""),
         habits=rows(lambda person: habits.get(person.name, ""), HABITS),
     )
+
+
+def _feedback_figures(tally: FeedbackTally) -> dict[str, Any]:
+    """What the simulated people answered, as the simulation counted it (JSON-ready)."""
+    mean = tally.mean_rating
+    return {
+        "surveys_asked": tally.asked,
+        "ratings": tally.rated,
+        "mean_rating": round(mean, 4) if mean is not None else None,
+        "comments": dict(tally.comments),
+        "weeks": dict(sorted(tally.weeks.items())),
+    }
 
 
 def _group_row(name: str, people: list[PersonWeek], following: set[int]) -> GroupRow:
@@ -697,6 +808,8 @@ def render_summary(
                 f"{figures.quizzes_answered}/{figures.quizzes_sent}",
                 percent(figures.accuracy),
                 str(figures.follow_up),
+                str(figures.ratings),
+                _mean(figures.mean_rating),
             ]
         )
     lines += _aligned(list(_COLUMNS), week_rows, language)
@@ -742,6 +855,15 @@ def render_summary(
         ),
         t(
             language,
+            "sim_surveys",
+            asked=result.feedback.get("surveys_asked", 0),
+            rated=result.feedback.get("ratings", 0),
+            mean=_mean(result.feedback.get("mean_rating")),
+            comments=sum(result.feedback.get("comments", {}).values()),
+            **result.feedback.get("comments", {}),
+        ),
+        t(
+            language,
             "sim_recall",
             fsrs=f"{result.recall_fsrs:.1%}",
             baseline=f"{result.recall_baseline:.1%}",
@@ -753,8 +875,21 @@ def render_summary(
     return "\n".join(lines) + "\n"
 
 
-_COLUMNS = ("sim_week", "sim_people", "sim_active", "sim_answered", "sim_accuracy", "sim_follow_up")
+_COLUMNS = (
+    "sim_week",
+    "sim_people",
+    "sim_active",
+    "sim_answered",
+    "sim_accuracy",
+    "sim_follow_up",
+    "sim_ratings",
+    "sim_mean_rating",
+)
 _GROUP_COLUMNS = ("sim_people", "sim_answered", "sim_accuracy", "sim_streak", "sim_follow_up")
+
+
+def _mean(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
 
 
 def _local_day(moment: str, timezone: str, *, before: bool = False) -> str:

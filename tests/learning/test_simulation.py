@@ -79,6 +79,7 @@ KEYS = {
     "habits",
     "weeks",
     "report",
+    "feedback",
 }
 WEEK_KEYS = {
     "in_progress",
@@ -89,6 +90,8 @@ WEEK_KEYS = {
     "correct",
     "accuracy",
     "follow_up",
+    "ratings",
+    "mean_rating",
     "teams",
     "tracks",
     "habits",
@@ -180,6 +183,9 @@ def test_the_printed_summary_is_a_table_in_the_chosen_language(cli_env: Path) ->
         "Answered/sent",
         "Accuracy",
         "Follow-up",
+        "Ratings",
+        "Mean",
+        "rating",
     ]
     first, second = lines[week_header + 1].split(), lines[week_header + 2].split()
     assert first[:2] == ["2026-W48", "12"] and second[:2] == ["2026-W49", "12"]
@@ -190,6 +196,7 @@ def test_the_printed_summary_is_a_table_in_the_chosen_language(cli_env: Path) ->
     assert any(line.startswith("Frontline operations ") for line in lines)
     assert any(line.startswith("Accuracy over all ") and "blind guessing" in line for line in lines)
     assert any(line.startswith("Pushes: ") and "sent twice 0" in line for line in lines)
+    assert any(line.startswith("Surveys: ") and " rated (mean " in line for line in lines)
     # The columns line up: every row of the week table is as wide as its header.
     table = lines[week_header : week_header + 3]
     assert len({len(line) for line in table}) == 1
