@@ -111,6 +111,7 @@ MESSAGES: dict[str, str] = {
     "survey_rated_already": "Your rating was already recorded ({stars}); it counts once.",
     "survey_not_yours": "That survey was sent to someone else; your rating wasn't recorded.",
     "survey_comment_saved": "Thanks, your comment is saved with your rating.",
+    "themes_model_written": "🤖 Model-written summary of {count} texts:",
     "lesson_noted": "Noted — lesson completed.",
     "quiz_header": "📝 **Quiz**",
     "quiz_multi_hint": "(choose all that apply, then Submit)",

@@ -91,6 +91,7 @@ MESSAGES: dict[str, str] = {
     "survey_rated": "谢谢，你的评分是 {stars}。想补充意见的话，直接回复这条消息即可。",
     "survey_rated_already": "你的评分已经记录过了（{stars}），只计一次。",
     "survey_not_yours": "这份评分调查是发给别人的，你的评分没有记录。",
+    "themes_model_written": "🤖 模型根据 {count} 条文字写的摘要：",
     "survey_comment_saved": "谢谢，你的意见已和评分一起保存。",
     "lesson_noted": "已记录：本课已完成。",
     "quiz_header": "📝 **小测验**",
