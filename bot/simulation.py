@@ -34,29 +34,42 @@ from sqlalchemy import func, select
 
 from bot.admission import admitted_people
 from bot.app import TrainBot
+from bot.application import application_cells, totals
 from bot.clock import FakeClock
 from bot.dispatcher import Dispatcher
 from bot.errors import TrainbotError
 from bot.events import ButtonPress, Command, Conversation, Person, Reply, Text
 from bot.i18n import t
 from bot.library import CourseLibrary
-from bot.payloads import SurveyRating, decode
+from bot.payloads import CheckinAnswer, ObservationAnswer, SurveyRating, decode
 from bot.ratelimit import RateLimiter
 from bot.reports.metrics import PersonWeek, build_summary
 from bot.reports.render import percent
 from bot.settings import Settings
-from bot.simulation_feedback import FeedbackTally, Voice, make_voice
+from bot.simulation_feedback import (
+    FeedbackTally,
+    Voice,
+    applies_lesson,
+    checkin_reply,
+    make_voice,
+    observation_reply,
+)
 from bot.simulation_feedback import comment as feedback_comment
+from bot.simulation_feedback import example as feedback_example
 from bot.simulation_feedback import rating as feedback_rating
 from bot.store.db import Database
-from bot.store.models import Attempt, Delivery, DeliveryKind, DeliveryStatus, Team
+from bot.store.models import Attempt, Delivery, DeliveryKind, DeliveryStatus, Role, Team
 from bot.store.models import Person as StoredPerson
+from bot.weeks import iso_week_window
 from quizzes.content import Course, Question, QuestionType
 
 PLATFORM = "sim"
 ZONES = ("Asia/Shanghai", "Asia/Shanghai", "Asia/Singapore", "Europe/London", "America/New_York")
 STEP = timedelta(minutes=15)
 
+
+OBSERVER_ANSWERS = 0.85
+"""The chance that a manager answers an observation checklist (each row of it)."""
 
 HABITS = ("diligent", "steady", "lapsing")
 """How regularly a simulated learner shows up, in the order the summary lists them."""
@@ -123,6 +136,7 @@ class Learner:
     lessons_read: dict[str, datetime] = field(default_factory=dict)  # lesson -> when
     voice: Voice = field(default_factory=lambda: make_voice("steady", random.Random(0)))
     """How they rate, comment and apply lessons (bot.simulation_feedback)."""
+    applied: dict[str, bool] = field(default_factory=dict)  # lesson -> applied it at work
 
     def around(self, moment: datetime, first_day: date) -> bool:
         """Whether the learner is around on ``moment``'s day (their own calendar)."""
@@ -259,6 +273,7 @@ class WeekFigures:
     follow_up: int
     ratings: int  # survey ratings given in the week (the report's satisfaction figure)
     mean_rating: float | None  # their mean, None without ratings
+    application: dict[str, int]  # level 2 at the week's end: trained, reported, applying
     teams: list[GroupRow]
     tracks: list[GroupRow]
     habits: list[GroupRow]
@@ -315,6 +330,7 @@ class _Feedback:
 
     rng: random.Random
     zone: ZoneInfo  # the organisation's: it draws the weeks, as the weekly report does
+    learners: dict[str, Learner] = field(default_factory=dict)  # by simulated user id
     tally: FeedbackTally = field(default_factory=FeedbackTally)
     replies: int = 0
 
@@ -395,41 +411,69 @@ async def simulate(
     people = make_learners(learners, seed, tracks, days)
     first_day = start.astimezone(zone).date()
     rng = random.Random(seed + 1)
-    feedback = _Feedback(random.Random(seed + 3), zone)
     by_id = {learner.user_id: learner for learner in people}
+    feedback = _Feedback(random.Random(seed + 3), zone, by_id)
     for learner in people:
         await _enrol(bot, learner, course)
-    _assign_teams(db, people, clock.now())
+    managers = {team: f"{PLATFORM}lead{index + 1}" for index, team in enumerate(_teams(people))}
+    for manager in managers.values():
+        await bot.handle(Command(_who(manager), Conversation(PLATFORM, manager), "start"))
+    subjects = _assign_teams(db, people, managers, clock.now(), settings.timezone)
 
-    pending: list[tuple[datetime, str, Any]] = []  # (when, user, reply) answers to give
+    # (when, user, reply, the reply's message ref) answers to give
+    pending: list[tuple[datetime, str, Any, str]] = []
     seen_messages = 0
     quiz_pushes: dict[str, list[datetime]] = defaultdict(list)
     while clock.now() < end:
         await dispatcher.tick()
-        for chat_id, moment, reply in outbox.sent[seen_messages:]:
-            learner = by_id[chat_id]
+        for number, (chat_id, moment, reply) in enumerate(
+            outbox.sent[seen_messages:], start=seen_messages + 1
+        ):
+            ref = f"{chat_id}:{number}"  # what the outbox returned for it
             payloads = [button.payload for row in reply.buttons for button in row]
-            if any(payload.startswith("qa:") or payload.startswith("qt:") for payload in payloads):
+            if chat_id not in by_id:  # a manager: an observation checklist
+                if any(payload.startswith("ob:") for payload in payloads):
+                    feedback.tally.observations_sent += 1
+                    if feedback.rng.random() < OBSERVER_ANSWERS:
+                        delay = timedelta(hours=feedback.rng.choice((1, 3, 6, 24)))
+                        pending.append((moment + delay, chat_id, reply, ref))
+                continue
+            learner = by_id[chat_id]
+            if payloads and payloads[0].startswith("ci:"):
+                feedback.tally.checkins_sent += 1
+                if learner.around(moment, first_day) and feedback.rng.random() < learner.engagement:
+                    delay = timedelta(minutes=feedback.rng.choice((5, 30, 120, 300)))
+                    pending.append((moment + delay, chat_id, reply, ref))
+            elif any(
+                payload.startswith("qa:") or payload.startswith("qt:") for payload in payloads
+            ):
                 quiz_pushes[chat_id].append(moment)
                 if learner.around(moment, first_day) and rng.random() < learner.engagement:
                     delay = timedelta(minutes=rng.choice((5, 20, 45, 90, 180, 300)))
-                    pending.append((moment + delay, chat_id, reply))
+                    pending.append((moment + delay, chat_id, reply, ref))
             elif (
                 payloads
                 and payloads[0].startswith("lg:")
                 and learner.around(moment, first_day)
                 and rng.random() < learner.reads_lessons
             ):
-                pending.append((moment + timedelta(minutes=10), chat_id, reply))
+                pending.append((moment + timedelta(minutes=10), chat_id, reply, ref))
         seen_messages = len(outbox.sent)
         due = [item for item in pending if item[0] <= clock.now()]
         pending = [item for item in pending if item[0] > clock.now()]
-        for _, chat_id, reply in due:
-            await _respond(bot, by_id[chat_id], reply, clock.now(), course, rng, feedback)
+        for _, chat_id, reply, ref in due:
+            first = reply.buttons[0][0].payload if reply.buttons and reply.buttons[0] else ""
+            if first.startswith("ob:"):
+                await _observe(bot, chat_id, reply, ref, clock.now(), course, subjects, feedback)
+            elif first.startswith("ci:"):
+                await _check_in(bot, by_id[chat_id], reply, ref, clock.now(), course, feedback)
+            else:
+                await _respond(bot, by_id[chat_id], reply, clock.now(), course, rng, feedback)
         clock.advance(STEP)
 
     result = _summarise(db, course, sim_settings, people, outbox, start, end, days, seed)
-    result.feedback = _feedback_figures(feedback.tally)
+    trained = {(learner.user_id, lesson) for learner in people for lesson in learner.lessons_read}
+    result.feedback = _feedback_figures(feedback.tally, trained)
     result.recall_fsrs = _mean_recall(people, end)
     baseline_people = make_learners(learners, seed, tracks, days)
     for twin, learner in zip(baseline_people, people, strict=True):
@@ -443,33 +487,66 @@ async def simulate(
     return result
 
 
+def _who(user_id: str) -> Person:
+    return Person(PLATFORM, user_id, user_id, "zh-CN", None)
+
+
+def _teams(people: list[Learner]) -> list[str]:
+    return sorted({learner.team for learner in people})
+
+
 async def _enrol(bot: TrainBot, learner: Learner, course: Any) -> None:
-    who = Person(PLATFORM, learner.user_id, learner.user_id, "zh-CN", None)
+    who = _who(learner.user_id)
     conversation = Conversation(PLATFORM, learner.user_id)
     await bot.handle(Command(who, conversation, "start"))
     await bot.handle(ButtonPress(who, conversation, f"en:track:{learner.track}"))
     await bot.handle(ButtonPress(who, conversation, f"en:tz:{learner.zone}"))
 
 
-def _assign_teams(db: Database, people: list[Learner], now: datetime) -> None:
+def _assign_teams(
+    db: Database, people: list[Learner], managers: dict[str, str], now: datetime, zone: str
+) -> dict[int, str]:
+    """Put the learners in their teams under their team's manager, as a roster would.
+
+    Each manager is a stored person with the manager role and no track (so no weekly
+    report counts them as a learner), who gets the observation checklists about their
+    team (``people.manager_id``).
+
+    Returns:
+        The learners' stored ids -> their simulated user ids.
+    """
+    subjects: dict[int, str] = {}
     with db.session() as session:
+
+        def stored(user_id: str) -> StoredPerson:
+            return session.scalars(
+                select(StoredPerson).where(
+                    StoredPerson.platform == PLATFORM, StoredPerson.platform_user_id == user_id
+                )
+            ).one()
+
         teams: dict[str, Team] = {}
-        for name in sorted({learner.team for learner in people}):
+        leads: dict[str, StoredPerson] = {}
+        for name in _teams(people):
             team = session.scalars(select(Team).where(Team.name == name)).one_or_none()
             if team is None:
                 team = Team(name=name, created_at=now)
                 session.add(team)
                 session.flush()
             teams[name] = team
+            lead = stored(managers[name])
+            lead.role = Role.MANAGER
+            lead.timezone = zone
+            lead.enrollment_step = None  # a manager chooses no track
+            lead.updated_at = now
+            leads[name] = lead
         for learner in people:
-            person = session.scalars(
-                select(StoredPerson).where(
-                    StoredPerson.platform == PLATFORM,
-                    StoredPerson.platform_user_id == learner.user_id,
-                )
-            ).one()
+            person = stored(learner.user_id)
             person.team_id = teams[learner.team].id
+            person.manager_id = leads[learner.team].id
             person.updated_at = now  # dates the team change in the membership history
+            subjects[person.id] = learner.user_id
+    return subjects
 
 
 async def _respond(
@@ -513,6 +590,105 @@ async def _respond(
     else:
         await bot.handle(ButtonPress(who, conversation, f"qa:{delivery_id}:{chosen[0]}"))
     learner.learn(question.id, recalled, now)
+
+
+def _applied(
+    learner: Learner, lesson_id: str, now: datetime, course: Any, feedback: _Feedback
+) -> bool:
+    """Whether the learner applied the lesson at work: decided once, the first time asked.
+
+    The chance grows with their recall of the lesson's questions at that moment (one
+    cannot apply what one has forgotten) and with how readily they apply what they learn.
+    """
+    if lesson_id not in learner.applied:
+        questions = [
+            question
+            for question_id in course.question_ids(lesson_id)
+            if (question := course.question(question_id, "zh")) is not None
+        ]
+        recall = (
+            sum(learner.recall(question, now) for question in questions) / len(questions)
+            if questions
+            else 0.5
+        )
+        learner.applied[lesson_id] = applies_lesson(learner.voice, recall, feedback.rng)
+    return learner.applied[lesson_id]
+
+
+async def _check_in(
+    bot: TrainBot,
+    learner: Learner,
+    reply: Reply,
+    ref: str,
+    now: datetime,
+    course: Any,
+    feedback: _Feedback,
+) -> None:
+    """Answer an application check-in honestly, and perhaps reply with an example."""
+    payload = decode(reply.buttons[0][0].payload)
+    if not isinstance(payload, CheckinAnswer):
+        return
+    with bot.ctx.db.session() as session:
+        delivery = session.get(Delivery, payload.delivery_id)
+        lesson_id = delivery.item_id if delivery is not None else None
+    if lesson_id is None:
+        return
+    answer = checkin_reply(
+        learner.voice, _applied(learner, lesson_id, now, course, feedback), feedback.rng
+    )
+    who, conversation = _who(learner.user_id), Conversation(PLATFORM, learner.user_id)
+    tapped = CheckinAnswer(payload.delivery_id, answer.value).encode()
+    await bot.handle(ButtonPress(who, conversation, tapped, message_ref=ref))
+    feedback.tally.answered(learner.user_id, lesson_id, answer)
+    text = feedback_example(learner.voice, answer, feedback.rng)
+    if text is not None:
+        await bot.handle(Text(who, conversation, text, reply_to=ref))
+        feedback.tally.examples += 1
+
+
+async def _observe(
+    bot: TrainBot,
+    manager: str,
+    reply: Reply,
+    ref: str,
+    now: datetime,
+    course: Any,
+    subjects: dict[int, str],
+    feedback: _Feedback,
+) -> None:
+    """A manager answers every row of an observation checklist about one of their team.
+
+    What they answer follows whether the person applied the lesson, with noise: a
+    manager sees part of a person's work only.
+    """
+    rows = sorted(
+        {
+            payload.index: payload
+            for row in reply.buttons
+            for button in row
+            if isinstance(payload := decode(button.payload), ObservationAnswer)
+        }.items()
+    )
+    if not rows:
+        return
+    with bot.ctx.db.session() as session:
+        delivery = session.get(Delivery, rows[0][1].delivery_id)
+        checklist = dict(delivery.selection or {}) if delivery is not None else {}
+    lessons = checklist.get("lessons") or []
+    learner = feedback.learners.get(subjects.get(int(checklist.get("subject") or 0), ""))
+    if learner is None:
+        return
+    who, conversation = _who(manager), Conversation(PLATFORM, manager)
+    for index, payload in rows:
+        if index >= len(lessons):
+            continue
+        lesson_id = str(lessons[index])
+        answer = observation_reply(
+            _applied(learner, lesson_id, now, course, feedback), feedback.rng
+        )
+        tapped = ObservationAnswer(payload.delivery_id, index, answer.value).encode()
+        await bot.handle(ButtonPress(who, conversation, tapped, message_ref=ref))
+        feedback.tally.answered(learner.user_id, lesson_id, answer)
 
 
 async def _rate(
@@ -616,8 +792,12 @@ def _summarise(
     days: int,
     seed: int,
 ) -> SimulationResult:
-    zones = {learner.user_id: ZoneInfo(learner.zone) for learner in people}
-    tracks = {learner.user_id: learner.track for learner in people}
+    org_zone = ZoneInfo(settings.timezone)
+    # Managers (observation checklists) are in the organisation's zone and on no track.
+    zones: dict[str, ZoneInfo] = defaultdict(lambda: org_zone)
+    zones.update({learner.user_id: ZoneInfo(learner.zone) for learner in people})
+    tracks: dict[str, str | None] = defaultdict(lambda: None)
+    tracks.update({learner.user_id: learner.track for learner in people})
     quiet = settings.quiet
     quiet_pushes = blackout_pushes = 0
     per_delivery: Counter[str] = Counter()
@@ -628,13 +808,12 @@ def _summarise(
         if course.calendar.blackout_on(local.date(), tracks[chat_id]) is not None:
             blackout_pushes += 1
         payloads = [button.payload for row in reply.buttons for button in row]
-        if payloads and payloads[0].split(":")[0] in ("qa", "qt", "lg"):
+        if payloads and payloads[0].split(":")[0] in ("qa", "qt", "lg", "ci", "ob"):
             per_delivery[payloads[0].split(":")[1]] += 1
     duplicates = sum(count - 1 for count in per_delivery.values() if count > 1)
     weeks: dict[str, dict[str, int]] = defaultdict(
         lambda: {"quizzes": 0, "answered": 0, "correct": 0, "lessons": 0}
     )
-    org_zone = ZoneInfo(settings.timezone)
     with db.session() as session:
         rows = session.execute(
             select(Delivery.kind, Delivery.status, Delivery.sent_at).where(
@@ -729,6 +908,9 @@ def _week_figures(
         correct=total.correct,
         accuracy=_fraction(total.correct, total.attempts),
         follow_up=len(summary.follow_up),
+        application=_application_at(
+            db, settings, min(iso_week_window(week, settings.timezone)[1], end)
+        ),
         ratings=rated.count if rated is not None else 0,
         mean_rating=round(rated.mean, 4) if rated is not None and rated.mean is not None else None,
         teams=rows(lambda person: person.team),
@@ -737,15 +919,36 @@ def _week_figures(
     )
 
 
-def _feedback_figures(tally: FeedbackTally) -> dict[str, Any]:
-    """What the simulated people answered, as the simulation counted it (JSON-ready)."""
-    mean = tally.mean_rating
+def _application_at(db: Database, settings: Settings, until: datetime) -> dict[str, int]:
+    """People × lessons trained, reported on and reported applying, as the store says."""
+    with db.session() as session:
+        cells = application_cells(session, until=until, admitted=admitted_people(settings))
+    total = totals(cells)
+    return {"trained": total.trained, "reported": total.reported, "applying": total.applying}
+
+
+def _feedback_figures(tally: FeedbackTally, trained: set[tuple[str, str]]) -> dict[str, Any]:
+    """What the simulated people answered, as the simulation counted it (JSON-ready).
+
+    Args:
+        tally: the answers.
+        trained: the (learner, lesson) pairs whose lesson was completed.
+    """
+    mean, share = tally.mean_rating, tally.applied_share
     return {
         "surveys_asked": tally.asked,
         "ratings": tally.rated,
         "mean_rating": round(mean, 4) if mean is not None else None,
         "comments": dict(tally.comments),
         "weeks": dict(sorted(tally.weeks.items())),
+        "checkins_sent": tally.checkins_sent,
+        "checkins_answered": tally.checkins_answered,
+        "checkin_answers": dict(tally.checkin_answers),
+        "checkin_applied_share": round(share, 4) if share is not None else None,
+        "examples": tally.examples,
+        "observations_sent": tally.observations_sent,
+        "observation_answers": dict(tally.observation_answers),
+        "application": tally.application(trained),
     }
 
 
@@ -810,6 +1013,7 @@ def render_summary(
                 str(figures.follow_up),
                 str(figures.ratings),
                 _mean(figures.mean_rating),
+                _applied_cell(figures.application),
             ]
         )
     lines += _aligned(list(_COLUMNS), week_rows, language)
@@ -864,6 +1068,18 @@ def render_summary(
         ),
         t(
             language,
+            "sim_application",
+            sent=result.feedback.get("checkins_sent", 0),
+            answered=result.feedback.get("checkins_answered", 0),
+            applied=percent(result.feedback.get("checkin_applied_share")),
+            not_relevant=result.feedback.get("checkin_answers", {}).get("not_relevant", 0),
+            examples=result.feedback.get("examples", 0),
+            checklists=result.feedback.get("observations_sent", 0),
+            seen=result.feedback.get("observation_answers", {}).get("seen", 0),
+            observed=sum(result.feedback.get("observation_answers", {}).values()),
+        ),
+        t(
+            language,
             "sim_recall",
             fsrs=f"{result.recall_fsrs:.1%}",
             baseline=f"{result.recall_baseline:.1%}",
@@ -884,8 +1100,15 @@ _COLUMNS = (
     "sim_follow_up",
     "sim_ratings",
     "sim_mean_rating",
+    "sim_applied",
 )
 _GROUP_COLUMNS = ("sim_people", "sim_answered", "sim_accuracy", "sim_streak", "sim_follow_up")
+
+
+def _applied_cell(application: dict[str, int]) -> str:
+    """``applying/reported``, the application rate's two numbers (``—`` before any report)."""
+    reported = application.get("reported", 0)
+    return f"{application.get('applying', 0)}/{reported}" if reported else "—"
 
 
 def _mean(value: float | None) -> str:

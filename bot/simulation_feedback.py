@@ -217,6 +217,38 @@ likely answer, then "can't tell"; the rest of the time the wrong one (a manager 
 part of a person's work)."""
 
 
+EXAMPLES: dict[str, tuple[str, ...]] = {
+    "zh": (
+        "上周按流失预警清单给三个老客户回访，挽回了一个",
+        "在社群里试了新人激活的三步，首单转化好了一些",
+        "客户投诉时先复述问题再给方案，对方态度缓和多了",
+        "排班时避开了周末高峰，培训出勤率高了",
+        "把隐私规则贴在了工位上，导出表格前都先检查一遍",
+    ),
+    "en": (
+        "Called three lapsing customers with the warning checklist; one came back.",
+        "Used the three activation steps in our group chat, first orders went up a bit.",
+        "Repeated the complaint back before offering a fix; the customer calmed down.",
+        "Checked the privacy rules before exporting the member list this week.",
+    ),
+}
+"""Examples a learner may reply to a check-in with after applying a lesson (written for
+the simulation)."""
+
+_EXAMPLE_ODDS = 0.25
+"""The chance that a learner who applied a lesson replies with an example, before their
+talkativeness."""
+
+
+def example(voice: Voice, reply: CheckinReply, rng: random.Random) -> str | None:
+    """The example a learner replies to their check-in with, or ``None`` (most give none)."""
+    if reply not in (CheckinReply.SEVERAL, CheckinReply.ONCE):
+        return None
+    if rng.random() >= min(1.0, _EXAMPLE_ODDS * voice.talkative):
+        return None
+    return rng.choice(EXAMPLES[voice.language])
+
+
 def observation_reply(applied: bool, rng: random.Random) -> ObservationReply:
     """A manager's answer about a report who did (or did not) apply a lesson, with noise."""
     (likely, p_likely), (unsure, p_unsure) = _OBSERVED[applied]
@@ -226,6 +258,10 @@ def observation_reply(applied: bool, rng: random.Random) -> ObservationReply:
     if draw < p_likely + p_unsure:
         return unsure
     return ObservationReply.NOT_SEEN if applied else ObservationReply.SEEN
+
+
+_APPLYING = {"several", "once", "seen"}
+_EVIDENCE = _APPLYING | {"not_yet", "not_seen"}
 
 
 @dataclass
@@ -246,10 +282,43 @@ class FeedbackTally:
     checkin_answers: dict[str, int] = field(
         default_factory=lambda: {reply.value: 0 for reply in CheckinReply}
     )
+    examples: int = 0
     observations_sent: int = 0
     observation_answers: dict[str, int] = field(
         default_factory=lambda: {reply.value: 0 for reply in ObservationReply}
     )
+    evidence: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    """(learner, lesson) -> every answer given about them applying it (check-in or
+    observation), in order."""
+
+    def answered(
+        self, learner: str, lesson_id: str, answer: CheckinReply | ObservationReply
+    ) -> None:
+        """Count an answer about ``learner`` applying ``lesson_id``."""
+        if isinstance(answer, CheckinReply):
+            self.checkins_answered += 1
+            self.checkin_answers[answer.value] += 1
+        else:
+            self.observation_answers[answer.value] += 1
+        self.evidence.setdefault((learner, lesson_id), []).append(answer.value)
+
+    def application(self, trained: set[tuple[str, str]]) -> dict[str, int]:
+        """People × lessons as :func:`bot.application.application_cells` counts them.
+
+        Args:
+            trained: the (learner, lesson) pairs whose lesson was completed.
+
+        Returns:
+            ``trained``; ``reported``: pairs with an answer that is evidence either way
+            (not "not relevant" or "can't tell"); ``applying``: pairs with an answer
+            saying they applied it.
+        """
+        reported = applying = 0
+        for pair in trained:
+            answers = set(self.evidence.get(pair, ()))
+            reported += bool(answers & _EVIDENCE)
+            applying += bool(answers & _APPLYING)
+        return {"trained": len(trained), "reported": reported, "applying": applying}
 
     def rate(self, week: str, given: int) -> None:
         """Count a rating given in ``week``."""
@@ -277,6 +346,7 @@ class FeedbackTally:
 
 __all__ = [
     "COMMENTS",
+    "EXAMPLES",
     "CheckinReply",
     "FeedbackTally",
     "ObservationReply",
@@ -285,6 +355,7 @@ __all__ = [
     "applies_lesson",
     "checkin_reply",
     "comment",
+    "example",
     "make_voice",
     "observation_reply",
     "rating",

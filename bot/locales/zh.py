@@ -261,6 +261,8 @@ MESSAGES: dict[str, str] = {
     "sim_follow_up": "需跟进",
     "sim_ratings": "评分数",
     "sim_mean_rating": "平均评分",
+    "sim_applied": "应用/有反馈",
+    "sim_application": "应用回访：发出 {sent} 次，回答 {answered} 次，已应用 {applied}（不含“与工作无关” {not_relevant} 次），附实例 {examples} 条；观察清单：{checklists} 份，回答 {observed} 项，其中看到应用 {seen} 项",
     "sim_surveys": "满意度调查：发出 {asked} 次，评分 {rated} 次（平均 {mean} 分），留言 {comments} 条（好评 {positive}，中性 {neutral}，差评 {negative}）",
     "sim_groups": "{week}，按周报口径统计：",
     "sim_team": "团队",

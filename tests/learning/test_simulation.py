@@ -37,7 +37,8 @@ async def test_a_small_simulation_keeps_every_promise(tmp_path: Path) -> None:
     assert set(result.weeks) == {"2026-W48", "2026-W49"}
     db = Database(url)
     with db.session() as session:
-        assert session.scalar(select(func.count()).select_from(Person)) == 12
+        # The learners, and a manager per team (who observes them, and is on no track).
+        assert session.scalar(select(func.count()).select_from(Person)) == 12 + 3
         assert session.scalar(select(func.count()).select_from(Attempt)) == result.attempts
         assert (
             session.scalar(
@@ -92,6 +93,7 @@ WEEK_KEYS = {
     "follow_up",
     "ratings",
     "mean_rating",
+    "application",
     "teams",
     "tracks",
     "habits",
@@ -186,6 +188,7 @@ def test_the_printed_summary_is_a_table_in_the_chosen_language(cli_env: Path) ->
         "Ratings",
         "Mean",
         "rating",
+        "Applying/reported",
     ]
     first, second = lines[week_header + 1].split(), lines[week_header + 2].split()
     assert first[:2] == ["2026-W48", "12"] and second[:2] == ["2026-W49", "12"]
@@ -209,7 +212,7 @@ def test_the_printed_summary_is_a_table_in_the_chosen_language(cli_env: Path) ->
     # A second run on the same store would mix both into one report: refused, one line.
     again = CliRunner().invoke(app, [*args, "--db", str(cli_env / "kept.db")])
     assert isinstance(again.exception, TrainbotError)
-    assert "already holds a simulation (12 simulated people)" in str(again.exception)
+    assert "already holds a simulation (15 simulated people)" in str(again.exception)
 
 
 def test_an_unreadable_until_is_one_clear_error(cli_env: Path) -> None:
