@@ -22,6 +22,7 @@ from bot.context import BotContext
 from bot.events import BotAddress, ButtonPress, Command, Event, Reply, Text
 from bot.events_log import StoredSeenEvents
 from bot.handlers import (
+    application,
     approval,
     ask,
     basics,
@@ -140,7 +141,11 @@ class TrainBot:
         if isinstance(event, Command):
             return self._command(event)
         if isinstance(event, Text):
-            return survey.comment_reply(self.ctx, event) or ask.ask(self.ctx, event, event.text)
+            return (
+                survey.comment_reply(self.ctx, event)
+                or application.example_reply(self.ctx, event)
+                or ask.ask(self.ctx, event, event.text)
+            )
         if isinstance(event, ButtonPress):
             return self._button(event)
         raise TypeError(f"not an event: {event!r}")
@@ -189,6 +194,8 @@ class TrainBot:
                 return enrollment.settings_button(self.ctx, event, payload)
             case payloads.SurveyRating():
                 return survey.rating_button(self.ctx, event, payload)
+            case payloads.CheckinAnswer():
+                return application.checkin_button(self.ctx, event, payload)
             case payloads.ForgetConfirm():
                 return privacy.forget_button(self.ctx, event, payload)
         return basics.button(self.ctx, event)  # not a payload this version makes

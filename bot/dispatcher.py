@@ -54,6 +54,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot import checkins
 from bot.admission import admitted_people
 from bot.campaigns import PushWindow, hold_until_allowed
 from bot.clock import Clock
@@ -157,12 +158,15 @@ def due_pushes(
     now: datetime,
     *,
     zone: ZoneInfo | None = None,
+    checkin: bool = False,
 ) -> list[Due]:
     """Which pushes are due for ``person`` at ``now`` (before looking at the store).
 
     Args:
         times: the organisation's push settings.
         zone: the person's time zone, when the caller resolved it already.
+        checkin: whether some track asks application check-ins: one may then be due at
+            the lesson time of every push day (:mod:`bot.checkins` says about what).
     """
     zone = zone or ZoneInfo(person.timezone)
     local = now.astimezone(zone)
@@ -178,6 +182,8 @@ def due_pushes(
     due: list[Due] = []
     if weekday in track.cadence.lesson_days and local.time() >= times.lesson_at:
         due.append(Due(person.id, DeliveryKind.LESSON, day, DAILY))
+    if checkin and local.time() >= times.lesson_at:
+        due.append(Due(person.id, DeliveryKind.CHECKIN, day, DAILY))
     own = parse_hhmm(person.quiz_time) if person.quiz_time else times.quiz_at
     if weekday in track.cadence.quiz_days and local.time() >= effective_time(own, quiet):
         for index in range(track.cadence.quizzes_per_day):
@@ -324,6 +330,7 @@ class Dispatcher:
     ) -> list[int]:
         course = self.library.course
         times = PushTimes.of(self.settings)
+        checkin = checkins.longest_wait(course) > 0
         people = session.scalars(
             select(Person).where(
                 Person.id.in_(person_ids),
@@ -337,7 +344,9 @@ class Dispatcher:
             if track is None:
                 continue
             try:
-                pushes = due_pushes(person, track, course, times, now, zone=self._zone(person))
+                pushes = due_pushes(
+                    person, track, course, times, now, zone=self._zone(person), checkin=checkin
+                )
             except Exception as exc:  # one bad row never stops everyone's pushes
                 logger.exception("person %d skipped in this pass", person.id)
                 report.errors.append(f"person {person.id}: {type(exc).__name__}")
@@ -361,37 +370,65 @@ class Dispatcher:
         open_people = [(person, dues) for person, dues in open_people if dues]
         if not open_people:
             return []
-        states = learner_states(
-            session,
-            [person for person, _ in open_people],
-            now,
-            fallback_timezone=self.settings.timezone,
+        # Only who gets a lesson or quiz needs their learner state (not a check-in alone).
+        learning = [
+            person
+            for person, dues in open_people
+            if any(due.kind is not DeliveryKind.CHECKIN for due in dues)
+        ]
+        states = (
+            learner_states(session, learning, now, fallback_timezone=self.settings.timezone)
+            if learning
+            else {}
         )
-        rows = []
+        asking = {
+            person.id: (self._zone(person), due.day)
+            for person, dues in open_people
+            for due in dues
+            if due.kind is DeliveryKind.CHECKIN
+        }
+        picks = checkins.pick_checkins(session, course, asking, now) if asking else {}
+        rows: list[dict[str, Any]] = []
+        asked: list[dict[str, Any]] = []  # check-ins carry a selection, the others none
         lease = lease_values(self.owner, now, self.lease)
         no_lease = dict.fromkeys(lease)  # one insert needs the same keys in every row
         for person, dues in open_people:
-            state = states[person.id]
+            state = states.get(person.id)
             for due in dues:
-                item, state = _pick(course, state, due.kind, now)
-                rows.append(
-                    {
-                        "person_id": person.id,
-                        "kind": due.kind,
-                        "slot": due.slot,
-                        "local_date": due.day,
-                        "item_id": item,
-                        "language": person.language,
-                        "track_id": person.track_id,
-                        "team_id": person.team_id,
-                        "status": DeliveryStatus.CLAIMED if item else DeliveryStatus.SKIPPED,
-                        "error": None if item else "nothing to deliver",
-                        "send_attempts": 0,
-                        "claimed_at": now,
-                        **(lease if item else no_lease),
-                    }
+                item: str | None
+                row: dict[str, Any] = {
+                    "person_id": person.id,
+                    "kind": due.kind,
+                    "slot": due.slot,
+                    "local_date": due.day,
+                    "language": person.language,
+                    "track_id": person.track_id,
+                    "team_id": person.team_id,
+                    "send_attempts": 0,
+                    "claimed_at": now,
+                }
+                if due.kind is DeliveryKind.CHECKIN:
+                    pick = picks.get(person.id)
+                    if pick is None:
+                        # No row (unlike a lesson with nothing to deliver): most days ask
+                        # nothing, and a skipped row a day per person would double the
+                        # table; the next pass asks the store again (four queries a slice).
+                        continue
+                    item = pick.lesson_id
+                    # The track the lesson was learned in, and when (the message says it).
+                    row.update(track_id=pick.track_id, selection=pick.selection())
+                    asked.append(row)
+                else:
+                    assert state is not None
+                    item, state = _pick(course, state, due.kind, now)
+                    rows.append(row)
+                row.update(
+                    item_id=item,
+                    status=DeliveryStatus.CLAIMED if item else DeliveryStatus.SKIPPED,
+                    error=None if item else "nothing to deliver",
+                    **(lease if item else no_lease),
                 )
-        inserted = set(claim_many(session, rows))
+        inserted = set(claim_many(session, rows)) | set(claim_many(session, asked))
         report.claimed += len(inserted)
         if not inserted:
             return []

@@ -111,6 +111,7 @@ class Settings(BaseSettings):
         default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"]
     )
     reminder_hours: float = Field(default=4.0, ge=0)
+    observation_months: int = Field(default=1, ge=0, le=12)
     report_schedule: str = "mon 09:00"
     report_channel: str = ""
     admins: Annotated[list[str], NoDecode] = Field(default_factory=list)

@@ -7,7 +7,9 @@ Two rules hold whatever the track says:
 
 - **One prompt a day.** A person gets at most one survey prompt per local day: the store's
   survey rows are unique per person and local date, so two lessons completed on one day
-  (or two processes racing) give one prompt.
+  (or two processes racing) give one prompt. A day the person got an application
+  check-in (:mod:`bot.checkins`) is a day without a survey prompt, and the other way
+  round: one feedback question a day in all.
 - **Never in quiet hours.** A lesson completed inside the person's quiet hours is not
   followed by a prompt, and the prompt is **skipped**, not deferred: a rating asked hours
   later, in a push of its own, is about a lesson the person has moved on from.
@@ -28,6 +30,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from bot import checkins
 from bot.events import Button, Reply
 from bot.i18n import t
 from bot.payloads import RATINGS, SurveyRating
@@ -86,6 +89,9 @@ def offer(
     local = now.astimezone(zone_of(person.timezone, fallback_timezone, owner=f"person {person.id}"))
     if quiet is not None and quiet.contains(local.time()):
         logger.debug("survey for person %s skipped: quiet hours", person.id)
+        return None
+    if checkins.checked_in_on(session, person.id, local.date()):
+        # One feedback prompt a day: today's was the application check-in.
         return None
     survey_id = _claim(
         session,

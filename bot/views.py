@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
 
 from bot.events import Button, Reply
 from bot.i18n import t
-from bot.payloads import LessonDone, LessonQuiz, QuizAnswer, QuizSubmit, QuizToggle
-from bot.store.models import Delivery, DeliveryKind
+from bot.payloads import (
+    CHECKIN_ANSWERS,
+    OBSERVATION_ANSWERS,
+    CheckinAnswer,
+    LessonDone,
+    LessonQuiz,
+    ObservationAnswer,
+    QuizAnswer,
+    QuizSubmit,
+    QuizToggle,
+)
+from bot.store.models import Application, Delivery, DeliveryKind
 from knowledge.tokenize import clear_language, detect_language
 from knowledge.types import Answer
 from quizzes.content import Course, Lesson, Question, QuestionType
@@ -68,11 +81,82 @@ def answer_feedback(question: Question, correct: bool, language: str) -> Reply:
     return Reply(f"{verdict}\n{question.explanation}\n{source}")
 
 
+def answer_label(answer: Application, language: str) -> str:
+    """A check-in's or an observation's answer as its button says it."""
+    prefix = "observation" if answer.value in OBSERVATION_ANSWERS else "checkin"
+    return t(language, f"{prefix}_{answer.value}")
+
+
+def checkin_reply(title: str, days: int, delivery_id: int, language: str) -> Reply:
+    """ "N days ago you completed …: have you applied it?" with its four answers."""
+    buttons = tuple(
+        (
+            Button(
+                answer_label(Application(answer), language),
+                CheckinAnswer(delivery_id, answer).encode(),
+            ),
+        )
+        for answer in CHECKIN_ANSWERS
+    )
+    return Reply(t(language, "checkin_ask", days=days, lesson=title), buttons=buttons)
+
+
+@dataclass(frozen=True)
+class Checklist:
+    """An observation checklist as it stands: whom it is about, each lesson's answer so far."""
+
+    delivery_id: int
+    subject_name: str
+    lessons: Sequence[tuple[str, Application | None]]
+    """(title, the observer's answer or ``None``) in the checklist's order."""
+
+
+def checklist_reply(checklist: Checklist, language: str, *, edit_ref: str | None = None) -> Reply:
+    """The checklist: one row per lesson; rows not answered yet carry their three buttons.
+
+    Buttons are numbered by row ("1 ✅ seen") rather than titled: a title would not fit a
+    button, and the payload names the row by its place (Telegram allows 64 bytes).
+    """
+    lines = [t(language, "observation_ask", name=checklist.subject_name)]
+    buttons: list[tuple[Button, ...]] = []
+    for index, (title, answer) in enumerate(checklist.lessons):
+        number = index + 1
+        if answer is None:
+            lines.append(f"{number}. {title}")
+            buttons.append(
+                tuple(
+                    Button(
+                        f"{number} {answer_label(Application(choice), language)}",
+                        ObservationAnswer(checklist.delivery_id, index, choice).encode(),
+                    )
+                    for choice in OBSERVATION_ANSWERS
+                )
+            )
+        else:
+            lines.append(f"{number}. {title} — {answer_label(answer, language)}")
+    if not buttons:
+        lines.append(t(language, "observation_done"))
+    return Reply("\n".join(lines), buttons=tuple(buttons), edit_ref=edit_ref)
+
+
 def render_delivery(
     course: Course, delivery: Delivery, language: str, *, lesson_intro: bool = False
 ) -> list[Reply]:
-    """What a delivery looks like in chat (used by /quiz and by the dispatcher)."""
+    """What a delivery looks like in chat (used by /quiz and by the dispatcher).
+
+    An observation checklist reads the store (whom it is about, the answers so far): the
+    dispatcher renders it with :func:`bot.observations.checklist` and
+    :func:`checklist_reply` instead.
+    """
     assert delivery.item_id is not None
+    if delivery.kind is DeliveryKind.OBSERVATION:
+        raise ValueError("an observation checklist is rendered from the store")
+    if delivery.kind is DeliveryKind.CHECKIN:
+        lesson = course.lesson(delivery.item_id, delivery.language or language)
+        days = checkin_days(delivery)
+        if lesson is None or days is None:
+            return []
+        return [checkin_reply(lesson.title, days, delivery.id, language)]
     if delivery.kind is DeliveryKind.LESSON:
         lesson = course.lesson(delivery.item_id, delivery.language or language)
         if lesson is None:
@@ -85,6 +169,17 @@ def render_delivery(
     if question is None:
         return []
     return [quiz_reply(question, delivery.id, language)]
+
+
+def checkin_days(delivery: Delivery) -> int | None:
+    """How many days before the check-in's day its lesson was completed (as claimed)."""
+    completed = (delivery.selection or {}).get("completed_on")
+    if not isinstance(completed, str):
+        return None
+    try:
+        return (delivery.local_date - date.fromisoformat(completed)).days
+    except ValueError:
+        return None
 
 
 def source_label(title: str, section: str) -> str:
