@@ -14,18 +14,30 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from bot.application import application_cells, totals
 from bot.settings import load_settings
 from bot.simulation import simulate
 from bot.simulation_feedback import (
     COMMENTS,
+    CheckinReply,
+    ObservationReply,
     Tone,
+    applies_lesson,
+    checkin_reply,
     comment,
     make_voice,
+    observation_reply,
     rating,
     tone_of,
 )
 from bot.store.db import Database
-from bot.store.models import SurveyResponse
+from bot.store.models import (
+    ApplicationReport,
+    Delivery,
+    DeliveryKind,
+    ObserverRole,
+    SurveyResponse,
+)
 from bot.surveys import comments_by_lesson
 from tests.conftest import SAMPLE_CONTENT
 
@@ -106,3 +118,61 @@ def test_the_comment_pool_is_bilingual_in_every_tone_and_not_the_labelled_sets()
         for texts in COMMENTS[tone].values():
             assert len(texts) >= 5
             assert not labelled & set(texts)
+
+
+async def test_the_application_rate_in_the_store_is_what_the_learners_reported(
+    db_url: str,
+) -> None:
+    """Check-ins come 14 days after a lesson: over 28 days the learners answer some, and
+    bot.application counts exactly the answers the simulation gave."""
+    settings = load_settings(content_dir=SAMPLE_CONTENT)
+    result = await simulate(settings, learners=10, days=28, seed=4, db_url=db_url, today=TODAY)
+    known = result.feedback
+    assert 0 < known["checkins_answered"] <= known["checkins_sent"]
+    answers = known["checkin_answers"]
+    assert answers["several"] + answers["once"] > 0 and answers["not_yet"] > 0
+    # The weekly figure at the end of the last week is the simulation's own count.
+    last_week = list(result.report.values())[-1]
+    assert last_week.application == known["application"]
+    assert 0 < known["application"]["applying"] < known["application"]["reported"]
+
+    db = Database(db_url)
+    with db.session() as session:
+        stored = Counter(
+            answer.value
+            for answer in session.scalars(
+                select(ApplicationReport.answer).where(
+                    ApplicationReport.source == ObserverRole.SELF
+                )
+            )
+        )
+        examples = session.scalar(
+            select(func.count(ApplicationReport.id)).where(ApplicationReport.example.is_not(None))
+        )
+        pushed = session.scalar(
+            select(func.count(Delivery.id)).where(
+                Delivery.kind == DeliveryKind.CHECKIN, Delivery.sent_at.is_not(None)
+            )
+        )
+        counted = totals(application_cells(session, until=datetime.fromisoformat(result.end)))
+    db.dispose()
+    assert {answer: stored[answer] for answer in answers} == answers
+    assert examples == known["examples"]
+    assert pushed == known["checkins_sent"]
+    assert (counted.trained, counted.reported, counted.applying) == tuple(
+        known["application"][key] for key in ("trained", "reported", "applying")
+    )
+
+
+def test_applying_follows_recall_and_answers_are_honest_or_noisy() -> None:
+    rng = random.Random(3)
+    voice = make_voice("steady", rng)
+    remembered = sum(applies_lesson(voice, 1.0, rng) for _ in range(2000))
+    forgotten = sum(applies_lesson(voice, 0.2, rng) for _ in range(2000))
+    assert remembered > 3 * forgotten > 0
+    said = Counter(checkin_reply(voice, False, rng) for _ in range(500))
+    assert not said[CheckinReply.SEVERAL] and not said[CheckinReply.ONCE]
+    seen = Counter(observation_reply(True, rng) for _ in range(2000))
+    unseen = Counter(observation_reply(False, rng) for _ in range(2000))
+    assert seen[ObservationReply.SEEN] > 0.6 * 2000 and unseen[ObservationReply.SEEN] < 0.2 * 2000
+    assert unseen[ObservationReply.NOT_SEEN] > 0.55 * 2000
