@@ -312,7 +312,7 @@ MESSAGES: dict[str, str] = {
     "sim_ratings": "Ratings",
     "sim_mean_rating": "Mean rating",
     "sim_applied": "Applying/reported",
-    "sim_application": "Check-ins: {sent} asked, {answered} answered, applied {applied} (not counting {not_relevant} 'not relevant'), {examples} examples; observations: {checklists} checklists, {observed} answers, {seen} seen applying",
+    "sim_application": "Check-ins: {sent} asked, {answered} answered, {applied} applied it (leaving out {not_relevant} 'not relevant'), {examples} with an example; observations: {checklists} checklists, {observed} answers, {seen} of them 'seen applying'",
     "sim_surveys": "Surveys: {asked} asked, {rated} rated (mean {mean}), {comments} comments ({positive} praising, {neutral} mixed, {negative} complaining)",
     "sim_groups": "{week} as the weekly report counts it:",
     "sim_team": "Team",
