@@ -263,8 +263,9 @@ def theme_summaries(
             summary = plain(str(getattr(reply, "content", reply)))
             if not summary or summary.strip(" .。") == NO_THEME:
                 continue
-            mark = t(language, "themes_model_written", count=len(texts))
-            summaries[lesson_id] = f"{mark} {summary}"
+            summaries[lesson_id] = t(
+                language, "themes_model_written", count=len(texts), summary=summary
+            )
     finally:
         workers.shutdown(wait=False, cancel_futures=True)
     return summaries

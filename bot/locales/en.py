@@ -111,7 +111,7 @@ MESSAGES: dict[str, str] = {
     "survey_rated_already": "Your rating was already recorded ({stars}); it counts once.",
     "survey_not_yours": "That survey was sent to someone else; your rating wasn't recorded.",
     "survey_comment_saved": "Thanks, your comment is saved with your rating.",
-    "themes_model_written": "🤖 Model-written summary of {count} texts:",
+    "themes_model_written": "🤖 Model-written summary of {count} texts: {summary}",
     # Application check-ins and observation checklists (docs/evaluation.md#level-2)
     "checkin_ask": "{days} days ago you completed “{lesson}”. Have you applied it at work?",
     "checkin_several": "Several times",

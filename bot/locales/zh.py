@@ -91,7 +91,7 @@ MESSAGES: dict[str, str] = {
     "survey_rated": "谢谢，你的评分是 {stars}。想补充意见的话，直接回复这条消息即可。",
     "survey_rated_already": "你的评分已经记录过了（{stars}），只计一次。",
     "survey_not_yours": "这份评分调查是发给别人的，你的评分没有记录。",
-    "themes_model_written": "🤖 模型根据 {count} 条文字写的摘要：",
+    "themes_model_written": "🤖 模型根据 {count} 条文字写的摘要：{summary}",
     "survey_comment_saved": "谢谢，你的意见已和评分一起保存。",
     # 学以致用回访与观察清单（docs/evaluation.md#level-2）
     "checkin_ask": "{days} 天前你学完了“{lesson}”。在工作中用上了吗？",

@@ -97,7 +97,7 @@ def test_the_summary_is_in_the_readers_language() -> None:
         )
         system, user = messages(server.requests[0])
     assert summaries == {
-        "fl-04": "🤖 模型根据 2 条文字写的摘要： 学员喜欢短小的形式，但觉得内容偏理论。"
+        "fl-04": "🤖 模型根据 2 条文字写的摘要：学员喜欢短小的形式，但觉得内容偏理论。"
     }
     assert "Simplified Chinese" in system
     assert user.startswith('Lesson: "fl-04"')  # no title given: the id
