@@ -196,6 +196,8 @@ class TrainBot:
                 return survey.rating_button(self.ctx, event, payload)
             case payloads.CheckinAnswer():
                 return application.checkin_button(self.ctx, event, payload)
+            case payloads.ObservationAnswer():
+                return application.observation_button(self.ctx, event, payload)
             case payloads.ForgetConfirm():
                 return privacy.forget_button(self.ctx, event, payload)
         return basics.button(self.ctx, event)  # not a payload this version makes

@@ -54,7 +54,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot import checkins
+from bot import checkins, observations
 from bot.admission import admitted_people
 from bot.campaigns import PushWindow, hold_until_allowed
 from bot.clock import Clock
@@ -76,7 +76,7 @@ from bot.ratelimit import RateLimiter, limiter_for
 from bot.settings import QuietHours, Settings, parse_hhmm
 from bot.store.db import Database
 from bot.store.models import Delivery, DeliveryKind, DeliveryStatus, Person, PersonStatus
-from bot.views import render_delivery
+from bot.views import checklist_reply, render_delivery
 from quizzes.content import Course, Track
 from quizzes.selection import LearnerState, next_lesson, next_quiz
 
@@ -278,6 +278,15 @@ class Dispatcher:
                         break
                     claimed = await asyncio.to_thread(self._claim_slice, batch, now, report)
                     await self._send_all(claimed, report)
+                if self.settings.observation_months and not self._stopping:
+                    observers = await asyncio.to_thread(self._observer_ids)
+                    for batch in _chunks(observers, self.slice_size):
+                        if self._stopping:
+                            break
+                        claimed = await asyncio.to_thread(
+                            self._claim_checklists, batch, now, report
+                        )
+                        await self._send_all(claimed, report)
                 if not self._stopping:
                     await self._remind(now, report)
             finally:
@@ -440,6 +449,106 @@ class Dispatcher:
         report.skipped += len(inserted) - len(sendable)
         return list(sendable)
 
+    def _observer_ids(self) -> list[int]:
+        """Who observes someone and may get pushes now (ids only, as for learners)."""
+        with self.db.session() as session:
+            everyone = observations.observer_ids(session)
+            found: list[int] = []
+            for ids in _chunks(everyone, self.slice_size):
+                found.extend(
+                    session.scalars(
+                        select(Person.id).where(
+                            Person.id.in_(ids),
+                            Person.status == PersonStatus.ACTIVE,
+                            Person.platform.in_(list(self.outbound)),
+                            admitted_people(self.settings),
+                        )
+                    ).all()
+                )
+            return sorted(found)
+
+    def _claim_checklists(
+        self, observer_ids: list[int], now: datetime, report: TickReport
+    ) -> list[int]:
+        """Claim the observation checklists due now for these observers (worker thread).
+
+        Due at the lesson time of a push day in the observer's zone (their working day,
+        no blackout, not in quiet hours), once per period and person observed.
+        """
+        course = self.library.course
+        times = PushTimes.of(self.settings)
+        days = PushDays(times.working_days, course.calendar)
+        months = self.settings.observation_months
+        with self.db.session() as session:
+            people = session.scalars(
+                select(Person).where(
+                    Person.id.in_(observer_ids), Person.status == PersonStatus.ACTIVE
+                )
+            ).all()
+            periods: dict[int, tuple[Person, date, datetime]] = {}
+            for person in people:
+                zone = self._zone(person)
+                local = now.astimezone(zone)
+                if not days.works_on(local.date()) or days.blackout(local.date(), person.track_id):
+                    continue
+                if times.quiet is not None and times.quiet.contains(local.time()):
+                    continue
+                if local.time() < times.lesson_at:
+                    continue
+                first, began = observations.period_began(local.date(), months, zone)
+                periods[person.id] = (person, first, began)
+            if not periods:
+                return []
+            observed = observations.observed_by(session, periods)
+            wanted = {
+                (observer_id, periods[observer_id][1], observations.slot_for(item.subject_id)): (
+                    observer_id,
+                    item.subject_id,
+                    periods[observer_id][2],
+                )
+                for observer_id, items in observed.items()
+                for item in items
+            }
+            claimed = observations.existing_checklists(session, wanted)
+            pairs = [pair for key, pair in wanted.items() if key not in claimed]
+            checklists = observations.lessons_to_ask(session, course, pairs, now)
+            lease = lease_values(self.owner, now, self.lease)
+            rows = []
+            for checklist in checklists:
+                observer, first, _ = periods[checklist.observer_id]
+                rows.append(
+                    {
+                        "person_id": observer.id,
+                        "kind": DeliveryKind.OBSERVATION,
+                        # The period's first day: one checklist per observer, period and
+                        # person observed (the slot names the person).
+                        "local_date": first,
+                        "slot": observations.slot_for(checklist.subject_id),
+                        "item_id": str(checklist.subject_id),
+                        "language": observer.language,
+                        "track_id": None,
+                        "team_id": observer.team_id,
+                        "status": DeliveryStatus.CLAIMED,
+                        "selection": checklist.selection(),
+                        "send_attempts": 0,
+                        "claimed_at": now,
+                        **lease,
+                    }
+                )
+            inserted = claim_many(session, rows)
+            report.claimed += len(inserted)
+            return inserted
+
+    def _render_checklist(self, delivery: Delivery, language: str) -> list[Reply]:
+        """An observation checklist as it stands (it reads the store; worker thread)."""
+        with self.db.session() as session:
+            try:
+                shown = observations.checklist(session, self.library.course, delivery, language)
+            except LookupError as exc:
+                logger.warning("checklist %d not sent: %s", delivery.id, exc)
+                return []
+        return [checklist_reply(shown, language)]
+
     def _hold_campaigns(self, now: datetime) -> int:
         """Keep deferred campaign pushes out of quiet hours, blackouts and days off."""
         window = PushWindow.of(self.settings)
@@ -527,7 +636,10 @@ class Dispatcher:
             )
             report.failed += 1
             return False
-        replies = render_delivery(self.library.course, delivery, person.language)
+        if delivery.kind is DeliveryKind.OBSERVATION:
+            replies = await asyncio.to_thread(self._render_checklist, delivery, person.language)
+        else:
+            replies = render_delivery(self.library.course, delivery, person.language)
         if not replies:
             await self._finish(
                 delivery.id, DeliveryStatus.SKIPPED, error="item no longer in the course"

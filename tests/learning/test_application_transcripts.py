@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from bot import events
 from bot.app import TrainBot
@@ -24,6 +24,7 @@ from bot.store.models import (
     Delivery,
     DeliveryKind,
     DeliveryStatus,
+    Observer,
     Person,
     SurveyResponse,
 )
@@ -272,3 +273,161 @@ async def test_the_checkin_speaks_chinese(
     assert "已记录——用过一次" in recorded
     (saved,) = await gao.reply("已记录——用过一次", "给新门店讲了一遍")
     assert "你的例子已和回答一起保存" in saved
+
+
+DECEMBER_FIRST = datetime(2026, 12, 1, 1, 30, tzinfo=UTC)  # Tuesday 09:30 in Shanghai
+LIFECYCLE = "The five stages of the user lifecycle"
+ACTIVATION = "Activation: first value, fast"
+
+
+def observe(
+    bot: TrainBot,
+    subject: ChatDriver,
+    *,
+    manager: ChatDriver | None = None,
+    peers: tuple[ChatDriver, ...] = (),
+) -> None:
+    """Set up the roster by hand: ``subject``'s manager and peer observers."""
+    with bot.ctx.db.session() as session:
+        person = stored(session, subject)
+        if manager is not None:
+            person.manager_id = stored(session, manager).id
+        for peer in peers:
+            session.add(
+                Observer(
+                    subject_id=person.id,
+                    observer_id=stored(session, peer).id,
+                    added_at=bot.ctx.clock.now(),
+                )
+            )
+
+
+def checklists(bot: TrainBot) -> list[Delivery]:
+    with bot.ctx.db.session() as session:
+        rows = list(
+            session.scalars(
+                select(Delivery)
+                .where(Delivery.kind == DeliveryKind.OBSERVATION)
+                .order_by(Delivery.id)
+            ).all()
+        )
+        session.expunge_all()
+        return rows
+
+
+async def a_learner_with_three_lessons(
+    bot: TrainBot, chat_as: DriverFactory, clock: FakeClock
+) -> ChatDriver:
+    """Alice completes fl-01 and fl-02 in November, and fl-03 four days before December."""
+    alice = chat_as("alice")
+    await enrol(alice)
+    clock.set(TUESDAY)
+    await complete_lesson(bot, alice, "fl-01")
+    clock.set(TUESDAY + timedelta(days=2))
+    await complete_lesson(bot, alice, "fl-02")
+    clock.set(DECEMBER_FIRST - timedelta(days=4))
+    await complete_lesson(bot, alice, "fl-03")
+    return alice
+
+
+async def test_a_managers_checklist_answered_row_by_row(
+    chat_as: DriverFactory, bot: TrainBot, clock: FakeClock
+) -> None:
+    alice = await a_learner_with_three_lessons(bot, chat_as, clock)
+    mia = chat_as("mia")
+    await enrol(mia, "Managers' planning")
+    observe(bot, alice, manager=mia)
+    outbound = DriverOutbound(bot)
+    outbound.add(alice)
+    outbound.add(mia)
+    pushes = dispatcher(bot, outbound, mia.platform)
+    clock.set(DECEMBER_FIRST - timedelta(hours=1))  # 08:30: before the lesson time
+    await pushes.tick()
+    assert "Observation checklist" not in outbound.take(mia)
+    clock.set(DECEMBER_FIRST)
+    await pushes.tick()
+    seen = outbound.take(mia)
+    assert "👀 Observation checklist for Alice: have you seen them apply" in seen
+    # The most recent first; fl-03, completed 4 days ago, is too fresh to be observed.
+    assert seen.index(f"1. {ACTIVATION}") < seen.index(f"2. {LIFECYCLE}")
+    assert "Six ways to improve retention" not in seen and "3 ✅ seen" not in seen
+    for label in ("1 ✅ seen", "1 ❌ not seen", "1 ❔ can't tell", "2 ✅ seen"):
+        assert label in seen
+    assert "Observation checklist" not in outbound.take(alice)
+
+    (first,) = await mia.press("1 ✅ seen")
+    assert f"1. {ACTIVATION} — ✅ seen" in first
+    assert "1 ❌" not in first and "2 ❌ not seen" in first  # answered rows lose their buttons
+    (second,) = await mia.press("2 ❔ can't tell")
+    assert f"2. {LIFECYCLE} — ❔ can't tell" in second and "All answered" in second
+    (saved,) = await mia.reply("All answered", "She walked a new hire through activation")
+    assert "your example is saved" in saved
+    (again,) = await mia.press("2 ✅ seen")  # a button of the checklist as sent before
+    assert f"Already recorded for “{LIFECYCLE}” (❔ can't tell); it counts once." in again
+
+    rows = reports(bot)
+    assert [(row.lesson_id, row.answer, row.applied, row.source) for row in rows] == [
+        ("fl-02", "seen", True, "manager"),
+        ("fl-01", "unsure", None, "manager"),
+    ]
+    assert rows[1].example == "She walked a new hire through activation"
+    (checklist,) = checklists(bot)
+    assert checklist.status is DeliveryStatus.ANSWERED and checklist.completed_at is not None
+    assert checklist.selection == {
+        "subject": rows[0].subject_id,
+        "lessons": ["fl-02", "fl-01"],
+        "tracks": ["frontline", "frontline"],
+    }
+    clock.set(DECEMBER_FIRST + timedelta(days=1))  # once a month
+    await pushes.tick()
+    assert "Observation checklist" not in outbound.take(mia)
+    clock.set(datetime(2027, 1, 4, 1, 30, tzinfo=UTC))  # the next month: asked again
+    await pushes.tick()
+    assert "Observation checklist for Alice" in outbound.take(mia)
+
+
+async def test_peers_the_roster_names_and_nobody_else(
+    chat_as: DriverFactory, bot: TrainBot, clock: FakeClock
+) -> None:
+    alice = await a_learner_with_three_lessons(bot, chat_as, clock)
+    pat = chat_as("pat")
+    await enrol(pat)
+    sam = chat_as("sam")  # neither her manager nor named: never asked about her
+    await enrol(sam)
+    observe(bot, alice, peers=(pat,))
+    outbound = DriverOutbound(bot)
+    for driver in (alice, pat, sam):
+        outbound.add(driver)
+    pushes = dispatcher(bot, outbound, pat.platform)
+    clock.set(DECEMBER_FIRST + timedelta(hours=12, minutes=30))  # 22:00: quiet hours
+    await pushes.tick()
+    assert "Observation checklist" not in outbound.take(pat)
+    clock.set(DECEMBER_FIRST + timedelta(days=1))
+    await pushes.tick()
+    assert "Observation checklist for Alice" in outbound.take(pat)
+    assert "Observation checklist" not in outbound.take(sam)
+    with bot.ctx.db.session() as session:  # the roster no longer names Pat
+        session.execute(delete(Observer))
+    (refused,) = await pat.press("1 ✅ seen")
+    assert "no longer active" in refused
+    assert reports(bot) == []
+
+
+async def test_the_checklist_speaks_chinese(
+    chat_as: DriverFactory, bot: TrainBot, clock: FakeClock
+) -> None:
+    alice = await a_learner_with_three_lessons(bot, chat_as, clock)
+    wei = chat_as("wei", "zh-CN")
+    await enrol(wei, "管理规划")
+    observe(bot, alice, manager=wei)
+    outbound = DriverOutbound(bot)
+    outbound.add(alice)
+    outbound.add(wei)
+    clock.set(DECEMBER_FIRST)
+    await dispatcher(bot, outbound, wei.platform).tick()
+    seen = outbound.take(wei)
+    assert "👀 Alice 的观察清单：你是否看到 TA 在工作中运用了下面这些课的内容？" in seen
+    assert "1. 激活：让新用户尽快体验到价值" in seen
+    assert "1 ✅ 看到过" in seen and "1 ❌ 没看到" in seen and "1 ❔ 说不准" in seen
+    (first,) = await wei.press("1 ✅ 看到过")
+    assert "1. 激活：让新用户尽快体验到价值 — ✅ 看到过" in first
