@@ -35,7 +35,7 @@ from bot.store.models import (
     ApplicationReport,
     Delivery,
     DeliveryKind,
-    ObserverRole,
+    Person,
     SurveyResponse,
 )
 from bot.surveys import comments_by_lesson
@@ -123,8 +123,9 @@ def test_the_comment_pool_is_bilingual_in_every_tone_and_not_the_labelled_sets()
 async def test_the_application_rate_in_the_store_is_what_the_learners_reported(
     db_url: str,
 ) -> None:
-    """Check-ins come 14 days after a lesson: over 28 days the learners answer some, and
-    bot.application counts exactly the answers the simulation gave."""
+    """Check-ins come 14 days after a lesson and checklists a week after: over 28 days the
+    learners and their managers answer some, and bot.application counts exactly the
+    answers the simulation gave."""
     settings = load_settings(content_dir=SAMPLE_CONTENT)
     result = await simulate(settings, learners=10, days=28, seed=4, db_url=db_url, today=TODAY)
     known = result.feedback
@@ -135,17 +136,27 @@ async def test_the_application_rate_in_the_store_is_what_the_learners_reported(
     last_week = list(result.report.values())[-1]
     assert last_week.application == known["application"]
     assert 0 < known["application"]["applying"] < known["application"]["reported"]
+    observed = known["observation_answers"]
+    assert known["observations_sent"] > 0 and observed["seen"] > 0 and observed["not_seen"] > 0
 
     db = Database(db_url)
     with db.session() as session:
         stored = Counter(
-            answer.value
-            for answer in session.scalars(
-                select(ApplicationReport.answer).where(
-                    ApplicationReport.source == ObserverRole.SELF
-                )
-            )
+            (source.value, answer.value)
+            for source, answer in session.execute(
+                select(ApplicationReport.source, ApplicationReport.answer)
+            ).all()
         )
+        # Every checklist went to the manager of the person it is about.
+        checklists = session.execute(
+            select(Delivery.person_id, Delivery.item_id).where(
+                Delivery.kind == DeliveryKind.OBSERVATION, Delivery.sent_at.is_not(None)
+            )
+        ).all()
+        managers = {
+            subject: session.get(Person, int(subject)).manager_id  # type: ignore[union-attr]
+            for _, subject in checklists
+        }
         examples = session.scalar(
             select(func.count(ApplicationReport.id)).where(ApplicationReport.example.is_not(None))
         )
@@ -156,7 +167,10 @@ async def test_the_application_rate_in_the_store_is_what_the_learners_reported(
         )
         counted = totals(application_cells(session, until=datetime.fromisoformat(result.end)))
     db.dispose()
-    assert {answer: stored[answer] for answer in answers} == answers
+    assert {answer: stored[("self", answer)] for answer in answers} == answers
+    assert {answer: stored[("manager", answer)] for answer in observed} == observed
+    assert len(checklists) == known["observations_sent"]
+    assert all(managers[subject] == observer for observer, subject in checklists)
     assert examples == known["examples"]
     assert pushed == known["checkins_sent"]
     assert (counted.trained, counted.reported, counted.applying) == tuple(
