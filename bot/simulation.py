@@ -1053,6 +1053,8 @@ def render_summary(
             deliveries=result.deliveries,
             lessons=result.lessons,
             quizzes=result.quizzes,
+            checkins=result.feedback.get("checkins_sent", 0),
+            checklists=result.feedback.get("observations_sent", 0),
             duplicates=result.duplicates,
             quiet=result.quiet_hour_pushes,
             blackout=result.blackout_pushes,

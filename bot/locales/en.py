@@ -322,7 +322,7 @@ MESSAGES: dict[str, str] = {
     "sim_habit_steady": "Steady",
     "sim_habit_lapsing": "Lapsing",
     "sim_accuracy_line": "Accuracy over all {attempts} answers: {accuracy} (blind guessing would score {chance})",
-    "sim_pushes": "Pushes: {deliveries} (lessons {lessons}, quizzes {quizzes}); sent twice {duplicates}, in quiet hours {quiet}, in blackouts {blackout}",
+    "sim_pushes": "Pushes: {deliveries} (lessons {lessons}, quizzes {quizzes}, check-ins {checkins}, observation checklists {checklists}); sent twice {duplicates}, in quiet hours {quiet}, in blackouts {blackout}",
     "sim_recall": "Recall at the end: {fsrs} with FSRS, {baseline} with a fixed rotation",
     "sim_next": "Weekly report of this data: trainbot report --db {db} --week {week}",
 }
