@@ -326,13 +326,22 @@ class _Outbox:
 
 @dataclass
 class _Feedback:
-    """The evaluation flows' side of a run: a random stream of its own, and the tally."""
+    """The evaluation flows' side of a run: its random draws, and the tally."""
 
-    rng: random.Random
+    seed: int
     zone: ZoneInfo  # the organisation's: it draws the weeks, as the weekly report does
     learners: dict[str, Learner] = field(default_factory=dict)  # by simulated user id
     tally: FeedbackTally = field(default_factory=FeedbackTally)
     replies: int = 0
+
+    def rng(self, *event: object) -> random.Random:
+        """A random stream for one event (a survey, a check-in, a checklist row …).
+
+        Seeded by the event, not drawn in turn from one stream: checklists are rendered
+        in worker threads, so the order in which messages reach the outbox varies from
+        run to run, and one shared stream would give the same seed different answers.
+        """
+        return random.Random(":".join(str(part) for part in (self.seed, *event)))
 
     def ref(self, chat_id: str) -> str:
         """A platform reference for a message the bot sent in reply to a press.
@@ -412,7 +421,7 @@ async def simulate(
     first_day = start.astimezone(zone).date()
     rng = random.Random(seed + 1)
     by_id = {learner.user_id: learner for learner in people}
-    feedback = _Feedback(random.Random(seed + 3), zone, by_id)
+    feedback = _Feedback(seed, zone, by_id)
     for learner in people:
         await _enrol(bot, learner, course)
     managers = {team: f"{PLATFORM}lead{index + 1}" for index, team in enumerate(_teams(people))}
@@ -434,15 +443,17 @@ async def simulate(
             if chat_id not in by_id:  # a manager: an observation checklist
                 if any(payload.startswith("ob:") for payload in payloads):
                     feedback.tally.observations_sent += 1
-                    if feedback.rng.random() < OBSERVER_ANSWERS:
-                        delay = timedelta(hours=feedback.rng.choice((1, 3, 6, 24)))
+                    draw = feedback.rng("checklist", payloads[0].split(":")[1])
+                    if draw.random() < OBSERVER_ANSWERS:
+                        delay = timedelta(hours=draw.choice((1, 3, 6, 24)))
                         pending.append((moment + delay, chat_id, reply, ref))
                 continue
             learner = by_id[chat_id]
             if payloads and payloads[0].startswith("ci:"):
                 feedback.tally.checkins_sent += 1
-                if learner.around(moment, first_day) and feedback.rng.random() < learner.engagement:
-                    delay = timedelta(minutes=feedback.rng.choice((5, 30, 120, 300)))
+                draw = feedback.rng("checkin", payloads[0].split(":")[1])
+                if learner.around(moment, first_day) and draw.random() < learner.engagement:
+                    delay = timedelta(minutes=draw.choice((5, 30, 120, 300)))
                     pending.append((moment + delay, chat_id, reply, ref))
             elif any(
                 payload.startswith("qa:") or payload.startswith("qt:") for payload in payloads
@@ -611,7 +622,8 @@ def _applied(
             if questions
             else 0.5
         )
-        learner.applied[lesson_id] = applies_lesson(learner.voice, recall, feedback.rng)
+        draw = feedback.rng("applies", learner.user_id, lesson_id)
+        learner.applied[lesson_id] = applies_lesson(learner.voice, recall, draw)
     return learner.applied[lesson_id]
 
 
@@ -633,14 +645,13 @@ async def _check_in(
         lesson_id = delivery.item_id if delivery is not None else None
     if lesson_id is None:
         return
-    answer = checkin_reply(
-        learner.voice, _applied(learner, lesson_id, now, course, feedback), feedback.rng
-    )
+    draw = feedback.rng("checkin answer", payload.delivery_id)
+    answer = checkin_reply(learner.voice, _applied(learner, lesson_id, now, course, feedback), draw)
     who, conversation = _who(learner.user_id), Conversation(PLATFORM, learner.user_id)
     tapped = CheckinAnswer(payload.delivery_id, answer.value).encode()
     await bot.handle(ButtonPress(who, conversation, tapped, message_ref=ref))
     feedback.tally.answered(learner.user_id, lesson_id, answer)
-    text = feedback_example(learner.voice, answer, feedback.rng)
+    text = feedback_example(learner.voice, answer, draw)
     if text is not None:
         await bot.handle(Text(who, conversation, text, reply_to=ref))
         feedback.tally.examples += 1
@@ -684,7 +695,8 @@ async def _observe(
             continue
         lesson_id = str(lessons[index])
         answer = observation_reply(
-            _applied(learner, lesson_id, now, course, feedback), feedback.rng
+            _applied(learner, lesson_id, now, course, feedback),
+            feedback.rng("observation", payload.delivery_id, index),
         )
         tapped = ObservationAnswer(payload.delivery_id, index, answer.value).encode()
         await bot.handle(ButtonPress(who, conversation, tapped, message_ref=ref))
@@ -713,21 +725,22 @@ async def _rate(
         return
     tally, voice = feedback.tally, learner.voice
     tally.asked += 1
-    if feedback.rng.random() >= voice.rates:
+    draw = feedback.rng("survey", surveys[0].survey_id)
+    if draw.random() >= voice.rates:
         return  # most people leave some surveys unrated
     questions = [
         question
         for question_id in course.question_ids(lesson_id)
         if (question := course.question(question_id, language)) is not None
     ]
-    given = feedback_rating(voice, learner.understanding(questions), feedback.rng)
+    given = feedback_rating(voice, learner.understanding(questions), draw)
     who = Person(PLATFORM, learner.user_id, learner.user_id, "zh-CN", None)
     conversation = Conversation(PLATFORM, learner.user_id)
     ref = feedback.ref(learner.user_id)
     rated = SurveyRating(surveys[0].survey_id, given).encode()
     await bot.handle(ButtonPress(who, conversation, rated, message_ref=ref))
     tally.rate(feedback.week(now), given)
-    written = feedback_comment(voice, given, feedback.rng)
+    written = feedback_comment(voice, given, draw)
     if written is not None:
         tone, text = written
         await bot.handle(Text(who, conversation, text, reply_to=ref))

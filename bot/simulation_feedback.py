@@ -19,9 +19,10 @@ reports compute mean something:
   check-in answer reports it honestly (and "not relevant" now and then); the manager sees
   it, or not, with some noise.
 
-Everything is drawn from the simulation's *feedback* random stream, apart from the one
-that drives pushes and answers, so adding these flows leaves the learning figures as they
-were for a seed.
+The simulation draws these answers from random streams seeded by the seed and the event
+(the survey, the check-in, the checklist row), apart from the stream that drives pushes
+and quiz answers: adding these flows left the learning figures of a seed as they were, and
+the same seed gives the same answers whatever order the messages were sent in.
 """
 
 from __future__ import annotations
