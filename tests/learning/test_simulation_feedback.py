@@ -6,14 +6,19 @@ answered: that is what lets ``simulate --db`` + ``report`` demonstrate the evalu
 
 from __future__ import annotations
 
+import json
 import random
 import statistics
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
+from adapters.cli import app
 from bot.application import application_cells, totals
 from bot.settings import load_settings
 from bot.simulation import simulate
@@ -190,3 +195,32 @@ def test_applying_follows_recall_and_answers_are_honest_or_noisy() -> None:
     unseen = Counter(observation_reply(False, rng) for _ in range(2000))
     assert seen[ObservationReply.SEEN] > 0.6 * 2000 and unseen[ObservationReply.SEEN] < 0.2 * 2000
     assert unseen[ObservationReply.NOT_SEEN] > 0.55 * 2000
+
+
+def test_trainbot_report_on_a_simulated_store_shows_the_learners_ratings(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``simulate --db`` then ``report --db``: the report's satisfaction section, week by
+    week, is the simulated learners' ratings."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TRAINBOT_CONTENT_DIR", str(SAMPLE_CONTENT))
+    database = str(tmp_path / "sim.db")
+
+    def run(*args: str) -> dict[str, Any]:
+        result = CliRunner().invoke(app, list(args))
+        assert result.exit_code == 0, result.output
+        loaded = json.loads(result.output)
+        assert isinstance(loaded, dict)
+        return loaded
+
+    simulated = run(
+        *("simulate", "--learners", "10", "--days", "14", "--seed", "2"),
+        *("--until", "2026-12-07", "--db", database, "--json"),
+    )
+    weeks = simulated["feedback"]["weeks"]
+    assert weeks
+    for week, given in weeks.items():
+        report = run("report", "--db", database, "--week", week, "--format", "json")
+        shown = report["satisfaction"]["totals"]["this_week"]
+        assert shown["ratings"] == given["ratings"]
+        assert shown["mean"] == round(given["rating_total"] / given["ratings"], 4)
