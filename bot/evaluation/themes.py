@@ -34,11 +34,13 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 import time
 import unicodedata
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from functools import partial
 from typing import Any
 
 from bot.errors import ConfigError
@@ -178,6 +180,11 @@ def _chat_model(source: Settings | Any) -> Any:
     except ConfigError as exc:
         logger.warning("theme summaries skipped: %s", exc)
         return None
+    except Exception as exc:  # e.g. the provider's client refusing to start without a key
+        logger.warning(
+            "theme summaries skipped: the chat model cannot be made (%s)", type(exc).__name__
+        )
+        return None
 
 
 def _limited(llm: Any) -> Any:
@@ -186,6 +193,24 @@ def _limited(llm: Any) -> Any:
     if "max_tokens" in fields:
         return llm.model_copy(update={"max_tokens": MAX_TOKENS})
     return llm
+
+
+def _in_background(call: Callable[[], Any]) -> Future[Any]:
+    """Run ``call`` in a daemon thread: a model that hangs past the deadline is left behind.
+
+    Not a thread pool: Python joins a pool's threads at exit, so a command that gave up
+    on a hung model would still wait for it before exiting.
+    """
+    future: Future[Any] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(call())
+        except BaseException as exc:  # handed to the caller, who logs it
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="trainbot-themes", daemon=True).start()
+    return future
 
 
 def theme_summaries(
@@ -197,6 +222,8 @@ def theme_summaries(
     timeout: float = TIMEOUT,
 ) -> dict[str, str]:
     """A model-written theme summary per lesson, marked as such, in ``language``.
+
+    Blocking (one model call per lesson, in turn): call it off the event loop.
 
     Args:
         source: the settings (``TRAINBOT_LLM`` names the model; unset: no summaries) or
@@ -233,41 +260,35 @@ def theme_summaries(
     instructions = SystemMessage(system_prompt(language))
     summaries: dict[str, str] = {}
     deadline = time.monotonic() + timeout
-    # A worker thread, so a model that hangs past the deadline is left behind, not waited on.
-    workers = ThreadPoolExecutor(1, thread_name_prefix="trainbot-themes")
-    try:
-        for lesson_id, texts in chosen:
-            title = (titles or {}).get(lesson_id, lesson_id)
-            future = workers.submit(
-                model.invoke, [instructions, HumanMessage(user_prompt(title, texts))]
+    for lesson_id, texts in chosen:
+        title = (titles or {}).get(lesson_id, lesson_id)
+        asked = [instructions, HumanMessage(user_prompt(title, texts))]
+        future = _in_background(partial(model.invoke, asked))
+        try:
+            reply = future.result(timeout=max(deadline - time.monotonic(), 0.0))
+        except FutureTimeout:
+            logger.warning(
+                "theme summaries: the chat model did not finish within %.0f s; "
+                "%d of %d lessons summarised",
+                timeout,
+                len(summaries),
+                len(chosen),
             )
-            try:
-                reply = future.result(timeout=max(deadline - time.monotonic(), 0.0))
-            except FutureTimeout:
-                logger.warning(
-                    "theme summaries: the chat model did not finish within %.0f s; "
-                    "%d of %d lessons summarised",
-                    timeout,
-                    len(summaries),
-                    len(chosen),
-                )
-                break
-            except Exception as exc:  # any provider error: the report goes on without
-                logger.warning(
-                    "theme summaries: the chat model failed (%s); %d of %d lessons summarised",
-                    type(exc).__name__,
-                    len(summaries),
-                    len(chosen),
-                )
-                break
-            summary = plain(str(getattr(reply, "content", reply)))
-            if not summary or summary.strip(" .。") == NO_THEME:
-                continue
-            summaries[lesson_id] = t(
-                language, "themes_model_written", count=len(texts), summary=summary
+            break
+        except Exception as exc:  # any provider error: the report goes on without
+            logger.warning(
+                "theme summaries: the chat model failed (%s); %d of %d lessons summarised",
+                type(exc).__name__,
+                len(summaries),
+                len(chosen),
             )
-    finally:
-        workers.shutdown(wait=False, cancel_futures=True)
+            break
+        summary = plain(str(getattr(reply, "content", reply)))
+        if not summary or summary.strip(" .。") == NO_THEME:
+            continue
+        summaries[lesson_id] = t(
+            language, "themes_model_written", count=len(texts), summary=summary
+        )
     return summaries
 
 

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
@@ -22,7 +25,7 @@ from bot.evaluation.themes import (
     theme_summaries,
 )
 from bot.settings import Settings, load_settings
-from tests.conftest import SAMPLE_CONTENT
+from tests.conftest import REPO, SAMPLE_CONTENT
 from tests.fake_openai import FakeOpenAI
 
 COMMENTS = {
@@ -171,8 +174,40 @@ def test_a_slow_model_gives_no_summary_and_one_log_line(
     assert len(warnings) == 1 and "did not finish within 0 s" in warnings[0].getMessage()
 
 
-def test_a_misconfigured_model_is_one_log_line(caplog: pytest.LogCaptureFixture) -> None:
-    settings = load_settings(content_dir=SAMPLE_CONTENT, llm="nosuchprovider:model")
+def test_a_command_that_gave_up_on_a_hung_model_exits_at_once(tmp_path: Path) -> None:
+    """The model call is left behind in a daemon thread: the process does not wait for it."""
+    script = (
+        "from langchain_core.language_models.fake_chat_models import FakeListChatModel\n"
+        "from bot.evaluation.themes import theme_summaries\n"
+        "model = FakeListChatModel(responses=['late'], sleep=60)\n"
+        "print(theme_summaries(model, {'fl-01': ['a', 'b']}, 'en', timeout=0.2))\n"
+    )
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=50,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "{}"
+    assert time.monotonic() - started < 30  # the import takes seconds; the model 60
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "nosuchprovider:model",
+        "openai:gpt-4o-mini",  # no key anywhere: the client refuses to start
+    ],
+)
+def test_a_misconfigured_model_is_one_log_line(
+    spec: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    settings = load_settings(content_dir=SAMPLE_CONTENT, llm=spec)
     assert theme_summaries(settings, COMMENTS, "en") == {}
     warnings = [record for record in caplog.records if record.levelno >= logging.WARNING]
     assert len(warnings) == 1 and "theme summaries skipped" in warnings[0].getMessage()
