@@ -912,6 +912,8 @@ def users_forget(
         typer.echo(
             f"{who}: {preview.deliveries} deliveries, {preview.attempts} answers, "
             f"{preview.survey_responses} survey ratings, "
+            f"{preview.application_reports} application answers, "
+            f"{preview.observers} observer links, "
             f"{preview.review_states} review states and the text of {preview.questions} "
             f"questions will be erased; manager of {preview.managed_teams} team(s), "
             f"named as manager by {preview.direct_reports} people"

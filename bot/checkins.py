@@ -11,7 +11,10 @@ day of the learner at or after the lesson time:
   asked about, else such a learner would get one stale question a day for months;
 - **one feedback prompt a day**: no check-in on a local day the person already had a
   satisfaction survey prompt, and :func:`bot.surveys.offer` asks no survey on a day a
-  check-in went out (:func:`checked_in_on`).
+  check-in went out (:func:`checked_in_on`). Each side reads the other's rows before
+  writing its own, in different tables, so a lesson completed in the very second another
+  process claims that person's check-in can still give both; a shared unique key would
+  close it, at the price of a schema change for a second's window once a day.
 
 A tap records the answer once (:func:`bot.application.record`); a free-text reply to the
 answered message is its example.

@@ -33,6 +33,12 @@ send whose outcome is unknown. Only the sends in flight at that instant (at most
 Database and CPU work run in worker threads, one slice of people at a time, so the event
 loop keeps answering chat while a pass with thousands of people runs.
 
+The same pass pushes level 2 of the evaluation (docs/evaluation.md): a learner's
+application check-in about a lesson completed N days before (:mod:`bot.checkins`, at the
+lesson time, one a day), and each manager's and peer observer's checklist about the people
+they observe, once a period (:mod:`bot.observations`). Both are deliveries claimed, leased,
+retried and taken over like the rest.
+
 Policies (documented in docs/learning.md):
 
 - **Blackout windows skip** the push rather than postpone it: after a sales peak people
@@ -237,6 +243,8 @@ class Dispatcher:
         self.concurrency = concurrency
         self._stopping = False
         self._recorder = _Recorder(db)
+        self._no_checkin: dict[int, date] = {}
+        """People with nothing to check in about on this local day (a pass found none)."""
 
     def _now(self) -> datetime:
         return self.clock.now()
@@ -360,6 +368,15 @@ class Dispatcher:
                 logger.exception("person %d skipped in this pass", person.id)
                 report.errors.append(f"person {person.id}: {type(exc).__name__}")
                 continue
+            # Nothing to check in about today stays so all day (the window is counted
+            # in local days, and a survey prompt already given stays given): not asked
+            # again each pass. Per process; another one works it out for itself.
+            pushes = [
+                due
+                for due in pushes
+                if due.kind is not DeliveryKind.CHECKIN
+                or self._no_checkin.get(person.id) != due.day
+            ]
             if pushes:
                 wanted[person.id] = (person, pushes)
         if not wanted:
@@ -397,6 +414,9 @@ class Dispatcher:
             if due.kind is DeliveryKind.CHECKIN
         }
         picks = checkins.pick_checkins(session, course, asking, now) if asking else {}
+        for person_id, pick in picks.items():
+            if pick is None:
+                self._no_checkin[person_id] = asking[person_id][1]
         rows: list[dict[str, Any]] = []
         asked: list[dict[str, Any]] = []  # check-ins carry a selection, the others none
         lease = lease_values(self.owner, now, self.lease)

@@ -4,9 +4,9 @@ Three things, documented for readers in ``docs/privacy.md``:
 
 - :func:`export_person` gathers every row about one person (their profile, team and
   manager, the teams they manage, deliveries, answers, review schedule, the questions
-  they asked, the last questions of their conversations kept for follow-ups, and their
-  survey ratings and comments) as one
-  JSON-ready document (``trainbot users export``).
+  they asked, the last questions of their conversations kept for follow-ups, their
+  survey ratings and comments, the answers about their applying lessons at work and the
+  observations they gave) as one JSON-ready document (``trainbot users export``).
 - :func:`erase_person` forgets a person (``trainbot users forget`` and the self-service
   ``/forget``): their row and every row about them are deleted; the questions they asked
   stay as anonymous counts, with their text and answer removed, so past weeks still say
@@ -35,12 +35,14 @@ from bot.reports.claims import LEGACY_RECORDS
 from bot.store.models import (
     ERASED_TEXT,
     AccessRequest,
+    ApplicationReport,
     AskedQuestion,
     Attempt,
     ConversationTurn,
     Delivery,
     DeliveryKind,
     DeliveryStatus,
+    Observer,
     Person,
     ProcessedEvent,
     ReviewState,
@@ -174,6 +176,12 @@ def export_person(session: Session, person: Person, *, now: datetime) -> dict[st
         select(func.count()).select_from(Person).where(Person.manager_id == person.id)
     )
 
+    def count_of(column: Any) -> int:
+        return int(
+            session.scalar(select(func.count()).select_from(Observer).where(column == person.id))
+            or 0
+        )
+
     def rows(model: Any, *order: Any) -> list[dict[str, Any]]:
         found = session.scalars(
             select(model).where(model.person_id == person.id).order_by(*order)
@@ -207,6 +215,29 @@ def export_person(session: Session, person: Person, *, now: datetime) -> dict[st
         ),
         # Their ratings of lessons and tracks, and the comments they replied.
         "survey_responses": rows(SurveyResponse, SurveyResponse.asked_at, SurveyResponse.id),
+        # Level 2: whether they apply lessons at work, in their own check-ins and in their
+        # manager's and peers' checklists. Who observed stays out (the role says enough,
+        # and a peer's identity is the peer's data).
+        "application_reports": [
+            _row(row, skip=("observer_id",))
+            for row in session.scalars(
+                select(ApplicationReport)
+                .where(ApplicationReport.subject_id == person.id)
+                .order_by(ApplicationReport.answered_at, ApplicationReport.id)
+            ).all()
+        ],
+        # What they answered about others as an observer, without whom it was about.
+        "observations_given": [
+            _row(row, skip=("subject_id", "team_id"))
+            for row in session.scalars(
+                select(ApplicationReport)
+                .where(ApplicationReport.observer_id == person.id)
+                .order_by(ApplicationReport.answered_at, ApplicationReport.id)
+            ).all()
+        ],
+        # Only how many: the peers' names are those peers' data.
+        "observed_by_peers": count_of(Observer.subject_id),
+        "observes_peers": count_of(Observer.observer_id),
         "access_requests": [_row(row) for row in session.scalars(_requests_of(person)).all()],
     }
 
@@ -233,6 +264,10 @@ class Erasure:
         questions: questions they asked (kept as anonymous counts, text removed).
         conversation_turns: their last questions kept for follow-ups (deleted).
         survey_responses: their satisfaction ratings and comments (deleted).
+        application_reports: answers about their applying lessons at work (their own
+            check-ins, their observers') and the observations they gave about others,
+            with the examples (deleted).
+        observers: peer-observer links naming them, either way (deleted).
         managed_teams: teams they are a manager of.
         direct_reports: people who name them as manager (they keep no link).
     """
@@ -243,6 +278,8 @@ class Erasure:
     questions: int = 0
     conversation_turns: int = 0
     survey_responses: int = 0
+    application_reports: int = 0
+    observers: int = 0
     managed_teams: int = 0
     direct_reports: int = 0
 
@@ -266,9 +303,35 @@ def erasure_preview(session: Session, person_id: int) -> Erasure:
         questions=count(AskedQuestion, AskedQuestion.person_id),
         conversation_turns=count(ConversationTurn, ConversationTurn.person_id),
         survey_responses=count(SurveyResponse, SurveyResponse.person_id),
+        application_reports=int(
+            session.scalar(
+                select(func.count())
+                .select_from(ApplicationReport)
+                .where(_application_of(person_id))
+            )
+            or 0
+        ),
+        observers=int(
+            session.scalar(
+                select(func.count()).select_from(Observer).where(_observer_of(person_id))
+            )
+            or 0
+        ),
         managed_teams=count(TeamManager, TeamManager.person_id),
         direct_reports=count(Person, Person.manager_id),
     )
+
+
+def _application_of(person_id: Any) -> Any:
+    """Answers about the person, or given by them as an observer (an id or a column)."""
+    return or_(
+        ApplicationReport.subject_id == person_id, ApplicationReport.observer_id == person_id
+    )
+
+
+def _observer_of(person_id: Any) -> Any:
+    """Peer-observer links naming the person, as observed or as observer."""
+    return or_(Observer.subject_id == person_id, Observer.observer_id == person_id)
 
 
 def _affected(result: Any) -> int:
@@ -312,6 +375,9 @@ def erase_person(session: Session, person_id: int) -> Erasure | None:
     )
     turns = bulk(delete(ConversationTurn).where(ConversationTurn.person_id == person_id))
     surveys = bulk(delete(SurveyResponse).where(SurveyResponse.person_id == person_id))
+    # Before their deliveries: an observer's answers hang on the checklists pushed to them.
+    applications = bulk(delete(ApplicationReport).where(_application_of(person_id)))
+    observers = bulk(delete(Observer).where(_observer_of(person_id)))
     attempts = bulk(delete(Attempt).where(Attempt.person_id == person_id))
     review_states = bulk(delete(ReviewState).where(ReviewState.person_id == person_id))
     deliveries = bulk(delete(Delivery).where(Delivery.person_id == person_id))
@@ -329,6 +395,8 @@ def erase_person(session: Session, person_id: int) -> Erasure | None:
         questions=questions,
         conversation_turns=turns,
         survey_responses=surveys,
+        application_reports=applications,
+        observers=observers,
         managed_teams=managed,
         direct_reports=reports,
     )
@@ -350,6 +418,8 @@ class Purge:
             the retention window, if that is shorter), deleted.
         attempts: quiz answers deleted.
         survey_responses: satisfaction ratings and comments deleted.
+        application_reports: check-in and observation answers (and their examples)
+            deleted.
         deliveries: deliveries deleted (lesson progress is kept, see :data:`LESSON_PROGRESS`).
         lessons_minimised: kept lesson deliveries whose message reference and error
             were cleared.
@@ -364,6 +434,7 @@ class Purge:
     conversation_turns: int = 0
     attempts: int = 0
     survey_responses: int = 0
+    application_reports: int = 0
     deliveries: int = 0
     lessons_minimised: int = 0
     processed_events: int = 0
@@ -378,6 +449,7 @@ class Purge:
             + self.conversation_turns
             + self.attempts
             + self.survey_responses
+            + self.application_reports
             + self.deliveries
             + self.lessons_minimised
             + self.processed_events
@@ -391,6 +463,7 @@ class Purge:
             f"{self.questions} question texts removed, {self.conversation_turns} "
             f"conversation turns, {self.attempts} answers, "
             f"{self.survey_responses} survey ratings, "
+            f"{self.application_reports} application answers, "
             f"{self.deliveries} deliveries, {self.processed_events} processed events, "
             f"{self.access_requests} access requests and "
             f"{self.people} never-enrolled people deleted, {self.lessons_minimised} lesson "
@@ -409,6 +482,8 @@ def purge_expired(
       or more than ``followup_minutes`` ago: deleted;
     - ``attempts`` answered before the cutoff: deleted;
     - ``survey_responses`` (ratings and comments) asked before the cutoff: deleted;
+    - ``application_reports`` (check-in and observation answers, their examples)
+      answered before the cutoff: deleted;
     - ``deliveries`` claimed before the cutoff: deleted, except the lesson deliveries
       that record which lessons a person has had (:data:`LESSON_PROGRESS`), which only
       lose their message reference and error text;
@@ -464,6 +539,11 @@ def purge_expired(
         .where(SurveyResponse.asked_at < cutoff)
         .execution_options(synchronize_session=False)
     )
+    applications = session.execute(
+        delete(ApplicationReport)
+        .where(ApplicationReport.answered_at < cutoff)
+        .execution_options(synchronize_session=False)
+    )
     progress = and_(Delivery.kind == DeliveryKind.LESSON, Delivery.status.in_(LESSON_PROGRESS))
     deliveries = session.execute(
         delete(Delivery)
@@ -503,6 +583,8 @@ def purge_expired(
             ~exists().where(Delivery.person_id == Person.id),
             ~exists().where(Attempt.person_id == Person.id),
             ~exists().where(SurveyResponse.person_id == Person.id),
+            ~exists().where(_application_of(Person.id)),
+            ~exists().where(_observer_of(Person.id)),
             ~exists().where(ReviewState.person_id == Person.id),
             ~exists().where(TeamManager.person_id == Person.id),
             ~exists().where(manager.c.manager_id == Person.id),
@@ -516,6 +598,7 @@ def purge_expired(
         conversation_turns=_affected(turns),
         attempts=_affected(attempts),
         survey_responses=_affected(surveys),
+        application_reports=_affected(applications),
         deliveries=_affected(deliveries),
         lessons_minimised=_affected(lessons),
         processed_events=_affected(events),

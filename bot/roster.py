@@ -35,6 +35,7 @@ from bot.settings import parse_hhmm
 from bot.store.db import Database
 from bot.store.models import (
     ManagerSource,
+    Observer,
     Person,
     PersonStatus,
     Role,
@@ -58,16 +59,28 @@ OPTIONAL_COLUMNS = (
     "manager",
     "role",
     "quiz_time",
+    "observers",
 )
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 CLEAR = "-"
 """A cell holding only this clears the person's value (an empty cell leaves it)."""
-CLEARABLE = ("email", "track", "team", "parent_team", "manager", "quiz_time")
+CLEARABLE = ("email", "track", "team", "parent_team", "manager", "quiz_time", "observers")
+OBSERVER_SEPARATOR = ";"
+"""Between the people of an ``observers`` cell."""
 
 _DIGITS = re.compile(r"[0-9]+")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 
 Key = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Named:
+    """Someone a cell names by ``platform:user_id`` or by email (the manager, an observer)."""
+
+    written: str
+    key: Key | None = None
+    email: str | None = None  # lower-cased
 
 
 def _max_length(column: Any) -> int:
@@ -138,6 +151,7 @@ class RosterRow:
     manager_email: str | None = None  # lower-cased
     role: Role | None = None
     quiz_time: str | None = None  # HH:MM
+    observers: tuple[Named, ...] | None = None  # None: keep the person's observers
     cleared: frozenset[str] = frozenset()  # columns whose cell was "-"
 
     @property
@@ -278,6 +292,7 @@ class _RowChecker:
         manager_key, manager_email = self._manager(manager, errors)
         role = self._role(values.get("role", ""), errors)
         quiz_time = self._quiz_time(values.get("quiz_time", ""), errors)
+        observers = self._observers(values.get("observers", ""), (platform, user_id), errors)
 
         if errors:
             self.problems[line] = errors
@@ -308,6 +323,7 @@ class _RowChecker:
                 manager_email=manager_email,
                 role=role,
                 quiz_time=quiz_time,
+                observers=() if "observers" in cleared else observers,
                 cleared=frozenset(cleared),
             )
         )
@@ -354,6 +370,27 @@ class _RowChecker:
             return None, manager.lower()
         errors.append(f"invalid manager {manager!r} (expected platform:user_id or an email)")
         return None, None
+
+    def _observers(self, value: str, own: Key, errors: list[str]) -> tuple[Named, ...] | None:
+        if not value.strip():
+            return None
+        found: dict[str, Named] = {}
+        for entry in (part.strip() for part in value.split(OBSERVER_SEPARATOR)):
+            if not entry:
+                continue
+            platform, _, user_id = entry.partition(":")
+            if platform.lower() in PLATFORMS and user_id:
+                named = Named(entry, key=(platform.lower(), user_id))
+                if named.key == own:
+                    errors.append(f"observer {entry!r} is the person themselves")
+                    continue
+            elif _EMAIL.fullmatch(entry):
+                named = Named(entry, email=entry.lower())
+            else:
+                errors.append(f"invalid observer {entry!r} (expected platform:user_id or an email)")
+                continue
+            found.setdefault(str(named.key or named.email), named)
+        return tuple(found.values())
 
     def _role(self, value: str, errors: list[str]) -> Role | None:
         if not value:
@@ -430,6 +467,9 @@ class _Attempt:
         for row in self.rows:
             if row.manager is not None and row.line in self.person_of_line:
                 self._in_savepoint(session, row, self._link_manager, self.unresolved)
+        for row in self.rows:
+            if row.observers is not None and row.line in self.person_of_line:
+                self._in_savepoint(session, row, self._replace_observers, self.unresolved)
         if self.unresolved:
             return  # rolled back and tried again without them
         for row in self.rows:
@@ -589,6 +629,59 @@ class _Attempt:
                 )
             )
             self.changed.add(self.line_of_person.get(manager.id, row.line))
+
+    def _replace_observers(self, session: Session, row: RosterRow) -> None:
+        """Make the person's peer observers the ones the row names (none for ``-``)."""
+        person = session.get(Person, self.person_of_line[row.line])
+        assert person is not None and row.observers is not None  # written in pass 1
+        wanted: set[int] = set()
+        for named in row.observers:
+            observer = self._find_named(session, named, "observer")
+            if observer.id == person.id:
+                raise _RowProblem(f"observer {named.written!r} is the person themselves")
+            wanted.add(observer.id)
+        current = {
+            link.observer_id: link
+            for link in session.scalars(select(Observer).where(Observer.subject_id == person.id))
+        }
+        if set(current) == wanted:
+            return
+        for observer_id, link in current.items():
+            if observer_id not in wanted:
+                session.delete(link)
+        for observer_id in sorted(wanted - set(current)):
+            session.add(Observer(subject_id=person.id, observer_id=observer_id, added_at=self.now))
+        self.changed.add(row.line)
+
+    def _find_named(self, session: Session, named: Named, what: str) -> Person:
+        """The stored person a cell names; a row problem when none or several match."""
+        query = select(Person)
+        if named.key is not None:
+            platform, user_id = named.key
+            query = query.where(Person.platform == platform, Person.platform_user_id == user_id)
+        else:
+            query = query.where(func.lower(Person.email) == named.email)
+        matches = session.scalars(query.order_by(Person.id)).all()
+        if len(matches) > 1:
+            who = ", ".join(f"{p.platform}:{p.platform_user_id}" for p in matches)
+            raise _RowProblem(
+                f"{what} {named.written!r} is ambiguous: {len(matches)} people have that email "
+                f"({who}); use platform:user_id"
+            )
+        if matches:
+            return matches[0]
+        if named.key is not None:
+            line = self.roster.line_of_key.get(named.key)
+            lines = [line] if line is not None else []
+        else:
+            lines = self.roster.lines_of_email.get(named.email or "", [])
+        lines = [line for line in lines if line not in self.person_of_line]
+        if len(lines) == 1:
+            raise _RowProblem(f"{what} {named.written!r} is on line {lines[0]}, which was rejected")
+        if lines:
+            where = ", ".join(str(line) for line in lines)
+            raise _RowProblem(f"{what} {named.written!r} is on lines {where}, which were rejected")
+        raise _RowProblem(f"{what} {named.written!r} not found in the store or in this file")
 
     # Pass 3
 

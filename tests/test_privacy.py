@@ -44,12 +44,14 @@ from bot.store.db import Database
 from bot.store.models import (
     AccessRequest,
     AccessStatus,
+    ApplicationReport,
     AskedQuestion,
     Attempt,
     ConversationTurn,
     Delivery,
     DeliveryKind,
     DeliveryStatus,
+    Observer,
     Person,
     ProcessedEvent,
     ReviewState,
@@ -195,6 +197,8 @@ async def test_export_then_forget_leaves_no_trace(database: Database, course: Co
             "questions": 1,
             "conversation_turns": 1,
             "survey_responses": 0,
+            "application_reports": 0,
+            "observers": 0,
             "managed_teams": 0,
             "direct_reports": 0,
         }
@@ -669,3 +673,119 @@ def test_survey_responses_are_exported_forgotten_and_expire(database: Database) 
         assert erased is not None and erased.survey_responses == 1
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(SurveyResponse)) == 0
+
+
+def _level_two(db: Database) -> dict[str, int]:
+    """Ann's check-in (with an example), her manager Mia's and her peer Pat's observations
+    of her, and Pat's observation of Cat; Pat is named as Ann's and Cat's observer."""
+    when = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+    ids: dict[str, int] = {}
+    with db.session() as session:
+        for name in ("ann", "mia", "pat", "cat"):
+            person = Person(
+                platform="console",
+                platform_user_id=name,
+                display_name=name.title(),
+                language="en",
+                timezone="Asia/Shanghai",
+                enrolled_at=when,
+                created_at=when,
+                updated_at=when,
+            )
+            session.add(person)
+            session.flush()
+            ids[name] = person.id
+        session.get(Person, ids["ann"]).manager_id = ids["mia"]  # type: ignore[union-attr]
+        for subject in ("ann", "cat"):
+            session.add(Observer(subject_id=ids[subject], observer_id=ids["pat"], added_at=when))
+
+        def push(person: str, kind: DeliveryKind, slot: str) -> int:
+            delivery = Delivery(
+                person_id=ids[person],
+                kind=kind,
+                slot=slot,
+                local_date=when.date(),
+                item_id="fl-01",
+                status=DeliveryStatus.ANSWERED,
+                claimed_at=when,
+            )
+            session.add(delivery)
+            session.flush()
+            return delivery.id
+
+        for subject, observer, source, answer, example, kind in (
+            ("ann", None, "self", "once", "I used it", DeliveryKind.CHECKIN),
+            ("ann", "mia", "manager", "seen", None, DeliveryKind.OBSERVATION),
+            ("ann", "pat", "peer", "unsure", "hard to tell", DeliveryKind.OBSERVATION),
+            ("cat", "pat", "peer", "not_seen", None, DeliveryKind.OBSERVATION),
+        ):
+            who = observer or subject
+            session.add(
+                ApplicationReport(
+                    subject_id=ids[subject],
+                    observer_id=ids[observer] if observer else None,
+                    source=source,
+                    delivery_id=push(who, kind, f"x:{subject}:{who}"),
+                    lesson_id="fl-01",
+                    track_id="frontline",
+                    answer=answer,
+                    applied=None,
+                    answered_at=when,
+                    example=example,
+                )
+            )
+    return ids
+
+
+def _application_rows(db: Database) -> list[tuple[int, int]]:
+    """(subject, observer) of each answer; observer 0 for the learner's own check-in."""
+    with db.session() as session:
+        return sorted(
+            (subject, observer or 0)
+            for subject, observer in session.execute(
+                select(ApplicationReport.subject_id, ApplicationReport.observer_id)
+            ).all()
+        )
+
+
+def test_level_two_is_exported_and_erased_as_subject_and_as_observer(database: Database) -> None:
+    ids = _level_two(database)
+    with database.session() as session:
+        ann = session.get(Person, ids["ann"])
+        pat = session.get(Person, ids["pat"])
+        assert ann is not None and pat is not None
+        mine = export_person(session, ann, now=MONDAY_0900)
+        given = export_person(session, pat, now=MONDAY_0900)
+    json.dumps(mine)
+    about = mine["application_reports"]
+    assert [(row["source"], row["answer"], row["example"]) for row in about] == [
+        ("self", "once", "I used it"),
+        ("manager", "seen", None),
+        ("peer", "unsure", "hard to tell"),
+    ]
+    assert all("observer_id" not in row for row in about)  # who observed stays out
+    assert (mine["observed_by_peers"], mine["observes_peers"]) == (1, 0)
+    assert [row["answer"] for row in given["observations_given"]] == ["unsure", "not_seen"]
+    assert all("subject_id" not in row for row in given["observations_given"])
+    assert (given["observed_by_peers"], given["observes_peers"]) == (0, 2)
+
+    with database.session() as session:
+        preview = erasure_preview(session, ids["pat"])
+        assert (preview.application_reports, preview.observers) == (2, 2)
+        erased = erase_person(session, ids["pat"])
+    assert erased is not None and erased.application_reports == 2 and erased.observers == 2
+    assert _application_rows(database) == [(ids["ann"], 0), (ids["ann"], ids["mia"])]
+    with database.session() as session:
+        erased = erase_person(session, ids["ann"])
+        assert erased is not None and erased.application_reports == 2
+        assert session.scalars(select(Observer)).all() == []
+    assert _application_rows(database) == []
+
+
+def test_retention_removes_old_application_answers(database: Database) -> None:
+    _level_two(database)
+    with database.session() as session:
+        purge = purge_expired(session, now=datetime(2027, 12, 1, tzinfo=UTC), days=365)
+        assert purge is not None and purge.application_reports == 4
+        assert "4 application answers" in purge.summary()
+    assert _application_rows(database) == []

@@ -14,6 +14,7 @@ from bot.clock import FakeClock
 from bot.library import check_course
 from bot.roster import RosterError, RosterReport, import_roster, read_roster
 from bot.store import Database, Person, PersonStatus, Role, Team, TeamManager
+from bot.store.models import Observer
 from quizzes.content import Course
 from tests.conftest import REPO, SAMPLE_CONTENT
 
@@ -435,7 +436,7 @@ def test_without_a_course_a_track_cannot_be_checked(
         (
             "platform,user_id,name,nickname,dept\n",
             "roster.csv:1: unknown column(s) 'nickname', 'dept' (known: platform, user_id, name, "
-            "email, language, timezone, track, team, parent_team, manager, role, quiz_time)",
+            "email, language, timezone, track, team, parent_team, manager, role, quiz_time, observers)",
         ),
         ("platform,name\n", "roster.csv:1: missing required column(s) 'user_id'"),
         (
@@ -672,3 +673,54 @@ def test_an_import_that_closes_the_bot_to_people_it_does_not_list_says_so(
     )
     assert opened.returncode == 0, opened.stderr
     assert "warning" not in opened.stderr
+
+
+def observers(database: Database) -> dict[str, set[str]]:
+    """Each observed person's observers, by ``platform:user_id``."""
+    with database.session() as session:
+        found: dict[str, set[str]] = {}
+        for link in session.scalars(select(Observer)).all():
+            subject = session.get(Person, link.subject_id)
+            observer = session.get(Person, link.observer_id)
+            assert subject is not None and observer is not None
+            found.setdefault(f"{subject.platform}:{subject.platform_user_id}", set()).add(
+                f"{observer.platform}:{observer.platform_user_id}"
+            )
+        return found
+
+
+def test_the_observers_column_replaces_clears_and_reports_by_line(
+    database: Database, tmp_path: Path, clock: FakeClock, course: Course
+) -> None:
+    header = "platform,user_id,name,email,observers"
+    first = write(
+        tmp_path,
+        f"""{header}
+slack,U1,Ann,ann@example.com,slack:U2; ben@example.com
+slack,U2,Ben,ben@example.com,
+slack,U3,Cat,,ann@example.com
+slack,U4,Dov,,slack:U4
+slack,U5,Eve,,not-a-person
+slack,U6,Fay,,slack:NOBODY
+""",
+    )
+    report = run(database, first, clock, course)
+    assert report.problems == [
+        (5, "observer 'slack:U4' is the person themselves"),
+        (6, "invalid observer 'not-a-person' (expected platform:user_id or an email)"),
+        (7, "observer 'slack:NOBODY' not found in the store or in this file"),
+    ]
+    assert observers(database) == {"slack:U1": {"slack:U2"}, "slack:U3": {"slack:U1"}}
+    assert counts(run(database, first, clock, course)) == (0, 0, 3, 3)  # idempotent
+
+    second = write(
+        tmp_path,
+        f"""{header}
+slack,U1,Ann,,slack:U3
+slack,U3,Cat,,-
+slack,U2,Ben,,
+""",
+        name="second.csv",
+    )
+    assert counts(run(database, second, clock, course)) == (0, 2, 1, 0)
+    assert observers(database) == {"slack:U1": {"slack:U3"}}

@@ -29,6 +29,10 @@ def _what_goes(erasure: Erasure, language: str) -> str:
     )
     if erasure.survey_responses:
         text += "\n" + t(language, "forget_confirm_surveys", surveys=erasure.survey_responses)
+    if erasure.application_reports:
+        text += "\n" + t(
+            language, "forget_confirm_application", answers=erasure.application_reports
+        )
     if erasure.managed_teams:
         text += "\n" + t(language, "forget_confirm_manager", teams=erasure.managed_teams)
     return text + "\n" + t(language, "forget_confirm_final")

@@ -65,6 +65,7 @@ MESSAGES: dict[str, str] = {
         "only an anonymous count stays in the trainers' statistics"
     ),
     "forget_confirm_surveys": "- your ratings of lessons ({surveys}) and the comments you added",
+    "forget_confirm_application": "- answers about applying lessons at work ({answers}): your check-ins, what observers said about you and what you said as an observer, with the examples",
     "forget_confirm_manager": "- your place as manager of {teams} team(s): the weekly summary stops",
     "forget_confirm_final": (
         "This cannot be undone. If you write to me again, you start afresh as a new person."

@@ -57,6 +57,7 @@ MESSAGES: dict[str, str] = {
         "- 你提过的问题（{questions} 个）和我的回答：文字全部删除，培训统计中只保留匿名的数量"
     ),
     "forget_confirm_surveys": "- 你对课程的评分（{surveys} 次）和补充的意见",
+    "forget_confirm_application": "- 学以致用的回答（{answers} 条）：你的回访回答、观察人对你的观察、你作为观察人给出的观察，以及补充的例子",
     "forget_confirm_manager": "- 你作为 {teams} 个团队经理的身份：每周汇总将不再发给你",
     "forget_confirm_final": "此操作无法撤销。如果你之后再给我发消息，将作为新用户重新开始。",
     "forget_yes": "是的，删除",

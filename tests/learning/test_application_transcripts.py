@@ -178,6 +178,10 @@ async def test_a_checkin_14_days_after_a_lesson_answered_once_with_an_example(
     (checkin,) = checkins(bot)
     assert checkin.status is DeliveryStatus.ANSWERED
     assert checkin.local_date.isoformat() == "2026-12-01"
+    (summary,) = await alice.say("/forget")
+    assert "answers about applying lessons at work (1)" in summary
+    await alice.press("Yes, erase")
+    assert reports(bot) == []
 
 
 async def test_one_checkin_a_day_oldest_first_and_none_for_old_lessons(

@@ -110,3 +110,13 @@ async def test_observations_off(database: Database) -> None:
     outbound = MemoryOutbound()
     await dispatcher(database, outbound, months=0).tick()
     assert claimed(database) == []
+
+
+def test_the_longest_button_fits_telegrams_64_bytes() -> None:
+    from bot.digits import MAX_DIGITS
+    from bot.payloads import OBSERVATION_ANSWERS, ObservationAnswer, decode
+
+    for answer in OBSERVATION_ANSWERS:  # the largest delivery id a payload can carry
+        payload = ObservationAnswer(10**MAX_DIGITS - 1, 4, answer)
+        assert len(payload.encode().encode()) <= 64
+        assert decode(payload.encode()) == payload
