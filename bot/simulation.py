@@ -10,6 +10,13 @@ FSRS's forgetting curve from the moment a lesson or answer was last learned; a r
 answer strengthens the memory, a wrong answer or a lucky guess re-teaches it through the
 explanation. Who does not recall guesses uniformly among the options.
 
+They also answer the evaluation flows through the real handlers (their answers are
+decided in :mod:`bot.simulation_feedback`): they rate some lessons when the survey asks,
+sometimes with a comment replied to the rated message; they answer application
+check-ins; and each team's simulated manager answers the observation checklists about
+them. The result holds what they answered, as the simulation counted it, beside what the
+store's report code counts, so the two can be compared.
+
 At the end the learners' true recall of every question they were ever quizzed on is
 measured, for our FSRS scheduling and for a fixed-rotation baseline that replays the same
 learners (same seed), at the same push times, cycling through the questions of the
