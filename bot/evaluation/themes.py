@@ -163,11 +163,9 @@ def plain(reply: str) -> str:
 
 
 def _chat_model(source: Settings | Any) -> Any:
-    """The chat model: given, or the one the settings name; ``None`` without one."""
+    """The chat model: given, or the one the settings name; ``None`` when it cannot be made."""
     if not isinstance(source, Settings):
         return source
-    if not source.llm:
-        return None
     from bot.qa import chat_model_from_spec
 
     try:
@@ -239,8 +237,7 @@ def theme_summaries(
         lesson id -> "🤖 Model-written summary of N texts: …", for the lessons with at
         least :data:`MIN_TEXTS` texts that the model summarised; empty without a model.
     """
-    llm = _chat_model(source) if source is not None else None
-    if llm is None:
+    if source is None or (isinstance(source, Settings) and not source.llm):
         return {}
     chosen = sorted(
         (
@@ -253,6 +250,9 @@ def theme_summaries(
         key=lambda item: (-len(item[1]), item[0]),
     )[:MAX_LESSONS]
     if not chosen:
+        return {}  # nothing to summarise: no model is made (nor its errors logged)
+    llm = _chat_model(source)
+    if llm is None:
         return {}
     from langchain_core.messages import HumanMessage, SystemMessage
 
