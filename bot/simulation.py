@@ -10,6 +10,13 @@ FSRS's forgetting curve from the moment a lesson or answer was last learned; a r
 answer strengthens the memory, a wrong answer or a lucky guess re-teaches it through the
 explanation. Who does not recall guesses uniformly among the options.
 
+They also answer the evaluation flows through the real handlers (their answers are
+decided in :mod:`bot.simulation_feedback`): they rate some lessons when the survey asks,
+sometimes with a comment replied to the rated message; they answer application
+check-ins; and each team's simulated manager answers the observation checklists about
+them. The result holds what they answered, as the simulation counted it, beside what the
+store's report code counts, so the two can be compared.
+
 At the end the learners' true recall of every question they were ever quizzed on is
 measured, for our FSRS scheduling and for a fixed-rotation baseline that replays the same
 learners (same seed), at the same push times, cycling through the questions of the
@@ -34,25 +41,42 @@ from sqlalchemy import func, select
 
 from bot.admission import admitted_people
 from bot.app import TrainBot
+from bot.application import application_cells, totals
 from bot.clock import FakeClock
 from bot.dispatcher import Dispatcher
 from bot.errors import TrainbotError
-from bot.events import ButtonPress, Command, Conversation, Person
+from bot.events import ButtonPress, Command, Conversation, Person, Reply, Text
 from bot.i18n import t
 from bot.library import CourseLibrary
+from bot.payloads import CheckinAnswer, ObservationAnswer, SurveyRating, decode
 from bot.ratelimit import RateLimiter
 from bot.reports.metrics import PersonWeek, build_summary
 from bot.reports.render import percent
 from bot.settings import Settings
+from bot.simulation_feedback import (
+    FeedbackTally,
+    Voice,
+    applies_lesson,
+    checkin_reply,
+    make_voice,
+    observation_reply,
+)
+from bot.simulation_feedback import comment as feedback_comment
+from bot.simulation_feedback import example as feedback_example
+from bot.simulation_feedback import rating as feedback_rating
 from bot.store.db import Database
-from bot.store.models import Attempt, Delivery, DeliveryKind, DeliveryStatus, Team
+from bot.store.models import Attempt, Delivery, DeliveryKind, DeliveryStatus, Role, Team
 from bot.store.models import Person as StoredPerson
+from bot.weeks import iso_week_window
 from quizzes.content import Course, Question, QuestionType
 
 PLATFORM = "sim"
 ZONES = ("Asia/Shanghai", "Asia/Shanghai", "Asia/Singapore", "Europe/London", "America/New_York")
 STEP = timedelta(minutes=15)
 
+
+OBSERVER_ANSWERS = 0.85
+"""The chance that a manager answers an observation checklist (each row of it)."""
 
 HABITS = ("diligent", "steady", "lapsing")
 """How regularly a simulated learner shows up, in the order the summary lists them."""
@@ -117,6 +141,9 @@ class Learner:
     stability: dict[str, float] = field(default_factory=dict)  # question -> days
     last_seen: dict[str, datetime] = field(default_factory=dict)
     lessons_read: dict[str, datetime] = field(default_factory=dict)  # lesson -> when
+    voice: Voice = field(default_factory=lambda: make_voice("steady", random.Random(0)))
+    """How they rate, comment and apply lessons (bot.simulation_feedback)."""
+    applied: dict[str, bool] = field(default_factory=dict)  # lesson -> applied it at work
 
     def around(self, moment: datetime, first_day: date) -> bool:
         """Whether the learner is around on ``moment``'s day (their own calendar)."""
@@ -137,6 +164,12 @@ class Learner:
             odds *= 0.85  # every part of the answer must be right
         draw = random.Random(f"{self.seed}:{self.user_id}:{question.id}").random()
         return draw < odds
+
+    def understanding(self, questions: Sequence[Question]) -> float:
+        """The share of a lesson's questions the lesson got across (0..1; 0.5 without any)."""
+        if not questions:
+            return 0.5
+        return sum(self.understood(question) for question in questions) / len(questions)
 
     def recall(self, question: Question, now: datetime) -> float:
         """Probability of recalling the answer now (without guessing)."""
@@ -211,6 +244,11 @@ def make_learners(count: int, seed: int, tracks: list[str], days: int) -> list[L
                 seed=seed,
             )
         )
+    # A stream of its own, so adding the evaluation flows left each seed's learners, and
+    # everything they learn, as they were.
+    voices = random.Random(f"{seed}:voices")
+    for learner in learners:
+        learner.voice = make_voice(learner.habit, voices)
     return learners
 
 
@@ -240,6 +278,9 @@ class WeekFigures:
     correct: int
     accuracy: float | None
     follow_up: int
+    ratings: int  # survey ratings given in the week (the report's satisfaction figure)
+    mean_rating: float | None  # their mean, None without ratings
+    application: dict[str, int]  # level 2 at the week's end: trained, reported, applying
     teams: list[GroupRow]
     tracks: list[GroupRow]
     habits: list[GroupRow]
@@ -269,6 +310,7 @@ class SimulationResult:
     habits: dict[str, int]
     weeks: dict[str, dict[str, int]]
     report: dict[str, WeekFigures]
+    feedback: dict[str, Any] = field(default_factory=dict)  # what the people answered
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready."""
@@ -287,6 +329,40 @@ class _Outbox:
     async def send(self, conversation: Conversation, reply: Any) -> str | None:
         self.sent.append((conversation.chat_id, self.clock.now(), reply))
         return f"{conversation.chat_id}:{len(self.sent)}"
+
+
+@dataclass
+class _Feedback:
+    """The evaluation flows' side of a run: its random draws, and the tally."""
+
+    seed: int
+    zone: ZoneInfo  # the organisation's: it draws the weeks, as the weekly report does
+    learners: dict[str, Learner] = field(default_factory=dict)  # by simulated user id
+    tally: FeedbackTally = field(default_factory=FeedbackTally)
+    replies: int = 0
+
+    def rng(self, *event: object) -> random.Random:
+        """A random stream for one event (a survey, a check-in, a checklist row …).
+
+        Seeded by the event, not drawn in turn from one stream: checklists are rendered
+        in worker threads, so the order in which messages reach the outbox varies from
+        run to run, and one shared stream would give the same seed different answers.
+        """
+        return random.Random(":".join(str(part) for part in (self.seed, *event)))
+
+    def ref(self, chat_id: str) -> str:
+        """A platform reference for a message the bot sent in reply to a press.
+
+        The outbox gives pushed messages theirs; a handler's reply is "sent" by the
+        simulation, which names it here, so a learner can reply to it (a comment).
+        """
+        self.replies += 1
+        return f"{chat_id}:reply{self.replies}"
+
+    def week(self, moment: datetime) -> str:
+        """The ISO week of ``moment`` in the organisation's zone."""
+        iso = moment.astimezone(self.zone).isocalendar()
+        return f"{iso.year}-W{iso.week:02d}"
 
 
 class SimulationError(TrainbotError):
@@ -352,38 +428,70 @@ async def simulate(
     first_day = start.astimezone(zone).date()
     rng = random.Random(seed + 1)
     by_id = {learner.user_id: learner for learner in people}
+    feedback = _Feedback(seed, zone, by_id)
     for learner in people:
         await _enrol(bot, learner, course)
-    _assign_teams(db, people, clock.now())
+    managers = {team: f"{PLATFORM}lead{index + 1}" for index, team in enumerate(_teams(people))}
+    for manager in managers.values():
+        await bot.handle(Command(_who(manager), Conversation(PLATFORM, manager), "start"))
+    subjects = _assign_teams(db, people, managers, clock.now(), settings.timezone)
 
-    pending: list[tuple[datetime, str, Any]] = []  # (when, user, reply) answers to give
+    # (when, user, reply, the reply's message ref) answers to give
+    pending: list[tuple[datetime, str, Any, str]] = []
     seen_messages = 0
     quiz_pushes: dict[str, list[datetime]] = defaultdict(list)
     while clock.now() < end:
         await dispatcher.tick()
-        for chat_id, moment, reply in outbox.sent[seen_messages:]:
-            learner = by_id[chat_id]
+        for number, (chat_id, moment, reply) in enumerate(
+            outbox.sent[seen_messages:], start=seen_messages + 1
+        ):
+            ref = f"{chat_id}:{number}"  # what the outbox returned for it
             payloads = [button.payload for row in reply.buttons for button in row]
-            if any(payload.startswith("qa:") or payload.startswith("qt:") for payload in payloads):
+            if chat_id not in by_id:  # a manager: an observation checklist
+                if any(payload.startswith("ob:") for payload in payloads):
+                    feedback.tally.observations_sent += 1
+                    draw = feedback.rng("checklist", payloads[0].split(":")[1])
+                    if draw.random() < OBSERVER_ANSWERS:
+                        delay = timedelta(hours=draw.choice((1, 3, 6, 24)))
+                        pending.append((moment + delay, chat_id, reply, ref))
+                continue
+            learner = by_id[chat_id]
+            if payloads and payloads[0].startswith("ci:"):
+                feedback.tally.checkins_sent += 1
+                draw = feedback.rng("checkin", payloads[0].split(":")[1])
+                if learner.around(moment, first_day) and draw.random() < learner.engagement:
+                    delay = timedelta(minutes=draw.choice((5, 30, 120, 300)))
+                    pending.append((moment + delay, chat_id, reply, ref))
+            elif any(
+                payload.startswith("qa:") or payload.startswith("qt:") for payload in payloads
+            ):
                 quiz_pushes[chat_id].append(moment)
                 if learner.around(moment, first_day) and rng.random() < learner.engagement:
                     delay = timedelta(minutes=rng.choice((5, 20, 45, 90, 180, 300)))
-                    pending.append((moment + delay, chat_id, reply))
+                    pending.append((moment + delay, chat_id, reply, ref))
             elif (
                 payloads
                 and payloads[0].startswith("lg:")
                 and learner.around(moment, first_day)
                 and rng.random() < learner.reads_lessons
             ):
-                pending.append((moment + timedelta(minutes=10), chat_id, reply))
+                pending.append((moment + timedelta(minutes=10), chat_id, reply, ref))
         seen_messages = len(outbox.sent)
         due = [item for item in pending if item[0] <= clock.now()]
         pending = [item for item in pending if item[0] > clock.now()]
-        for _, chat_id, reply in due:
-            await _respond(bot, by_id[chat_id], reply, clock.now(), course, rng)
+        for _, chat_id, reply, ref in due:
+            first = reply.buttons[0][0].payload if reply.buttons and reply.buttons[0] else ""
+            if first.startswith("ob:"):
+                await _observe(bot, chat_id, reply, ref, clock.now(), course, subjects, feedback)
+            elif first.startswith("ci:"):
+                await _check_in(bot, by_id[chat_id], reply, ref, clock.now(), course, feedback)
+            else:
+                await _respond(bot, by_id[chat_id], reply, clock.now(), course, rng, feedback)
         clock.advance(STEP)
 
     result = _summarise(db, course, sim_settings, people, outbox, start, end, days, seed)
+    trained = {(learner.user_id, lesson) for learner in people for lesson in learner.lessons_read}
+    result.feedback = _feedback_figures(feedback.tally, trained)
     result.recall_fsrs = _mean_recall(people, end)
     baseline_people = make_learners(learners, seed, tracks, days)
     for twin, learner in zip(baseline_people, people, strict=True):
@@ -397,37 +505,76 @@ async def simulate(
     return result
 
 
+def _who(user_id: str) -> Person:
+    return Person(PLATFORM, user_id, user_id, "zh-CN", None)
+
+
+def _teams(people: list[Learner]) -> list[str]:
+    return sorted({learner.team for learner in people})
+
+
 async def _enrol(bot: TrainBot, learner: Learner, course: Any) -> None:
-    who = Person(PLATFORM, learner.user_id, learner.user_id, "zh-CN", None)
+    who = _who(learner.user_id)
     conversation = Conversation(PLATFORM, learner.user_id)
     await bot.handle(Command(who, conversation, "start"))
     await bot.handle(ButtonPress(who, conversation, f"en:track:{learner.track}"))
     await bot.handle(ButtonPress(who, conversation, f"en:tz:{learner.zone}"))
 
 
-def _assign_teams(db: Database, people: list[Learner], now: datetime) -> None:
+def _assign_teams(
+    db: Database, people: list[Learner], managers: dict[str, str], now: datetime, zone: str
+) -> dict[int, str]:
+    """Put the learners in their teams under their team's manager, as a roster would.
+
+    Each manager is a stored person with the manager role and no track (so no weekly
+    report counts them as a learner), who gets the observation checklists about their
+    team (``people.manager_id``).
+
+    Returns:
+        The learners' stored ids -> their simulated user ids.
+    """
+    subjects: dict[int, str] = {}
     with db.session() as session:
+
+        def stored(user_id: str) -> StoredPerson:
+            return session.scalars(
+                select(StoredPerson).where(
+                    StoredPerson.platform == PLATFORM, StoredPerson.platform_user_id == user_id
+                )
+            ).one()
+
         teams: dict[str, Team] = {}
-        for name in sorted({learner.team for learner in people}):
+        leads: dict[str, StoredPerson] = {}
+        for name in _teams(people):
             team = session.scalars(select(Team).where(Team.name == name)).one_or_none()
             if team is None:
                 team = Team(name=name, created_at=now)
                 session.add(team)
                 session.flush()
             teams[name] = team
+            lead = stored(managers[name])
+            lead.role = Role.MANAGER
+            lead.timezone = zone
+            lead.enrollment_step = None  # a manager chooses no track
+            lead.updated_at = now
+            leads[name] = lead
         for learner in people:
-            person = session.scalars(
-                select(StoredPerson).where(
-                    StoredPerson.platform == PLATFORM,
-                    StoredPerson.platform_user_id == learner.user_id,
-                )
-            ).one()
+            person = stored(learner.user_id)
             person.team_id = teams[learner.team].id
+            person.manager_id = leads[learner.team].id
             person.updated_at = now  # dates the team change in the membership history
+            subjects[person.id] = learner.user_id
+    return subjects
 
 
 async def _respond(
-    bot: TrainBot, learner: Learner, reply: Any, now: datetime, course: Any, rng: random.Random
+    bot: TrainBot,
+    learner: Learner,
+    reply: Any,
+    now: datetime,
+    course: Any,
+    rng: random.Random,
+    feedback: _Feedback,
 ) -> None:
     """Answer a pushed lesson or quiz the way a person would, through the real handler."""
     who = Person(PLATFORM, learner.user_id, learner.user_id, "zh-CN", None)
@@ -446,7 +593,8 @@ async def _respond(
         language = delivery.language or "zh"
     if payloads[0].startswith("lg:"):
         learner.lessons_read.setdefault(item_id, now)
-        await bot.handle(ButtonPress(who, conversation, payloads[0]))
+        for answer in await bot.handle(ButtonPress(who, conversation, payloads[0])):
+            await _rate(bot, learner, answer, now, course, item_id, language, feedback)
         return
     question = course.question(item_id, language)
     if question is None:  # taken out of the bank since it was sent
@@ -460,6 +608,150 @@ async def _respond(
     else:
         await bot.handle(ButtonPress(who, conversation, f"qa:{delivery_id}:{chosen[0]}"))
     learner.learn(question.id, recalled, now)
+
+
+def _applied(
+    learner: Learner, lesson_id: str, now: datetime, course: Any, feedback: _Feedback
+) -> bool:
+    """Whether the learner applied the lesson at work: decided once, the first time asked.
+
+    The chance grows with their recall of the lesson's questions at that moment (one
+    cannot apply what one has forgotten) and with how readily they apply what they learn.
+    """
+    if lesson_id not in learner.applied:
+        questions = [
+            question
+            for question_id in course.question_ids(lesson_id)
+            if (question := course.question(question_id, "zh")) is not None
+        ]
+        recall = (
+            sum(learner.recall(question, now) for question in questions) / len(questions)
+            if questions
+            else 0.5
+        )
+        draw = feedback.rng("applies", learner.user_id, lesson_id)
+        learner.applied[lesson_id] = applies_lesson(learner.voice, recall, draw)
+    return learner.applied[lesson_id]
+
+
+async def _check_in(
+    bot: TrainBot,
+    learner: Learner,
+    reply: Reply,
+    ref: str,
+    now: datetime,
+    course: Any,
+    feedback: _Feedback,
+) -> None:
+    """Answer an application check-in honestly, and perhaps reply with an example."""
+    payload = decode(reply.buttons[0][0].payload)
+    if not isinstance(payload, CheckinAnswer):
+        return
+    with bot.ctx.db.session() as session:
+        delivery = session.get(Delivery, payload.delivery_id)
+        lesson_id = delivery.item_id if delivery is not None else None
+    if lesson_id is None:
+        return
+    draw = feedback.rng("checkin answer", payload.delivery_id)
+    answer = checkin_reply(learner.voice, _applied(learner, lesson_id, now, course, feedback), draw)
+    who, conversation = _who(learner.user_id), Conversation(PLATFORM, learner.user_id)
+    tapped = CheckinAnswer(payload.delivery_id, answer.value).encode()
+    await bot.handle(ButtonPress(who, conversation, tapped, message_ref=ref))
+    feedback.tally.answered(learner.user_id, lesson_id, answer)
+    text = feedback_example(learner.voice, answer, draw)
+    if text is not None:
+        await bot.handle(Text(who, conversation, text, reply_to=ref))
+        feedback.tally.examples += 1
+
+
+async def _observe(
+    bot: TrainBot,
+    manager: str,
+    reply: Reply,
+    ref: str,
+    now: datetime,
+    course: Any,
+    subjects: dict[int, str],
+    feedback: _Feedback,
+) -> None:
+    """A manager answers every row of an observation checklist about one of their team.
+
+    What they answer follows whether the person applied the lesson, with noise: a
+    manager sees part of a person's work only.
+    """
+    rows = sorted(
+        {
+            payload.index: payload
+            for row in reply.buttons
+            for button in row
+            if isinstance(payload := decode(button.payload), ObservationAnswer)
+        }.items()
+    )
+    if not rows:
+        return
+    with bot.ctx.db.session() as session:
+        delivery = session.get(Delivery, rows[0][1].delivery_id)
+        checklist = dict(delivery.selection or {}) if delivery is not None else {}
+    lessons = checklist.get("lessons") or []
+    learner = feedback.learners.get(subjects.get(int(checklist.get("subject") or 0), ""))
+    if learner is None:
+        return
+    who, conversation = _who(manager), Conversation(PLATFORM, manager)
+    for index, payload in rows:
+        if index >= len(lessons):
+            continue
+        lesson_id = str(lessons[index])
+        answer = observation_reply(
+            _applied(learner, lesson_id, now, course, feedback),
+            feedback.rng("observation", payload.delivery_id, index),
+        )
+        tapped = ObservationAnswer(payload.delivery_id, index, answer.value).encode()
+        await bot.handle(ButtonPress(who, conversation, tapped, message_ref=ref))
+        feedback.tally.answered(learner.user_id, lesson_id, answer)
+
+
+async def _rate(
+    bot: TrainBot,
+    learner: Learner,
+    reply: Reply,
+    now: datetime,
+    course: Any,
+    lesson_id: str,
+    language: str,
+    feedback: _Feedback,
+) -> None:
+    """Rate the lesson if ``reply`` is a survey prompt and the learner cares to, and
+    perhaps comment by replying to the rated message, through the real handlers."""
+    surveys = [
+        decoded
+        for row in reply.buttons
+        for button in row
+        if isinstance(decoded := decode(button.payload), SurveyRating)
+    ]
+    if not surveys:
+        return
+    tally, voice = feedback.tally, learner.voice
+    tally.asked += 1
+    draw = feedback.rng("survey", surveys[0].survey_id)
+    if draw.random() >= voice.rates:
+        return  # most people leave some surveys unrated
+    questions = [
+        question
+        for question_id in course.question_ids(lesson_id)
+        if (question := course.question(question_id, language)) is not None
+    ]
+    given = feedback_rating(voice, learner.understanding(questions), draw)
+    who = Person(PLATFORM, learner.user_id, learner.user_id, "zh-CN", None)
+    conversation = Conversation(PLATFORM, learner.user_id)
+    ref = feedback.ref(learner.user_id)
+    rated = SurveyRating(surveys[0].survey_id, given).encode()
+    await bot.handle(ButtonPress(who, conversation, rated, message_ref=ref))
+    tally.rate(feedback.week(now), given)
+    written = feedback_comment(voice, given, draw)
+    if written is not None:
+        tone, text = written
+        await bot.handle(Text(who, conversation, text, reply_to=ref))
+        tally.comments[tone] += 1
 
 
 def _mean_recall(people: list[Learner], end: datetime) -> float:
@@ -520,8 +812,12 @@ def _summarise(
     days: int,
     seed: int,
 ) -> SimulationResult:
-    zones = {learner.user_id: ZoneInfo(learner.zone) for learner in people}
-    tracks = {learner.user_id: learner.track for learner in people}
+    org_zone = ZoneInfo(settings.timezone)
+    # Managers (observation checklists) are in the organisation's zone and on no track.
+    zones: dict[str, ZoneInfo] = defaultdict(lambda: org_zone)
+    zones.update({learner.user_id: ZoneInfo(learner.zone) for learner in people})
+    tracks: dict[str, str | None] = defaultdict(lambda: None)
+    tracks.update({learner.user_id: learner.track for learner in people})
     quiet = settings.quiet
     quiet_pushes = blackout_pushes = 0
     per_delivery: Counter[str] = Counter()
@@ -532,13 +828,12 @@ def _summarise(
         if course.calendar.blackout_on(local.date(), tracks[chat_id]) is not None:
             blackout_pushes += 1
         payloads = [button.payload for row in reply.buttons for button in row]
-        if payloads and payloads[0].split(":")[0] in ("qa", "qt", "lg"):
+        if payloads and payloads[0].split(":")[0] in ("qa", "qt", "lg", "ci", "ob"):
             per_delivery[payloads[0].split(":")[1]] += 1
     duplicates = sum(count - 1 for count in per_delivery.values() if count > 1)
     weeks: dict[str, dict[str, int]] = defaultdict(
         lambda: {"quizzes": 0, "answered": 0, "correct": 0, "lessons": 0}
     )
-    org_zone = ZoneInfo(settings.timezone)
     with db.session() as session:
         rows = session.execute(
             select(Delivery.kind, Delivery.status, Delivery.sent_at).where(
@@ -613,6 +908,7 @@ def _week_figures(
     people = summary.people or []
     following = {item.person_id for item in summary.follow_up}
     total = summary.total.this_week
+    rated = summary.satisfaction.total.this_week if summary.satisfaction is not None else None
 
     def rows(
         key: Callable[[PersonWeek], str], order: Sequence[str] | None = None
@@ -632,10 +928,48 @@ def _week_figures(
         correct=total.correct,
         accuracy=_fraction(total.correct, total.attempts),
         follow_up=len(summary.follow_up),
+        application=_application_at(
+            db, settings, min(iso_week_window(week, settings.timezone)[1], end)
+        ),
+        ratings=rated.count if rated is not None else 0,
+        mean_rating=round(rated.mean, 4) if rated is not None and rated.mean is not None else None,
         teams=rows(lambda person: person.team),
         tracks=rows(lambda person: person.track or ""),
         habits=rows(lambda person: habits.get(person.name, ""), HABITS),
     )
+
+
+def _application_at(db: Database, settings: Settings, until: datetime) -> dict[str, int]:
+    """People × lessons trained, reported on and reported applying, as the store says."""
+    with db.session() as session:
+        cells = application_cells(session, until=until, admitted=admitted_people(settings))
+    total = totals(cells)
+    return {"trained": total.trained, "reported": total.reported, "applying": total.applying}
+
+
+def _feedback_figures(tally: FeedbackTally, trained: set[tuple[str, str]]) -> dict[str, Any]:
+    """What the simulated people answered, as the simulation counted it (JSON-ready).
+
+    Args:
+        tally: the answers.
+        trained: the (learner, lesson) pairs whose lesson was completed.
+    """
+    mean, share = tally.mean_rating, tally.applied_share
+    return {
+        "surveys_asked": tally.asked,
+        "ratings": tally.rated,
+        "mean_rating": round(mean, 4) if mean is not None else None,
+        "comments": dict(tally.comments),
+        "weeks": dict(sorted(tally.weeks.items())),
+        "checkins_sent": tally.checkins_sent,
+        "checkins_answered": tally.checkins_answered,
+        "checkin_answers": dict(tally.checkin_answers),
+        "checkin_applied_share": round(share, 4) if share is not None else None,
+        "examples": tally.examples,
+        "observations_sent": tally.observations_sent,
+        "observation_answers": dict(tally.observation_answers),
+        "application": tally.application(trained),
+    }
 
 
 def _group_row(name: str, people: list[PersonWeek], following: set[int]) -> GroupRow:
@@ -697,6 +1031,9 @@ def render_summary(
                 f"{figures.quizzes_answered}/{figures.quizzes_sent}",
                 percent(figures.accuracy),
                 str(figures.follow_up),
+                str(figures.ratings),
+                _mean(figures.mean_rating),
+                _applied_cell(figures.application),
             ]
         )
     lines += _aligned(list(_COLUMNS), week_rows, language)
@@ -736,9 +1073,32 @@ def render_summary(
             deliveries=result.deliveries,
             lessons=result.lessons,
             quizzes=result.quizzes,
+            checkins=result.feedback.get("checkins_sent", 0),
+            checklists=result.feedback.get("observations_sent", 0),
             duplicates=result.duplicates,
             quiet=result.quiet_hour_pushes,
             blackout=result.blackout_pushes,
+        ),
+        t(
+            language,
+            "sim_surveys",
+            asked=result.feedback.get("surveys_asked", 0),
+            rated=result.feedback.get("ratings", 0),
+            mean=_mean(result.feedback.get("mean_rating")),
+            comments=sum(result.feedback.get("comments", {}).values()),
+            **result.feedback.get("comments", {}),
+        ),
+        t(
+            language,
+            "sim_application",
+            sent=result.feedback.get("checkins_sent", 0),
+            answered=result.feedback.get("checkins_answered", 0),
+            applied=percent(result.feedback.get("checkin_applied_share")),
+            not_relevant=result.feedback.get("checkin_answers", {}).get("not_relevant", 0),
+            examples=result.feedback.get("examples", 0),
+            checklists=result.feedback.get("observations_sent", 0),
+            seen=result.feedback.get("observation_answers", {}).get("seen", 0),
+            observed=sum(result.feedback.get("observation_answers", {}).values()),
         ),
         t(
             language,
@@ -753,8 +1113,28 @@ def render_summary(
     return "\n".join(lines) + "\n"
 
 
-_COLUMNS = ("sim_week", "sim_people", "sim_active", "sim_answered", "sim_accuracy", "sim_follow_up")
+_COLUMNS = (
+    "sim_week",
+    "sim_people",
+    "sim_active",
+    "sim_answered",
+    "sim_accuracy",
+    "sim_follow_up",
+    "sim_ratings",
+    "sim_mean_rating",
+    "sim_applied",
+)
 _GROUP_COLUMNS = ("sim_people", "sim_answered", "sim_accuracy", "sim_streak", "sim_follow_up")
+
+
+def _applied_cell(application: dict[str, int]) -> str:
+    """``applying/reported``, the application rate's two numbers (``—`` before any report)."""
+    reported = application.get("reported", 0)
+    return f"{application.get('applying', 0)}/{reported}" if reported else "—"
+
+
+def _mean(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
 
 
 def _local_day(moment: str, timezone: str, *, before: bool = False) -> str:

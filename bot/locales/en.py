@@ -137,6 +137,7 @@ MESSAGES: dict[str, str] = {
     "survey_rated_already": "Your rating was already recorded ({stars}); it counts once.",
     "survey_not_yours": "That survey was sent to someone else; your rating wasn't recorded.",
     "survey_comment_saved": "Thanks, your comment is saved with your rating.",
+    "themes_model_written": "🤖 Model-written summary of {count} texts: {summary}",
     # Application check-ins and observation checklists (docs/evaluation.md#level-2)
     "checkin_ask": "{days} days ago you completed “{lesson}”. Have you applied it at work?",
     "checkin_several": "Several times",
@@ -374,6 +375,11 @@ MESSAGES: dict[str, str] = {
     "sim_accuracy": "Accuracy",
     "sim_streak": "Median streak",
     "sim_follow_up": "Follow-up",
+    "sim_ratings": "Ratings",
+    "sim_mean_rating": "Mean rating",
+    "sim_applied": "Applying/reported",
+    "sim_application": "Check-ins: {sent} asked, {answered} answered, {applied} applied it (leaving out {not_relevant} 'not relevant'), {examples} with an example; observations: {checklists} checklists, {observed} answers, {seen} of them 'seen applying'",
+    "sim_surveys": "Surveys: {asked} asked, {rated} rated (mean {mean}), {comments} comments ({positive} praising, {neutral} mixed, {negative} complaining)",
     "sim_groups": "{week} as the weekly report counts it:",
     "sim_team": "Team",
     "sim_track": "Track",
@@ -382,7 +388,7 @@ MESSAGES: dict[str, str] = {
     "sim_habit_steady": "Steady",
     "sim_habit_lapsing": "Lapsing",
     "sim_accuracy_line": "Accuracy over all {attempts} answers: {accuracy} (blind guessing would score {chance})",
-    "sim_pushes": "Pushes: {deliveries} (lessons {lessons}, quizzes {quizzes}); sent twice {duplicates}, in quiet hours {quiet}, in blackouts {blackout}",
+    "sim_pushes": "Pushes: {deliveries} (lessons {lessons}, quizzes {quizzes}, check-ins {checkins}, observation checklists {checklists}); sent twice {duplicates}, in quiet hours {quiet}, in blackouts {blackout}",
     "sim_recall": "Recall at the end: {fsrs} with FSRS, {baseline} with a fixed rotation",
     "sim_next": "Weekly report of this data: trainbot report --db {db} --week {week}",
 }

@@ -117,6 +117,7 @@ MESSAGES: dict[str, str] = {
     "survey_rated": "谢谢，你的评分是 {stars}。想补充意见的话，直接回复这条消息即可。",
     "survey_rated_already": "你的评分已经记录过了（{stars}），只计一次。",
     "survey_not_yours": "这份评分调查是发给别人的，你的评分没有记录。",
+    "themes_model_written": "🤖 模型根据 {count} 条文字写的摘要：{summary}",
     "survey_comment_saved": "谢谢，你的意见已和评分一起保存。",
     # 学以致用回访与观察清单（docs/evaluation.md#level-2）
     "checkin_ask": "{days} 天前你学完了“{lesson}”。在工作中用上了吗？",
@@ -340,6 +341,11 @@ MESSAGES: dict[str, str] = {
     "sim_accuracy": "正确率",
     "sim_streak": "连续天数中位数",
     "sim_follow_up": "需跟进",
+    "sim_ratings": "评分数",
+    "sim_mean_rating": "平均评分",
+    "sim_applied": "应用/有反馈",
+    "sim_application": "应用回访：发出 {sent} 次，回答 {answered} 次，已应用 {applied}（不含“与工作无关” {not_relevant} 次），附实例 {examples} 条；观察清单：{checklists} 份，回答 {observed} 项，其中看到应用 {seen} 项",
+    "sim_surveys": "满意度调查：发出 {asked} 次，评分 {rated} 次（平均 {mean} 分），留言 {comments} 条（好评 {positive}，中性 {neutral}，差评 {negative}）",
     "sim_groups": "{week}，按周报口径统计：",
     "sim_team": "团队",
     "sim_track": "轨道",
@@ -348,7 +354,7 @@ MESSAGES: dict[str, str] = {
     "sim_habit_steady": "稳定",
     "sim_habit_lapsing": "松懈",
     "sim_accuracy_line": "全部 {attempts} 次作答的正确率：{accuracy}（纯靠猜的正确率为 {chance}）",
-    "sim_pushes": "推送：{deliveries} 条（课程 {lessons}，测验 {quizzes}）；重复发送 {duplicates}，免打扰时段内 {quiet}，业务高峰或假期停推期内 {blackout}",
+    "sim_pushes": "推送：{deliveries} 条（课程 {lessons}，测验 {quizzes}，应用回访 {checkins}，观察清单 {checklists}）；重复发送 {duplicates}，免打扰时段内 {quiet}，业务高峰或假期停推期内 {blackout}",
     "sim_recall": "模拟结束时的记忆保持率：FSRS 排程 {fsrs}，固定轮换 {baseline}",
     "sim_next": "查看这批数据的周报：trainbot report --db {db} --week {week}",
 }

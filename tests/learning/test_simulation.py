@@ -37,7 +37,8 @@ async def test_a_small_simulation_keeps_every_promise(tmp_path: Path) -> None:
     assert set(result.weeks) == {"2026-W48", "2026-W49"}
     db = Database(url)
     with db.session() as session:
-        assert session.scalar(select(func.count()).select_from(Person)) == 12
+        # The learners, and a manager per team (who observes them, and is on no track).
+        assert session.scalar(select(func.count()).select_from(Person)) == 12 + 3
         assert session.scalar(select(func.count()).select_from(Attempt)) == result.attempts
         assert (
             session.scalar(
@@ -79,6 +80,7 @@ KEYS = {
     "habits",
     "weeks",
     "report",
+    "feedback",
 }
 WEEK_KEYS = {
     "in_progress",
@@ -89,6 +91,9 @@ WEEK_KEYS = {
     "correct",
     "accuracy",
     "follow_up",
+    "ratings",
+    "mean_rating",
+    "application",
     "teams",
     "tracks",
     "habits",
@@ -180,6 +185,10 @@ def test_the_printed_summary_is_a_table_in_the_chosen_language(cli_env: Path) ->
         "Answered/sent",
         "Accuracy",
         "Follow-up",
+        "Ratings",
+        "Mean",
+        "rating",
+        "Applying/reported",
     ]
     first, second = lines[week_header + 1].split(), lines[week_header + 2].split()
     assert first[:2] == ["2026-W48", "12"] and second[:2] == ["2026-W49", "12"]
@@ -190,6 +199,7 @@ def test_the_printed_summary_is_a_table_in_the_chosen_language(cli_env: Path) ->
     assert any(line.startswith("Frontline operations ") for line in lines)
     assert any(line.startswith("Accuracy over all ") and "blind guessing" in line for line in lines)
     assert any(line.startswith("Pushes: ") and "sent twice 0" in line for line in lines)
+    assert any(line.startswith("Surveys: ") and " rated (mean " in line for line in lines)
     # The columns line up: every row of the week table is as wide as its header.
     table = lines[week_header : week_header + 3]
     assert len({len(line) for line in table}) == 1
@@ -202,7 +212,7 @@ def test_the_printed_summary_is_a_table_in_the_chosen_language(cli_env: Path) ->
     # A second run on the same store would mix both into one report: refused, one line.
     again = CliRunner().invoke(app, [*args, "--db", str(cli_env / "kept.db")])
     assert isinstance(again.exception, TrainbotError)
-    assert "already holds a simulation (12 simulated people)" in str(again.exception)
+    assert "already holds a simulation (15 simulated people)" in str(again.exception)
 
 
 def test_an_unreadable_until_is_one_clear_error(cli_env: Path) -> None:
