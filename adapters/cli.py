@@ -782,6 +782,7 @@ def evaluate(
             language=language,
             admitted=admitted_people(settings),
             embeddings=sentiment_model(settings.embeddings),
+            theme_source=settings,  # a theme summary per lesson when TRAINBOT_LLM is set
         )
     finally:
         database.dispose()

@@ -485,6 +485,7 @@ def content_to_improve(
     admitted: ColumnElement[bool] | None = None,
     embeddings: Embeddings | None = None,
     themes: Mapping[str, str] | None = None,
+    theme_source: Any = None,
 ) -> ContentToImprove:
     """The ranked list of lessons to improve for the period ``[start, end)``.
 
@@ -501,6 +502,10 @@ def content_to_improve(
         embeddings: the deployment's embedding model: with the bundled e5, comments are
             read by meaning (:mod:`bot.evaluation.sentiment`), otherwise by the lexicon.
         themes: an optional theme summary per lesson id, shown with its evidence.
+        theme_source: without ``themes``, the settings (or a chat model) a theme summary
+            per lesson is written with from its comments and content-gap questions
+            (:func:`bot.evaluation.themes.theme_summaries`; nothing without a model).
+            Blocking: call this off the event loop.
     """
     with db.session() as session:
         ratings = _ratings(session, start, end, team_ids, admitted)
@@ -541,6 +546,16 @@ def content_to_improve(
                 found.gaps.append(shown)
         else:
             unattached.setdefault((where.reason or NO_PASSAGE, where.material), []).append(shown)
+    if themes is None and theme_source is not None:
+        from bot.evaluation.themes import theme_summaries
+
+        texts = {
+            lesson_id: [*comments.get(lesson_id, []), *found.gaps]
+            for lesson_id, found in lessons.items()
+            if comments.get(lesson_id) or found.gaps
+        }
+        titles = {key: title for key, (title, _track) in _titles(course, language).items()}
+        themes = theme_summaries(theme_source, texts, language, titles=titles)
     ranked, values = rank(lessons, titles=_titles(course, language), themes=themes)
     observed = bool(ratings or comments or tries or gaps) or any(
         count.trained for count in applied.values()
@@ -589,6 +604,7 @@ def for_week(
     admitted: ColumnElement[bool] | None = None,
     embeddings: Embeddings | None = None,
     themes: Mapping[str, str] | None = None,
+    theme_source: Any = None,
 ) -> ContentToImprove:
     """:func:`content_to_improve` over the ``weeks`` ISO weeks ending with ``week``.
 
@@ -612,6 +628,7 @@ def for_week(
         admitted=admitted,
         embeddings=embeddings,
         themes=themes,
+        theme_source=theme_source,
     )
 
 
