@@ -94,8 +94,10 @@ def chat_model_from_spec(
         kwargs["openai_proxy"] = proxy
     try:
         return init_chat_model(spec, **kwargs)
-    except (ImportError, ValueError) as exc:
-        raise ConfigError(f"TRAINBOT_LLM: cannot use {spec!r}: {exc}") from exc
+    except Exception as exc:
+        # is openai.OpenAIError) — one clear line for the operator, never a traceback
+        hint = "" if api_key else " (is TRAINBOT_LLM_API_KEY set?)"
+        raise ConfigError(f"TRAINBOT_LLM: cannot use {spec!r}: {exc}{hint}") from exc
 
 
 @dataclass

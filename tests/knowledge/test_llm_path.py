@@ -143,3 +143,13 @@ def test_the_chat_model_goes_through_the_configured_proxy(
 def test_a_proxy_for_a_model_that_cannot_take_it_is_a_configuration_error() -> None:
     with pytest.raises(ConfigError, match="TRAINBOT_HTTPS_PROXY"):
         chat_model_from_spec("anthropic:claude", proxy="http://127.0.0.1:3128")
+
+
+def test_a_model_without_its_key_is_one_clear_configuration_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """openai raises its own error for a missing key; the operator reads one line naming
+    the setting, not a traceback (seen with TRAINBOT_LLM set and no key)."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(ConfigError, match=r"TRAINBOT_LLM: .*TRAINBOT_LLM_API_KEY"):
+        chat_model_from_spec("openai:gpt-4o-mini")
