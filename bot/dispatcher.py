@@ -192,7 +192,12 @@ def due_pushes(
     due: list[Due] = []
     if weekday in track.cadence.lesson_days and local.time() >= times.lesson_at:
         due.append(Due(person.id, DeliveryKind.LESSON, day, DAILY))
-    if checkin and local.time() >= times.lesson_at:
+    # Not on the track's lesson days (unless every working day is one): a check-in takes
+    # the day's one feedback prompt, and the rating asked after a lesson, while it is
+    # fresh, cannot wait, where a check-in about a lesson of two weeks ago can.
+    lesson_day = weekday in track.cadence.lesson_days
+    every_day = times.working_days <= set(track.cadence.lesson_days)
+    if checkin and local.time() >= times.lesson_at and (not lesson_day or every_day):
         due.append(Due(person.id, DeliveryKind.CHECKIN, day, DAILY))
     own = parse_hhmm(person.quiz_time) if person.quiz_time else quiz_at or times.quiz_at
     if weekday in track.cadence.quiz_days and local.time() >= effective_time(own, quiet):
