@@ -26,6 +26,7 @@ adds to the score.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -73,6 +74,10 @@ GAP_HALF = 5
 
 TOP = 5
 """Lessons the trainers' weekly digest shows."""
+
+CHANCE_Z = 1.645
+"""A lesson's figure counts as weaker than the course's only when it is more than this
+many standard errors weaker (one-sided, 95%)."""
 
 GAP_EXAMPLES = 3
 """Questions shown under a lesson's content-gap evidence."""
@@ -174,6 +179,7 @@ class LessonData:
 
     ratings: int = 0
     rating_total: int = 0
+    rating_squares: int = 0  # the sum of squared ratings: their spread
     comments: int = 0
     negative: int = 0
     complaint: ComplaintGroup | None = None
@@ -208,6 +214,7 @@ def course_values(lessons: Mapping[str, LessonData]) -> dict[str, float | None]:
     for data in lessons.values():
         pooled.ratings += data.ratings
         pooled.rating_total += data.rating_total
+        pooled.rating_squares += data.rating_squares
         pooled.comments += data.comments
         pooled.negative += data.negative
         pooled.first_tries += data.first_tries
@@ -224,6 +231,29 @@ def _course_weakness(name: str, value: float | None) -> float | None:
     if name == "comments":
         return value
     return 1 - value
+
+
+def rating_spread(lessons: Mapping[str, LessonData]) -> float:
+    """The standard deviation of all the course's ratings (stars); 1 when unknown."""
+    count = sum(data.ratings for data in lessons.values())
+    total = sum(data.rating_total for data in lessons.values())
+    squares = sum(data.rating_squares for data in lessons.values())
+    if count < 2 or squares <= 0:
+        return 1.0
+    variance = (squares - total * total / count) / (count - 1)
+    return math.sqrt(variance) if variance > 0 else 1.0
+
+
+def chance_margin(name: str, reference: float, n: int, spread: float) -> float:
+    """How much weaker than the course a lesson can look by chance alone on ``n``
+    observations: :data:`CHANCE_Z` standard errors of a lesson that is really like the
+    course (a proportion's binomial error; a mean rating's spread over √n, in the
+    weakness scale of a quarter star)."""
+    if n <= 0:
+        return math.inf
+    if name == "rating":
+        return CHANCE_Z * spread / 4 / math.sqrt(n)
+    return CHANCE_Z * math.sqrt(max(reference * (1 - reference), 0.0) / n)
 
 
 def rank(
@@ -244,6 +274,7 @@ def rank(
         The lessons scoring above 0, highest first (then by id), and the course values.
     """
     course = course_values(lessons)
+    spread = rating_spread(lessons)
     ranked = []
     for lesson_id, data in lessons.items():
         signals = []
@@ -252,7 +283,15 @@ def rank(
             reference = _course_weakness(name, course[name])
             weight = 0.0
             too_few = 0 < n < MIN_N[name]
-            if weakness is not None and reference is not None and not too_few:
+            # Weaker than the course only beyond what chance explains (a lesson at 84%
+            # against a course at 85% is no lesson to rewrite), then by how much, shrunk
+            # toward the course.
+            if (
+                weakness is not None
+                and reference is not None
+                and not too_few
+                and weakness - reference > chance_margin(name, reference, n, spread)
+            ):
                 prior = PRIOR[name]
                 shrunk = (n * weakness + prior * reference) / (n + prior)
                 weight = max(0.0, shrunk - reference)
@@ -358,12 +397,13 @@ def _ratings(
     end: datetime,
     team_ids: Collection[int] | None,
     admitted: ColumnElement[bool] | None,
-) -> dict[str, tuple[int, int]]:
+) -> dict[str, tuple[int, int, int]]:
     query = (
         select(
             SurveyResponse.lesson_id,
             func.count(SurveyResponse.rating),
             func.coalesce(func.sum(SurveyResponse.rating), 0),
+            func.coalesce(func.sum(SurveyResponse.rating * SurveyResponse.rating), 0),
         )
         .join(Person, Person.id == SurveyResponse.person_id)
         .where(
@@ -378,7 +418,8 @@ def _ratings(
     if team_ids is not None:
         query = query.where(SurveyResponse.team_id.in_(sorted(team_ids)))
     return {
-        lesson: (int(n or 0), int(total or 0)) for lesson, n, total in session.execute(query).all()
+        lesson: (int(n or 0), int(total or 0), int(squares or 0))
+        for lesson, n, total, squares in session.execute(query).all()
     }
 
 
@@ -520,8 +561,9 @@ def content_to_improve(
     def data(lesson_id: str) -> LessonData:
         return lessons.setdefault(lesson_id, LessonData())
 
-    for lesson_id, (count, total) in ratings.items():
-        data(lesson_id).ratings, data(lesson_id).rating_total = count, total
+    for lesson_id, (count, total, squares) in ratings.items():
+        found = data(lesson_id)
+        found.ratings, found.rating_total, found.rating_squares = count, total, squares
     for words in analyse_lessons(comments, embeddings=embeddings):
         found = data(words.lesson_id)
         found.comments, found.negative = words.texts, words.negative

@@ -343,7 +343,7 @@ MESSAGES: dict[str, str] = {
     # Content to improve (trainbot evaluate, the trainers' digest, the HTML report)
     "improve_title": "Content to improve",
     "improve_title_week": "Content to improve — {week}",
-    "improve_definition": "Weeks {first} to {last}. A lesson is listed when it is weaker than the course on some signal: its figure is pulled toward the course's the fewer observations it rests on, and a signal with too few observations counts nothing. Content gaps are the questions the bot declined, or whose answer was rated unhelpful, whose nearest passage is in the lesson's material. The score is the sum of what each signal adds (⚠).",
+    "improve_definition": "Weeks {first} to {last}. A lesson is listed when it is weaker than the course on some signal by more than chance explains: its figure is pulled toward the course's the fewer observations it rests on, and a signal with too few observations counts nothing. Content gaps are the questions the bot declined, or whose answer was rated unhelpful, whose nearest passage is in the lesson's material. The score is the sum of what each signal adds (⚠).",
     "improve_item": "{title} ({track}) — score {score}",
     "improve_rating": "mean rating {value} / 5 ({n} rating(s); course {course})",
     "improve_comments": "{negative} of {n} comment(s) negative ({value}; course {course})",

@@ -309,7 +309,7 @@ MESSAGES: dict[str, str] = {
     # 待改进内容（trainbot evaluate、培训师周报、HTML 报告）
     "improve_title": "待改进内容",
     "improve_title_week": "待改进内容 — {week}",
-    "improve_definition": "统计周次 {first} 至 {last}。某节课在任一信号上弱于全课程时列出：观测越少，其数值越向全课程的数值靠拢；观测太少的信号不计分。内容缺口指机器人拒答、或回答被评为没帮助的问题中，最相近段落出自该课程材料的那些。得分为各信号加分（⚠）之和。",
+    "improve_definition": "统计周次 {first} 至 {last}。某节课在任一信号上弱于全课程、且差距超出偶然波动时列出：观测越少，其数值越向全课程的数值靠拢；观测太少的信号不计分。内容缺口指机器人拒答、或回答被评为没帮助的问题中，最相近段落出自该课程材料的那些。得分为各信号加分（⚠）之和。",
     "improve_item": "{title}（{track}）— 得分 {score}",
     "improve_rating": "平均评分 {value} / 5（{n} 个评分；全课程 {course}）",
     "improve_comments": "{n} 条评论中 {negative} 条负面（{value}；全课程 {course}）",

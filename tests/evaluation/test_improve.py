@@ -74,6 +74,26 @@ def test_one_rating_of_one_does_not_outrank_forty_ratings_averaging_two_and_a_ha
     assert order.index("many-middling") < order.index("three-bad-ratings")
 
 
+def test_a_lesson_weaker_only_by_chance_is_not_listed() -> None:
+    """Seen on a simulated course of alike lessons: 84% against the course's 85% was listed.
+    On 97 first tries a lesson like the course can fall 6 points short by chance; 60% is
+    well beyond that. Likewise a mean rating 0.3 below on 8 ratings is within chance."""
+    lessons = {
+        f"alike-{number}": LessonData(first_tries=100, first_try_correct=85) for number in range(8)
+    }
+    lessons["a-point-short"] = LessonData(first_tries=97, first_try_correct=81)
+    lessons["much-weaker"] = LessonData(first_tries=97, first_try_correct=58)
+    ranked, _course = rank(lessons)
+    assert [lesson.lesson_id for lesson in ranked] == ["much-weaker"]
+    ratings = {
+        f"alike-{number}": LessonData(ratings=10, rating_total=41, rating_squares=175)
+        for number in range(8)
+    }
+    ratings["a-bit-lower"] = LessonData(ratings=8, rating_total=30, rating_squares=118)
+    ranked, _course = rank(ratings)
+    assert ranked == []
+
+
 @pytest.mark.parametrize(
     ("signal", "weak"),
     [
