@@ -126,8 +126,8 @@ MESSAGES: dict[str, str] = {
     "satisfaction_count": "Ratings",
     "satisfaction_last_week": "Last week (ratings)",
     "satisfaction_change": "Change",
-    "satisfaction_team": "Team {name}",
-    "satisfaction_track": "Track {name}",
+    "satisfaction_team": "Team: {name}",
+    "satisfaction_track": "Track: {name}",
     "satisfaction_total": "All",
     "satisfaction_chat": "Satisfaction: {mean} / 5 ({count} ratings) {change}",
     # Satisfaction survey after a lesson (docs/learning.md#satisfaction-survey)

@@ -107,8 +107,8 @@ MESSAGES: dict[str, str] = {
     "satisfaction_count": "评分数",
     "satisfaction_last_week": "上周（评分数）",
     "satisfaction_change": "变化",
-    "satisfaction_team": "团队 {name}",
-    "satisfaction_track": "轨道 {name}",
+    "satisfaction_team": "团队：{name}",
+    "satisfaction_track": "轨道：{name}",
     "satisfaction_total": "合计",
     "satisfaction_chat": "满意度：{mean} / 5（{count} 个评分）{change}",
     # 课后满意度调查（docs/learning.md#satisfaction-survey）

@@ -203,9 +203,10 @@ def test_every_output_shows_it(database: Database, course: Course, world: World)
     markdown = to_markdown(report, "en")
     assert "## Satisfaction (level 1)" in markdown
     # (Markdown escapes a dot after a digit, so "4.5" cannot start a numbered list.)
-    assert "| Team A | 4\\.5 | 2 | 3\\.0 (1) | ▲1.5 |" in markdown
-    assert "| Team A1 | 2\\.0 | 1 | — (0) | — |" in markdown
-    assert "| Track Frontline operations | 3\\.3 | 3 | 3\\.5 (2) | ▼0.2 |" in markdown
+    # "Team: " before the name: a team named "Team A" reads "Team: Team A", not "Team Team A".
+    assert "| Team: A | 4\\.5 | 2 | 3\\.0 (1) | ▲1.5 |" in markdown
+    assert "| Team: A1 | 2\\.0 | 1 | — (0) | — |" in markdown
+    assert "| Track: Frontline operations | 3\\.3 | 3 | 3\\.5 (2) | ▼0.2 |" in markdown
     assert "| All | 3\\.0 | 4 | 3\\.5 (2) | ▼0.5 |" in markdown
     assert "- Satisfaction: 3.0 / 5 (4 ratings) ▼0.5" in chat_text(report, "en")
     assert "满意度：3.0 / 5（4 个评分）▼0.5" in chat_text(report, "zh")
