@@ -42,8 +42,10 @@ from bot.store.models import (
     Delivery,
     DeliveryKind,
     DeliveryStatus,
+    ExperimentAssignment,
     Observer,
     Person,
+    PracticeTarget,
     ProcessedEvent,
     ReviewState,
     Role,
@@ -235,6 +237,13 @@ def export_person(session: Session, person: Person, *, now: datetime) -> dict[st
                 .order_by(ApplicationReport.answered_at, ApplicationReport.id)
             ).all()
         ],
+        # Which variant of each A/B test they got (docs/experiments.md).
+        "experiment_assignments": rows(
+            ExperimentAssignment, ExperimentAssignment.assigned_at, ExperimentAssignment.id
+        ),
+        # The extra practice a rule gave them on a weak lesson, with their own first tries
+        # before it.
+        "practice_targets": rows(PracticeTarget, PracticeTarget.firing_id),
         # Only how many: the peers' names are those peers' data.
         "observed_by_peers": count_of(Observer.subject_id),
         "observes_peers": count_of(Observer.observer_id),
@@ -397,6 +406,10 @@ def erase_person(session: Session, person_id: int) -> Erasure | None:
     managed = bulk(delete(TeamManager).where(TeamManager.person_id == person_id))
     bulk(delete(TeamMembership).where(TeamMembership.person_id == person_id))
     reports = bulk(update(Person).where(Person.manager_id == person_id).values(manager_id=None))
+    # Their A/B-test variants and the practice rules' drill for them (the cascade would
+    # remove these too; said here so the list of what goes is in one place).
+    bulk(delete(ExperimentAssignment).where(ExperimentAssignment.person_id == person_id))
+    bulk(delete(PracticeTarget).where(PracticeTarget.person_id == person_id))
     gone = bulk(delete(Person).where(Person.id == person_id))
     session.expire_all()  # rows loaded before the bulk statements are stale now
     if not gone:

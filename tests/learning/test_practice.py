@@ -199,3 +199,37 @@ def test_the_effect_compares_the_targets_before_and_after(
     assert (effect.correct_before, effect.answers_before) == (2, 10)
     assert (effect.correct_after, effect.answers_after) == (4, 5)
     assert (effect.before, effect.after) == (0.2, 0.8)
+
+
+def test_a_persons_variants_and_drill_are_exported_and_erased_with_them(
+    course: Course, database: Database
+) -> None:
+    """Personal data of issue 17's features: which A/B variant someone got and the drill a
+    practice rule gave them go with their export and their erasure."""
+    from bot.privacy import erase_person, export_person
+    from bot.store.models import ExperimentAssignment
+
+    with database.session() as session:
+        group = weak_lesson(session, right_total=12)
+        run_rules(session, course, now=NOW, zone=SHANGHAI)
+        target = group[3]
+        session.add(
+            ExperimentAssignment(
+                experiment_id="quiz-time",
+                person_id=target.id,
+                variant="afternoon",
+                stratum="frontline",
+                position=0,
+                assigned_at=NOW,
+            )
+        )
+        session.flush()
+        target_id = target.id
+        exported = export_person(session, target, now=NOW)
+        assert [row["variant"] for row in exported["experiment_assignments"]] == ["afternoon"]
+        assert [row["answers_before"] for row in exported["practice_targets"]] == [5]
+        erase_person(session, target_id)
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(ExperimentAssignment)) == 0
+        left = session.scalars(select(PracticeTarget.person_id)).all()
+        assert target_id not in left and len(left) == 1  # the other target stays
