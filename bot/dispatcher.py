@@ -686,7 +686,9 @@ class Dispatcher:
         if delivery.kind is DeliveryKind.OBSERVATION:
             replies = await asyncio.to_thread(self._render_checklist, delivery, person.language)
         else:
-            replies = render_delivery(self.library.course, delivery, person.language)
+            replies = render_delivery(
+                self.library.course, delivery, person.language, region=person.region
+            )
         if not replies:
             gone = (
                 "the person observed is gone"
@@ -911,7 +913,9 @@ class Dispatcher:
                 )
                 if result.rowcount != 1:  # type: ignore[attr-defined]
                     continue
-            replies = render_delivery(self.library.course, delivery, person.language)
+            replies = render_delivery(
+                self.library.course, delivery, person.language, region=person.region
+            )
             if replies:
                 due.append((delivery.id, person, replies))
         return due

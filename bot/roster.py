@@ -60,16 +60,27 @@ OPTIONAL_COLUMNS = (
     "role",
     "quiz_time",
     "observers",
+    "region",
 )
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 CLEAR = "-"
 """A cell holding only this clears the person's value (an empty cell leaves it)."""
-CLEARABLE = ("email", "track", "team", "parent_team", "manager", "quiz_time", "observers")
+CLEARABLE = (
+    "email",
+    "track",
+    "team",
+    "parent_team",
+    "manager",
+    "quiz_time",
+    "observers",
+    "region",
+)
 OBSERVER_SEPARATOR = ";"
 """Between the people of an ``observers`` cell."""
 
 _DIGITS = re.compile(r"[0-9]+")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+_REGION = re.compile(r"[a-z0-9_-]{1,64}")
 
 Key = tuple[str, str]
 
@@ -152,6 +163,7 @@ class RosterRow:
     role: Role | None = None
     quiz_time: str | None = None  # HH:MM
     observers: tuple[Named, ...] | None = None  # None: keep the person's observers
+    region: str | None = None  # the regional variants they get (lower case)
     cleared: frozenset[str] = frozenset()  # columns whose cell was "-"
 
     @property
@@ -293,6 +305,7 @@ class _RowChecker:
         role = self._role(values.get("role", ""), errors)
         quiz_time = self._quiz_time(values.get("quiz_time", ""), errors)
         observers = self._observers(values.get("observers", ""), (platform, user_id), errors)
+        region = self._region(values.get("region", ""), errors)
 
         if errors:
             self.problems[line] = errors
@@ -324,6 +337,7 @@ class _RowChecker:
                 role=role,
                 quiz_time=quiz_time,
                 observers=() if "observers" in cleared else observers,
+                region=region,
                 cleared=frozenset(cleared),
             )
         )
@@ -408,6 +422,18 @@ class _RowChecker:
                 f"unknown role {value!r} (expected {', '.join(role.value for role in Role)})"
             )
             return None
+
+    def _region(self, value: str, errors: list[str]) -> str | None:
+        if not value:
+            return None
+        region = value.strip().lower()
+        if not _REGION.fullmatch(region):
+            errors.append(
+                f"invalid region {value!r} (letters, digits, - and _, as in the content's "
+                "region: front matter)"
+            )
+            return None
+        return region
 
     def _quiz_time(self, value: str, errors: list[str]) -> str | None:
         if not value:
@@ -562,6 +588,7 @@ class _Attempt:
             language=row.language or self.default_language,
             timezone=row.timezone or self.default_timezone,
             quiz_time=row.quiz_time,
+            region=row.region,
             track_id=row.track,
             team_id=team_id,
             role=row.role or Role.LEARNER,
@@ -582,6 +609,7 @@ class _Attempt:
             "language": row.language,
             "timezone": row.timezone,
             "quiz_time": row.quiz_time,
+            "region": row.region,
             "track_id": row.track,
             "team_id": team_id,
             "role": row.role,
@@ -760,6 +788,7 @@ _CLEARED_ATTRIBUTE = {
     "team": "team_id",
     "manager": "manager_id",
     "quiz_time": "quiz_time",
+    "region": "region",
 }
 """The person's attribute a ``-`` cell clears (``parent_team`` clears the team's parent)."""
 

@@ -112,7 +112,7 @@ def offer(
     if last and track.survey.end_of_track:
         text = t(language, "survey_ask_track", track=track.title.get(language))
     else:
-        lesson = course.lesson(delivery.item_id, delivery.language or language)
+        lesson = course.lesson(delivery.item_id, delivery.language or language, person.region)
         title = lesson.title if lesson is not None else delivery.item_id
         text = t(language, "survey_ask_lesson", lesson=title)
     buttons = tuple(

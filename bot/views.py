@@ -140,9 +140,17 @@ def checklist_reply(checklist: Checklist, language: str, *, edit_ref: str | None
 
 
 def render_delivery(
-    course: Course, delivery: Delivery, language: str, *, lesson_intro: bool = False
+    course: Course,
+    delivery: Delivery,
+    language: str,
+    *,
+    lesson_intro: bool = False,
+    region: str | None = None,
 ) -> list[Reply]:
     """What a delivery looks like in chat (used by /quiz and by the dispatcher).
+
+    ``region`` is the person's: their region's variant of a lesson or question when the
+    course has one ("one core, local cases"), else the core one.
 
     An observation checklist reads the store (whom it is about, the answers so far): the
     dispatcher renders it with :func:`bot.observations.checklist` and
@@ -152,20 +160,20 @@ def render_delivery(
     if delivery.kind is DeliveryKind.OBSERVATION:
         raise ValueError("an observation checklist is rendered from the store")
     if delivery.kind is DeliveryKind.CHECKIN:
-        lesson = course.lesson(delivery.item_id, delivery.language or language)
+        lesson = course.lesson(delivery.item_id, delivery.language or language, region)
         days = checkin_days(delivery)
         if lesson is None or days is None:
             return []
         return [checkin_reply(lesson.title, days, delivery.id, language)]
     if delivery.kind is DeliveryKind.LESSON:
-        lesson = course.lesson(delivery.item_id, delivery.language or language)
+        lesson = course.lesson(delivery.item_id, delivery.language or language, region)
         if lesson is None:
             return []
         replies = [lesson_reply(lesson, delivery.id, language)]
         if lesson_intro:
             replies.insert(0, Reply(t(language, "quiz_lesson_first")))
         return replies
-    question = course.question(delivery.item_id, delivery.language or language)
+    question = course.question(delivery.item_id, delivery.language or language, region)
     if question is None:
         return []
     return [quiz_reply(question, delivery.id, language)]

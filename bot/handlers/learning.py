@@ -263,7 +263,9 @@ def deliver_quiz_now(ctx: BotContext, who: events.Person, language: str) -> list
         delivery.status = DeliveryStatus.SENT
         delivery.sent_at = now
         delivery.send_attempts = 1
-        return render_delivery(course, delivery, person.language, lesson_intro=True)
+        return render_delivery(
+            course, delivery, person.language, lesson_intro=True, region=person.region
+        )
 
 
 def progress(ctx: BotContext, event: Command) -> list[Reply]:

@@ -110,3 +110,86 @@ def test_a_question_variant_must_be_the_same_kind_of_question(tmp_path: Path) ->
         f"quizzes/frontline.yaml:{line}: regional variant 'fl-04-q1' (kuala-lumpur) needs a "
         "core question 'fl-04-q1' of the same type, lesson and answer (one core, local cases)"
     ]
+
+
+async def test_the_dispatcher_pushes_each_person_their_regions_lesson(
+    tmp_path: Path,
+) -> None:
+    """Two learners at lesson 4: one in Kuala Lumpur gets the local case, the other the
+    core lesson; one roster import sets the region (a bad one is refused by line)."""
+    from datetime import UTC, date, datetime, timedelta
+
+    from adapters.memory import MemoryOutbound
+    from bot.clock import FakeClock
+    from bot.dispatcher import Dispatcher
+    from bot.library import CourseLibrary
+    from bot.ratelimit import RateLimiter
+    from bot.roster import import_roster
+    from bot.settings import load_settings
+    from bot.store.db import Database
+    from bot.store.models import Delivery, DeliveryKind, DeliveryStatus, Person
+
+    monday = datetime(2026, 11, 16, 0, 0, tzinfo=UTC)
+    db = Database(f"sqlite:///{tmp_path / 'store.db'}")
+    db.upgrade()
+    library = CourseLibrary(SAMPLE_CONTENT)
+    assert library.reload() == []
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        "platform,user_id,name,language,timezone,track,region\n"
+        "console,kl,Aminah,en,Asia/Kuala_Lumpur,frontline,Kuala-Lumpur\n"
+        "console,sz,Li,en,Asia/Shanghai,frontline,\n"
+        "console,bad,Bad,en,Asia/Shanghai,frontline,kuala lumpur\n",
+        encoding="utf-8",
+    )
+    report = import_roster(
+        db,
+        roster,
+        course=library.course,
+        now=monday - timedelta(days=30),
+        default_language="en",
+        default_timezone="Asia/Shanghai",
+    )
+    assert [line for line, _ in report.problems] == [4]
+    assert "invalid region 'kuala lumpur'" in report.problems[0][1]
+    with db.session() as session:
+        people = {p.platform_user_id: p for p in session.query(Person).all()}
+        assert (people["kl"].region, people["sz"].region) == (KL, None)
+        for person in people.values():
+            for order, lesson in enumerate(("fl-01", "fl-02", "fl-03")):
+                session.add(
+                    Delivery(
+                        person_id=person.id,
+                        kind=DeliveryKind.LESSON,
+                        local_date=date(2026, 11, 2) + timedelta(days=order),
+                        item_id=lesson,
+                        track_id="frontline",
+                        status=DeliveryStatus.COMPLETED,
+                        claimed_at=monday - timedelta(days=14 - order),
+                        sent_at=monday - timedelta(days=14 - order),
+                        completed_at=monday - timedelta(days=14 - order),
+                    )
+                )
+    settings = load_settings(database_url=db.url, content_dir=SAMPLE_CONTENT, reminder_hours=0)
+    outbound = MemoryOutbound(platform="console")
+    clock = FakeClock(monday)
+    dispatcher = Dispatcher(
+        db=db,
+        library=library,
+        settings=settings,
+        clock=clock,
+        outbound={"console": outbound},
+        limiters={"console": RateLimiter(overall=None)},
+    )
+    while clock.now() < monday + timedelta(hours=3):
+        await dispatcher.tick()
+        clock.advance(timedelta(minutes=10))
+    lessons = {
+        chat: [reply.text for reply in outbound.to(chat) if reply.text.startswith("📘")]
+        for chat in ("kl", "sz")
+    }
+    assert "Spotting churn warning signs (Kuala Lumpur team)" in lessons["kl"][0]
+    assert "Ramadan" in lessons["kl"][0]
+    assert "Spotting churn warning signs**" in lessons["sz"][0]
+    assert "Ramadan" not in lessons["sz"][0]
+    db.dispose()
