@@ -436,7 +436,7 @@ def test_without_a_course_a_track_cannot_be_checked(
         (
             "platform,user_id,name,nickname,dept\n",
             "roster.csv:1: unknown column(s) 'nickname', 'dept' (known: platform, user_id, name, "
-            "email, language, timezone, track, team, parent_team, manager, role, quiz_time, observers)",
+            "email, language, timezone, track, team, parent_team, manager, role, quiz_time, observers, region)",
         ),
         ("platform,name\n", "roster.csv:1: missing required column(s) 'user_id'"),
         (
