@@ -1,6 +1,16 @@
 """English messages. Keys and ``{placeholders}`` must match ``zh.py``."""
 
 MESSAGES: dict[str, str] = {
+    # Keeping the course up (bot/reports/upkeep.py): the digest and the report
+    "upkeep_practice_title": "**Practice rules fired** (weak lessons get drill for the people below the mark):",
+    "upkeep_practice_line": "{lesson}: fired {day}, first-try accuracy {accuracy} on {answers} answers (mark {mark}); drill for {people} people — their accuracy before {before}, since {after} ({after_n} answers)",
+    "upkeep_new": "new this week",
+    "upkeep_review_title": "**Due for review: {count}** (reviewed more than {months} months ago, never, or changed since):",
+    "upkeep_review_changed": "changed since its review on {day}",
+    "upkeep_review_never": "never reviewed",
+    "upkeep_review_old": "last reviewed {day}",
+    "upkeep_review_more": "… and {count} more (trainbot validate lists them all).",
+    "upkeep_review_how": "Once checked: trainbot content reviewed ID",
     # A/B tests (trainbot experiments report; bot/experiments.py)
     "exp_header": "**Experiment {id}: {title}**",
     "exp_running": "Running {start} to {end} (ends in {days} days); figures so far.",

@@ -1,6 +1,16 @@
 """中文消息。键和 ``{占位符}`` 必须与 ``en.py`` 一致。"""
 
 MESSAGES: dict[str, str] = {
+    # 课程维护（bot/reports/upkeep.py）：摘要与周报
+    "upkeep_practice_title": "**已触发的练习规则**（薄弱课程，为未达标的学员加练）：",
+    "upkeep_practice_line": "{lesson}：{day} 触发，首答正确率 {accuracy}（{answers} 次作答，合格线 {mark}）；为 {people} 人加练——他们之前的正确率 {before}，之后 {after}（{after_n} 次作答）",
+    "upkeep_new": "本周新触发",
+    "upkeep_review_title": "**待复审：{count} 项**（超过 {months} 个月未复审、从未复审，或复审后有改动）：",
+    "upkeep_review_changed": "{day} 复审后有改动",
+    "upkeep_review_never": "从未复审",
+    "upkeep_review_old": "上次复审 {day}",
+    "upkeep_review_more": "……另有 {count} 项（trainbot validate 会全部列出）。",
+    "upkeep_review_how": "复审完成后：trainbot content reviewed ID",
     # A/B 实验（trainbot experiments report；bot/experiments.py）
     "exp_header": "**实验 {id}：{title}**",
     "exp_running": "进行中：{start} 至 {end}（还有 {days} 天结束）；以下为目前数据。",

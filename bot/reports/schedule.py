@@ -167,8 +167,33 @@ class _Summaries:
                 embeddings=sentiment_model(settings.embeddings),
             )
             text = gap_digest(summary, language)
+            extra = self._upkeep(summary, language)
+            if extra:
+                text = "\n".join([text, "", *extra]) if text else "\n".join(extra)
             self._digests[language] = Reply(text) if text is not None else None
         return self._digests[language]
+
+    def _upkeep(self, summary: WeeklySummary, language: str) -> list[str]:
+        """Content due for review and the practice rules fired, for the trainers."""
+        from zoneinfo import ZoneInfo
+
+        from bot.reports.upkeep import upkeep, upkeep_lines
+        from bot.weeks import iso_week_window
+
+        settings = self.dispatcher.settings
+        library = self.dispatcher.library
+        start, end = iso_week_window(self.week, settings.timezone)
+        with self.dispatcher.db.session() as session:
+            found = upkeep(
+                session,
+                library.course,
+                library.root,
+                today=self.now.astimezone(ZoneInfo(settings.timezone)).date(),
+                review_months=settings.review_months,
+                week_start=start,
+                week_end=end,
+            )
+        return upkeep_lines(found, library.course, language)
 
     def organisation(self) -> Reply:
         """The organisation-wide summary for the review channel: counts, never names

@@ -4,6 +4,7 @@ the mark, whose next quizzes drill it first; the effect afterwards is counted.""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -233,3 +234,77 @@ def test_a_persons_variants_and_drill_are_exported_and_erased_with_them(
         assert session.scalar(select(func.count()).select_from(ExperimentAssignment)) == 0
         left = session.scalars(select(PracticeTarget.person_id)).all()
         assert target_id not in left and len(left) == 1  # the other target stays
+
+
+async def test_the_trainers_digest_shows_rules_fired_and_content_due_for_review(
+    course: Course, tmp_path: Path
+) -> None:
+    """Monday's digest to a trainer: the rule that fired in the week with its evidence and
+    the targets' accuracy since, and the lesson whose review is older than six months."""
+    import shutil
+
+    from adapters.memory import MemoryOutbound
+    from bot.clock import FakeClock
+    from bot.dispatcher import Dispatcher
+    from bot.library import CourseLibrary
+    from bot.reports.schedule import send_weekly_reports
+    from bot.settings import load_settings
+    from bot.store.models import Role
+    from tests.conftest import SAMPLE_CONTENT
+
+    content = tmp_path / "content"
+    shutil.copytree(SAMPLE_CONTENT, content)
+    lesson_file = content / "lessons" / "mg-02.en.md"
+    lesson_file.write_text(
+        lesson_file.read_text(encoding="utf-8").replace(
+            "reviewed: 2026-11-16", "reviewed: 2026-05-01"
+        ),
+        encoding="utf-8",
+    )
+    db = Database(f"sqlite:///{tmp_path / 'store.db'}")
+    db.upgrade()
+    with db.session() as session:
+        weak_lesson(session, right_total=12)
+        session.add(
+            Person(
+                platform="console",
+                platform_user_id="tom",
+                display_name="Tom",
+                language="en",
+                role=Role.LEARNER,
+                created_at=NOW,
+                updated_at=NOW,
+            )
+        )
+        run_rules(session, course, now=NOW, zone=SHANGHAI)  # Monday 2026-12-07, 10:00
+    monday = NOW + timedelta(days=7)  # the next Monday: 2026-W50's digest
+    settings = load_settings(
+        database_url=db.url,
+        content_dir=content,
+        language="en",
+        timezone="Asia/Shanghai",
+        embeddings="none:lexicon",
+        admins=["console:tom"],
+    )
+    library = CourseLibrary(content)
+    assert library.reload() == []
+    outbound = MemoryOutbound(platform="console")
+    dispatcher = Dispatcher(
+        db=db,
+        library=library,
+        settings=settings,
+        clock=FakeClock(monday),
+        outbound={"console": outbound},
+    )
+    await send_weekly_reports(dispatcher)
+    (digest,) = outbound.to("tom")
+    assert "**Practice rules fired**" in digest.text
+    assert (
+        "- Six ways to improve retention: fired 2026-12-07, first-try accuracy 60% on 20 answers "
+        "(mark 70%); drill for 2 people — their accuracy before 20%, since — (0 answers) "
+        "(new this week)"
+    ) in digest.text
+    assert "**Due for review: 1** (reviewed more than 6 months ago" in digest.text
+    assert "- lessons/mg-02.en.md: lesson mg-02 (en) — last reviewed 2026-05-01" in digest.text
+    assert "trainbot content reviewed ID" in digest.text
+    db.dispose()
