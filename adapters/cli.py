@@ -669,7 +669,9 @@ def report(
     from bot.evaluation.improve import for_week, sentiment_model
     from bot.library import CourseLibrary
     from bot.reports.export import render_file, summary_for
+    from bot.reports.upkeep import upkeep
     from bot.store.db import Database
+    from bot.weeks import iso_week_window
 
     fmt = output_format.value
     settings = _settings(db, read_only=True)
@@ -707,6 +709,18 @@ def report(
                 admitted=admitted_people(settings),
                 embeddings=sentiment_model(settings.embeddings),
             )
+            # Content due for review and the practice rules fired: the trainers' part.
+            start, end = iso_week_window(summary.week, settings.timezone)
+            with database.session() as session:
+                summary.upkeep = upkeep(
+                    session,
+                    library.course,
+                    library.root,
+                    today=datetime.now(ZoneInfo(settings.timezone)).date(),
+                    review_months=settings.review_months,
+                    week_start=start,
+                    week_end=end,
+                )
         text = render_file(summary, fmt, settings.language)
     finally:
         database.dispose()

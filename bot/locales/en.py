@@ -4,7 +4,8 @@ MESSAGES: dict[str, str] = {
     # Keeping the course up (bot/reports/upkeep.py): the digest and the report
     "upkeep_practice_title": "**Practice rules fired** (weak lessons get drill for the people below the mark):",
     "upkeep_practice_line": "{lesson}: fired {day}, first-try accuracy {accuracy} on {answers} answers (mark {mark}); drill for {people} people — their accuracy before {before}, since {after} ({after_n} answers)",
-    "upkeep_new": "new this week",
+    "upkeep_title": "Keeping the course up",
+    "upkeep_new": " (new this week)",
     "upkeep_review_title": "**Due for review: {count}** (reviewed more than {months} months ago, never, or changed since):",
     "upkeep_review_changed": "changed since its review on {day}",
     "upkeep_review_never": "never reviewed",

@@ -4,7 +4,8 @@ MESSAGES: dict[str, str] = {
     # 课程维护（bot/reports/upkeep.py）：摘要与周报
     "upkeep_practice_title": "**已触发的练习规则**（薄弱课程，为未达标的学员加练）：",
     "upkeep_practice_line": "{lesson}：{day} 触发，首答正确率 {accuracy}（{answers} 次作答，合格线 {mark}）；为 {people} 人加练——他们之前的正确率 {before}，之后 {after}（{after_n} 次作答）",
-    "upkeep_new": "本周新触发",
+    "upkeep_title": "课程维护",
+    "upkeep_new": "（本周新触发）",
     "upkeep_review_title": "**待复审：{count} 项**（超过 {months} 个月未复审、从未复审，或复审后有改动）：",
     "upkeep_review_changed": "{day} 复审后有改动",
     "upkeep_review_never": "从未复审",

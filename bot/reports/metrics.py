@@ -83,6 +83,7 @@ if TYPE_CHECKING:
     from bot.evaluation.improve import ContentToImprove
     from bot.reports.impact import BusinessImpact
     from bot.reports.levels import Levels
+    from bot.reports.upkeep import Upkeep
 
 logger = logging.getLogger(__name__)
 
@@ -309,6 +310,9 @@ class WeeklySummary:
     # The trainers' ranked "content to improve" list (None: not asked for, e.g. a
     # manager's summary; bot.evaluation.improve builds it)
     improve: ContentToImprove | None = None
+    # Content due for review and the practice rules fired (None: not asked for; the
+    # trainers' report and digest carry it, bot.reports.upkeep builds it)
+    upkeep: Upkeep | None = None
 
     @property
     def previous_week(self) -> str:

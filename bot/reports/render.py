@@ -1269,6 +1269,7 @@ def to_markdown(summary: WeeklySummary, language: str) -> str:
         from bot.reports.to_improve import improve_markdown  # it builds on this module
 
         lines += ["", *improve_markdown(summary.improve, language, heading="##")]
+    lines += _upkeep_markdown(summary, language)
     if summary.people is not None:
         lines += ["", f"## {t(language, 'report_people')}", ""]
         lines += _table(
@@ -1329,6 +1330,41 @@ def _html_list(items: list[str], language: str, *, ordered: bool = False) -> str
     # An item's own line breaks (a gap's other phrasings) stay line breaks.
     rows = "".join(f"<li>{html.escape(item).replace(chr(10), '<br>')}</li>" for item in items)
     return f"<{tag}>{rows}</{tag}>"
+
+
+def _upkeep_lines(summary: WeeklySummary, language: str) -> list[str]:
+    if summary.upkeep is None or summary.upkeep.empty:
+        return []
+    from bot.reports.upkeep import upkeep_lines
+
+    return upkeep_lines(summary.upkeep, language)
+
+
+def _upkeep_markdown(summary: WeeklySummary, language: str) -> list[str]:
+    lines = _upkeep_lines(summary, language)
+    if not lines:
+        return []
+    return ["", f"## {t(language, 'upkeep_title')}", "", *lines]
+
+
+def _upkeep_html(summary: WeeklySummary, language: str) -> list[str]:
+    lines = _upkeep_lines(summary, language)
+    if not lines:
+        return []
+    parts = [f"<h2>{html.escape(t(language, 'upkeep_title'))}</h2>"]
+    items: list[str] = []
+    for line in lines:
+        if line.startswith("- "):
+            items.append(line[2:])
+            continue
+        if items:
+            parts.append(_html_list(items, language))
+            items = []
+        if line:
+            parts.append(f"<p>{html.escape(line.replace('**', ''))}</p>")
+    if items:
+        parts.append(_html_list(items, language))
+    return parts
 
 
 def _improve_html(summary: WeeklySummary, language: str) -> list[str]:
@@ -1410,6 +1446,7 @@ def to_html(summary: WeeklySummary, language: str, chart_png: bytes) -> str:
         *_satisfaction_html(summary.satisfaction, language),
         *_impact_html(summary.impact, language),
         *_improve_html(summary, language),
+        *_upkeep_html(summary, language),
     ]
     if summary.people is not None:
         parts += [

@@ -193,7 +193,7 @@ class _Summaries:
                 week_start=start,
                 week_end=end,
             )
-        return upkeep_lines(found, library.course, language)
+        return upkeep_lines(found, language)
 
     def organisation(self) -> Reply:
         """The organisation-wide summary for the review channel: counts, never names

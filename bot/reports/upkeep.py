@@ -40,6 +40,7 @@ class Upkeep:
     review_months: int = 6
     firings: list[Effect] = field(default_factory=list)
     week_start: datetime | None = None
+    course: Course | None = None  # for the lessons' titles
 
     @property
     def empty(self) -> bool:
@@ -63,21 +64,21 @@ def upkeep(
     for problem in problems:
         logger.warning("review dates: %s", problem)
     firings = effects(session, course, since=week_end - timedelta(weeks=EFFECT_WEEKS), now=week_end)
-    return Upkeep(due, review_months, firings, week_start)
+    return Upkeep(due, review_months, firings, week_start, course)
 
 
 def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value:.0%}"
 
 
-def upkeep_lines(found: Upkeep, course: Course, language: str) -> list[str]:
+def upkeep_lines(found: Upkeep, language: str) -> list[str]:
     """The upkeep as chat lines (the digest) in ``language``; empty when nothing is due."""
     lines: list[str] = []
     if found.firings:
         lines.append(t(language, "upkeep_practice_title"))
         for effect in found.firings:
             firing = effect.firing
-            lesson = course.lesson(firing.lesson_id, language)
+            lesson = found.course.lesson(firing.lesson_id, language) if found.course else None
             title = lesson.title if lesson is not None else firing.lesson_id
             new = found.week_start is not None and firing.fired_at >= found.week_start
             lines.append(
@@ -95,7 +96,7 @@ def upkeep_lines(found: Upkeep, course: Course, language: str) -> list[str]:
                     after=_percent(effect.after),
                     after_n=effect.answers_after,
                 )
-                + (f" ({t(language, 'upkeep_new')})" if new else "")
+                + (t(language, "upkeep_new") if new else "")
             )
     if found.due:
         if lines:

@@ -308,3 +308,32 @@ async def test_the_trainers_digest_shows_rules_fired_and_content_due_for_review(
     assert "- lessons/mg-02.en.md: lesson mg-02 (en) — last reviewed 2026-05-01" in digest.text
     assert "trainbot content reviewed ID" in digest.text
     db.dispose()
+    # The weekly report (the trainers' file) has the same section: a rule fired in a past
+    # week (the command refuses weeks to come).
+    from tests.test_cli import trainbot
+
+    past = Database(f"sqlite:///{tmp_path / 'past.db'}")
+    past.upgrade()
+    fired_at = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday of 2026-W48
+    with past.session() as session:
+        for person in people(session, 4):
+            first_tries(session, person, "fl-03", 2, 3, fired_at - timedelta(days=3))
+        run_rules(session, course, now=fired_at, zone=SHANGHAI)
+    past.dispose()
+    report = trainbot(
+        "report",
+        "--db",
+        str(tmp_path / "past.db"),
+        "--week",
+        "2026-W48",
+        "--format",
+        "md",
+        cwd=tmp_path,
+        TRAINBOT_CONTENT_DIR=str(content),
+        TRAINBOT_LANGUAGE="en",
+        TRAINBOT_EMBEDDINGS="none:lexicon",
+    )
+    assert report.returncode == 0, report.stderr
+    assert "## Keeping the course up" in report.stdout
+    assert "Six ways to improve retention: fired 2026" in report.stdout
+    assert "(new this week)" in report.stdout
