@@ -65,9 +65,17 @@ from bot.simulation_feedback import comment as feedback_comment
 from bot.simulation_feedback import example as feedback_example
 from bot.simulation_feedback import rating as feedback_rating
 from bot.store.db import Database
-from bot.store.models import Attempt, Delivery, DeliveryKind, DeliveryStatus, Role, Team
+from bot.store.models import (
+    Attempt,
+    Delivery,
+    DeliveryKind,
+    DeliveryStatus,
+    KpiValue,
+    Role,
+    Team,
+)
 from bot.store.models import Person as StoredPerson
-from bot.weeks import iso_week_window
+from bot.weeks import iso_week_window, week_of
 from quizzes.content import Course, Question, QuestionType
 
 PLATFORM = "sim"
@@ -311,6 +319,7 @@ class SimulationResult:
     weeks: dict[str, dict[str, int]]
     report: dict[str, WeekFigures]
     feedback: dict[str, Any] = field(default_factory=dict)  # what the people answered
+    kpis: dict[str, Any] = field(default_factory=dict)  # the business KPI written (level 3)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready."""
@@ -490,6 +499,7 @@ async def simulate(
         clock.advance(STEP)
 
     result = _summarise(db, course, sim_settings, people, outbox, start, end, days, seed)
+    result.kpis = _simulate_kpis(db, _teams(people), start, end, settings.timezone, seed)
     trained = {(learner.user_id, lesson) for learner in people for lesson in learner.lessons_read}
     result.feedback = _feedback_figures(feedback.tally, trained)
     result.recall_fsrs = _mean_recall(people, end)
@@ -503,6 +513,67 @@ async def simulate(
     if temporary is not None:
         temporary.cleanup()
     return result
+
+
+KPI_METRIC = "retention_30d"
+"""The simulated business KPI: each team's 30-day user retention, in percent."""
+KPI_WEEKS_BEFORE = 6
+"""Weeks of KPI values written before the simulated training starts (the "before")."""
+KPI_UPLIFT = 2.0
+"""Points the simulated KPI rises by in the weeks after training starts: a known effect
+the report's business-impact section can be read against."""
+
+
+def _simulate_kpis(
+    db: Database, teams: list[str], start: datetime, end: datetime, timezone: str, seed: int
+) -> dict[str, Any]:
+    """Write a weekly business KPI per team, as ``trainbot kpis import`` would (level 3).
+
+    Each team has its own level (62–70%) and weekly noise (sd 1 point); from the first
+    full week of training on, the value is :data:`KPI_UPLIFT` points higher. The values
+    cover :data:`KPI_WEEKS_BEFORE` weeks before the simulation and its weeks, so the
+    report can set before against after. Every team trains from the same day, so there is
+    no not-yet-trained team to compare with: the report says so instead of giving a
+    difference in differences, which is the honest reading of such data.
+    """
+    rng = random.Random(seed + 7)
+    weeks: list[str] = []
+    moment = start - timedelta(weeks=KPI_WEEKS_BEFORE)
+    while moment < end:
+        label = week_of(moment, timezone)
+        if label not in weeks:
+            weeks.append(label)
+        moment += timedelta(days=1)
+    first_trained = week_of(start + timedelta(days=7), timezone)
+    now = datetime.now(UTC)
+    written = 0
+    with db.session() as session:
+        for name in teams:
+            team = session.scalars(select(Team).where(Team.name == name)).one()
+            level = rng.uniform(62.0, 70.0)
+            for week in weeks:
+                value = level + rng.gauss(0, 1.0) + (KPI_UPLIFT if week >= first_trained else 0)
+                session.add(
+                    KpiValue(
+                        team_id=team.id,
+                        week=week,
+                        metric=KPI_METRIC,
+                        value=round(value, 1),
+                        unit="%",
+                        direction="higher",
+                        source="simulation",
+                        imported_at=now,
+                    )
+                )
+                written += 1
+    return {
+        "metric": KPI_METRIC,
+        "teams": len(teams),
+        "weeks": len(weeks),
+        "values": written,
+        "uplift": KPI_UPLIFT,
+        "trained_from": first_trained,
+    }
 
 
 def _who(user_id: str) -> Person:
@@ -1107,6 +1178,18 @@ def render_summary(
             baseline=f"{result.recall_baseline:.1%}",
         ),
     ]
+    if result.kpis:
+        lines.append(
+            t(
+                language,
+                "sim_kpis",
+                metric=result.kpis["metric"],
+                teams=result.kpis["teams"],
+                weeks=result.kpis["weeks"],
+                uplift=f"{result.kpis['uplift']:g}",
+                week=result.kpis["trained_from"],
+            )
+        )
     if db is not None and result.report:
         ended = [week for week, figures in result.report.items() if not figures.in_progress]
         lines.append(t(language, "sim_next", db=db, week=max(ended or result.report)))

@@ -401,5 +401,6 @@ MESSAGES: dict[str, str] = {
     "sim_accuracy_line": "Accuracy over all {attempts} answers: {accuracy} (blind guessing would score {chance})",
     "sim_pushes": "Pushes: {deliveries} (lessons {lessons}, quizzes {quizzes}, check-ins {checkins}, observation checklists {checklists}); sent twice {duplicates}, in quiet hours {quiet}, in blackouts {blackout}",
     "sim_recall": "Recall at the end: {fsrs} with FSRS, {baseline} with a fixed rotation",
+    "sim_kpis": "Business KPI (level 3): {metric} for {teams} teams over {weeks} weeks, written as a KPI import would; simulated +{uplift} points from {week} on",
     "sim_next": "Weekly report of this data: trainbot report --db {db} --week {week}",
 }

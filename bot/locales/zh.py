@@ -367,5 +367,6 @@ MESSAGES: dict[str, str] = {
     "sim_accuracy_line": "全部 {attempts} 次作答的正确率：{accuracy}（纯靠猜的正确率为 {chance}）",
     "sim_pushes": "推送：{deliveries} 条（课程 {lessons}，测验 {quizzes}，应用回访 {checkins}，观察清单 {checklists}）；重复发送 {duplicates}，免打扰时段内 {quiet}，业务高峰或假期停推期内 {blackout}",
     "sim_recall": "模拟结束时的记忆保持率：FSRS 排程 {fsrs}，固定轮换 {baseline}",
+    "sim_kpis": "业务指标（第三层）：{metric}，{teams} 个团队共 {weeks} 周，按指标导入的方式写入；模拟从 {week} 起提升 {uplift} 个百分点",
     "sim_next": "查看这批数据的周报：trainbot report --db {db} --week {week}",
 }

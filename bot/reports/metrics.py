@@ -136,7 +136,15 @@ class Counts:
 
     @property
     def active_rate(self) -> float | None:
-        """Active / enrolled: who answered at least once, whatever they read."""
+        """Active / enrolled: who answered at least once, whatever they read.
+
+        ``None`` in a week nothing was sent, nobody was due and nobody answered (a
+        blackout week): 0% would read as everyone having skipped their training. Someone
+        due whose pushes were paused still counts, at 0%.
+        """
+        idle = not (self.quizzes_delivered or self.lessons_delivered or self.due)
+        if not self.active and idle:
+            return None
         return _rate(self.active, self.enrolled)
 
     @property

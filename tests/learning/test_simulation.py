@@ -81,6 +81,7 @@ KEYS = {
     "weeks",
     "report",
     "feedback",
+    "kpis",
 }
 WEEK_KEYS = {
     "in_progress",

@@ -224,3 +224,12 @@ def test_trainbot_report_on_a_simulated_store_shows_the_learners_ratings(
         shown = report["satisfaction"]["totals"]["this_week"]
         assert shown["ratings"] == given["ratings"]
         assert shown["mean"] == round(given["rating_total"] / given["ratings"], 4)
+    # Level 3: the simulated KPI, one value per team and week, is what the report reads.
+    kpis = simulated["kpis"]
+    assert (kpis["metric"], kpis["teams"]) == ("retention_30d", 3)
+    assert kpis["values"] == kpis["teams"] * kpis["weeks"]
+    report = run("report", "--db", database, "--week", max(weeks), "--format", "json")
+    (metric,) = report["business_impact"]["metrics"]
+    assert metric["metric"] == "retention_30d" and metric["unit"] == "%"
+    assert len(metric["teams"]) == 3
+    assert all(any(w["value"] is not None for w in team["weeks"]) for team in metric["teams"])

@@ -382,7 +382,9 @@ def test_a_week_with_no_activity(database: Database, course: Course, world: Worl
     now = made.total.this_week
     # Everyone enrolled by then (Fay too) = 7, nobody active.
     assert (now.enrolled, now.active, now.attempts) == (7, 0, 0)
-    assert now.active_rate == 0.0 and now.coverage is None  # no lesson sent: nobody due
+    # Nothing sent and nobody due (no lesson that week): no rate, not 0% (a blackout week
+    # read as everyone having skipped).
+    assert now.active_rate is None and now.coverage is None
     assert now.completion is None and now.accuracy is None and now.pass_rate is None
     assert made.hardest == []
     assert len(made.follow_up) == 7 and {item.reason for item in made.follow_up} == {"inactive"}
