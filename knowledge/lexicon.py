@@ -129,9 +129,10 @@ def parallel_files(course_dir: Path) -> list[Path]:
     return sorted(files)
 
 
-MINING_VERSION = 2
-"""Bumped when mining changes (2: compounds dropped, :func:`_without_compounds`), so a
-lexicon mined by an earlier trainbot is mined again at the next ingest or bot start."""
+MINING_VERSION = 3
+"""Bumped when mining changes (2: compounds dropped, :func:`_without_compounds`; 3:
+regional variants left out), so a lexicon mined by an earlier trainbot is mined again at
+the next ingest or bot start."""
 
 
 def fingerprint(course_dir: Path) -> dict[str, list[int]]:
@@ -193,6 +194,12 @@ def _markdown_pairs(zh: str, en: str) -> Iterator[tuple[str, str]]:
     """Front-matter fields, and body lines when both versions have the same number."""
     zh_front, zh_body = _split_front_matter(zh)
     en_front, en_body = _split_front_matter(en)
+    if any(isinstance(front, dict) and front.get("region") for front in (zh_front, en_front)):
+        # A regional variant repeats most of its core lesson: mined too, its sentences
+        # would count twice, and its local case would pull words toward it (seen: the
+        # Kuala Lumpur case's "score 45" made "score" translate to 评分 alone, and the
+        # managers' pass mark was no longer found).
+        return
     yield from _aligned(zh_front, en_front)
     zh_lines = [line for line in zh_body.splitlines() if line.strip()]
     en_lines = [line for line in en_body.splitlines() if line.strip()]
@@ -216,7 +223,7 @@ def _yaml_pairs(data: Any) -> Iterator[tuple[str, str]]:
 
     Two shapes count: a mapping with ``zh`` and ``en`` texts, and a list of items that
     carry an ``id`` and a ``language``, where the items sharing an id are translations of
-    each other (aligned field by field).
+    each other (aligned field by field). Regional variants (a ``region``) are left out.
     """
     if isinstance(data, dict):
         if isinstance(data.get("zh"), str) and isinstance(data.get("en"), str):
@@ -226,6 +233,8 @@ def _yaml_pairs(data: Any) -> Iterator[tuple[str, str]]:
     elif isinstance(data, list):
         versions: dict[Any, dict[str, Any]] = defaultdict(dict)
         for item in data:
+            if isinstance(item, dict) and item.get("region"):
+                continue  # a regional variant: see _markdown_pairs
             if isinstance(item, dict) and "id" in item and item.get("language") in LANGUAGES:
                 versions[item["id"]][item["language"]] = item
             else:

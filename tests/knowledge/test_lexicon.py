@@ -98,6 +98,34 @@ def test_parallel_pairs_align_items_by_id_and_lessons_by_line(tmp_path: Path) ->
     assert not any("冷链" in zh for zh, _ in pairs)
 
 
+def test_regional_variants_are_not_mined(tmp_path: Path) -> None:
+    """A regional variant repeats most of its core: its pairs would count twice and its
+    local case pull words toward it (the Kuala Lumpur case's risk "score 45" once made
+    "score" translate to 评分 alone, and the managers' pass mark was no longer found)."""
+    folder = course(tmp_path)
+    before = list(parallel_pairs(folder))
+    regional = "region: kuala-lumpur\n"
+    (folder / "lessons" / "l1.kl.zh.md").write_text(
+        LESSON_ZH.replace("---\nid: l1\n", "---\nid: l1\n" + regional) + "评分 45。\n",
+        encoding="utf-8",
+    )
+    (folder / "lessons" / "l1.kl.en.md").write_text(
+        LESSON_EN.replace("---\nid: l1\n", "---\nid: l1\n" + regional) + "Score 45.\n",
+        encoding="utf-8",
+    )
+    bank = folder / "quizzes" / "bank.yaml"
+    bank.write_text(
+        bank.read_text(encoding="utf-8").replace(
+            "tracks:",
+            "  - id: q1\n    region: kuala-lumpur\n    language: zh\n    prompt: 斋月评分？\n"
+            "  - id: q1\n    region: kuala-lumpur\n    language: en\n"
+            "    prompt: Ramadan score?\ntracks:",
+        ),
+        encoding="utf-8",
+    )
+    assert sorted(parallel_pairs(folder)) == sorted(before)
+
+
 def test_mined_lexicon_translates_both_ways(tmp_path: Path) -> None:
     lexicon = mine(course(tmp_path))
     assert "流失" in lexicon.translate(["churn"], "en")
