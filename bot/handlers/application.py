@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from bot import application, checkins, observations
 from bot.events import ButtonPress, Reply, Text
+from bot.handlers.basics import reply_kept_as
 from bot.i18n import t
 from bot.payloads import CheckinAnswer, ObservationAnswer
 from bot.people import find_person, spoken_language
@@ -14,7 +15,12 @@ from bot.store.models import APPLIED
 from bot.views import answer_label, checklist_reply
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlalchemy.orm import Session
+
     from bot.context import BotContext
+    from bot.store.models import Person
 
 logger = logging.getLogger(__name__)
 
@@ -83,16 +89,8 @@ def observation_button(
 
 def example_reply(ctx: BotContext, event: Text) -> list[Reply] | None:
     """A reply to an answered check-in or checklist is its example; ``None`` otherwise."""
-    if not event.reply_to or not event.text.strip():
-        return None
-    with ctx.db.session() as session:
-        person = find_person(session, event.person)
-        if person is None:
-            return None
-        report = application.add_example(
-            session, person, reply_to=event.reply_to, text=event.text, now=ctx.clock.now()
-        )
-        if report is None:
-            return None
-        language = person.language
-    return [Reply(t(language, "application_example_saved"))]
+
+    def keep(session: Session, person: Person, reply_to: str, text: str, now: datetime) -> object:
+        return application.add_example(session, person, reply_to=reply_to, text=text, now=now)
+
+    return reply_kept_as(ctx, event, keep, "application_example_saved")

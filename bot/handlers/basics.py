@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.events import ButtonPress, Command, ConversationKind, Event, Reply
+from bot.events import ButtonPress, Command, ConversationKind, Event, Reply, Text
 from bot.i18n import t
 from bot.people import find_person, spoken_language
-from bot.store.models import PersonStatus
+from bot.store.models import Person, PersonStatus
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from bot.context import BotContext
 
 
@@ -59,3 +63,28 @@ def stop(ctx: BotContext, event: Command) -> list[Reply]:
 def button(ctx: BotContext, event: ButtonPress) -> list[Reply]:
     """A press on a button this version does not know."""
     return [Reply(t(language_for(ctx, event), "stale_button"))]
+
+
+def reply_kept_as(
+    ctx: BotContext,
+    event: Text,
+    keep: Callable[[Session, Person, str, str, datetime], object | None],
+    saved_key: str,
+) -> list[Reply] | None:
+    """A reply to one of the bot's messages, kept as that message's free text (a survey
+    comment, a check-in's example) by ``keep(session, person, reply_to, text, now)``.
+
+    Returns:
+        The thanks (message ``saved_key``), or ``None`` when the text replies to no such
+        message of the person's (then it is an ordinary message).
+    """
+    if not event.reply_to or not event.text.strip():
+        return None
+    with ctx.db.session() as session:
+        person = find_person(session, event.person)
+        if person is None:
+            return None
+        if keep(session, person, event.reply_to, event.text, ctx.clock.now()) is None:
+            return None
+        language = person.language
+    return [Reply(t(language, saved_key))]

@@ -7,12 +7,18 @@ from typing import TYPE_CHECKING
 
 from bot import surveys
 from bot.events import ButtonPress, Reply, Text
+from bot.handlers.basics import reply_kept_as
 from bot.i18n import t
 from bot.payloads import SurveyRating
 from bot.people import find_person, spoken_language
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlalchemy.orm import Session
+
     from bot.context import BotContext
+    from bot.store.models import Person
 
 logger = logging.getLogger(__name__)
 
@@ -41,16 +47,8 @@ def rating_button(ctx: BotContext, event: ButtonPress, payload: SurveyRating) ->
 
 def comment_reply(ctx: BotContext, event: Text) -> list[Reply] | None:
     """A reply to a rated survey message is its comment; ``None`` for any other text."""
-    if not event.reply_to or not event.text.strip():
-        return None
-    with ctx.db.session() as session:
-        person = find_person(session, event.person)
-        if person is None:
-            return None
-        survey = surveys.comment(
-            session, person, reply_to=event.reply_to, text=event.text, now=ctx.clock.now()
-        )
-        if survey is None:
-            return None
-        language = person.language
-    return [Reply(t(language, "survey_comment_saved"))]
+
+    def keep(session: Session, person: Person, reply_to: str, text: str, now: datetime) -> object:
+        return surveys.comment(session, person, reply_to=reply_to, text=text, now=now)
+
+    return reply_kept_as(ctx, event, keep, "survey_comment_saved")
