@@ -134,7 +134,8 @@ async def test_someone_who_enrolled_while_open_is_refused_and_uncounted_after_a_
     boss = chat_as("boss", "en")
     bot.ctx.settings.admins.append(key(boss))
     (report,) = await boss.say("/report 2026-W47")
-    assert "Active rate: 0% (0/1)" in report  # Member only, not Walkin
+    # Member only, not Walkin; "—": nothing was sent yet this week, so no rate.
+    assert "Active rate: — (0/1)" in report
 
 
 async def test_admins_are_let_in_whatever_the_roster_says(
@@ -250,7 +251,7 @@ async def test_a_manager_the_roster_moves_or_demotes_loses_the_old_teams_report(
     )
     (moved,) = await mona.say("/report 2026-W47")  # this week: everyone enrolled today
     assert scope_line(moved).startswith("South ·")
-    assert "Active rate: 0% (0/1)" in moved  # Kim: not Lee, nor Mona, who leads (no track)
+    assert "Active rate: — (0/1)" in moved  # Kim: not Lee, nor Mona, who leads (no track)
     (north,) = await mona.say("/report North")
     assert "There is no team called North that you can see." in north
 
@@ -271,7 +272,7 @@ async def test_a_manager_sees_their_direct_reports(
     )
     (report,) = await max_.say("/report 2026-W47")  # this week: Ida was enrolled today
     assert scope_line(report).startswith("1 direct report(s) ·")
-    assert "Active rate: 0% (0/1)" in report  # Ida, enrolled by the roster
+    assert "Active rate: — (0/1)" in report  # Ida, enrolled by the roster
     set_role(bot.ctx.db, key(max_), Role.LEARNER, now=bot.ctx.clock.now())
     (learner,) = await max_.say("/report")
     assert "The weekly report is for managers and admins" in learner
