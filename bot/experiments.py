@@ -36,11 +36,10 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
-from statistics import fmean, stdev
+from statistics import fmean
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from scipy import stats as scipy_stats
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -333,23 +332,18 @@ def person_outcomes(
     """Each measured person's variant and outcome (1.0/0.0 for a proportion)."""
     start, end = _window(experiment, zone)
     lessons = _related_lessons(course, experiment)
-    rows: list[Any]
-    if experiment.unit == "team":
-        rows = list(
-            session.execute(
-                select(Person.id, ExperimentAssignment.variant, ExperimentAssignment.assigned_at)
-                .join(ExperimentAssignment, ExperimentAssignment.team_id == Person.team_id)
-                .where(ExperimentAssignment.experiment_id == experiment.id)
-            ).all()
-        )
-    else:
-        rows = list(
-            session.execute(
-                select(Person.id, ExperimentAssignment.variant, ExperimentAssignment.assigned_at)
-                .join(ExperimentAssignment, ExperimentAssignment.person_id == Person.id)
-                .where(ExperimentAssignment.experiment_id == experiment.id)
-            ).all()
-        )
+    assigned_to = (
+        ExperimentAssignment.team_id == Person.team_id
+        if experiment.unit == "team"
+        else ExperimentAssignment.person_id == Person.id
+    )
+    rows: list[Any] = list(
+        session.execute(
+            select(Person.id, ExperimentAssignment.variant, ExperimentAssignment.assigned_at)
+            .join(ExperimentAssignment, assigned_to)
+            .where(ExperimentAssignment.experiment_id == experiment.id)
+        ).all()
+    )
     if not rows:
         return {}
     since = {person_id: (variant, max(assigned, start)) for person_id, variant, assigned in rows}
@@ -415,7 +409,11 @@ def evaluate(
     assigned = balance(session, experiment)
     by_unit: dict[str, list[float]] = defaultdict(list)
     if experiment.unit == "team":
-        teams = dict(session.execute(select(Person.id, Person.team_id)).all())
+        teams = dict(
+            session.execute(
+                select(Person.id, Person.team_id).where(Person.id.in_(list(outcomes)))
+            ).all()
+        )
         per_team: dict[tuple[str, Any], list[float]] = defaultdict(list)
         for person_id, (arm, value) in outcomes.items():
             per_team[(arm, teams.get(person_id))].append(value)
@@ -448,7 +446,7 @@ def evaluate(
                     assigned[variant.id],
                     len(values),
                     fmean(values) if values else None,
-                    _mean_interval(values, confidence),
+                    stats.mean_interval(values, confidence=confidence),
                 )
             )
     control = experiment.variants[0].id
@@ -481,16 +479,6 @@ def evaluate(
             ArmComparison(variant.id, comparison, next(adjusted) if comparison else None)
         )
     return result
-
-
-def _mean_interval(values: list[float], confidence: float) -> stats.Interval | None:
-    """A t interval of a mean; ``None`` with fewer than two values."""
-    if len(values) < 2:
-        return None
-    half = float(scipy_stats.t.ppf(0.5 + confidence / 2, len(values) - 1)) * stdev(values)
-    half /= len(values) ** 0.5
-    mean = fmean(values)
-    return stats.Interval(mean - half, mean + half)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from statistics import NormalDist, fmean, variance
+from statistics import NormalDist, fmean, stdev, variance
 
 from scipy import stats as scipy_stats
 
@@ -55,6 +55,16 @@ def wilson(successes: int, total: int, *, confidence: float = 0.95) -> Interval 
     centre = (share + z * z / (2 * total)) / denominator
     half = z * math.sqrt(share * (1 - share) / total + z * z / (4 * total * total)) / denominator
     return Interval(max(0.0, centre - half), min(1.0, centre + half))
+
+
+def mean_interval(values: list[float], *, confidence: float = 0.95) -> Interval | None:
+    """Student's t interval of a mean; ``None`` with fewer than two values."""
+    if len(values) < 2:
+        return None
+    half = float(scipy_stats.t.ppf(0.5 + confidence / 2, len(values) - 1)) * stdev(values)
+    half /= math.sqrt(len(values))
+    mean = fmean(values)
+    return Interval(mean - half, mean + half)
 
 
 def compare_proportions(
@@ -170,6 +180,7 @@ __all__ = [
     "compare_means",
     "compare_proportions",
     "holm",
+    "mean_interval",
     "sample_size_means",
     "sample_size_proportions",
     "wilson",

@@ -247,6 +247,20 @@ def mark_reviewed(course: Course, root: Path, item: str, day: date) -> list[Path
     return written
 
 
+def _set_keys(lines: list[str], values: dict[str, str], start: int, end: int) -> None:
+    """Set ``key: value`` lines among ``lines[start:end]``: a key's line is replaced, a
+    missing key inserted at ``end`` (the block's end), in place."""
+    for key, value in values.items():
+        pattern = re.compile(rf"^{re.escape(key)}\s*:")
+        for index in range(start, end):
+            if pattern.match(lines[index]):
+                lines[index] = f"{key}: {value}"
+                break
+        else:
+            lines.insert(end, f"{key}: {value}")
+            end += 1
+
+
 def _set_front_matter(path: Path, values: dict[str, str]) -> None:
     """Set keys in a Markdown file's front matter (adding the block when there is none)."""
     text = path.read_text(encoding="utf-8")
@@ -255,35 +269,16 @@ def _set_front_matter(path: Path, values: dict[str, str]) -> None:
         block = ["---", *(f"{key}: {value}" for key, value in values.items()), "---"]
         _write(path, "\n".join([*block, *lines]))
         return
-    end = 1 + [x.strip() for x in lines[1:]].index("---")
-    for key, value in values.items():
-        pattern = re.compile(rf"^{re.escape(key)}\s*:")
-        for index in range(1, end):
-            if pattern.match(lines[index]):
-                lines[index] = f"{key}: {value}"
-                break
-        else:
-            lines.insert(end, f"{key}: {value}")
-            end += 1
+    _set_keys(lines, values, 1, 1 + [x.strip() for x in lines[1:]].index("---"))
     _write(path, "\n".join(lines))
 
 
 def _write_sidecar(path: Path, values: dict[str, str]) -> None:
     """Set keys in a material's sidecar, keeping any other line in it."""
     lines = path.read_text(encoding="utf-8").split("\n") if path.is_file() else []
-    for key, value in values.items():
-        pattern = re.compile(rf"^{re.escape(key)}\s*:")
-        for index, line in enumerate(lines):
-            if pattern.match(line):
-                lines[index] = f"{key}: {value}"
-                break
-        else:
-            if lines and lines[-1] == "":
-                lines.insert(len(lines) - 1, f"{key}: {value}")
-            else:
-                lines.append(f"{key}: {value}")
     if not lines or lines[-1] != "":
-        lines.append("")
+        lines.append("")  # the file ends with a newline: keys go before it
+    _set_keys(lines, values, 0, len(lines) - 1)
     _write(path, "\n".join(lines))
 
 

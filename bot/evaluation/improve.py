@@ -588,6 +588,7 @@ def content_to_improve(
                 found.gaps.append(shown)
         else:
             unattached.setdefault((where.reason or NO_PASSAGE, where.material), []).append(shown)
+    titles = _titles(course, language)
     if themes is None and theme_source is not None:
         from bot.evaluation.themes import theme_summaries
 
@@ -596,9 +597,13 @@ def content_to_improve(
             for lesson_id, found in lessons.items()
             if comments.get(lesson_id) or found.gaps
         }
-        titles = {key: title for key, (title, _track) in _titles(course, language).items()}
-        themes = theme_summaries(theme_source, texts, language, titles=titles)
-    ranked, values = rank(lessons, titles=_titles(course, language), themes=themes)
+        themes = theme_summaries(
+            theme_source,
+            texts,
+            language,
+            titles={key: title for key, (title, _track) in titles.items()},
+        )
+    ranked, values = rank(lessons, titles=titles, themes=themes)
     observed = bool(ratings or comments or tries or gaps) or any(
         count.trained for count in applied.values()
     )
