@@ -3,6 +3,7 @@ the bot core on the sample course, and transcript drivers for every front door."
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import os
 import shutil
@@ -156,20 +157,22 @@ def sqlite_database(tmp_path: Path) -> Iterator[Database]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, sample_index_dir: Path) -> Settings:
-    """Settings for a test: the sample course and its index, a store in the test's folder."""
+def settings(tmp_path: Path, private_index_dir: Path) -> Settings:
+    """Settings for a test: the sample course and a copy of its index, a store in the test's
+    folder."""
     return load_settings(
         database_url=f"sqlite:///{tmp_path / 'trainbot.db'}",
         content_dir=SAMPLE_CONTENT,
-        index_dir=sample_index_dir,
+        index_dir=private_index_dir,
     )
 
 
 @pytest.fixture
 def private_index_dir(tmp_path: Path, sample_index_dir: Path) -> Path:
-    """A copy of the sample index for one test whose processes open it (``trainbot run``,
-    killed on purpose, or the CLI): whatever they write stays out of the index the rest of
-    the session's tests share."""
+    """A copy of the sample index for one test. Opening an index writes Chroma's files (and
+    a process killed on purpose may stop mid-write), so no test opens the session's master
+    copy: in one CI run the shared index lost the English FAQ's vectors part way through
+    the session and a later English question was answered from the Chinese materials."""
     copy = tmp_path / "private-index"
     shutil.copytree(sample_index_dir, copy)
     return copy
@@ -182,19 +185,42 @@ def e5() -> LocalE5Embeddings:
 
 
 @pytest.fixture(scope="session")
-def sample_index_dir(tmp_path_factory: pytest.TempPathFactory, e5: LocalE5Embeddings) -> Path:
-    """The sample course's materials (and its bilingual lexicon), ingested once per session."""
-    directory = tmp_path_factory.mktemp("sample-index")
-    KnowledgeIndex(directory, e5, LOCAL_ID).ingest(
+def sample_index_dir(
+    tmp_path_factory: pytest.TempPathFactory, e5: LocalE5Embeddings
+) -> Iterator[Path]:
+    """The sample course's materials (and its bilingual lexicon), ingested once per session.
+
+    The master copy, copied from where it was built so that no Chroma client has it open:
+    tests open a copy of it (``private_index_dir``), never this folder, and the session
+    ends with an error if its files changed all the same."""
+    built = tmp_path_factory.mktemp("sample-index-build") / "index"
+    KnowledgeIndex(built, e5, LOCAL_ID).ingest(
         SAMPLE_CONTENT / "materials", parallel_dir=SAMPLE_CONTENT, progress=False
     )
-    return directory
+    directory = tmp_path_factory.mktemp("sample-index") / "index"
+    shutil.copytree(built, directory)
+    before = _digest(directory)
+    yield directory
+    assert _digest(directory) == before, f"a test wrote into the shared index {directory}"
+
+
+def _digest(directory: Path) -> dict[str, str]:
+    """Each file's SHA-256 under ``directory``, by relative path."""
+    return {
+        str(path.relative_to(directory)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(directory.rglob("*"))
+        if path.is_file()
+    }
 
 
 @pytest.fixture(scope="session")
-def sample_retriever(sample_index_dir: Path, e5: LocalE5Embeddings) -> Retriever:
-    """A retriever over the sample course."""
-    return Retriever(KnowledgeIndex(sample_index_dir, e5, LOCAL_ID))
+def sample_retriever(
+    sample_index_dir: Path, e5: LocalE5Embeddings, tmp_path_factory: pytest.TempPathFactory
+) -> Retriever:
+    """A retriever over the sample course (over its own copy of the index)."""
+    copy = tmp_path_factory.mktemp("retriever-index") / "index"
+    shutil.copytree(sample_index_dir, copy)
+    return Retriever(KnowledgeIndex(copy, e5, LOCAL_ID))
 
 
 @pytest.fixture

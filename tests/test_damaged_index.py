@@ -202,9 +202,9 @@ async def test_a_deleted_chroma_folder_is_a_warning_and_answers_come_from_keywor
 
 
 def test_a_complete_index_passes_the_vector_count_check(
-    tmp_path: Path, sample_index_dir: Path
+    tmp_path: Path, private_index_dir: Path
 ) -> None:
-    service = KnowledgeService(_settings(tmp_path, sample_index_dir))
+    service = KnowledgeService(_settings(tmp_path, private_index_dir))
     assert service.index.check_vectors() is None
     assert service.index.stored_vectors() == service.index.vector_count > 0
 

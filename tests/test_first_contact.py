@@ -172,11 +172,11 @@ class TestBeforeAdmission:
     """/whoami answers people the roster does not let in yet, and only about themselves."""
 
     @pytest.fixture
-    def settings(self, tmp_path: Path, sample_index_dir: Path) -> Settings:
+    def settings(self, tmp_path: Path, private_index_dir: Path) -> Settings:
         return load_settings(
             database_url=f"sqlite:///{tmp_path / 'trainbot.db'}",
             content_dir=SAMPLE_CONTENT,
-            index_dir=sample_index_dir,
+            index_dir=private_index_dir,
             enrolment="roster",
         )
 

@@ -72,9 +72,9 @@ def test_ingest_stores_a_calibration_fitted_on_the_course(sample_index_dir: Path
 
 
 def test_probes_are_made_from_the_materials_the_same_way_every_time(
-    sample_index_dir: Path, e5: LocalE5Embeddings
+    private_index_dir: Path, e5: LocalE5Embeddings
 ) -> None:
-    index = KnowledgeIndex(sample_index_dir, e5, LOCAL_ID)
+    index = KnowledgeIndex(private_index_dir, e5, LOCAL_ID)
     first, second = probes(index), probes(index)
     assert first == second
     assert len(first) <= 3 * PROBE_SENTENCES
@@ -168,9 +168,9 @@ def test_a_one_file_course_keeps_the_general_threshold(
 
 
 def test_a_stricter_setting_never_lowers_the_threshold(
-    sample_index_dir: Path, e5: LocalE5Embeddings
+    private_index_dir: Path, e5: LocalE5Embeddings
 ) -> None:
-    calibration = KnowledgeIndex(sample_index_dir, e5, LOCAL_ID).calibration
+    calibration = KnowledgeIndex(private_index_dir, e5, LOCAL_ID).calibration
     assert calibration is not None
     thresholds = [calibration.threshold(step / 2) for step in range(2 * MAX_STRICTNESS + 1)]
     assert thresholds == sorted(thresholds)
