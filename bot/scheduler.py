@@ -143,8 +143,13 @@ class BotScheduler:
         zone = ZoneInfo(self.settings.timezone)
 
         async def run() -> None:
+            from bot.reports.schedule import notify_practice_firings
+
             now = dispatcher.clock.now()
             await dispatcher.db.run(lambda session: run_rules(session, course, now=now, zone=zone))
+            # The trainers hear of it now (with the evidence), not at the next digest; a
+            # firing made by another process, or a notice a stopped process left, too.
+            await notify_practice_firings(dispatcher, now=now)
 
         await self._tracked(run, "practice rules")
 

@@ -2,6 +2,7 @@
 
 MESSAGES: dict[str, str] = {
     # Keeping the course up (bot/reports/upkeep.py): the digest and the report
+    "practice_notice": "📉 **A practice rule fired** ({rule}, track {track}): «{lesson}» had a first-try accuracy of {accuracy} on {answers} answers over the last {days} days, below the mark of {mark}.\nUntil {until}, the {people} people below the mark get its questions first in their daily quizzes (same number of quizzes a day). The weekly digest shows how they do on it afterwards.",
     "upkeep_practice_title": "**Practice rules fired** (weak lessons get drill for the people below the mark):",
     "upkeep_practice_line": "{lesson}: fired {day}, first-try accuracy {accuracy} on {answers} answers (mark {mark}); drill for {people} people — their accuracy before {before}, since {after} ({after_n} answers)",
     "upkeep_title": "Keeping the course up",

@@ -2,6 +2,7 @@
 
 MESSAGES: dict[str, str] = {
     # 课程维护（bot/reports/upkeep.py）：摘要与周报
+    "practice_notice": "📉 **练习规则已触发**（{rule}，轨道 {track}）：过去 {days} 天里《{lesson}》的首答正确率为 {accuracy}（{answers} 次作答），低于合格线 {mark}。\n到 {until} 为止，低于合格线的 {people} 人每天的测验会先出这一课的题（每天题量不变）。之后他们在这一课上的表现见每周摘要。",
     "upkeep_practice_title": "**已触发的练习规则**（薄弱课程，为未达标的学员加练）：",
     "upkeep_practice_line": "{lesson}：{day} 触发，首答正确率 {accuracy}（{answers} 次作答，合格线 {mark}）；为 {people} 人加练——他们之前的正确率 {before}，之后 {after}（{after_n} 次作答）",
     "upkeep_title": "课程维护",

@@ -1,7 +1,8 @@
 """Claims of the Monday summaries: one row per recipient and ISO week, held by a lease.
 
 A DM to a stored person is a ``report`` delivery, unique per person, ``local_date`` and
-slot (``weekly:<week>`` for a manager's summary, ``gaps:<week>`` for a trainer's digest).
+slot (``weekly:<week>`` for a manager's summary, ``gaps:<week>`` for a trainer's digest,
+``practice:<firing id>`` for a trainer's notice that a practice rule fired).
 ``local_date`` is the Monday of the *reported* week (``2026-W47`` -> 2026-11-16), so a run
 on any day of the following week claims the same row; rows written by earlier versions
 (with the run's own date) are found by their slot. A post to the review channel is a
@@ -38,7 +39,8 @@ logger = logging.getLogger(__name__)
 
 WEEKLY_SLOT = "weekly:"
 GAPS_SLOT = "gaps:"
-SLOTS = (WEEKLY_SLOT, GAPS_SLOT)
+PRACTICE_SLOT = "practice:"
+SLOTS = (WEEKLY_SLOT, GAPS_SLOT, PRACTICE_SLOT)
 
 MAX_ATTEMPTS = 5
 """Tries of one summary or post (each DM try is itself up to three sends) before giving up."""
@@ -98,9 +100,19 @@ def slot_week(slot: str) -> str:
 
 
 def claim_report(
-    session: Session, person: Person, slot: str, *, owner: str, now: datetime
+    session: Session,
+    person: Person,
+    slot: str,
+    *,
+    owner: str,
+    now: datetime,
+    local_date: date | None = None,
+    item_id: str | None = None,
 ) -> Claim:
     """Claim the summary ``slot`` (``weekly:<week>``, ``gaps:<week>``) for ``person``.
+
+    A notice that is not about a week (``practice:<firing id>``) gives its own
+    ``local_date`` and ``item_id``.
 
     A row of the same person and slot on any date counts, so a run on another day of the
     week, or a row written by an earlier version, never sends the summary again.
@@ -136,8 +148,8 @@ def claim_report(
                 "person_id": person.id,
                 "kind": DeliveryKind.REPORT,
                 "slot": slot,
-                "local_date": week_monday(slot_week(slot)),
-                "item_id": slot_week(slot),
+                "local_date": local_date or week_monday(slot_week(slot)),
+                "item_id": item_id or slot_week(slot),
                 "language": person.language,
                 "track_id": person.track_id,
                 "team_id": person.team_id,

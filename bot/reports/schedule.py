@@ -27,9 +27,10 @@ import functools
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -42,7 +43,7 @@ from bot.ports import RecipientUnreachable, SendError, SendOutcomeUnknown
 from bot.reports import claims
 from bot.reports.access import ReportScope, manager_scope
 from bot.reports.chart import team_chart
-from bot.reports.claims import GAPS_SLOT, WEEKLY_SLOT, Claim, ClaimState
+from bot.reports.claims import GAPS_SLOT, PRACTICE_SLOT, WEEKLY_SLOT, Claim, ClaimState
 from bot.reports.metrics import WeeklySummary, build_summary
 from bot.reports.render import chat_text, gap_digest
 from bot.settings import WEEKDAYS, Settings, parse_hhmm
@@ -52,6 +53,7 @@ from bot.store.models import (
     DeliveryStatus,
     Person,
     PersonStatus,
+    PracticeFiring,
     Role,
     TeamManager,
 )
@@ -66,6 +68,7 @@ __all__ = [
     "GAPS_SLOT",
     "WEEKLY_SLOT",
     "WeeklyRun",
+    "notify_practice_firings",
     "parse_channel",
     "retry_unsent_reports",
     "run_is_due",
@@ -331,6 +334,8 @@ async def _claim_and_send(
     make_reply: Callable[[], Reply | None],
     *,
     owner: str,
+    local_date: date | None = None,
+    item_id: str | None = None,
 ) -> int:
     """Claim, build, send and record one summary DM; ``1`` when it was sent now."""
     if person.platform not in dispatcher.outbound:
@@ -339,12 +344,20 @@ async def _claim_and_send(
         return 0
     try:
         claim = await dispatcher.db.run(
-            lambda s: claims.claim_report(s, person, slot, owner=owner, now=dispatcher.clock.now()),
+            lambda s: claims.claim_report(
+                s,
+                person,
+                slot,
+                owner=owner,
+                now=dispatcher.clock.now(),
+                local_date=local_date,
+                item_id=item_id,
+            ),
         )
         if not _counted_claim(run, claim):
             return 0
         assert claim.row_id is not None
-        outcome = await _send_report(dispatcher, claim, person, make_reply)
+        outcome = await _send_report(dispatcher, claim, person, make_reply, slot)
     except Exception:  # one recipient's trouble never stops the others' summaries
         logger.exception("weekly summary %s for person %d failed", slot, person.id)
         run.failed.append(_label(person))
@@ -378,14 +391,17 @@ async def _send_report(
     claim: Claim,
     person: Person,
     make_reply: Callable[[], Reply | None],
+    slot: str = WEEKLY_SLOT,
 ) -> _Outcome:
     """Build and send one claimed summary DM and record the outcome on its row."""
     db, row_id = dispatcher.db, claim.row_id
+    what = "practice rule notice" if slot.startswith(PRACTICE_SLOT) else "weekly summary"
     assert row_id is not None
     if claim.send_started:
         logger.warning(
-            "weekly summary to person %d: the process sending it stopped mid-send; it may "
+            "%s to person %d: the process sending it stopped mid-send; it may "
             "have arrived already and is sent again",
+            what,
             person.id,
         )
     try:
@@ -402,7 +418,7 @@ async def _send_report(
     except SendOutcomeUnknown as exc:
         # The platform may have it: sending it again could repeat the summary.
         unconfirmed = f"not confirmed by the platform: {exc}"[:1000]
-        logger.warning("weekly summary to person %d: %s", person.id, unconfirmed)
+        logger.warning("%s to person %d: %s", what, person.id, unconfirmed)
         await db.run(
             lambda s: claims.close_report(
                 s,
@@ -415,23 +431,24 @@ async def _send_report(
         return _Outcome.SENT
     except RecipientUnreachable as exc:  # send_one marked the person unreachable
         error = f"unreachable: {exc}"
-        logger.warning("weekly summary to person %d: %s", person.id, error)
+        logger.warning("%s to person %d: %s", what, person.id, error)
         await db.run(lambda s: claims.close_report(s, row_id, DeliveryStatus.FAILED, error=error))
         return _Outcome.FAILED
     except Exception as exc:  # a send error, or a summary that could not be built
         error = f"{type(exc).__name__}: {exc}"
         if not isinstance(exc, SendError):
-            logger.exception("weekly summary for person %d could not be built", person.id)
+            logger.exception("%s for person %d could not be built", what, person.id)
         tries, last = await db.run(
             lambda s: claims.report_try_failed(s, row_id, error, dispatcher.clock.now())
         )
         if last:
             logger.error(
-                "weekly summary to person %d: gave up after %d tries: %s", person.id, tries, error
+                "%s to person %d: gave up after %d tries: %s", what, person.id, tries, error
             )
             return _Outcome.FAILED
         logger.warning(
-            "weekly summary to person %d failed (try %d of %d, tried again later): %s",
+            "%s to person %d failed (try %d of %d, tried again later): %s",
+            what,
             person.id,
             tries,
             claims.MAX_ATTEMPTS,
@@ -444,6 +461,79 @@ async def _send_report(
         ),
     )
     return _Outcome.SENT
+
+
+NOTICE_DAYS = 7
+"""A practice rule's notice is sent by the daily practice job of the day it fired or of the
+next days: a process that stopped after firing it leaves the notice to the next run."""
+
+
+async def notify_practice_firings(
+    dispatcher: Dispatcher, *, now: datetime | None = None, owner: str | None = None
+) -> WeeklyRun:
+    """Tell each trainer (``TRAINBOT_ADMINS``) about each practice rule fired lately, once.
+
+    A notice is a claimed ``report`` delivery per trainer and firing (slot
+    ``practice:<firing id>``), so any number of processes send it once; a failed try is
+    tried again by :func:`retry_unsent_reports` while the firing's cycle lasts.
+    """
+    settings = dispatcher.settings
+    now = now or dispatcher.clock.now()
+    owner = owner or new_owner()
+    run = WeeklyRun(week=week_of(now, settings.timezone))
+
+    def recent(session: Session) -> list[tuple[int, str, datetime]]:
+        rows = session.execute(
+            select(PracticeFiring.id, PracticeFiring.lesson_id, PracticeFiring.fired_at)
+            .where(
+                PracticeFiring.fired_at >= now - timedelta(days=NOTICE_DAYS),
+                PracticeFiring.fired_at <= now,
+                PracticeFiring.until > now,
+            )
+            .order_by(PracticeFiring.id)
+        ).all()
+        return [(int(row_id), lesson, fired) for row_id, lesson, fired in rows]
+
+    firings = await dispatcher.db.run(recent)
+    if not firings:
+        return run
+    recipients = await dispatcher.db.run(lambda s: _recipients(s, settings))
+    zone = ZoneInfo(settings.timezone)
+    async with _leases_kept(dispatcher, owner):
+        for firing_id, lesson_id, fired_at in firings:
+            for admin in recipients.admins:
+                run.admins += await _claim_and_send(
+                    dispatcher,
+                    run,
+                    admin,
+                    f"{PRACTICE_SLOT}{firing_id}",
+                    functools.partial(_practice_reply, dispatcher, firing_id, admin.language),
+                    owner=owner,
+                    local_date=fired_at.astimezone(zone).date(),
+                    item_id=lesson_id,
+                )
+    if run.admins or run.failed:
+        logger.info(
+            "practice rule notices: %d sent, %d failed%s",
+            run.admins,
+            len(run.failed),
+            f" ({', '.join(run.failed)})" if run.failed else "",
+        )
+    return run
+
+
+def _practice_reply(dispatcher: Dispatcher, firing_id: int, language: str) -> Reply | None:
+    """The notice of one firing (built in a worker thread); ``None`` when it is gone."""
+    from bot.reports.upkeep import practice_notice
+
+    with dispatcher.db.session() as session:
+        firing = session.get(PracticeFiring, firing_id)
+        if firing is None:
+            return None
+        text = practice_notice(
+            firing, dispatcher.library.course, language, dispatcher.settings.timezone
+        )
+    return Reply(text)
 
 
 def _report_channel(dispatcher: Dispatcher) -> Conversation | None:
@@ -621,10 +711,10 @@ def _take_for_retry(
     claim = claims.take_pending_report(session, row_id, owner=owner, now=now)
     if not claim.held:
         return _Retry(claim)
-    reason: str | None = None
+    reason = _stale(session, slot, week, now)
     scope: ReportScope | None = None
-    if claims.slot_week(slot) != week:
-        reason = f"not sent before the summary of {week} was due"
+    if reason is not None:
+        pass
     elif person is None or person.status is not PersonStatus.ACTIVE:
         reason = f"person is {person.status.value if person else 'gone'}"
     elif slot.startswith(WEEKLY_SLOT):
@@ -640,6 +730,18 @@ def _take_for_retry(
     assert person is not None
     session.expunge(person)
     return _Retry(claim, person, scope)
+
+
+def _stale(session: Session, slot: str, week: str, now: datetime) -> str | None:
+    """Why a pending summary or notice is no longer worth sending, if it is not."""
+    if slot.startswith(PRACTICE_SLOT):
+        firing = session.get(PracticeFiring, int(claims.slot_week(slot)))
+        if firing is None or firing.until <= now:
+            return "the practice rule's cycle is over"
+        return None
+    if claims.slot_week(slot) != week:
+        return f"not sent before the summary of {week} was due"
+    return None
 
 
 async def _retry_report(
@@ -670,9 +772,11 @@ async def _retry_report(
     make_reply: Callable[[], Reply | None] = (
         functools.partial(summaries.team, scope, language)
         if scope is not None
+        else functools.partial(_practice_reply, dispatcher, int(claims.slot_week(slot)), language)
+        if slot.startswith(PRACTICE_SLOT)
         else functools.partial(summaries.digest, language)
     )
-    outcome = await _send_report(dispatcher, taken.claim, person, make_reply)
+    outcome = await _send_report(dispatcher, taken.claim, person, make_reply, slot)
     if outcome is _Outcome.SENT:
         if scope is not None:
             run.managers += 1

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from bot.i18n import t
 from bot.practice import Effect, effects
+from bot.store.models import PracticeFiring
 from quizzes.content import Course
 from quizzes.freshness import ReviewDue, review_due
 
@@ -69,6 +70,34 @@ def upkeep(
 
 def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value:.0%}"
+
+
+def practice_notice(firing: PracticeFiring, course: Course, language: str, timezone: str) -> str:
+    """The trainers' notice that a practice rule fired, with its evidence, in ``language``."""
+    from zoneinfo import ZoneInfo
+
+    track = course.tracks.get(firing.track_id)
+    lesson = course.lesson(firing.lesson_id, language)
+    rule = (
+        next((rule for rule in track.practice if rule.id == firing.rule_id), None)
+        if track
+        else None
+    )
+    days = rule.window_days if rule is not None else "?"
+    until = firing.until.astimezone(ZoneInfo(timezone))
+    return t(
+        language,
+        "practice_notice",
+        rule=firing.rule_id,
+        track=track.title.get(language) if track is not None else firing.track_id,
+        lesson=lesson.title if lesson is not None else firing.lesson_id,
+        accuracy=_percent(firing.accuracy),
+        answers=firing.answers,
+        days=days,
+        mark=_percent(firing.mark),
+        until=f"{until:%Y-%m-%d}",
+        people=firing.people,
+    )
 
 
 def upkeep_lines(found: Upkeep, language: str) -> list[str]:

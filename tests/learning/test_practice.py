@@ -337,3 +337,92 @@ async def test_the_trainers_digest_shows_rules_fired_and_content_due_for_review(
     assert "## Keeping the course up" in report.stdout
     assert "Six ways to improve retention: fired 2026" in report.stdout
     assert "(new this week)" in report.stdout
+
+
+async def test_the_trainers_hear_at_once_when_a_rule_fires_once_each_in_their_language(
+    database: Database,
+) -> None:
+    """The nightly practice job fires the rule and tells each trainer (TRAINBOT_ADMINS) with
+    the evidence, in their language; a second run, a second process, or the next night
+    sends nothing more; a failed send is tried again by the retry job."""
+    from adapters.memory import MemoryOutbound
+    from bot.clock import FakeClock
+    from bot.dispatcher import Dispatcher
+    from bot.library import CourseLibrary
+    from bot.reports.schedule import retry_unsent_reports
+    from bot.scheduler import BotScheduler, Runtime
+    from bot.settings import load_settings
+    from bot.store.models import Delivery, DeliveryKind, DeliveryStatus
+
+    with database.session() as session:
+        weak_lesson(session, right_total=12)  # 60% on 20 answers; P2 and P3 below the mark
+        for user_id, language in (("tom", "en"), ("lan", "zh")):
+            session.add(
+                Person(
+                    platform="console",
+                    platform_user_id=user_id,
+                    display_name=user_id.title(),
+                    language=language,
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
+            )
+    settings = load_settings(
+        database_url=database.url,
+        content_dir=SAMPLE_CONTENT,
+        timezone="Asia/Shanghai",
+        embeddings="none:lexicon",
+        admins=["console:tom", "console:lan"],
+    )
+    library = CourseLibrary(SAMPLE_CONTENT)
+    assert library.reload() == []
+    clock = FakeClock(NOW - timedelta(hours=6, minutes=15))  # 03:45 in Shanghai
+    outbound = MemoryOutbound(platform="console", fail_next=3)  # a try (3 sends) fails
+
+    def scheduler() -> BotScheduler:
+        dispatcher = Dispatcher(
+            db=database,
+            library=library,
+            settings=settings,
+            clock=clock,
+            outbound={"console": outbound},
+        )
+        return BotScheduler(
+            settings, Runtime(dispatcher=dispatcher, library=library, knowledge=None)
+        )
+
+    first, second = scheduler(), scheduler()  # two processes on one store
+    await first.practice_rules()
+    outbound.fail_next = 3  # and the second process's try of it fails too
+    await second.practice_rules()
+    sent = {chat: [reply.text for reply in outbound.to(chat)] for chat in ("tom", "lan")}
+    # One trainer's notice failed twice (the second process took over the released try).
+    assert sorted(len(texts) for texts in sent.values()) == [0, 1]
+    clock.advance(timedelta(minutes=10))  # the failed try's lease has run out
+    await retry_unsent_reports(first.runtime.dispatcher)
+    clock.advance(timedelta(days=1))
+    await first.practice_rules()  # the next night: the same cycle, nothing new
+    (english,) = outbound.to("tom")
+    (chinese,) = outbound.to("lan")
+    assert english.text == (
+        "📉 **A practice rule fired** (weak-lesson, track Frontline operations): «Six ways to "
+        "improve retention» had a first-try accuracy of 60% on 20 answers over the last 91 "
+        "days, below the mark of 70%.\nUntil 2027-01-04, the 2 people below the mark get its "
+        "questions first in their daily quizzes (same number of quizzes a day). The weekly "
+        "digest shows how they do on it afterwards."
+    )
+    assert chinese.text.startswith("📉 **练习规则已触发**（weak-lesson，轨道 ")
+    assert "首答正确率为 60%（20 次作答），低于合格线 70%" in chinese.text
+    assert "低于合格线的 2 人" in chinese.text
+    with database.session() as session:
+        rows = session.execute(
+            select(Delivery.status, Delivery.send_attempts, Delivery.slot, Delivery.item_id).where(
+                Delivery.kind == DeliveryKind.REPORT
+            )
+        ).all()
+        firing_id = session.scalars(select(PracticeFiring.id)).one()
+    assert sorted((status, tries) for status, tries, _, _ in rows) == [
+        (DeliveryStatus.SENT, 1),
+        (DeliveryStatus.SENT, 3),
+    ]
+    assert {(slot, item) for _, _, slot, item in rows} == {(f"practice:{firing_id}", "fl-03")}
