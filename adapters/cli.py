@@ -654,6 +654,10 @@ def report(
         str | None, typer.Option(help="ISO week, e.g. 2026-W47 (default: the last complete one).")
     ] = None,
     team: Annotated[str | None, typer.Option(help="Only this team and the teams below it.")] = None,
+    region: Annotated[
+        str | None,
+        typer.Option(help="Only the people of this region (the roster's region column)."),
+    ] = None,
     output_format: Annotated[
         ReportFormat, typer.Option("--format", help="md, csv (one row per person), html or json.")
     ] = ReportFormat.md,
@@ -688,6 +692,7 @@ def report(
             library.course,
             week=week,
             team=team,
+            region=region,
             timezone=settings.timezone,
             now=datetime.now(UTC),
             language=settings.language,
@@ -706,7 +711,7 @@ def report(
                 timezone=settings.timezone,
                 language=settings.language,
                 team_ids=_team_ids(database, team),
-                admitted=admitted_people(settings),
+                admitted=_in_region(admitted_people(settings), region),
                 embeddings=sentiment_model(settings.embeddings),
             )
             # Content due for review and the practice rules fired: the trainers' part.
@@ -730,6 +735,17 @@ def report(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     typer.echo(f"wrote {out} ({summary.week}, {summary.scope})", err=True)
+
+
+def _in_region(admitted: Any, region: str | None) -> Any:
+    """``admitted`` narrowed to the people of ``region`` (all of them without one)."""
+    if region is None:
+        return admitted
+    from sqlalchemy import and_
+
+    from bot.store.models import Person
+
+    return and_(admitted, Person.region == region)
 
 
 class EvaluateFormat(StrEnum):

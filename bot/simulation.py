@@ -81,6 +81,9 @@ from quizzes.content import Course, Question, QuestionType
 PLATFORM = "sim"
 ZONES = ("Asia/Shanghai", "Asia/Shanghai", "Asia/Singapore", "Europe/London", "America/New_York")
 STEP = timedelta(minutes=15)
+REGIONS = {"Asia/Singapore": "kuala-lumpur"}
+"""The region (roster column) of the learners of a zone: those on Singapore's clock work
+in the Kuala Lumpur team, which the sample course has regional variants for."""
 
 
 OBSERVER_ANSWERS = 0.85
@@ -631,6 +634,7 @@ def _assign_teams(
             leads[name] = lead
         for learner in people:
             person = stored(learner.user_id)
+            person.region = REGIONS.get(learner.zone)
             person.team_id = teams[learner.team].id
             person.manager_id = leads[learner.team].id
             person.updated_at = now  # dates the team change in the membership history

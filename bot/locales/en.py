@@ -375,6 +375,7 @@ MESSAGES: dict[str, str] = {
     "improve_empty": "Nothing to evaluate in {first} to {last}: no ratings, comments, quiz answers, application reports or content gaps yet.",
     "improve_course": "Course: mean rating {rating}, negative comments {comments}, first-try accuracy {accuracy}, application rate {application}.",
     "improve_digest": "**Content to improve {week}** — the {count} weakest lessons ({first} to {last}):",
+    "report_region_scope": "{scope}, region {region}",
     "report_direct_reports": "{count} direct report(s)",
     "apology": "Sorry, something went wrong on my side. Please try again in a moment.",
     # trainbot simulate: the printed summary

@@ -341,6 +341,7 @@ MESSAGES: dict[str, str] = {
     "improve_empty": "{first} 至 {last} 期间还没有可评估的数据：没有评分、评论、答题、应用反馈或内容缺口。",
     "improve_course": "全课程：平均评分 {rating}，负面评论占比 {comments}，首次答题正确率 {accuracy}，应用率 {application}。",
     "improve_digest": "**待改进内容 {week}** — 最弱的 {count} 节课（{first} 至 {last}）：",
+    "report_region_scope": "{scope}，地区 {region}",
     "report_direct_reports": "{count} 名直属下属",
     "apology": "抱歉，我这边出了点问题，请稍后再试。",
     # trainbot simulate：打印的汇总

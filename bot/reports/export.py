@@ -6,6 +6,7 @@ import logging
 from collections.abc import Collection
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.errors import TrainbotError
@@ -13,6 +14,7 @@ from bot.reports.access import team_by_name, teams_below
 from bot.reports.metrics import WORKING_DAYS, WeeklySummary, build_summary
 from bot.reports.render import FORMATS, to_csv, to_html, to_json, to_markdown
 from bot.store.db import Database
+from bot.store.models import Person
 from bot.weeks import chosen_week
 from quizzes.content import Course
 
@@ -33,12 +35,13 @@ def summary_for(
     working_days: Collection[str] = WORKING_DAYS,
     kpi_weeks: int = 12,
     trained_coverage: float = 0.8,
+    region: str | None = None,
 ) -> WeeklySummary:
     """The summary of ``week`` (default: the last complete one) for ``team`` or everyone
-    ``admitted`` (``bot.admission.admitted_people``) lets count.
+    ``admitted`` (``bot.admission.admitted_people``) lets count, cut to one ``region``.
 
     Raises:
-        TrainbotError: for a malformed week or an unknown team.
+        TrainbotError: for a malformed week, an unknown team or a region nobody is in.
     """
     try:
         week = chosen_week(week or None, now, timezone)
@@ -51,6 +54,17 @@ def summary_for(
             if found is None:
                 raise TrainbotError(f"no team named {team!r}")
             team_ids = teams_below(session, [found.id])
+    if region is not None:
+        with db.session() as session:
+            regions = sorted(
+                str(name)
+                for name in session.scalars(
+                    select(Person.region).where(Person.region.is_not(None)).distinct()
+                )
+            )
+        if region not in regions:
+            known = ", ".join(regions) if regions else "none: set the roster's region column"
+            raise TrainbotError(f"nobody is in region {region!r} (regions: {known})")
     return build_summary(
         db,
         course,
@@ -64,6 +78,7 @@ def summary_for(
         working_days=working_days,
         kpi_weeks=kpi_weeks,
         trained_coverage=trained_coverage,
+        region=region,
     )
 
 

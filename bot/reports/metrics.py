@@ -743,6 +743,7 @@ def build_summary(
     working_days: Collection[str] = WORKING_DAYS,
     kpi_weeks: int = 12,
     trained_coverage: float = 0.8,
+    region: str | None = None,
 ) -> WeeklySummary:
     """Compute the weekly summary.
 
@@ -768,12 +769,19 @@ def build_summary(
         kpi_weeks: ``settings.kpi_weeks``, the weeks the business-impact section analyses.
         trained_coverage: ``settings.kpi_trained_coverage``, the weekly training coverage
             from which a team counts as trained (``bot.reports.impact``).
+        region: only the people of this region (``people.region``, the roster column),
+            within ``team_ids`` when both are given; every section counts them alone.
 
     Raises:
         ValueError: for a malformed week.
     """
     start, end = iso_week_window(week, timezone)
     previous = start - timedelta(days=7)
+    if region is not None:
+        admitted = and_(
+            admitted if admitted is not None else Person.status != PersonStatus.REMOVED,
+            Person.region == region,
+        )
     thresholds = {
         track_id: _basis_points(track.pass_threshold) for track_id, track in course.tracks.items()
     }
@@ -818,8 +826,12 @@ def build_summary(
             if include_people:
                 push_days = PushDays.of(working_days, course)
                 people = _with_streaks(session, people, end, timezone, push_days)
-            scope_rows = week_rows if team_ids is not None else None
+            scope_rows = week_rows if team_ids is not None or region is not None else None
             hardest = _hardest(session, course, start, end, scope_rows, language, min_first_tries)
+            asker_teams, askers = team_ids, person_ids
+            if region is not None:  # the questions and gaps of the region's people alone
+                asker_teams = []
+                askers = session.scalars(select(week_rows.c.person_id)).all()
             elsewhere = _outside_teams(session, week_rows, team_ids, person_ids)
         finally:
             week_rows.drop(connection)
@@ -836,11 +848,13 @@ def build_summary(
         applied_before, applied_now = application_cells_at(
             session, [start, end], team_ids=team_ids, person_ids=person_ids, admitted=admitted
         )
-        questions = _question_stats(session, start, end, team_ids, person_ids)
-        questions_before = _question_stats(session, previous, start, team_ids, person_ids)
+        questions = _question_stats(session, start, end, asker_teams, askers)
+        questions_before = _question_stats(session, previous, start, asker_teams, askers)
     follow_up = _follow_up(people, idle_since)
     team_keys: set[int | None] = {key[0] for key in (*this_cells, *last_cells)}
-    if team_ids is not None:
+    if region is not None:
+        pass  # a region's cut lists the teams its people are in
+    elif team_ids is not None:
         team_keys |= set(team_ids)  # an empty team still gets its row
     else:
         team_keys |= set(team_names)
@@ -867,12 +881,15 @@ def build_summary(
     track_rows.sort(key=lambda row: row.key)
     from bot.reports.impact import business_impact  # it builds on this module
 
+    impact_teams = team_ids
+    if region is not None:  # team KPIs: the teams the region's people are in
+        impact_teams = sorted(int(row.key) for row in team_rows if row.key)
     impact = business_impact(
         db,
         course,
         week=week.upper(),
         timezone=timezone,
-        team_ids=team_ids,
+        team_ids=impact_teams,
         admitted=admitted,
         weeks=kpi_weeks,
         trained_coverage=trained_coverage,
@@ -883,6 +900,9 @@ def build_summary(
         if elsewhere:
             parts.append(t(language, "report_direct_reports", count=elsewhere))
         scope = ", ".join(parts)
+    if region is not None:
+        whole = t(language, "report_organisation") if scope == "organisation" else scope
+        scope = t(language, "report_region_scope", scope=whole, region=region)
     track_names = {track_id: _track_title(course, track_id, language) for track_id in course.tracks}
     rated = satisfaction(
         ratings, scope=scope, team_names=team_names, track_names=track_names, no_team=NO_TEAM
@@ -906,7 +926,7 @@ def build_summary(
         follow_up=follow_up,
         questions=questions,
         questions_last_week=questions_before,
-        gaps=_gaps(db, start, end, team_ids, person_ids, gap_limit),
+        gaps=_gaps(db, start, end, asker_teams, askers, gap_limit),
         people=people if include_people else None,
         generated_at=now,
         in_progress=now is not None and start <= now < end,

@@ -508,3 +508,61 @@ def test_in_a_week_in_progress_silence_is_counted_back_from_now(
 
     assert listed(datetime(2026, 11, 16, 12, 0, tzinfo=UTC)) == {"Gus"}
     assert listed(datetime(2026, 11, 18, 3, 0, tzinfo=UTC)) == {"Bob", "Gus"}
+
+
+def test_the_report_cut_by_region_counts_the_regions_people_alone(
+    database: Database, course: Course, world: World
+) -> None:
+    """Ann (team A) and Cid (team A1) work in Kuala Lumpur: the cut counts them alone, lists
+    only their teams, and names the region in the scope."""
+    from bot.errors import TrainbotError
+    from bot.reports.export import summary_for
+
+    with database.session() as session:
+        for name in ("Ann", "Cid"):
+            session.get(Person, world.people[name]).region = "kuala-lumpur"  # type: ignore[union-attr]
+    made = build_summary(
+        database,
+        course,
+        week=WEEK,
+        timezone=ZONE,
+        min_first_tries=2,
+        now=datetime(2026, 11, 23, 1, 0, tzinfo=UTC),
+        region="kuala-lumpur",
+    )
+    # Ann: 1 lesson (read), 4 quizzes all answered (the 4th in W48), 3 answers, 2 right,
+    # fails (2/3 < 80%). Cid: 1 lesson (unread), 4 quizzes, 4 answers, 3 right, passes.
+    assert made.total.this_week == Counts(
+        enrolled=2,
+        active=2,
+        lessons_delivered=2,
+        lessons_completed=1,
+        quizzes_delivered=8,
+        quizzes_answered=8,
+        attempts=7,
+        correct=5,
+        assessed=2,
+        passing=1,
+        due=2,
+        covered=1,
+    )
+    # W46: Ann's one right answer (Bob and Dee are not in the region).
+    assert made.total.last_week == Counts(
+        enrolled=2, active=1, quizzes_delivered=1, quizzes_answered=1, attempts=1, correct=1,
+        assessed=1, passing=1,
+    )  # fmt: skip
+    assert [row.name for row in made.teams] == ["A", "A1"]  # not B, Empty or no team
+    assert made.scope == "Whole organisation, region kuala-lumpur"
+    assert made.questions.asked == 0  # the region's people asked nothing
+    with pytest.raises(TrainbotError, match=r"nobody is in region 'penang' \(regions: kuala"):
+        summary_for(
+            database,
+            course,
+            week=WEEK,
+            team=None,
+            timezone=ZONE,
+            now=datetime(2026, 11, 23, 1, 0, tzinfo=UTC),
+            language="en",
+            include_people=False,
+            region="penang",
+        )
