@@ -1308,6 +1308,28 @@ def simulate(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print JSON (keys in docs/learning.md).")
     ] = False,
+    true_effect: Annotated[
+        float,
+        typer.Option(
+            help="A known effect for the course's experiments: added to the chance to recall "
+            "of learners in a variant other than the control (0.1 = 10 points).",
+            min=-1.0,
+            max=1.0,
+        ),
+    ] = 0.0,
+    weak_lesson: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A lesson that gets its point across poorly, for the practice rules to find "
+            "(repeatable)."
+        ),
+    ] = None,
+    no_practice: Annotated[
+        bool,
+        typer.Option(
+            "--no-practice", help="Leave the tracks' practice rules off (to compare with)."
+        ),
+    ] = False,
     language: LangOption = None,
     db: DbOption = None,
 ) -> None:
@@ -1336,7 +1358,17 @@ def simulate(
         today = datetime.combine(day, time(12), tzinfo=ZoneInfo(settings.timezone)).astimezone(UTC)
     url = _database_url(db)
     result = asyncio.run(
-        run_simulation(settings, learners=learners, days=days, seed=seed, db_url=url, today=today)
+        run_simulation(
+            settings,
+            learners=learners,
+            days=days,
+            seed=seed,
+            db_url=url,
+            today=today,
+            true_effect=true_effect,
+            weak_lessons=weak_lesson or (),
+            practice=not no_practice,
+        )
     )
     if json_output:
         typer.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))

@@ -23,6 +23,7 @@ from benchmarks import (
     followups,
     perf,
     qa_eval,
+    simulated_loop,
     weekly_summary,
     words,
 )
@@ -47,6 +48,7 @@ SECTIONS = (
     "report",
     "words",
     "experiments",
+    "loop",
 )
 FULL_REPORT = perf.ROOT / "docs" / "benchmarks.md"
 PARTIAL_REPORT = perf.ROOT / "var" / "benchmarks-partial.md"
@@ -151,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     weekly: dict[str, Any] = {}
     learners_words: dict[str, Any] = {}
     ab_tests: dict[str, Any] = {}
+    loop: dict[str, Any] = {}
     steps: dict[str, Callable[[], None]] = {
         "qa": lambda: _quality(run),
         "external": lambda: setattr(run, "external", external.run()),
@@ -164,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         "report": lambda: weekly.update(weekly_summary.run()),
         "words": lambda: learners_words.update(words.run()),
         "experiments": lambda: ab_tests.update(experiments.run()),
+        "loop": lambda: loop.update(simulated_loop.run()),
     }
     began = time.perf_counter()
     for name in sections:
@@ -188,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
         words.add_to_report(out, learners_words)
     if ab_tests:  # and the A/B tests' section
         experiments.add_to_report(out, ab_tests)
+    if loop:  # and the improvement loop on the simulated bot
+        simulated_loop.add_to_report(out, loop)
     logger.info("wrote %s (%.1f min in all)", out, run.seconds / 60)
     return 0
 

@@ -32,7 +32,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -46,9 +46,12 @@ from bot.clock import FakeClock
 from bot.dispatcher import Dispatcher
 from bot.errors import TrainbotError
 from bot.events import ButtonPress, Command, Conversation, Person, Reply, Text
+from bot.experiments import as_dict as experiment_dict
+from bot.experiments import assigned_variant, evaluate, person_outcomes
 from bot.i18n import t
 from bot.library import CourseLibrary
 from bot.payloads import CheckinAnswer, ObservationAnswer, SurveyRating, decode
+from bot.practice import Fired, effects, run_rules
 from bot.ratelimit import RateLimiter
 from bot.reports.metrics import PersonWeek, build_summary
 from bot.reports.render import percent
@@ -71,6 +74,7 @@ from bot.store.models import (
     DeliveryKind,
     DeliveryStatus,
     KpiValue,
+    PracticeTarget,
     Role,
     Team,
 )
@@ -85,6 +89,12 @@ REGIONS = {"Asia/Singapore": "kuala-lumpur"}
 """The region (roster column) of the learners of a zone: those on Singapore's clock work
 in the Kuala Lumpur team, which the sample course has regional variants for."""
 
+
+RULES_AT = time(3, 45)
+"""When the scheduler runs the practice rules each night (``bot.scheduler``)."""
+
+WEAK_LESSON = 0.4
+"""How much of the usual understanding a weak lesson gets across (``--weak-lesson``)."""
 
 OBSERVER_ANSWERS = 0.85
 """The chance that a manager answers an observation checklist (each row of it)."""
@@ -155,6 +165,10 @@ class Learner:
     voice: Voice = field(default_factory=lambda: make_voice("steady", random.Random(0)))
     """How they rate, comment and apply lessons (bot.simulation_feedback)."""
     applied: dict[str, bool] = field(default_factory=dict)  # lesson -> applied it at work
+    weak: frozenset[str] = frozenset()
+    """Lessons that get their point across poorly (``simulate --weak-lesson``)."""
+    treated: bool | None = None
+    """Whether they are in an experiment's non-control variant (known once assigned)."""
 
     def around(self, moment: datetime, first_day: date) -> bool:
         """Whether the learner is around on ``moment``'s day (their own calendar)."""
@@ -173,6 +187,8 @@ class Learner:
             odds = 0.55 + 0.4 * self.ability
         if question.type is QuestionType.MULTI:
             odds *= 0.85  # every part of the answer must be right
+        if question.lesson in self.weak:
+            odds *= WEAK_LESSON
         draw = random.Random(f"{self.seed}:{self.user_id}:{question.id}").random()
         return draw < odds
 
@@ -221,7 +237,9 @@ class Learner:
         self.last_seen[question_id] = now
 
 
-def make_learners(count: int, seed: int, tracks: list[str], days: int) -> list[Learner]:
+def make_learners(
+    count: int, seed: int, tracks: list[str], days: int, weak: frozenset[str] = frozenset()
+) -> list[Learner]:
     """Deterministic learners for a seed: a mix of habits and abilities."""
     rng = random.Random(seed)
     learners = []
@@ -253,6 +271,7 @@ def make_learners(count: int, seed: int, tracks: list[str], days: int) -> list[L
                 reads_lessons=reads,
                 away=frozenset(away),
                 seed=seed,
+                weak=weak,
             )
         )
     # A stream of its own, so adding the evaluation flows left each seed's learners, and
@@ -323,6 +342,11 @@ class SimulationResult:
     report: dict[str, WeekFigures]
     feedback: dict[str, Any] = field(default_factory=dict)  # what the people answered
     kpis: dict[str, Any] = field(default_factory=dict)  # the business KPI written (level 3)
+    true_effect: float = 0.0  # added to a treated learner's chance to recall
+    experiments: dict[str, Any] = field(default_factory=dict)  # id -> experiments.as_dict
+    weak_lessons: list[str] = field(default_factory=list)
+    practice: list[dict[str, Any]] = field(default_factory=list)  # the rules that fired
+    weak: dict[str, Any] = field(default_factory=dict)  # per weak lesson: weeks, recall
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready."""
@@ -389,8 +413,21 @@ async def simulate(
     seed: int,
     db_url: str | None = None,
     today: datetime | None = None,
+    true_effect: float = 0.0,
+    weak_lessons: Sequence[str] = (),
+    practice: bool = True,
 ) -> SimulationResult:
-    """Run the simulation; the simulated period ends at the start of ``today`` (org time)."""
+    """Run the simulation; the simulated period ends at the start of ``today`` (org time).
+
+    Args:
+        true_effect: a known effect for the course's experiments (``experiments.yaml``):
+            added to the chance to recall an answer of every learner in a variant other
+            than the control (of the first experiment that assigned them); 0 is no effect.
+        weak_lessons: lessons that get their point across poorly (:data:`WEAK_LESSON`
+            of the usual understanding), for the practice rules to find.
+        practice: run the tracks' practice rules every night at 03:45, as the scheduler
+            does (``False``: the same learners without them, to compare with).
+    """
     zone = ZoneInfo(settings.timezone)
     end_local = (
         (today or datetime.now(UTC))
@@ -424,6 +461,9 @@ async def simulate(
 
         raise ContentError(problems)
     course = library.course
+    unknown = sorted(set(weak_lessons) - {lesson_id for lesson_id, _ in course.lessons})
+    if unknown:
+        raise SimulationError(f"--weak-lesson: no lesson {', '.join(unknown)} in the course")
     clock = FakeClock(start)
     bot = TrainBot(settings=sim_settings, db=db, library=library, clock=clock)
     outbox = _Outbox(clock)
@@ -436,8 +476,11 @@ async def simulate(
         limiters={PLATFORM: RateLimiter()},
     )
     tracks = sorted(course.tracks, key=lambda track_id: course.tracks[track_id].level)
-    people = make_learners(learners, seed, tracks, days)
+    weak = frozenset(weak_lessons)
+    people = make_learners(learners, seed, tracks, days, weak)
     first_day = start.astimezone(zone).date()
+    fired: list[Fired] = []
+    rules_at = _next_rules_run(start, zone)
     rng = random.Random(seed + 1)
     by_id = {learner.user_id: learner for learner in people}
     feedback = _Feedback(seed, zone, by_id)
@@ -453,6 +496,11 @@ async def simulate(
     seen_messages = 0
     quiz_pushes: dict[str, list[datetime]] = defaultdict(list)
     while clock.now() < end:
+        if clock.now() >= rules_at:  # the scheduler's nightly practice job
+            if practice:
+                with db.session() as session:
+                    fired += run_rules(session, course, now=clock.now(), zone=zone)
+            rules_at = _next_rules_run(rules_at + timedelta(hours=1), zone)
         await dispatcher.tick()
         for number, (chat_id, moment, reply) in enumerate(
             outbox.sent[seen_messages:], start=seen_messages + 1
@@ -498,7 +546,9 @@ async def simulate(
             elif first.startswith("ci:"):
                 await _check_in(bot, by_id[chat_id], reply, ref, clock.now(), course, feedback)
             else:
-                await _respond(bot, by_id[chat_id], reply, clock.now(), course, rng, feedback)
+                await _respond(
+                    bot, by_id[chat_id], reply, clock.now(), course, rng, feedback, true_effect
+                )
         clock.advance(STEP)
 
     result = _summarise(db, course, sim_settings, people, outbox, start, end, days, seed)
@@ -506,7 +556,12 @@ async def simulate(
     trained = {(learner.user_id, lesson) for learner in people for lesson in learner.lessons_read}
     result.feedback = _feedback_figures(feedback.tally, trained)
     result.recall_fsrs = _mean_recall(people, end)
-    baseline_people = make_learners(learners, seed, tracks, days)
+    result.true_effect = true_effect
+    result.experiments = _experiment_figures(db, course, end, zone)
+    result.weak_lessons = sorted(weak)
+    result.practice = _practice_figures(db, course, fired, people, start, end)
+    result.weak = _weak_figures(db, course, weak, people, end, zone)
+    baseline_people = make_learners(learners, seed, tracks, days, weak)
     for twin, learner in zip(baseline_people, people, strict=True):
         twin.lessons_read = dict(learner.lessons_read)  # the same lessons, read alike
     result.recall_baseline = _baseline(
@@ -650,6 +705,7 @@ async def _respond(
     course: Any,
     rng: random.Random,
     feedback: _Feedback,
+    true_effect: float = 0.0,
 ) -> None:
     """Answer a pushed lesson or quiz the way a person would, through the real handler."""
     who = Person(PLATFORM, learner.user_id, learner.user_id, "zh-CN", None)
@@ -674,7 +730,10 @@ async def _respond(
     question = course.question(item_id, language)
     if question is None:  # taken out of the bank since it was sent
         return
-    recalled = rng.random() < learner.recall(question, now)
+    odds = learner.recall(question, now)
+    if true_effect and _treated(bot, learner, course):
+        odds = min(1.0, max(0.0, odds + true_effect))
+    recalled = rng.random() < odds
     chosen = list(question.answer) if recalled else guess(question, rng)
     if payloads[0].startswith("qt:"):
         for key in chosen:
@@ -683,6 +742,152 @@ async def _respond(
     else:
         await bot.handle(ButtonPress(who, conversation, f"qa:{delivery_id}:{chosen[0]}"))
     learner.learn(question.id, recalled, now)
+
+
+def _treated(bot: TrainBot, learner: Learner, course: Course) -> bool:
+    """Whether the learner is in a variant other than the control (of the first running
+    experiment that assigned them); remembered once they are assigned."""
+    if learner.treated is not None:
+        return learner.treated
+    with bot.ctx.db.session() as session:
+        person = session.scalars(
+            select(StoredPerson).where(
+                StoredPerson.platform == PLATFORM,
+                StoredPerson.platform_user_id == learner.user_id,
+            )
+        ).one()
+        for experiment in course.experiments.values():
+            variant = assigned_variant(session, experiment, person)
+            if variant is not None:
+                learner.treated = variant != experiment.variants[0].id
+                return learner.treated
+    return False
+
+
+def _next_rules_run(after: datetime, zone: ZoneInfo) -> datetime:
+    """The first 03:45 (organisation time) at or after ``after``: the practice job's time."""
+    local = after.astimezone(zone)
+    moment = datetime.combine(local.date(), RULES_AT, tzinfo=zone)
+    if moment < local:
+        moment = datetime.combine(local.date() + timedelta(days=1), RULES_AT, tzinfo=zone)
+    return moment.astimezone(UTC)
+
+
+def _experiment_figures(
+    db: Database, course: Course, end: datetime, zone: ZoneInfo
+) -> dict[str, Any]:
+    """Each experiment of the course as ``trainbot experiments report`` reads it at the end."""
+    today = (end - timedelta(seconds=1)).astimezone(zone).date()
+    figures: dict[str, Any] = {}
+    with db.session() as session:
+        for experiment_id, experiment in sorted(course.experiments.items()):
+            result = evaluate(session, course, experiment, today=today, zone=zone)
+            figures[experiment_id] = experiment_dict(result)
+            # Each variant's spread between people: with the differences seen, the size a
+            # test needs (the benchmark's pilots read it).
+            outcomes: dict[str, list[float]] = defaultdict(list)
+            for arm, value in person_outcomes(session, course, experiment, zone=zone).values():
+                outcomes[arm].append(value)
+            figures[experiment_id]["spread"] = {
+                arm: statistics.pstdev(values) for arm, values in outcomes.items() if values
+            }
+    return figures
+
+
+def _practice_figures(
+    db: Database,
+    course: Course,
+    fired: list[Fired],
+    people: list[Learner],
+    start: datetime,
+    end: datetime,
+) -> list[dict[str, Any]]:
+    """Each rule that fired: its evidence, its targets' accuracy on the lesson before and
+    since (as the report counts it), and their true recall of its questions at the end."""
+    with db.session() as session:
+        found = {
+            effect.firing.id: effect for effect in effects(session, course, since=start, now=end)
+        }
+        targets: dict[int, list[str]] = defaultdict(list)
+        for firing_id, user_id in session.execute(
+            select(PracticeTarget.firing_id, StoredPerson.platform_user_id).join(
+                StoredPerson, StoredPerson.id == PracticeTarget.person_id
+            )
+        ).all():
+            targets[int(firing_id)].append(str(user_id))
+    by_id = {learner.user_id: learner for learner in people}
+    figures = []
+    for item in fired:
+        effect = found.get(item.firing_id)
+        questions = set(course.question_ids(item.lesson_id))
+        recall = [
+            by_id[user_id].memory(question_id, end)
+            for user_id in targets[item.firing_id]
+            if user_id in by_id
+            for question_id in questions
+            if question_id in by_id[user_id].stability
+        ]
+        figures.append(
+            {
+                "rule": item.rule_id,
+                "track": item.track_id,
+                "lesson": item.lesson_id,
+                "fired_at": effect.firing.fired_at.isoformat() if effect else None,
+                "accuracy": round(item.accuracy, 4),
+                "answers": item.answers,
+                "mark": item.mark,
+                "targets": sorted(targets[item.firing_id]),
+                "before": effect.before if effect else None,
+                "after": effect.after if effect else None,
+                "answers_after": effect.answers_after if effect else 0,
+                "recall_at_end": round(statistics.fmean(recall), 4) if recall else None,
+            }
+        )
+    return figures
+
+
+def _weak_figures(
+    db: Database,
+    course: Course,
+    weak: frozenset[str],
+    people: list[Learner],
+    end: datetime,
+    zone: ZoneInfo,
+) -> dict[str, Any]:
+    """Per weak lesson: the answers to its questions week by week (all, first tries or not)
+    and each learner of its track's true chance to recall them at the end (the mean over
+    its questions), to compare runs with and without the practice rules."""
+    figures: dict[str, Any] = {}
+    for lesson_id in sorted(weak):
+        questions = [
+            question
+            for question_id in course.question_ids(lesson_id)
+            if (question := course.question(question_id, "zh")) is not None
+        ]
+        tracks = {
+            track_id for track_id in course.tracks if lesson_id in course.lesson_ids(track_id)
+        }
+        with db.session() as session:
+            rows = session.execute(
+                select(Attempt.answered_at, Attempt.correct).where(
+                    Attempt.question_id.in_([question.id for question in questions])
+                )
+            ).all()
+        weeks: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for answered_at, correct in rows:
+            iso = answered_at.astimezone(zone).isocalendar()
+            counts = weeks[f"{iso.year}-W{iso.week:02d}"]
+            counts[0] += 1
+            counts[1] += int(correct)
+        recall = {
+            learner.user_id: round(
+                statistics.fmean(learner.recall(question, end) for question in questions), 4
+            )
+            for learner in people
+            if learner.track in tracks and questions
+        }
+        figures[lesson_id] = {"weeks": dict(sorted(weeks.items())), "recall": recall}
+    return figures
 
 
 def _applied(
@@ -1194,10 +1399,71 @@ def render_summary(
                 week=result.kpis["trained_from"],
             )
         )
+    lines += _experiment_lines(result, language)
+    lines += _practice_lines(result, course, language)
     if db is not None and result.report:
         ended = [week for week, figures in result.report.items() if not figures.in_progress]
         lines.append(t(language, "sim_next", db=db, week=max(ended or result.report)))
     return "\n".join(lines) + "\n"
+
+
+def _experiment_lines(result: SimulationResult, language: str) -> list[str]:
+    """A line per experiment and variant compared with the control, with the verdict."""
+    lines = []
+    for experiment_id, figures in result.experiments.items():
+        values = {variant["id"]: variant for variant in figures["variants"]}
+        control = values[figures["control"]]
+        verdicts = {item["variant"]: item["verdict"] for item in figures["verdicts"]}
+        for arm in figures["comparisons"]:
+            treated = values[arm["variant"]]
+            lines.append(
+                t(
+                    language,
+                    "sim_experiment",
+                    id=experiment_id,
+                    effect=f"{result.true_effect:+.0%}",
+                    variant=arm["variant"],
+                    treated=_share(treated["value"]),
+                    control=figures["control"],
+                    baseline=_share(control["value"]),
+                    measured=f"{treated['measured']}/{control['measured']}",
+                    p="—" if arm["adjusted_p"] is None else f"{arm['adjusted_p']:.3f}",
+                    needed=arm["needed_per_variant"] or "—",
+                    verdict=t(language, f"sim_verdict_{verdicts[arm['variant']]}"),
+                )
+            )
+    return lines
+
+
+def _practice_lines(result: SimulationResult, course: Course, language: str) -> list[str]:
+    """A line per practice rule fired (or one saying none did, when lessons were weak)."""
+    if not result.practice:
+        return [t(language, "sim_practice_none")] if result.weak_lessons else []
+    lines = []
+    for item in result.practice:
+        lesson = course.lesson(item["lesson"], language)
+        fired = item["fired_at"]
+        lines.append(
+            t(
+                language,
+                "sim_practice",
+                rule=item["rule"],
+                lesson=lesson.title if lesson is not None else item["lesson"],
+                day=_local_day(fired, result.timezone) if fired else "—",
+                accuracy=_share(item["accuracy"]),
+                answers=item["answers"],
+                people=len(item["targets"]),
+                before=_share(item["before"]),
+                after=_share(item["after"]),
+                after_n=item["answers_after"],
+                recall=_share(item["recall_at_end"]),
+            )
+        )
+    return lines
+
+
+def _share(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
 
 
 _COLUMNS = (

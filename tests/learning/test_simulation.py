@@ -16,10 +16,19 @@ from adapters.cli import app
 from bot.errors import TrainbotError
 from bot.library import CourseLibrary
 from bot.settings import load_settings
-from bot.simulation import HABITS, chance, forgetting_curve, guess, make_learners, simulate
+from bot.simulation import (
+    HABITS,
+    chance,
+    forgetting_curve,
+    guess,
+    make_learners,
+    render_summary,
+    simulate,
+)
 from bot.store.db import Database
 from bot.store.models import Attempt, Delivery, Person
 from quizzes.grading import grade
+from quizzes.loader import load_course
 from tests.conftest import SAMPLE_CONTENT
 
 TODAY = datetime(2026, 12, 7, 6, 0, tzinfo=UTC)  # a Monday; the period avoids the blackout
@@ -268,3 +277,84 @@ def test_forgetting_follows_fsrs_curve() -> None:
     assert forgetting_curve(3.0, 3.0) == pytest.approx(0.9)
     drops = [forgetting_curve(day, 3.0) - forgetting_curve(day + 1, 3.0) for day in range(10)]
     assert all(a > b > 0 for a, b in itertools.pairwise(drops))
+
+
+SAME_FORM_TWICE = """\
+experiments:
+  - id: ab
+    title: {zh: 同一时间两种, en: The same time twice}
+    population: {tracks: [frontline]}
+    form: push_time
+    variants:
+      - id: control
+        push_time: "15:00"
+      - id: variant
+        push_time: "15:30"
+    outcome: first_try_accuracy
+    start: 2026-10-01
+    end: 2027-03-31
+"""
+
+
+async def test_a_known_effect_shows_in_the_experiments_report_and_no_effect_does_not(
+    tmp_path: Path,
+) -> None:
+    """Two variants of the same form (learners answer alike at 15:00 and 15:30): with no
+    true effect the report finds nothing; with one it finds it, on the same learners."""
+    import shutil
+
+    content = tmp_path / "content"
+    shutil.copytree(SAMPLE_CONTENT, content)
+    (content / "experiments.yaml").write_text(SAME_FORM_TWICE, encoding="utf-8")
+    settings = load_settings(content_dir=content)
+    none = await simulate(settings, learners=24, days=14, seed=5, today=TODAY)
+    real = await simulate(settings, learners=24, days=14, seed=5, today=TODAY, true_effect=0.6)
+
+    def figures(result: object) -> tuple[dict[str, int], float, float, str]:
+        experiment = result.experiments["ab"]  # type: ignore[attr-defined]
+        (arm,) = experiment["comparisons"]
+        (verdict,) = experiment["verdicts"]
+        assigned = {variant["id"]: variant["assigned"] for variant in experiment["variants"]}
+        return assigned, arm["difference"], arm["adjusted_p"], verdict["verdict"]
+
+    assigned, no_difference, p_none, verdict_none = figures(none)
+    same, difference, p_real, verdict_real = figures(real)
+    assert assigned == same and abs(assigned["control"] - assigned["variant"]) <= 2  # balanced
+    assert p_none > 0.05 and verdict_none != "conclusive_better"
+    assert difference > no_difference + 0.1 and p_real < 0.05
+    assert verdict_real == "conclusive_better" and real.true_effect == 0.6
+    text = render_summary(real, load_course(content), "en")
+    assert "Experiment ab (simulated true effect +60% on the chance to recall): variant" in text
+    assert text.rstrip().endswith("better, conclusive")
+
+
+async def test_a_practice_rule_fires_on_a_weak_lesson_and_raises_its_targets_recall() -> None:
+    """The sample course's rule (under 70% first-try accuracy) fires on a lesson made weak;
+    the people it targets recall the lesson better at the end than the same people
+    simulated without the rules."""
+    from statistics import fmean
+
+    settings = load_settings(content_dir=SAMPLE_CONTENT)
+    weak = ["fl-02"]
+    with_rule = await simulate(
+        settings, learners=30, days=28, seed=3, today=TODAY, weak_lessons=weak
+    )
+    without = await simulate(
+        settings, learners=30, days=28, seed=3, today=TODAY, weak_lessons=weak, practice=False
+    )
+    (fired,) = [item for item in with_rule.practice if item["lesson"] == "fl-02"]
+    assert fired["rule"] == "weak-lesson" and fired["accuracy"] < 0.7 <= fired["mark"]
+    assert fired["answers"] >= 20 and fired["targets"]
+    assert fired["before"] < fired["after"]  # the digest's before -> since
+    assert without.practice == []
+    targets = fired["targets"]
+
+    def recall(result: object) -> float:
+        found = result.weak["fl-02"]["recall"]  # type: ignore[attr-defined]
+        return fmean(found[user] for user in targets)
+
+    assert recall(with_rule) > recall(without) + 0.05
+    text = render_summary(with_rule, load_course(SAMPLE_CONTENT), "en")
+    assert "Practice rule weak-lesson fired on Activation: first value, fast on 2026-" in text
+    with pytest.raises(TrainbotError, match="no lesson fl-99"):
+        await simulate(settings, learners=2, days=1, seed=1, today=TODAY, weak_lessons=["fl-99"])
