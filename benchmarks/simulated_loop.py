@@ -30,10 +30,11 @@ import shutil
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from statistics import fmean, median
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from benchmarks.machine import describe_machine
 from benchmarks.report import replace_section
@@ -54,9 +55,12 @@ PRACTICE_LEARNERS = 60
 PRACTICE_DAYS = 35
 PRACTICE_SEEDS = 3
 WEAK = "fl-02"
+AFTER_DAYS = (0, 7, 14)
+"""Days after the firing at which the targets' true recall is compared (0: the firing)."""
+ZONE = ZoneInfo("Asia/Shanghai")  # the organisation's (the settings' default)
 WORKERS = 2
 
-EXPERIMENT = """\
+SAME_FORM_TWICE = """\
 experiments:
   - id: ab
     title: {zh: 同一时间两种, en: The same time twice}
@@ -77,7 +81,7 @@ def _course(folder: Path) -> Path:
     """The sample course with the experiment added."""
     content = folder / "content"
     shutil.copytree(ROOT / "content", content)
-    (content / "experiments.yaml").write_text(EXPERIMENT, encoding="utf-8")
+    (content / "experiments.yaml").write_text(SAME_FORM_TWICE, encoding="utf-8")
     return content
 
 
@@ -137,8 +141,19 @@ def _targets_compared(with_rule: dict[str, Any], without: dict[str, Any]) -> dic
     targets = firing["targets"]
     recall_with = with_rule["weak"][WEAK]["recall"]
     recall_without = without["weak"][WEAK]["recall"]
+    fired_day = datetime.fromisoformat(firing["fired_at"]).astimezone(ZONE).date()
+
+    def recall_after(days: int) -> tuple[float, float] | None:
+        day = (fired_day + timedelta(days=days)).isoformat()
+        found = [run["weak"][WEAK]["daily_recall"].get(day) for run in (with_rule, without)]
+        if found[0] is None or found[1] is None:
+            return None
+        recall_with, recall_without = (fmean(item[user] for user in targets) for item in found)
+        return recall_with, recall_without
+
     return {
         "seed": with_rule["job"]["seed"],
+        "after_days": {days: recall_after(days) for days in AFTER_DAYS},
         "fired_at": firing["fired_at"],
         "accuracy": firing["accuracy"],
         "answers": firing["answers"],
@@ -283,16 +298,21 @@ def markdown(data: dict[str, Any]) -> list[str]:
         "the same learners with the rules and without). The people the rule targeted:",
         "",
         "| seed | fired | evidence | targets | targets' accuracy on the lesson, before → "
-        "since (the report's figures) | targets' true recall at the end, with the rule | "
-        "without |",
-        "|---:|---|---|---:|---|---:|---:|",
+        "since (the report's figures) | targets' true recall, with the rule / without: at "
+        "the firing | 7 days later | 14 days later | at the end |",
+        "|---:|---|---|---:|---|---|---|---|---|",
     ]
     for item in data["practice"]:
+        cells = [
+            "—" if pair is None else f"{pair[0]:.1%} / {pair[1]:.1%}"
+            for pair in (item["after_days"][days] for days in AFTER_DAYS)
+        ]
         lines.append(
             f"| {item['seed']} | {item['fired_at'][:10]} | {item['accuracy']:.0%} on "
             f"{item['answers']} first tries | {item['targets']} | "
             f"{_share(item['before'])} → {_share(item['after'])} ({item['answers_after']} "
-            f"answers) | {item['recall_with']:.1%} | {item['recall_without']:.1%} |"
+            f"answers) | {' | '.join(cells)} | "
+            f"{item['recall_with']:.1%} / {item['recall_without']:.1%} |"
         )
     if len(data["practice"]) < data["practice_runs"]:
         lines.append("")
@@ -306,8 +326,9 @@ def markdown(data: dict[str, Any]) -> list[str]:
         "lesson before the firing, and all their answers to it since (drill repeats what "
         "they got wrong, after its explanation). It has no comparison group, so the "
         "simulation supplies one: the same people's true chance to recall the lesson's "
-        "questions at the end of the run (which the bot never sees), with the rule and "
-        "without it.",
+        "questions (which the bot never sees) on the day of the firing, 7 and 14 days "
+        "later, and at the end of the run, with the rule and without it. On the day of the "
+        "firing the two runs are the same people in the same state.",
         "",
         f"Machine: {data['machine'].cpu}, {data['machine'].usable_cores} usable cores, "
         f"{data['machine'].ram_gib:.1f} GiB RAM, Python {data['machine'].python}.",
@@ -320,7 +341,8 @@ def summary_rows(data: dict[str, Any]) -> list[str]:
     """Rows for the Summary table."""
     null, real = data["null"], data["real"]
     false_positives, detected = _significant(null), _significant(real)
-    gains = [item["recall_with"] - item["recall_without"] for item in data["practice"]]
+    week = [item["after_days"][7] for item in data["practice"]]
+    gains = [pair[0] - pair[1] for pair in week if pair is not None]
     return [
         f"| Simulated bot: A/B test with no effect, significant ({len(null)} runs) | "
         f"about 5% | {false_positives}/{len(null)} | "
@@ -328,8 +350,8 @@ def summary_rows(data: dict[str, Any]) -> list[str]:
         f"| Simulated bot: A/B test with a known effect, detected at the size asked for "
         f"({len(real)} runs) | about 80% | {detected}/{len(real)} | "
         f"{'✅ met' if detected >= 6 else '❌ not met'} |",
-        "| Simulated bot: a practice rule raises its targets' recall of the weak lesson "
-        f"({len(gains)} seeds) | higher with the rule | "
+        "| Simulated bot: a practice rule raises its targets' recall of the weak lesson a "
+        f"week after it fired ({len(gains)} seeds) | higher with the rule | "
         + ", ".join(f"{gain * 100:+.1f} pts" for gain in gains)
         + f" | {'✅ met' if gains and all(gain > 0 for gain in gains) else '❌ not met'} |",
     ]

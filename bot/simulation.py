@@ -481,6 +481,7 @@ async def simulate(
     first_day = start.astimezone(zone).date()
     fired: list[Fired] = []
     rules_at = _next_rules_run(start, zone)
+    daily: dict[str, dict[str, dict[str, float]]] = {}  # day -> lesson -> user -> recall
     rng = random.Random(seed + 1)
     by_id = {learner.user_id: learner for learner in people}
     feedback = _Feedback(seed, zone, by_id)
@@ -501,6 +502,9 @@ async def simulate(
                 with db.session() as session:
                     fired += run_rules(session, course, now=clock.now(), zone=zone)
             rules_at = _next_rules_run(rules_at + timedelta(hours=1), zone)
+            if weak:  # the weak lessons' true recall, each day at the job's time
+                day = clock.now().astimezone(zone).date().isoformat()
+                daily[day] = _weak_recall(course, weak, people, clock.now())
         await dispatcher.tick()
         for number, (chat_id, moment, reply) in enumerate(
             outbox.sent[seen_messages:], start=seen_messages + 1
@@ -560,7 +564,7 @@ async def simulate(
     result.experiments = _experiment_figures(db, course, end, zone)
     result.weak_lessons = sorted(weak)
     result.practice = _practice_figures(db, course, fired, people, start, end)
-    result.weak = _weak_figures(db, course, weak, people, end, zone)
+    result.weak = _weak_figures(db, course, weak, people, end, zone, daily)
     baseline_people = make_learners(learners, seed, tracks, days, weak)
     for twin, learner in zip(baseline_people, people, strict=True):
         twin.lessons_read = dict(learner.lessons_read)  # the same lessons, read alike
@@ -846,18 +850,12 @@ def _practice_figures(
     return figures
 
 
-def _weak_figures(
-    db: Database,
-    course: Course,
-    weak: frozenset[str],
-    people: list[Learner],
-    end: datetime,
-    zone: ZoneInfo,
-) -> dict[str, Any]:
-    """Per weak lesson: the answers to its questions week by week (all, first tries or not)
-    and each learner of its track's true chance to recall them at the end (the mean over
-    its questions), to compare runs with and without the practice rules."""
-    figures: dict[str, Any] = {}
+def _weak_recall(
+    course: Course, weak: frozenset[str], people: list[Learner], moment: datetime
+) -> dict[str, dict[str, float]]:
+    """Per weak lesson, each learner of its track's true chance to recall its questions at
+    ``moment`` (the mean over the questions)."""
+    found: dict[str, dict[str, float]] = {}
     for lesson_id in sorted(weak):
         questions = [
             question
@@ -867,10 +865,36 @@ def _weak_figures(
         tracks = {
             track_id for track_id in course.tracks if lesson_id in course.lesson_ids(track_id)
         }
+        found[lesson_id] = {
+            learner.user_id: round(
+                statistics.fmean(learner.recall(question, moment) for question in questions), 4
+            )
+            for learner in people
+            if learner.track in tracks and questions
+        }
+    return found
+
+
+def _weak_figures(
+    db: Database,
+    course: Course,
+    weak: frozenset[str],
+    people: list[Learner],
+    end: datetime,
+    zone: ZoneInfo,
+    daily: dict[str, dict[str, dict[str, float]]],
+) -> dict[str, Any]:
+    """Per weak lesson: the answers to its questions week by week (all, first tries or not)
+    and each learner of its track's true chance to recall them (the mean over its
+    questions) at the end and on each simulated day at 03:45, to compare runs with and
+    without the practice rules."""
+    figures: dict[str, Any] = {}
+    at_end = _weak_recall(course, weak, people, end)
+    for lesson_id in sorted(weak):
         with db.session() as session:
             rows = session.execute(
                 select(Attempt.answered_at, Attempt.correct).where(
-                    Attempt.question_id.in_([question.id for question in questions])
+                    Attempt.question_id.in_(course.question_ids(lesson_id))
                 )
             ).all()
         weeks: dict[str, list[int]] = defaultdict(lambda: [0, 0])
@@ -879,14 +903,11 @@ def _weak_figures(
             counts = weeks[f"{iso.year}-W{iso.week:02d}"]
             counts[0] += 1
             counts[1] += int(correct)
-        recall = {
-            learner.user_id: round(
-                statistics.fmean(learner.recall(question, end) for question in questions), 4
-            )
-            for learner in people
-            if learner.track in tracks and questions
+        figures[lesson_id] = {
+            "weeks": dict(sorted(weeks.items())),
+            "recall": at_end[lesson_id],
+            "daily_recall": {day: found[lesson_id] for day, found in sorted(daily.items())},
         }
-        figures[lesson_id] = {"weeks": dict(sorted(weeks.items())), "recall": recall}
     return figures
 
 

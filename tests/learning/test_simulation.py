@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from adapters.cli import app
+from benchmarks.simulated_loop import SAME_FORM_TWICE
 from bot.errors import TrainbotError
 from bot.library import CourseLibrary
 from bot.settings import load_settings
@@ -91,6 +92,11 @@ KEYS = {
     "report",
     "feedback",
     "kpis",
+    "true_effect",
+    "experiments",
+    "weak_lessons",
+    "practice",
+    "weak",
 }
 WEEK_KEYS = {
     "in_progress",
@@ -279,23 +285,6 @@ def test_forgetting_follows_fsrs_curve() -> None:
     assert all(a > b > 0 for a, b in itertools.pairwise(drops))
 
 
-SAME_FORM_TWICE = """\
-experiments:
-  - id: ab
-    title: {zh: 同一时间两种, en: The same time twice}
-    population: {tracks: [frontline]}
-    form: push_time
-    variants:
-      - id: control
-        push_time: "15:00"
-      - id: variant
-        push_time: "15:30"
-    outcome: first_try_accuracy
-    start: 2026-10-01
-    end: 2027-03-31
-"""
-
-
 async def test_a_known_effect_shows_in_the_experiments_report_and_no_effect_does_not(
     tmp_path: Path,
 ) -> None:
@@ -332,7 +321,9 @@ async def test_a_practice_rule_fires_on_a_weak_lesson_and_raises_its_targets_rec
     """The sample course's rule (under 70% first-try accuracy) fires on a lesson made weak;
     the people it targets recall the lesson better at the end than the same people
     simulated without the rules."""
+    from datetime import timedelta
     from statistics import fmean
+    from zoneinfo import ZoneInfo
 
     settings = load_settings(content_dir=SAMPLE_CONTENT)
     weak = ["fl-02"]
@@ -348,12 +339,17 @@ async def test_a_practice_rule_fires_on_a_weak_lesson_and_raises_its_targets_rec
     assert fired["before"] < fired["after"]  # the digest's before -> since
     assert without.practice == []
     targets = fired["targets"]
+    fired_day = datetime.fromisoformat(fired["fired_at"]).astimezone(ZoneInfo("Asia/Shanghai"))
 
-    def recall(result: object) -> float:
-        found = result.weak["fl-02"]["recall"]  # type: ignore[attr-defined]
+    def recall(result: object, days: int) -> float:
+        day = (fired_day + timedelta(days=days)).date().isoformat()
+        found = result.weak["fl-02"]["daily_recall"][day]  # type: ignore[attr-defined]
         return fmean(found[user] for user in targets)
 
-    assert recall(with_rule) > recall(without) + 0.05
+    # The same people in the same state when it fires; a week later they recall the
+    # lesson better with the drill than without it.
+    assert recall(with_rule, 0) == recall(without, 0)
+    assert recall(with_rule, 7) > recall(without, 7) + 0.05
     text = render_summary(with_rule, load_course(SAMPLE_CONTENT), "en")
     assert "Practice rule weak-lesson fired on Activation: first value, fast on 2026-" in text
     with pytest.raises(TrainbotError, match="no lesson fl-99"):
