@@ -327,8 +327,10 @@ def markdown(data: dict[str, Any]) -> list[str]:
         "they got wrong, after its explanation). It has no comparison group, so the "
         "simulation supplies one: the same people's true chance to recall the lesson's "
         "questions (which the bot never sees) on the day of the firing, 7 and 14 days "
-        "later, and at the end of the run, with the rule and without it. On the day of the "
-        "firing the two runs are the same people in the same state.",
+        "later, and at the end of the run, with the rule and without it. Up to the first "
+        "firing of any rule the two runs are the same people in the same state; where the "
+        "rule fired on another lesson first (fl-01 is near the mark), they already differ "
+        "a little on the day.",
         "",
         f"Machine: {data['machine'].cpu}, {data['machine'].usable_cores} usable cores, "
         f"{data['machine'].ram_gib:.1f} GiB RAM, Python {data['machine'].python}.",
