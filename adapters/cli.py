@@ -158,7 +158,12 @@ def validate(
         f"({counts['question_entries']} entries, {counts['drafts']} drafts), "
         f"{counts['blackouts']} blackout windows, {counts['materials']} materials, "
         f"{_count(counts['regional_variants'], 'regional variant')}, "
-        f"{_count(counts['experiments'], 'experiment')}"
+        + (
+            f"{_count(counts['wording_variants'], 'wording variant')}, "
+            if counts["wording_variants"]
+            else ""
+        )
+        + f"{_count(counts['experiments'], 'experiment')}"
     )
     if counts["drafts"]:
         typer.echo(f"{counts['drafts']} draft questions (not served) — see docs/gaps.md")

@@ -26,6 +26,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from bot.experiments import forms_for, quiz_selection
 from bot.learning import PushDays, claim_many, learner_states
 from bot.people import zone_of
 from bot.settings import QuietHours, Settings
@@ -253,6 +254,18 @@ def push_campaign(
         people = list(session.scalars(query.order_by(Person.id)).all())
         report = CampaignReport(campaign_slot(name), len(people))
         states = learner_states(session, people, now) if lesson is None else {}
+        # A quiz is shown in the wording of the person's wording-experiment variant.
+        forms = (
+            forms_for(
+                session,
+                course,
+                people,
+                now=now,
+                today=now.astimezone(ZoneInfo(window.fallback_timezone)).date(),
+            )
+            if lesson is None
+            else {}
+        )
         rows: list[dict[str, Any]] = []
         waits: dict[int, tuple[str, str]] = {}
         for person in people:
@@ -284,6 +297,11 @@ def push_campaign(
                     "slot": report.campaign,
                     "local_date": send_at.astimezone(zone).date(),
                     "item_id": item,
+                    "selection": (
+                        quiz_selection(course, item, forms.get(person.id))
+                        if lesson is None
+                        else None
+                    ),
                     "language": person.language,
                     "track_id": person.track_id,
                     "team_id": person.team_id,

@@ -65,7 +65,7 @@ from bot.admission import admitted_people
 from bot.campaigns import PushWindow, hold_until_allowed
 from bot.clock import Clock
 from bot.events import Conversation, ConversationKind, Reply
-from bot.experiments import forms_for
+from bot.experiments import forms_for, quiz_selection
 from bot.i18n import t
 from bot.learning import DAILY, PushDays, claim_many, learner_states
 from bot.leases import LEASE, LeaseKeeper, expired, lease_values, new_owner, release
@@ -445,7 +445,7 @@ class Dispatcher:
             if pick is None:
                 self._no_checkin[person_id] = asking[person_id][1]
         rows: list[dict[str, Any]] = []
-        asked: list[dict[str, Any]] = []  # check-ins carry a selection, the others none
+        asked: list[dict[str, Any]] = []  # check-ins (the others may carry a wording)
         lease = lease_values(self.owner, now, self.lease)
         no_lease = dict.fromkeys(lease)  # one insert needs the same keys in every row
         for person, dues in open_people:
@@ -477,6 +477,12 @@ class Dispatcher:
                 else:
                     assert state is not None
                     item, state = _pick(course, state, due.kind, now)
+                    # A wording experiment's variant: the quiz records the wording shown.
+                    row["selection"] = (
+                        quiz_selection(course, item, forms.get(person.id))
+                        if item is not None and due.kind is DeliveryKind.QUIZ
+                        else None
+                    )
                     rows.append(row)
                 row.update(
                     item_id=item,

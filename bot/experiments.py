@@ -56,7 +56,7 @@ from bot.store.models import (
     Person,
     PersonStatus,
 )
-from quizzes.content import Course, Experiment, ExperimentForm, ExperimentOutcome
+from quizzes.content import PLAIN, Course, Experiment, ExperimentForm, ExperimentOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -195,6 +195,24 @@ class Forms:
 
     push_time: str | None = None  # HH:MM of the daily quiz
     retention: float | None = None  # FSRS's target retention
+    wording: str | None = None  # how questions are worded (``plain``: as written)
+
+
+def quiz_selection(course: Course, question_id: str, forms: Forms | None) -> dict[str, Any] | None:
+    """What a quiz delivery records of the forms: the wording it is shown in, when the
+    person's variant words questions another way and this question has that wording (the
+    answer shows the same wording's explanation)."""
+    if forms is None or forms.wording is None or forms.wording == PLAIN:
+        return None
+    if not course.has_wording(question_id, forms.wording):
+        return None
+    return {"wording": forms.wording}
+
+
+def delivered_wording(selection: dict[str, Any] | None) -> str | None:
+    """The wording a quiz delivery was shown in (``None``: as written)."""
+    wording = (selection or {}).get("wording")
+    return wording if isinstance(wording, str) else None
 
 
 def forms_for(
@@ -265,6 +283,8 @@ def forms_for(
                 forms = replace(forms, push_time=chosen.push_time)
             if chosen.retention is not None and forms.retention is None:
                 forms = replace(forms, retention=chosen.retention)
+            if chosen.wording is not None and forms.wording is None:
+                forms = replace(forms, wording=chosen.wording)
         if forms != Forms():
             found[person.id] = forms
     return found

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.events import Button, Reply
+from bot.experiments import delivered_wording
 from bot.i18n import t
 from bot.payloads import (
     CHECKIN_ANSWERS,
@@ -150,7 +151,8 @@ def render_delivery(
     """What a delivery looks like in chat (used by /quiz and by the dispatcher).
 
     ``region`` is the person's: their region's variant of a lesson or question when the
-    course has one ("one core, local cases"), else the core one.
+    course has one ("one core, local cases"), else the core one. A quiz claimed for a
+    wording experiment's variant is shown in the wording it recorded.
 
     An observation checklist reads the store (whom it is about, the answers so far): the
     dispatcher renders it with :func:`bot.observations.checklist` and
@@ -173,7 +175,12 @@ def render_delivery(
         if lesson_intro:
             replies.insert(0, Reply(t(language, "quiz_lesson_first")))
         return replies
-    question = course.question(delivery.item_id, delivery.language or language, region)
+    question = course.question(
+        delivery.item_id,
+        delivery.language or language,
+        region,
+        delivered_wording(delivery.selection),  # a wording experiment's variant, if any
+    )
     if question is None:
         return []
     return [quiz_reply(question, delivery.id, language)]

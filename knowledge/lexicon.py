@@ -223,7 +223,8 @@ def _yaml_pairs(data: Any) -> Iterator[tuple[str, str]]:
 
     Two shapes count: a mapping with ``zh`` and ``en`` texts, and a list of items that
     carry an ``id`` and a ``language``, where the items sharing an id are translations of
-    each other (aligned field by field). Regional variants (a ``region``) are left out.
+    each other (aligned field by field). Regional variants (a ``region``) and wording
+    variants (a ``wording``, the same question asked another way) are left out.
     """
     if isinstance(data, dict):
         if isinstance(data.get("zh"), str) and isinstance(data.get("en"), str):
@@ -233,8 +234,8 @@ def _yaml_pairs(data: Any) -> Iterator[tuple[str, str]]:
     elif isinstance(data, list):
         versions: dict[Any, dict[str, Any]] = defaultdict(dict)
         for item in data:
-            if isinstance(item, dict) and item.get("region"):
-                continue  # a regional variant: see _markdown_pairs
+            if isinstance(item, dict) and (item.get("region") or item.get("wording")):
+                continue  # a regional or wording variant: see _markdown_pairs
             if isinstance(item, dict) and "id" in item and item.get("language") in LANGUAGES:
                 versions[item["id"]][item["language"]] = item
             else:

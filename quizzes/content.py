@@ -226,6 +226,9 @@ class Question(_Strict):
     """When a trainer last checked the question is still true (``trainbot content reviewed``)."""
     region: str | None = Field(default=None, pattern=ID_PATTERN)
     """Set on a regional variant: people of that region answer it instead of the core one."""
+    wording: str | None = Field(default=None, pattern=ID_PATTERN)
+    """Set on a wording variant (e.g. ``scenario``): the same question asked another way,
+    for the people of an experiment's variant with that wording (``form: wording``)."""
     path: str = ""
     line: int = 1
 
@@ -291,6 +294,11 @@ class ExperimentForm(StrEnum):
 
     PUSH_TIME = "push_time"  # the daily quiz's local time, HH:MM
     SPACING = "spacing"  # the spaced-repetition target retention, 0.70-0.97
+    WORDING = "wording"  # how questions are worded: plain (the core) or a wording variant
+
+
+PLAIN = "plain"
+"""The wording of the core questions (an experiment's ``wording: plain`` variant)."""
 
 
 class ExperimentOutcome(StrEnum):
@@ -308,6 +316,7 @@ class ExperimentVariant(_Strict):
     title: LocalizedText | None = None
     push_time: str | None = Field(default=None, pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
     retention: float | None = Field(default=None, ge=0.7, le=0.97)
+    wording: str | None = Field(default=None, pattern=ID_PATTERN)
 
 
 class ExperimentPopulation(_Strict):
@@ -359,6 +368,7 @@ class Experiment(_Strict):
         field_name = {
             ExperimentForm.PUSH_TIME: "push_time",
             ExperimentForm.SPACING: "retention",
+            ExperimentForm.WORDING: "wording",
         }[form]
         for variant in variants:
             values = variant.model_dump(exclude={"id", "title"}, exclude_none=True)
@@ -397,6 +407,8 @@ class Course:
     """Regional variants by (lesson id, language, region); the core ones are ``lessons``."""
     regional_questions: dict[tuple[str, str, str], Question] = field(default_factory=dict)
     """Regional variants by (question id, language, region)."""
+    worded_questions: dict[tuple[str, str, str], Question] = field(default_factory=dict)
+    """Wording variants by (question id, language, wording)."""
 
     def lesson_ids(self, track_id: str) -> list[str]:
         """The lessons of a track in order (each id once, whatever its languages)."""
@@ -412,11 +424,26 @@ class Course:
         return _regional(self.lessons, self.regional_lessons, lesson_id, language, region)
 
     def question(
-        self, question_id: str, language: str, region: str | None = None
+        self,
+        question_id: str,
+        language: str,
+        region: str | None = None,
+        wording: str | None = None,
     ) -> Question | None:
         """A published question in ``language``, else in the other language; the
-        ``region``'s variant when it has one in that language, else the core question."""
-        return _regional(self.questions, self.regional_questions, question_id, language, region)
+        ``region``'s variant when it has one in that language, else the core question.
+
+        With a ``wording`` (an experiment's, other than ``plain``), that wording's variant
+        when the question has one in the language found; it takes the place of a regional
+        variant (a wording variant is written once for every region)."""
+        found = _regional(self.questions, self.regional_questions, question_id, language, region)
+        if found is None or wording is None or wording == PLAIN:
+            return found
+        return self.worded_questions.get((question_id, found.language, wording), found)
+
+    def has_wording(self, question_id: str, wording: str) -> bool:
+        """Whether the question has a ``wording`` variant (in any language)."""
+        return any(key[0] == question_id and key[2] == wording for key in self.worded_questions)
 
     def regions(self) -> list[str]:
         """The regions some lesson or question has a variant for."""
@@ -445,6 +472,7 @@ class Course:
             "materials": len(self.materials),
             "experiments": len(self.experiments),
             "regional_variants": len(self.regional_lessons) + len(self.regional_questions),
+            "wording_variants": len(self.worded_questions),
         }
 
 

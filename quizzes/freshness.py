@@ -158,7 +158,11 @@ def review_due(
 
     for lesson in [*course.lessons.values(), *course.regional_lessons.values()]:
         check("lesson", lesson.id, lesson.language, lesson.path, lesson.line, lesson.reviewed)
-    for question in [*course.questions.values(), *course.regional_questions.values()]:
+    for question in [
+        *course.questions.values(),
+        *course.regional_questions.values(),
+        *course.worded_questions.values(),
+    ]:
         check(
             "question",
             question.id,
@@ -225,7 +229,11 @@ def mark_reviewed(course: Course, root: Path, item: str, day: date) -> list[Path
         written.append(path)
     entries = [
         question
-        for question in [*course.questions.values(), *course.regional_questions.values()]
+        for question in [
+            *course.questions.values(),
+            *course.regional_questions.values(),
+            *course.worded_questions.values(),
+        ]
         if question.id == item
     ]
     for path_text in sorted({question.path for question in entries}):

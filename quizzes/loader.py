@@ -11,10 +11,12 @@ from pydantic import BaseModel, ValidationError
 
 from quizzes.content import (
     LESSON_MAX_CHARS,
+    PLAIN,
     Blackout,
     Calendar,
     Course,
     Experiment,
+    ExperimentForm,
     Lesson,
     Question,
     Track,
@@ -218,6 +220,8 @@ def _load_experiments(
     root: Path,
     tracks: dict[str, Track],
     lessons: dict[tuple[str, str], Lesson],
+    questions: dict[tuple[str, str], Question],
+    worded: dict[tuple[str, str, str], Question],
 ) -> dict[str, Experiment]:
     """``experiments.yaml`` (optional): A/B tests of delivery forms (docs/experiments.md)."""
     path = root / "experiments.yaml"
@@ -249,8 +253,39 @@ def _load_experiments(
             report.add(path, item.line_of("lessons"), f"unknown lesson {unknown_lessons[0]!r}")
         if unknown_tracks or unknown_lessons:
             continue
+        if experiment.form is ExperimentForm.WORDING:
+            missing = _wordings_missing(experiment, tracks, lessons, questions, worded)
+            if missing is not None:
+                report.add(path, item.line_of("variants"), missing)
+                continue
         experiments[experiment.id] = experiment
     return experiments
+
+
+def _wordings_missing(
+    experiment: Experiment,
+    tracks: dict[str, Track],
+    lessons: dict[tuple[str, str], Lesson],
+    questions: dict[tuple[str, str], Question],
+    worded: dict[tuple[str, str, str], Question],
+) -> str | None:
+    """Why a wording experiment cannot be delivered (a variant's wording no related question
+    has), or ``None``."""
+    related = set(experiment.lessons or [])
+    if not related:
+        wanted = set(experiment.population.tracks or tracks)
+        related = {lesson.id for lesson in lessons.values() if lesson.track in wanted}
+    ids = {question.id for question in questions.values() if question.lesson in related}
+    for variant in experiment.variants:
+        if variant.wording in (None, PLAIN):
+            continue
+        if not any(key[0] in ids and key[2] == variant.wording for key in worded):
+            return (
+                f"variant {variant.id}: no question of the experiment's lessons has the "
+                f"wording {variant.wording!r} (add 'wording: {variant.wording}' variants, or "
+                f"use '{PLAIN}' for the questions as written)"
+            )
+    return None
 
 
 def split_front_matter(text: str) -> tuple[str, str, int] | None:
@@ -360,8 +395,10 @@ def _load_questions(
     *,
     draft: bool,
     regional: dict[tuple[str, str, str], Question] | None = None,
+    worded: dict[tuple[str, str, str], Question] | None = None,
 ) -> dict[tuple[str, str], Question]:
-    """The core questions of ``files``; regional variants go into ``regional``."""
+    """The core questions of ``files``; regional variants go into ``regional``, wording
+    variants into ``worded``."""
     lesson_tracks = {lesson_id: lesson.track for (lesson_id, _), lesson in lessons.items()}
     questions: dict[tuple[str, str], Question] = {}
     for path in files:
@@ -407,6 +444,25 @@ def _load_questions(
                     f"source {question.material!r} is not a file in materials/",
                 )
                 continue
+            if question.wording is not None:
+                worded_key = (question.id, question.language, question.wording)
+                if question.region is not None:
+                    report.add(
+                        path,
+                        merged.line_of("wording"),
+                        "a question variant is regional or worded, not both",
+                    )
+                elif worded is None:
+                    report.add(path, merged.line_of("wording"), "a draft has no wording variant")
+                elif question.wording == PLAIN:
+                    report.add(
+                        path,
+                        merged.line_of("wording"),
+                        f"wording {PLAIN!r} is the core question's: leave 'wording' out",
+                    )
+                elif _check_duplicates(report, seen, worded_key, path, item.line, "question"):
+                    worded[worded_key] = question
+                continue
             if question.region is not None:
                 regional_key = (question.id, question.language, question.region)
                 if regional is None:
@@ -436,6 +492,26 @@ def _load_questions(
             )
             if regional is not None:
                 del regional[variant_key]
+    for variant_key, variant in list((worded or {}).items()):
+        core = questions.get((variant.id, variant.language))
+        # The same question asked another way: the same buttons and the same answer, so
+        # grading does not depend on which wording was shown.
+        if core is None or (core.type, core.lesson, core.track, core.answer, set(core.options)) != (
+            variant.type,
+            variant.lesson,
+            variant.track,
+            variant.answer,
+            set(variant.options),
+        ):
+            report.add(
+                variant.path,
+                variant.line,
+                f"wording variant {variant.id!r} ({variant.wording}) needs a core question "
+                f"{variant.id!r} in {variant.language} of the same type, lesson, option keys "
+                "and answer (the same question, asked another way)",
+            )
+            if worded is not None:
+                del worded[variant_key]
     return questions
 
 
@@ -508,6 +584,7 @@ def validate_course(
     calendar = _load_calendar(report, root, tracks)
     regional_lessons: dict[tuple[str, str, str], Lesson] = {}
     regional_questions: dict[tuple[str, str, str], Question] = {}
+    worded_questions: dict[tuple[str, str, str], Question] = {}
     lessons = _load_lessons(report, root, tracks, regional_lessons)
     seen: dict[Any, tuple[str, int]] = {}
     quiz_dir = root / "quizzes"
@@ -524,11 +601,12 @@ def validate_course(
         seen,
         draft=False,
         regional=regional_questions,
+        worded=worded_questions,
     )
     drafts = _load_questions(
         report, root, draft_files, tracks, lessons, material_names, seen, draft=True
     )
-    experiments = _load_experiments(report, root, tracks, lessons)
+    experiments = _load_experiments(report, root, tracks, lessons, questions, worded_questions)
     # A question moved up into quizzes/ but still marked `draft: true` is not published
     # yet: publishing takes both steps (docs/gaps.md), so a half-done move serves nothing.
     for key in [key for key, question in questions.items() if question.draft]:
@@ -545,5 +623,6 @@ def validate_course(
         experiments=experiments,
         regional_lessons=regional_lessons,
         regional_questions=regional_questions,
+        worded_questions=worded_questions,
     )
     return course, []

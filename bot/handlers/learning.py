@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot import events, surveys
 from bot.events import ButtonPress, Command, Reply
-from bot.experiments import forms_for
+from bot.experiments import delivered_wording, forms_for, quiz_selection
 from bot.handlers.basics import language_for
 from bot.i18n import LANGUAGES, language_from_locale, t
 from bot.learning import (
@@ -118,9 +118,13 @@ def _quiz_press(
         return [Reply(t(language, "answer_already"))]
     if delivery.status is not DeliveryStatus.SENT:
         return [Reply(t(language, "stale_button"))]
-    # The person's region's variant, as the push showed it (variants share the answer).
+    # The person's region's variant, in the wording the push showed (variants share the
+    # answer, so grading is the same; the explanation is the shown wording's).
     question = ctx.library.course.question(
-        delivery.item_id, delivery.language or language, person.region
+        delivery.item_id,
+        delivery.language or language,
+        person.region,
+        delivered_wording(delivery.selection),
     )
     if question is None:  # the question was removed from the course since it was sent
         return [Reply(t(language, "stale_button"))]
@@ -130,7 +134,8 @@ def _quiz_press(
             return [Reply(t(language, "stale_button"))]
         current = tuple((delivery.selection or {}).get("keys", []))
         selection = toggle(current, payload.key, question)
-        delivery.selection = {"keys": list(selection)}
+        # The ticked keys, beside the wording the quiz was shown in (if any).
+        delivery.selection = {**(delivery.selection or {}), "keys": list(selection)}
         reply = quiz_reply(question, delivery.id, language, selection)
         # Edit the question in place where the platform can; the console shows it again.
         return [Reply(reply.text, buttons=reply.buttons, edit_ref=event.message_ref)]
@@ -215,7 +220,10 @@ def typed_answer(
             return None
         language = person.language
         question = ctx.library.course.question(
-            delivery.item_id, delivery.language or language, person.region
+            delivery.item_id,
+            delivery.language or language,
+            person.region,
+            delivered_wording(delivery.selection),
         )
         if question is None:
             return None
@@ -260,6 +268,10 @@ def deliver_quiz_now(ctx: BotContext, who: events.Person, language: str) -> list
         )
         if delivery is None:  # a concurrent /quiz took this slot; ask again
             return [Reply(t(person.language, "stale_button"))]
+        if kind is DeliveryKind.QUIZ:  # a wording experiment's variant, as pushes have it
+            today = now.astimezone(ZoneInfo(ctx.settings.timezone)).date()
+            forms = forms_for(session, course, [person], now=now, today=today)
+            delivery.selection = quiz_selection(course, pick.item_id, forms.get(person.id))
         delivery.status = DeliveryStatus.SENT
         delivery.sent_at = now
         delivery.send_attempts = 1

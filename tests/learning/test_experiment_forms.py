@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from adapters.memory import MemoryOutbound
 from bot.app import TrainBot
@@ -22,6 +22,7 @@ from bot.ratelimit import RateLimiter
 from bot.settings import load_settings
 from bot.store.db import Database
 from bot.store.models import (
+    Attempt,
     Delivery,
     DeliveryKind,
     DeliveryStatus,
@@ -65,11 +66,11 @@ experiments:
 
 
 def setup(
-    tmp_path: Path, db: Database, count: int
+    tmp_path: Path, db: Database, count: int, experiments: str = EXPERIMENTS
 ) -> tuple[TrainBot, Dispatcher, MemoryOutbound, FakeClock]:
     content = tmp_path / "content"
     shutil.copytree(SAMPLE_CONTENT, content)
-    (content / "experiments.yaml").write_text(EXPERIMENTS, encoding="utf-8")
+    (content / "experiments.yaml").write_text(experiments, encoding="utf-8")
     settings = load_settings(database_url=db.url, content_dir=content, reminder_hours=0)
     library = CourseLibrary(content)
     assert library.reload() == []
@@ -183,3 +184,95 @@ async def test_each_spacing_variant_schedules_its_own_next_review(
     assert intervals["tight"] and intervals["relaxed"]
     # Measured: 3 days for 0.95, 28 days for 0.8 (FSRS's default parameters).
     assert max(intervals["tight"]) < min(intervals["relaxed"]), intervals
+
+
+WORDING = """\
+experiments:
+  - id: wording
+    title: {zh: 平铺直叙还是情景, en: Plain or scenario}
+    population: {tracks: [frontline]}
+    form: wording
+    variants:
+      - id: plain
+        wording: plain
+      - id: scenario
+        wording: scenario
+    outcome: first_try_accuracy
+    lessons: [fl-01]
+    start: 2026-11-16
+    end: 2026-12-31
+"""
+
+
+async def test_each_wording_variant_is_asked_its_way_and_graded_alike(
+    tmp_path: Path, sqlite_database: Database
+) -> None:
+    """The sample course words fl-01-q1 and fl-01-q3 two ways. People in the scenario
+    variant are asked the scenario and read its explanation; people in the plain variant
+    the questions as written; a right answer is right either way."""
+    bot, dispatcher, outbound, clock = setup(tmp_path, sqlite_database, 4, WORDING)
+    course = bot.ctx.library.course
+    shown: dict[str, list[tuple[str, str]]] = {}  # user -> (question id, prompt)
+    answered: set[str] = set()
+    while clock.now() < MONDAY + timedelta(days=3):
+        await dispatcher.tick()
+        for item in outbound.sent:
+            payloads = [button.payload for row in item.reply.buttons for button in row]
+            if not payloads or not payloads[0].startswith(("qa:", "qt:")) or item.ref in answered:
+                continue
+            answered.add(item.ref)
+            delivery_id = int(payloads[0].split(":")[1])
+            with sqlite_database.session() as session:
+                delivery = session.get(Delivery, delivery_id)
+                assert delivery is not None and delivery.item_id is not None
+                item_id = delivery.item_id
+            chat = item.conversation.chat_id
+            shown.setdefault(chat, []).append((item_id, item.reply.text))
+            core = course.question(item_id, "en")
+            assert core is not None
+            who = Who(PLATFORM, chat, chat, "en-US", "Asia/Shanghai")
+            where = Conversation(PLATFORM, chat)
+            if payloads[0].startswith("qt:"):  # several answers: tick each, then submit
+                for key in core.answer:
+                    await bot.handle(ButtonPress(who, where, f"qt:{delivery_id}:{key}", item.ref))
+                press = ButtonPress(who, where, f"qs:{delivery_id}", item.ref)
+            else:
+                press = ButtonPress(who, where, f"qa:{delivery_id}:{core.answer[0]}", item.ref)
+            feedback = "\n".join(reply.text for reply in await bot.handle(press))
+            scenario = course.question(item_id, "en", wording="scenario")
+            assert scenario is not None
+            expected = scenario if variants_of(sqlite_database)[chat] == "scenario" else core
+            assert expected.explanation in feedback, (chat, item_id)
+        clock.advance(timedelta(minutes=15))
+    assigned = variants_of(sqlite_database)
+    assert Counter(assigned.values()) == {"plain": 2, "scenario": 2}
+    worded = {"fl-01-q1", "fl-01-q3"}
+    checked = 0
+    for user, items in shown.items():
+        for question_id, text in items:
+            if question_id not in worded:
+                continue
+            wording = "scenario" if assigned[user] == "scenario" else None
+            question = course.question(question_id, "en", wording=wording)
+            assert question is not None and question.prompt in text, (user, question_id)
+            checked += 1
+    assert checked >= 4  # each person was asked at least one of the two
+    with sqlite_database.session() as session:
+        rows = session.execute(
+            select(Person.platform_user_id, Delivery.item_id, Delivery.selection)
+            .join(Delivery, Delivery.person_id == Person.id)
+            .where(Delivery.kind == DeliveryKind.QUIZ, Delivery.item_id.in_(sorted(worded)))
+        ).all()
+        attempts = session.scalars(select(func.count()).select_from(Attempt)).one()
+        wrong = session.scalars(
+            select(func.count()).select_from(Attempt).where(Attempt.correct.is_(False))
+        ).one()
+    for user, _, selection in rows:
+        assert (selection or {}).get("wording") == (
+            "scenario" if assigned[user] == "scenario" else None
+        )
+    assert attempts == len(answered) and wrong == 0  # right in either wording
+
+
+def variants_of(db: Database) -> dict[str, str]:
+    return variants(db, "wording")
