@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from adapters.memory import MemoryOutbound
+from adapters.memory import MemoryOutbound, Sent
 from bot.app import TrainBot
 from bot.clock import FakeClock
 from bot.dispatcher import Dispatcher
@@ -104,6 +104,25 @@ def setup(
     return bot, dispatcher, outbound, clock
 
 
+def new_quizzes(
+    outbound: MemoryOutbound, db: Database, answered: set[str], prefixes: str | tuple[str, ...]
+) -> list[tuple[Sent, list[str], int, str]]:
+    """The quizzes sent and not yet answered (marked answered now): each message, its
+    button payloads, its delivery and the question asked."""
+    found = []
+    for item in outbound.sent:
+        payloads = [button.payload for row in item.reply.buttons for button in row]
+        if not payloads or not payloads[0].startswith(prefixes) or item.ref in answered:
+            continue
+        answered.add(item.ref)
+        delivery_id = int(payloads[0].split(":")[1])
+        with db.session() as session:
+            delivery = session.get(Delivery, delivery_id)
+            assert delivery is not None and delivery.item_id is not None
+            found.append((item, payloads, delivery_id, delivery.item_id))
+    return found
+
+
 def variants(db: Database, experiment: str) -> dict[str, str]:
     with db.session() as session:
         return dict(
@@ -148,16 +167,9 @@ async def test_each_spacing_variant_schedules_its_own_next_review(
     answered: set[str] = set()
     while clock.now() < MONDAY + timedelta(hours=9):
         await dispatcher.tick()
-        for item in outbound.sent:
-            payloads = [button.payload for row in item.reply.buttons for button in row]
-            if not payloads or not payloads[0].startswith("qa:") or item.ref in answered:
-                continue
-            answered.add(item.ref)
-            delivery_id = int(payloads[0].split(":")[1])
-            with sqlite_database.session() as session:
-                delivery = session.get(Delivery, delivery_id)
-                assert delivery is not None and delivery.item_id is not None
-                item_id = delivery.item_id
+        for item, _, delivery_id, item_id in new_quizzes(
+            outbound, sqlite_database, answered, "qa:"
+        ):
             question = bot.ctx.library.course.question(item_id, "en")
             assert question is not None
             chat = item.conversation.chat_id
@@ -216,16 +228,9 @@ async def test_each_wording_variant_is_asked_its_way_and_graded_alike(
     answered: set[str] = set()
     while clock.now() < MONDAY + timedelta(days=3):
         await dispatcher.tick()
-        for item in outbound.sent:
-            payloads = [button.payload for row in item.reply.buttons for button in row]
-            if not payloads or not payloads[0].startswith(("qa:", "qt:")) or item.ref in answered:
-                continue
-            answered.add(item.ref)
-            delivery_id = int(payloads[0].split(":")[1])
-            with sqlite_database.session() as session:
-                delivery = session.get(Delivery, delivery_id)
-                assert delivery is not None and delivery.item_id is not None
-                item_id = delivery.item_id
+        for item, payloads, delivery_id, item_id in new_quizzes(
+            outbound, sqlite_database, answered, ("qa:", "qt:")
+        ):
             chat = item.conversation.chat_id
             shown.setdefault(chat, []).append((item_id, item.reply.text))
             core = course.question(item_id, "en")
