@@ -678,6 +678,7 @@ def report(
     from bot.evaluation.improve import for_week, sentiment_model
     from bot.library import CourseLibrary
     from bot.reports.export import render_file, summary_for
+    from bot.reports.metrics import in_region
     from bot.reports.upkeep import upkeep
     from bot.store.db import Database
     from bot.weeks import iso_week_window
@@ -716,7 +717,7 @@ def report(
                 timezone=settings.timezone,
                 language=settings.language,
                 team_ids=_team_ids(database, team),
-                admitted=_in_region(admitted_people(settings), region),
+                admitted=in_region(admitted_people(settings), region),
                 embeddings=sentiment_model(settings.embeddings),
             )
             # Content due for review and the practice rules fired: the trainers' part.
@@ -740,17 +741,6 @@ def report(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     typer.echo(f"wrote {out} ({summary.week}, {summary.scope})", err=True)
-
-
-def _in_region(admitted: Any, region: str | None) -> Any:
-    """``admitted`` narrowed to the people of ``region`` (all of them without one)."""
-    if region is None:
-        return admitted
-    from sqlalchemy import and_
-
-    from bot.store.models import Person
-
-    return and_(admitted, Person.region == region)
 
 
 class EvaluateFormat(StrEnum):

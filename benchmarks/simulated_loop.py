@@ -39,6 +39,7 @@ from zoneinfo import ZoneInfo
 from benchmarks.machine import describe_machine
 from benchmarks.report import replace_section
 from bot import stats
+from bot.reports.render import percent
 
 logger = logging.getLogger(__name__)
 
@@ -164,10 +165,6 @@ def _targets_compared(with_rule: dict[str, Any], without: dict[str, Any]) -> dic
         "after": firing["after"],
         "answers_after": firing["answers_after"],
     }
-
-
-def _share(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0%}"
 
 
 def run() -> dict[str, Any]:
@@ -310,7 +307,7 @@ def markdown(data: dict[str, Any]) -> list[str]:
         lines.append(
             f"| {item['seed']} | {item['fired_at'][:10]} | {item['accuracy']:.0%} on "
             f"{item['answers']} first tries | {item['targets']} | "
-            f"{_share(item['before'])} → {_share(item['after'])} ({item['answers_after']} "
+            f"{percent(item['before'])} → {percent(item['after'])} ({item['answers_after']} "
             f"answers) | {' | '.join(cells)} | "
             f"{item['recall_with']:.1%} / {item['recall_without']:.1%} |"
         )

@@ -748,6 +748,15 @@ async def _respond(
     learner.learn(question.id, recalled, now)
 
 
+def _questions_of(course: Course, lesson_id: str, language: str) -> list[Question]:
+    """A lesson's published questions in ``language`` (else the other language)."""
+    return [
+        question
+        for question_id in course.question_ids(lesson_id)
+        if (question := course.question(question_id, language)) is not None
+    ]
+
+
 def _treated(bot: TrainBot, learner: Learner, course: Course) -> bool:
     """Whether the learner is in a variant other than the control (of the first running
     experiment that assigned them); remembered once they are assigned."""
@@ -857,11 +866,7 @@ def _weak_recall(
     ``moment`` (the mean over the questions)."""
     found: dict[str, dict[str, float]] = {}
     for lesson_id in sorted(weak):
-        questions = [
-            question
-            for question_id in course.question_ids(lesson_id)
-            if (question := course.question(question_id, "zh")) is not None
-        ]
+        questions = _questions_of(course, lesson_id, "zh")
         tracks = {
             track_id for track_id in course.tracks if lesson_id in course.lesson_ids(track_id)
         }
@@ -899,8 +904,7 @@ def _weak_figures(
             ).all()
         weeks: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         for answered_at, correct in rows:
-            iso = answered_at.astimezone(zone).isocalendar()
-            counts = weeks[f"{iso.year}-W{iso.week:02d}"]
+            counts = weeks[week_of(answered_at, zone.key)]
             counts[0] += 1
             counts[1] += int(correct)
         figures[lesson_id] = {
@@ -920,11 +924,7 @@ def _applied(
     cannot apply what one has forgotten) and with how readily they apply what they learn.
     """
     if lesson_id not in learner.applied:
-        questions = [
-            question
-            for question_id in course.question_ids(lesson_id)
-            if (question := course.question(question_id, "zh")) is not None
-        ]
+        questions = _questions_of(course, lesson_id, "zh")
         recall = (
             sum(learner.recall(question, now) for question in questions) / len(questions)
             if questions
@@ -1036,11 +1036,7 @@ async def _rate(
     draw = feedback.rng("survey", surveys[0].survey_id)
     if draw.random() >= voice.rates:
         return  # most people leave some surveys unrated
-    questions = [
-        question
-        for question_id in course.question_ids(lesson_id)
-        if (question := course.question(question_id, language)) is not None
-    ]
+    questions = _questions_of(course, lesson_id, language)
     given = feedback_rating(voice, learner.understanding(questions), draw)
     who = Person(PLATFORM, learner.user_id, learner.user_id, "zh-CN", None)
     conversation = Conversation(PLATFORM, learner.user_id)
@@ -1444,9 +1440,9 @@ def _experiment_lines(result: SimulationResult, language: str) -> list[str]:
                     id=experiment_id,
                     effect=f"{result.true_effect:+.0%}",
                     variant=arm["variant"],
-                    treated=_share(treated["value"]),
+                    treated=percent(treated["value"]),
                     control=figures["control"],
-                    baseline=_share(control["value"]),
+                    baseline=percent(control["value"]),
                     measured=f"{treated['measured']}/{control['measured']}",
                     p="—" if arm["adjusted_p"] is None else f"{arm['adjusted_p']:.3f}",
                     needed=arm["needed_per_variant"] or "—",
@@ -1471,20 +1467,16 @@ def _practice_lines(result: SimulationResult, course: Course, language: str) -> 
                 rule=item["rule"],
                 lesson=lesson.title if lesson is not None else item["lesson"],
                 day=_local_day(fired, result.timezone) if fired else "—",
-                accuracy=_share(item["accuracy"]),
+                accuracy=percent(item["accuracy"]),
                 answers=item["answers"],
                 people=len(item["targets"]),
-                before=_share(item["before"]),
-                after=_share(item["after"]),
+                before=percent(item["before"]),
+                after=percent(item["after"]),
                 after_n=item["answers_after"],
-                recall=_share(item["recall_at_end"]),
+                recall=percent(item["recall_at_end"]),
             )
         )
     return lines
-
-
-def _share(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0%}"
 
 
 _COLUMNS = (

@@ -441,6 +441,19 @@ class Course:
             return found
         return self.worded_questions.get((question_id, found.language, wording), found)
 
+    def every_lesson(self) -> list[Lesson]:
+        """Every lesson file: the core lessons and their regional variants."""
+        return [*self.lessons.values(), *self.regional_lessons.values()]
+
+    def every_question(self) -> list[Question]:
+        """Every published question entry: the core ones, their regional and wording
+        variants."""
+        return [
+            *self.questions.values(),
+            *self.regional_questions.values(),
+            *self.worded_questions.values(),
+        ]
+
     def has_wording(self, question_id: str, wording: str) -> bool:
         """Whether the question has a ``wording`` variant (in any language)."""
         return any(key[0] == question_id and key[2] == wording for key in self.worded_questions)

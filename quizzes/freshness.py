@@ -156,13 +156,9 @@ def review_due(
         if until is None or until <= today:
             due.append(ReviewDue(kind, item, language, path, line, day, until))
 
-    for lesson in [*course.lessons.values(), *course.regional_lessons.values()]:
+    for lesson in course.every_lesson():
         check("lesson", lesson.id, lesson.language, lesson.path, lesson.line, lesson.reviewed)
-    for question in [
-        *course.questions.values(),
-        *course.regional_questions.values(),
-        *course.worded_questions.values(),
-    ]:
+    for question in course.every_question():
         check(
             "question",
             question.id,
@@ -218,24 +214,12 @@ def mark_reviewed(course: Course, root: Path, item: str, day: date) -> list[Path
         UnknownItem: when ``item`` is no lesson id, question id or material name.
     """
     written: list[Path] = []
-    lessons = [
-        lesson
-        for lesson in [*course.lessons.values(), *course.regional_lessons.values()]
-        if lesson.id == item
-    ]
+    lessons = [lesson for lesson in course.every_lesson() if lesson.id == item]
     for lesson in lessons:
         path = root / lesson.path
         _set_front_matter(path, {"reviewed": day.isoformat()})
         written.append(path)
-    entries = [
-        question
-        for question in [
-            *course.questions.values(),
-            *course.regional_questions.values(),
-            *course.worded_questions.values(),
-        ]
-        if question.id == item
-    ]
+    entries = [question for question in course.every_question() if question.id == item]
     for path_text in sorted({question.path for question in entries}):
         path = root / path_text
         _set_in_entries(path, item, day)

@@ -91,8 +91,9 @@ def week_monday(week: str) -> date:
     return date.fromisocalendar(year, number, 1)
 
 
-def slot_week(slot: str) -> str:
-    """``2026-W47`` from ``weekly:2026-W47`` or ``gaps:2026-W47``."""
+def slot_key(slot: str) -> str:
+    """What a slot is about: ``2026-W47`` from ``weekly:2026-W47`` or ``gaps:2026-W47``,
+    the firing's id from ``practice:12``."""
     return slot.partition(":")[2]
 
 
@@ -148,8 +149,8 @@ def claim_report(
                 "person_id": person.id,
                 "kind": DeliveryKind.REPORT,
                 "slot": slot,
-                "local_date": local_date or week_monday(slot_week(slot)),
-                "item_id": item_id or slot_week(slot),
+                "local_date": local_date or week_monday(slot_key(slot)),
+                "item_id": item_id or slot_key(slot),
                 "language": person.language,
                 "track_id": person.track_id,
                 "team_id": person.team_id,

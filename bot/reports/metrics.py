@@ -726,6 +726,19 @@ def _worst_first(item: FollowUp) -> tuple[Any, ...]:
     return (1, silent_since, item.name.casefold(), item.person_id)
 
 
+def in_region(
+    admitted: ColumnElement[bool] | None, region: str | None
+) -> ColumnElement[bool] | None:
+    """``admitted`` (``None``: everyone not removed) narrowed to the people of ``region``;
+    ``admitted`` itself without a region."""
+    if region is None:
+        return admitted
+    return and_(
+        admitted if admitted is not None else Person.status != PersonStatus.REMOVED,
+        Person.region == region,
+    )
+
+
 def build_summary(
     db: Database,
     course: Course,
@@ -777,11 +790,7 @@ def build_summary(
     """
     start, end = iso_week_window(week, timezone)
     previous = start - timedelta(days=7)
-    if region is not None:
-        admitted = and_(
-            admitted if admitted is not None else Person.status != PersonStatus.REMOVED,
-            Person.region == region,
-        )
+    admitted = in_region(admitted, region)
     thresholds = {
         track_id: _basis_points(track.pass_threshold) for track_id, track in course.tracks.items()
     }
@@ -852,12 +861,9 @@ def build_summary(
         questions_before = _question_stats(session, previous, start, asker_teams, askers)
     follow_up = _follow_up(people, idle_since)
     team_keys: set[int | None] = {key[0] for key in (*this_cells, *last_cells)}
-    if region is not None:
-        pass  # a region's cut lists the teams its people are in
-    elif team_ids is not None:
-        team_keys |= set(team_ids)  # an empty team still gets its row
-    else:
-        team_keys |= set(team_names)
+    if region is None:  # a region's cut lists only the teams its people are in
+        # An empty team still gets its row.
+        team_keys |= set(team_ids) if team_ids is not None else set(team_names)
     team_rows = [
         GroupWeek(
             key=str(team_id) if team_id is not None else "",

@@ -247,22 +247,27 @@ def _recipients(session: Session, settings: Settings) -> _Recipients:
         .order_by(Person.id)
     ).all()
     scopes = {manager.id: manager_scope(session, manager) for manager in managers}
+    admins = _admins(session, settings)
+    session.expunge_all()
+    return _Recipients(list(managers), scopes, admins)
+
+
+def _admins(session: Session, settings: Settings) -> list[Person]:
+    """The trainers as ``TRAINBOT_ADMINS`` says now who have written to the bot (active)."""
     listed = [
         (Person.platform == platform) & (Person.platform_user_id == user_id)
         for platform, _, user_id in (item.partition(":") for item in settings.admins)
     ]
-    admins = (
+    if not listed:
+        return []
+    return list(
         session.scalars(
             select(Person)
             .where(Person.status == PersonStatus.ACTIVE)
             .where(or_(*listed))
             .order_by(Person.id)
         ).all()
-        if listed
-        else []
     )
-    session.expunge_all()
-    return _Recipients(list(managers), scopes, list(admins))
 
 
 async def send_weekly_reports(
@@ -497,11 +502,17 @@ async def notify_practice_firings(
     firings = await dispatcher.db.run(recent)
     if not firings:
         return run
-    recipients = await dispatcher.db.run(lambda s: _recipients(s, settings))
+
+    def trainers(session: Session) -> list[Person]:
+        found = _admins(session, settings)
+        session.expunge_all()
+        return found
+
+    admins = await dispatcher.db.run(trainers)
     zone = ZoneInfo(settings.timezone)
     async with _leases_kept(dispatcher, owner):
         for firing_id, lesson_id, fired_at in firings:
-            for admin in recipients.admins:
+            for admin in admins:
                 run.admins += await _claim_and_send(
                     dispatcher,
                     run,
@@ -713,16 +724,15 @@ def _take_for_retry(
         return _Retry(claim)
     reason = _stale(session, slot, week, now)
     scope: ReportScope | None = None
-    if reason is not None:
-        pass
-    elif person is None or person.status is not PersonStatus.ACTIVE:
-        reason = f"person is {person.status.value if person else 'gone'}"
-    elif slot.startswith(WEEKLY_SLOT):
-        scope = manager_scope(session, person)
-        if not scope:
-            reason = "no longer manages a team or anyone"
-    elif not settings.is_admin(person.platform, person.platform_user_id):
-        reason = "no longer an admin"
+    if reason is None:
+        if person is None or person.status is not PersonStatus.ACTIVE:
+            reason = f"person is {person.status.value if person else 'gone'}"
+        elif slot.startswith(WEEKLY_SLOT):
+            scope = manager_scope(session, person)
+            if not scope:
+                reason = "no longer manages a team or anyone"
+        elif not settings.is_admin(person.platform, person.platform_user_id):
+            reason = "no longer an admin"
     if reason is not None:
         logger.warning("weekly summary %s (delivery %d) not sent: %s", slot, row_id, reason)
         claims.close_report(session, row_id, DeliveryStatus.FAILED, error=reason, tried=False)
@@ -735,11 +745,11 @@ def _take_for_retry(
 def _stale(session: Session, slot: str, week: str, now: datetime) -> str | None:
     """Why a pending summary or notice is no longer worth sending, if it is not."""
     if slot.startswith(PRACTICE_SLOT):
-        firing = session.get(PracticeFiring, int(claims.slot_week(slot)))
+        firing = session.get(PracticeFiring, int(claims.slot_key(slot)))
         if firing is None or firing.until <= now:
             return "the practice rule's cycle is over"
         return None
-    if claims.slot_week(slot) != week:
+    if claims.slot_key(slot) != week:
         return f"not sent before the summary of {week} was due"
     return None
 
@@ -772,7 +782,7 @@ async def _retry_report(
     make_reply: Callable[[], Reply | None] = (
         functools.partial(summaries.team, scope, language)
         if scope is not None
-        else functools.partial(_practice_reply, dispatcher, int(claims.slot_week(slot)), language)
+        else functools.partial(_practice_reply, dispatcher, int(claims.slot_key(slot)), language)
         if slot.startswith(PRACTICE_SLOT)
         else functools.partial(summaries.digest, language)
     )

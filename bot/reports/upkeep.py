@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from bot.i18n import t
 from bot.practice import Effect, effects
+from bot.reports.render import percent
 from bot.store.models import PracticeFiring
 from quizzes.content import Course
 from quizzes.freshness import ReviewDue, review_due
@@ -68,10 +69,6 @@ def upkeep(
     return Upkeep(due, review_months, firings, week_start, course)
 
 
-def _percent(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0%}"
-
-
 def practice_notice(firing: PracticeFiring, course: Course, language: str, timezone: str) -> str:
     """The trainers' notice that a practice rule fired, with its evidence, in ``language``."""
     from zoneinfo import ZoneInfo
@@ -91,10 +88,10 @@ def practice_notice(firing: PracticeFiring, course: Course, language: str, timez
         rule=firing.rule_id,
         track=track.title.get(language) if track is not None else firing.track_id,
         lesson=lesson.title if lesson is not None else firing.lesson_id,
-        accuracy=_percent(firing.accuracy),
+        accuracy=percent(firing.accuracy),
         answers=firing.answers,
         days=days,
-        mark=_percent(firing.mark),
+        mark=percent(firing.mark),
         until=f"{until:%Y-%m-%d}",
         people=firing.people,
     )
@@ -117,12 +114,12 @@ def upkeep_lines(found: Upkeep, language: str) -> list[str]:
                     "upkeep_practice_line",
                     lesson=title,
                     day=f"{firing.fired_at:%Y-%m-%d}",
-                    accuracy=_percent(firing.accuracy),
+                    accuracy=percent(firing.accuracy),
                     answers=firing.answers,
-                    mark=_percent(firing.mark),
+                    mark=percent(firing.mark),
                     people=firing.people,
-                    before=_percent(effect.before),
-                    after=_percent(effect.after),
+                    before=percent(effect.before),
+                    after=percent(effect.after),
                     after_n=effect.answers_after,
                 )
                 + (t(language, "upkeep_new") if new else "")
