@@ -132,6 +132,10 @@ class Settings(BaseSettings):
     claim_lease: float = Field(default=90.0, ge=3)
     send_timeout: float = Field(default=10.0, gt=0)
     stop_grace: float = Field(default=20.0, ge=0)
+    index_poll: float = Field(default=30.0, ge=1)
+    ops_port: int = Field(default=0, ge=0, le=65535)
+    ops_listen: str = "0.0.0.0"
+    log_format: Literal["text", "json"] = "text"
 
     # Telegram
     telegram_token: str = ""

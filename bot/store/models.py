@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -693,3 +694,41 @@ class ProcessedEvent(Base):
     platform: Mapped[str] = mapped_column(String(16), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class NamedLease(Base):
+    """A job that one process at a time may run, held for a while by its owner.
+
+    Used where a single process of several must do something: re-ingest the materials,
+    long-poll a Telegram token. The holder renews the expiry while it works; another
+    process takes the name over only once the lease ran out (:mod:`bot.leases`).
+    """
+
+    __tablename__ = "named_leases"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    acquired_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class IndexVersion(Base):
+    """A published version of the Q&A index, read by every bot process.
+
+    The vectors live in a Chroma server collection of their own (``collection``); the
+    keyword index, lexicon, calibration and manifest travel as one zip (``files``), so a
+    process that has never built the index can answer from it (:mod:`knowledge.shared`).
+    The highest id is the current version.
+    """
+
+    __tablename__ = "index_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    collection: Mapped[str] = mapped_column(String(128))
+    embeddings: Mapped[str] = mapped_column(String(200))  # the model the vectors came from
+    digest: Mapped[str] = mapped_column(String(64))  # SHA-256 of ``files``
+    size: Mapped[int] = mapped_column(Integer)
+    files: Mapped[bytes] = mapped_column(LargeBinary)
+    summary: Mapped[str] = mapped_column(Text, default="")  # what the ingest did, one line
+    published_by: Mapped[str] = mapped_column(String(64))  # the process (host:pid:random)
+    created_at: Mapped[datetime]
