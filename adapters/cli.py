@@ -282,7 +282,7 @@ def ingest(
 
     settings = _settings()
     _quiet_logs_for_console()  # the command prints its own summary
-    service = KnowledgeService(settings)
+    service = KnowledgeService(settings, db=_shared_index_store(settings))
     materials = directory if directory is not None else service.materials_dir
     if not materials.is_dir():
         raise TrainbotError(f"materials directory not found: {materials}")
@@ -346,12 +346,12 @@ def ask(
     import json
 
     from bot.i18n import t
-    from bot.qa import KnowledgeService
+    from bot.qa import NOT_BUILT, KnowledgeService
 
     settings = _settings()
     _quiet_logs_for_console()
-    service = KnowledgeService(settings)
-    if not service.index.exists:
+    service = KnowledgeService(settings, db=_shared_index_store(settings))
+    if service.problem == NOT_BUILT:
         raise TrainbotError("the Q&A index has not been built yet: run 'trainbot ingest' first")
     if question == "-":
         for line in _stdin_lines():
@@ -374,11 +374,26 @@ def ask(
     typer.echo(f"(confidence {answer.confidence:.2f})", err=True)
 
 
+def _shared_index_store(settings: Settings) -> Any:
+    """The store, when the Q&A index is the one published there (a Chroma server is set).
+
+    With ``TRAINBOT_CHROMA_URL`` every bot process reads the index versions published in
+    the store (:mod:`bot.shared_index`); without it the index is this machine's own.
+    """
+    if not settings.chroma_url:
+        return None
+    from bot.store.db import Database
+
+    db = Database(settings.database_url, hide_parameters=not settings.log_content)
+    db.upgrade()
+    return db
+
+
 def _build_bot(settings: Settings) -> Any:
     """Compose the bot core: store (migrated), course library, clock."""
     from bot.app import TrainBot
     from bot.library import CourseLibrary
-    from bot.qa import NOT_BUILT, KnowledgeService
+    from bot.qa import NOT_BUILT, IngestBusy, KnowledgeService
     from bot.store.db import Database
 
     db = Database(settings.database_url, hide_parameters=not settings.log_content)
@@ -387,14 +402,17 @@ def _build_bot(settings: Settings) -> Any:
     problems = library.reload()
     if problems:
         raise ContentError(problems)
-    knowledge = KnowledgeService(settings)
+    knowledge = KnowledgeService(settings, db=db if settings.chroma_url else None)
     # A damaged index is logged (with the command that repairs it) and the bot starts
     # without Q&A; only a missing one is built here.
     if knowledge.problem == NOT_BUILT:
         typer.echo(
             f"building the Q&A index from {knowledge.materials_dir} (first start only)...", err=True
         )
-        typer.echo(knowledge.ingest().summary(), err=True)
+        try:
+            typer.echo(knowledge.ingest().summary(), err=True)
+        except IngestBusy as exc:  # another replica builds it; this one follows when published
+            typer.echo(f"not building the Q&A index here: {exc}", err=True)
     knowledge.warm_up()
     bot = TrainBot(settings=settings, db=db, library=library, knowledge=knowledge)
     freeze_startup_objects()
@@ -1504,7 +1522,7 @@ def quizzes_draft(
         raise TrainbotError("--week and --team go with --from-gaps")
     settings = _settings(db, read_only=True)
     _quiet_logs_for_console()
-    drafter = Drafter(settings, KnowledgeService(settings))
+    drafter = Drafter(settings, KnowledgeService(settings, db=_shared_index_store(settings)))
     wanted = language.value if language else None
     if from_gaps:
         label, start, end = _week_window(week, settings)

@@ -6,32 +6,50 @@ vector store, another embedding model) makes questions fail with
 everything else the bot does keeps running. The service re-opens the index when its files
 change (a rebuild in this process or another one), so questions are answered again
 without a restart.
+
+With a Chroma server and a store (several bot processes), the index is the one published
+in the store (:mod:`bot.shared_index`): the service follows its newest version instead of
+watching local files, and an ingest publishes the next version while holding the ``ingest``
+named lease, so one process at a time re-ingests.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
+import shutil
 import threading
 import time
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot import leases, shared_index
 from bot.errors import ConfigError, TrainbotError
 from bot.settings import Settings
 from knowledge.answer import Answerer
 from knowledge.embeddings import embeddings_from_spec, embeddings_id
 from knowledge.followup import Turn
 from knowledge.index import (
+    COLLECTION,
     IngestReport,
     KnowledgeIndex,
     KnowledgeIndexError,
+    chroma_client,
+    copy_collection,
     forget_chroma_client,
     remove_index,
 )
 from knowledge.search import Retriever
 from knowledge.types import Answer
+
+if TYPE_CHECKING:
+    from bot.store.db import Database
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +65,10 @@ class KnowledgeDamaged(KnowledgeUnavailable):
     index was built with another embedding model or Chroma location. The message says
     what is wrong and what to run.
     """
+
+
+class IngestBusy(TrainbotError):
+    """Another process is re-ingesting the shared index right now."""
 
 
 NOT_BUILT = "the Q&A index has not been built: run 'trainbot ingest'"
@@ -111,10 +133,13 @@ class KnowledgeService:
         settings: the configuration (index dir, Chroma URL, embeddings, LLM).
         retry_seconds: how soon an index that failed is tried again although its files
             did not change (a Chroma server that was down may be back).
+        db: the store. With a Chroma server configured too, the index is the one
+            published in the store (:attr:`shared`).
     """
 
     settings: Settings
     retry_seconds: float = 60.0
+    db: Database | None = None
 
     def __post_init__(self) -> None:
         self._index: KnowledgeIndex | None = None
@@ -127,6 +152,19 @@ class KnowledgeService:
         self._busy = 0  # ingests running in this process: they change the files themselves
         self._rebuilding = False
         self._lock = threading.RLock()
+        self._version: int | None = None  # the published version in use (shared mode)
+        self._unusable: int | None = None  # a newer version that failed, until _retry_at
+        self._follow_lock = threading.Lock()  # one download of a new version at a time
+
+    @property
+    def shared(self) -> bool:
+        """Whether the index is the one published in the store (Chroma server + store)."""
+        return bool(self.settings.chroma_url) and self.db is not None
+
+    @property
+    def version(self) -> int | None:
+        """The published index version in use (shared mode), ``None`` otherwise."""
+        return self._version
 
     @property
     def materials_dir(self) -> Path:
@@ -198,7 +236,10 @@ class KnowledgeService:
 
         Raises:
             KnowledgeDamaged: when it cannot be used.
+            KnowledgeUnavailable: (shared mode) when no version was published yet.
         """
+        if self.shared:
+            return self._current_shared()
         with self._lock:
             if self._busy == 0 or self._index is None:
                 retry = self._problem is not None and time.monotonic() >= self._retry_at
@@ -266,6 +307,287 @@ class KnowledgeService:
             if self._problem is None:
                 self._signature = self._files()
 
+    # -- the published index (shared mode) ---------------------------------------------
+
+    def _current_shared(self) -> KnowledgeIndex:
+        with self._lock:
+            index, problem = self._index, self._problem
+            due = index is None or (problem is not None and time.monotonic() >= self._retry_at)
+        if due:
+            self.follow()
+        with self._lock:
+            if self._index is not None:
+                return self._index  # a version that works, even if a newer one failed
+            if self._problem is not None:
+                raise self._problem
+            raise KnowledgeUnavailable(NOT_BUILT)
+
+    def _newest_id(self) -> int | None:
+        assert self.db is not None
+        with self.db.session() as session:
+            return shared_index.latest_id(session)
+
+    def check_version(self) -> None:
+        """Switch to a newer published version, if there is one (one cheap read).
+
+        Called before each question, so a question asked after an ingest elsewhere
+        finished is answered from the new version. A store that cannot be read leaves the
+        current version in use.
+        """
+        if not self.shared or self._version is None:
+            return
+        try:
+            newest = self._newest_id()
+        except SQLAlchemyError as exc:
+            logger.debug("cannot check for a newer Q&A index: %s", exc)
+            return
+        if newest is None or newest == self._version:
+            return
+        if newest == self._unusable and time.monotonic() < self._retry_at:
+            return  # it failed a moment ago: not again for every question
+        self.follow()
+
+    def follow(self) -> bool:
+        """Use the newest published version, if this process is not on it already.
+
+        The new version is downloaded (once per process: it is kept under
+        ``TRAINBOT_INDEX_DIR/versions``), opened and warmed before it replaces the one in
+        use, so no question waits on a half-open index. A version that cannot be used is
+        logged and the one in use stays.
+
+        Returns:
+            Whether the process switched to another version.
+        """
+        assert self.db is not None
+        with self._follow_lock:
+            try:
+                with self.db.session() as session:
+                    newest = shared_index.latest(session)
+            except SQLAlchemyError as exc:
+                with self._lock:
+                    if self._index is None:
+                        self._failed(KnowledgeIndexError(f"the store cannot be read ({exc})"))
+                logger.warning("cannot read the published Q&A index versions: %s", exc)
+                return False
+            if newest is None or newest.id == self._version:
+                with self._lock:
+                    if newest is None and self._index is None:
+                        self._problem = None  # nothing published: "not built"
+                return False
+            try:
+                index = self._open_version(newest)
+            except (KnowledgeIndexError, LookupError, ValueError, zipfile.BadZipFile) as exc:
+                message = f"index version {newest.id} cannot be used ({exc})"
+                with self._lock:
+                    self._unusable = newest.id
+                    if self._index is None:
+                        self._failed(KnowledgeIndexError(message))
+                    else:
+                        self._retry_at = time.monotonic() + self.retry_seconds
+                logger.error("Q&A: %s", message)
+                return False
+            with self._lock:
+                previous = self._version
+                self._index, self._answerer, self._problem = index, None, None
+                self._version = newest.id
+                reported, self._reported = self._reported, None
+            if reported is not None:
+                logger.warning("the Q&A index can be used again")
+            logger.info(
+                "Q&A index version %d in use (published %s by %s)",
+                newest.id,
+                newest.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+                newest.published_by,
+            )
+            shared_index.prune_local(
+                self.settings.index_dir, {newest.id} | ({previous} if previous else set())
+            )
+            return True
+
+    def _open_version(self, version: shared_index.PublishedIndex) -> KnowledgeIndex:
+        """Download (unless kept from before), open and warm a published version."""
+        assert self.db is not None
+        directory = shared_index.local_dir(self.settings.index_dir, version.id)
+        if not (directory / "manifest.json").is_file():
+            with self.db.session() as session:
+                blob = shared_index.files_of(session, version.id)
+            if shared_index.digest(blob) != version.digest:
+                raise ValueError("its files do not match their digest")
+            shared_index.unpack(blob, directory)
+        index = KnowledgeIndex(
+            directory,
+            self._embedding_model(),
+            embeddings_id(self.settings.embeddings),
+            chroma_url=self.settings.chroma_url,
+            collection=version.collection,
+            check_location=False,
+        )
+        warning = index.check_vectors()
+        if warning is not None:
+            logger.warning("Q&A index version %d: %s", version.id, warning)
+        index.warm_up()
+        return index
+
+    def _ingest_shared(
+        self, materials: Path, *, rebuild: bool, progress: bool | None
+    ) -> IngestReport:
+        """Re-ingest into a new published version, holding the ``ingest`` lease.
+
+        Raises:
+            IngestBusy: when another process is re-ingesting.
+        """
+        assert self.db is not None
+        owner = leases.new_owner()
+        lease = timedelta(seconds=max(self.settings.claim_lease, 30.0))
+        with self.db.session() as session:
+            if not leases.acquire_named(
+                session, leases.INGEST, owner=owner, now=datetime.now(UTC), lease=lease
+            ):
+                holder = leases.named_holder(session, leases.INGEST, now=datetime.now(UTC))
+                who = (
+                    f"{holder.owner}, since {holder.acquired_at:%Y-%m-%d %H:%M} UTC"
+                    if holder is not None
+                    else "just now"
+                )
+                raise IngestBusy(
+                    f"another process is re-ingesting the materials ({who}); its version "
+                    "will be used by every process when it is published"
+                )
+        stop = threading.Event()
+
+        def renew() -> None:
+            while not stop.wait(lease.total_seconds() / 3):
+                try:
+                    with self.db.session() as session:  # type: ignore[union-attr]
+                        leases.acquire_named(
+                            session, leases.INGEST, owner=owner, now=datetime.now(UTC), lease=lease
+                        )
+                except SQLAlchemyError:  # retried; the lease has slack for two
+                    logger.exception("could not renew the ingest lease")
+
+        renewer = threading.Thread(target=renew, name="ingest-lease", daemon=True)
+        renewer.start()
+        try:
+            return self._build_version(materials, rebuild=rebuild, progress=progress, owner=owner)
+        finally:
+            stop.set()
+            renewer.join()
+            try:
+                with self.db.session() as session:
+                    leases.release_named(session, leases.INGEST, owner=owner, now=datetime.now(UTC))
+            except SQLAlchemyError:  # it runs out on its own
+                logger.exception("could not release the ingest lease")
+
+    def _build_version(
+        self, materials: Path, *, rebuild: bool, progress: bool | None, owner: str
+    ) -> IngestReport:
+        """Build the next version from the current one and publish it (if it differs)."""
+        assert self.db is not None
+        url = self.settings.chroma_url
+        model, model_id = self._embedding_model(), embeddings_id(self.settings.embeddings)
+        with self.db.session() as session:
+            base = None if rebuild else shared_index.latest(session)
+            base_files = shared_index.files_of(session, base.id) if base is not None else b""
+        token = secrets.token_hex(6)
+        work = self.settings.index_dir / "builds" / token
+        client = chroma_client(work / "chroma", url)
+        try:
+            if base is not None:
+                shared_index.unpack(base_files, work)
+                previous = KnowledgeIndex(
+                    work,
+                    model,
+                    model_id,
+                    chroma_url=url,
+                    collection=base.collection,
+                    check_location=False,
+                )
+                if not previous.pending_changes(materials, parallel_dir=self.settings.content_dir):
+                    self.follow()
+                    return IngestReport(
+                        skipped=sorted(previous.files), chunks_total=len(previous.chunks)
+                    )
+            collection = f"{COLLECTION}-{token}"
+            with self.db.session() as session:
+                shared_index.begin_build(session, collection, owner=owner, now=datetime.now(UTC))
+            try:
+                report = self._publish(
+                    client, work, collection, materials, base=base, progress=progress, owner=owner
+                )
+            except BaseException:
+                self._drop_collections(client, [collection])
+                raise
+            finally:
+                with self.db.session() as session:
+                    shared_index.end_build(session, collection)
+            if report.published is not None:
+                logger.info("ingest: published Q&A index version %d", report.published)
+                self.follow()
+            return report
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def _publish(
+        self,
+        client: Any,
+        work: Path,
+        collection: str,
+        materials: Path,
+        *,
+        base: shared_index.PublishedIndex | None,
+        progress: bool | None,
+        owner: str,
+    ) -> IngestReport:
+        """Ingest into ``collection`` (from a copy of the base's vectors) and publish it.
+
+        Nothing is published when the result is the base again (a material that could not
+        be read, say); the new collection is then deleted.
+        """
+        assert self.db is not None
+        model_id = embeddings_id(self.settings.embeddings)
+        if base is not None:
+            copy_collection(client, base.collection, collection)
+        index = KnowledgeIndex(
+            work,
+            self._embedding_model(),
+            model_id,
+            chroma_url=self.settings.chroma_url,
+            collection=collection,
+            check_location=False,
+        )
+        report = index.ingest(materials, parallel_dir=self.settings.content_dir, progress=progress)
+        blob = shared_index.pack(work)
+        if base is not None and shared_index.digest(blob) == base.digest:
+            self._drop_collections(client, [collection])
+            return report
+        with self.db.session() as session:
+            report.published = shared_index.publish(
+                session,
+                collection=collection,
+                embeddings=model_id,
+                blob=blob,
+                summary=report.summary(),
+                owner=owner,
+                now=datetime.now(UTC),
+            )
+            retired = shared_index.retire(session)
+            abandoned = shared_index.abandoned_builds(session, owner=owner)
+        self._drop_collections(client, retired + abandoned)
+        if abandoned:
+            with self.db.session() as session:
+                for name in abandoned:
+                    shared_index.end_build(session, name)
+        return report
+
+    @staticmethod
+    def _drop_collections(client: Any, names: list[str]) -> None:
+        """Delete Chroma collections (a missing one is no error)."""
+        for name in names:
+            try:
+                client.delete_collection(name)
+            except Exception:  # Chroma raises a different error per version for a missing one
+                logger.debug("no collection %s to delete", name)
+
     # -- using --------------------------------------------------------------------------
 
     def ingest(
@@ -278,7 +600,14 @@ class KnowledgeService:
 
         Raises:
             KnowledgeDamaged: (without ``rebuild``) when the index cannot be read.
+            IngestBusy: (shared mode) when another process is re-ingesting.
         """
+        if self.shared:
+            report = self._ingest_shared(
+                directory or self.materials_dir, rebuild=rebuild, progress=progress
+            )
+            logger.info("ingest: %s", report.summary())
+            return report
         with self._lock:
             if rebuild:
                 remove_index(self.settings.index_dir, chroma_url=self.settings.chroma_url)
@@ -337,6 +666,7 @@ class KnowledgeService:
             KnowledgeUnavailable: when no index has been built.
             KnowledgeDamaged: when the index cannot be read (logged once, not per question).
         """
+        self.check_version()
         try:
             index = self._current()
         except KnowledgeDamaged as exc:

@@ -25,13 +25,14 @@ from typing import Any
 
 from bot.dispatcher import Dispatcher
 from bot.library import CourseLibrary
-from bot.qa import KnowledgeDamaged, KnowledgeService
+from bot.qa import IngestBusy, KnowledgeDamaged, KnowledgeService
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 DISPATCH_JOB = "dispatch"
 REINGEST_JOB = "reingest"
+INDEX_FOLLOW_JOB = "index-follow"
 RETENTION_JOB = "retention"
 WEEKLY_REPORT_JOB = "weekly-report"
 REPORT_RETRY_JOB = "report-retry"
@@ -102,10 +103,19 @@ class BotScheduler:
                 except KnowledgeDamaged as exc:  # the service already said what to run
                     logger.error("nightly re-ingest skipped: %s", exc)
                     return
+                except IngestBusy as exc:  # another bot process re-ingests tonight
+                    logger.info("nightly re-ingest left to another process: %s", exc)
+                    return
                 if report.changed:
                     logger.info("materials re-ingested: %s", report.summary())
 
         await self._tracked(run, "nightly re-ingest")
+
+    async def follow_index(self) -> None:
+        """Job: switch to a Q&A index version another process published (shared index)."""
+        knowledge = self.runtime.knowledge
+        if knowledge is not None:
+            await self._tracked(lambda: asyncio.to_thread(knowledge.follow), "index check")
 
     async def nightly_retention(self) -> None:
         """Job: remove what is older than ``TRAINBOT_RETENTION_DAYS`` (docs/privacy.md)."""
@@ -180,6 +190,10 @@ class BotScheduler:
             next_run_time=now,
         )
         self.scheduler.add_job(self.nightly_reingest, "cron", hour=3, minute=15, id=REINGEST_JOB)
+        if self.runtime.knowledge is not None and self.runtime.knowledge.shared:
+            self.scheduler.add_job(
+                self.follow_index, "interval", seconds=self.settings.index_poll, id=INDEX_FOLLOW_JOB
+            )
         if self.settings.retention_days:  # 0 keeps everything: no job at all
             self.scheduler.add_job(
                 self.nightly_retention, "cron", hour=3, minute=30, id=RETENTION_JOB

@@ -114,6 +114,8 @@ class IngestReport:
     chunks_total: int = 0
     calibrated: dict[str, int] | None = None
     """What the abstention was calibrated on, when this run calibrated it."""
+    published: int | None = None
+    """The index version this run published for every process (Chroma server and store)."""
 
     @property
     def changed(self) -> bool:
@@ -127,6 +129,8 @@ class IngestReport:
             f"{len(self.skipped)} unchanged, {len(self.errors)} unreadable; "
             f"{self.chunks_written} chunks written, {self.chunks_total} chunks in the index"
         )
+        if self.published is not None:
+            line = f"{line}; published as index version {self.published}"
         if self.calibrated is None:
             return line
         if "near_misses" not in self.calibrated:
@@ -241,6 +245,9 @@ class KnowledgeIndex:
         embeddings_id: identity of that model, stored with the index.
         chroma_url: a Chroma server URL; empty for embedded Chroma under ``directory``.
         collection: the Chroma collection name.
+        check_location: refuse an index whose manifest names another Chroma location. A
+            published index (:mod:`bot.shared_index`) names its own collection, and the
+            processes reading it may reach the one server by different URLs.
 
     Raises:
         IndexMismatchError: the index was built with another model or Chroma location.
@@ -255,8 +262,10 @@ class KnowledgeIndex:
         *,
         chroma_url: str = "",
         collection: str = COLLECTION,
+        check_location: bool = True,
     ) -> None:
         self.directory = directory
+        self.check_location = check_location
         self.embeddings = embeddings
         self.embeddings_id = embeddings_id
         self.chroma_url = chroma_url
@@ -342,7 +351,7 @@ class KnowledgeIndex:
                 f"the index in {self.directory} was built with embeddings {built_with!r}, but "
                 f"{self.embeddings_id!r} is configured; rebuild it with 'trainbot ingest --rebuild'"
             )
-        if manifest.get("chroma_url", "") != self.chroma_url:
+        if self.check_location and manifest.get("chroma_url", "") != self.chroma_url:
             raise IndexMismatchError(
                 f"the index in {self.directory} was built against Chroma "
                 f"{manifest.get('chroma_url') or '(embedded)'}, but "
@@ -551,6 +560,30 @@ class KnowledgeIndex:
             report.calibrated = dict(self.calibration.counts) if self.calibration else None
         report.chunks_total = len(self.chunks)
         return report
+
+    def pending_changes(self, materials_dir: Path, *, parallel_dir: Path | None = None) -> bool:
+        """Whether :meth:`ingest` would change anything (compares content, not file times).
+
+        A material that cannot be read counts as a change every time: it is not in the
+        manifest, and ingest tries it again.
+        """
+        present = {
+            path.relative_to(materials_dir).as_posix(): path
+            for path in list_materials(materials_dir)
+        }
+        if set(present) != set(self.files):
+            return True
+        if any(file_digest(path) != self.files[name]["sha256"] for name, path in present.items()):
+            return True
+        if (
+            parallel_dir is not None
+            and parallel_dir.is_dir()
+            and fingerprint(parallel_dir) != self.lexicon.sources
+        ):
+            return True
+        if not self.lexicon.dictionary_edition and cedict_path() is not None:
+            return True
+        return self.calibration is None
 
     def _calibrate(self) -> None:
         """Fit and store the abstention calibration for the materials as they now are."""
@@ -780,6 +813,26 @@ class KnowledgeIndex:
             self.background_similarity(vector, "en")
             return
         self.embeddings.embed_query("warm up")
+
+
+def copy_collection(client: Any, source: str, target: str, *, batch: int = 2000) -> int:
+    """Copy every vector of the Chroma collection ``source`` into a new one, ``target``.
+
+    A new index version starts from the vectors of the one before it, so only changed
+    materials are embedded again while readers keep searching the old collection.
+
+    Returns:
+        How many vectors were copied.
+    """
+    old = client.get_collection(source, embedding_function=None)
+    new = client.create_collection(target, embedding_function=None, metadata=old.metadata)
+    copied = 0
+    while True:
+        part = old.get(include=["embeddings", "metadatas"], limit=batch, offset=copied)
+        if not part["ids"]:
+            return copied
+        new.add(ids=part["ids"], embeddings=part["embeddings"], metadatas=part["metadatas"])
+        copied += len(part["ids"])
 
 
 def _progress_bar(total: int, enabled: bool | None) -> Callable[[int], None] | None:

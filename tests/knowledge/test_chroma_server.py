@@ -2,13 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,54 +11,10 @@ from knowledge.index import IndexMismatchError, KnowledgeIndex
 from tests.knowledge.conftest import LOCAL_ID
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    executable = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
-    if not Path(executable).exists():
-        pytest.skip("the 'chroma' command (shipped with chromadb) is not installed")
-    port = _free_port()
-    data = tmp_path_factory.mktemp("chroma-server")
-    log = (data / "server.log").open("w")
-    process = subprocess.Popen(
-        [executable, "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={"PATH": "/usr/bin:/bin", "ANONYMIZED_TELEMETRY": "False", "HOME": str(data)},
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.skip(
-                f"chroma run exited with {process.returncode}: {(data / 'server.log').read_text()[-500:]}"
-            )
-        try:
-            with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        process.kill()
-        pytest.skip("chroma run did not answer within 60 s")
-    yield url
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
-
-
 def test_ingest_search_and_delete_through_a_chroma_server(
-    chroma_url: str, tmp_path: Path, e5: LocalE5Embeddings
+    chroma_server: str, tmp_path: Path, e5: LocalE5Embeddings
 ) -> None:
+    chroma_url = chroma_server
     materials = tmp_path / "materials"
     materials.mkdir()
     (materials / "recall.md").write_text(
