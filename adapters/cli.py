@@ -403,6 +403,7 @@ def _build_bot(settings: Settings) -> Any:
     if problems:
         raise ContentError(problems)
     knowledge = KnowledgeService(settings, db=db if settings.chroma_url else None)
+    busy = False
     # A damaged index is logged (with the command that repairs it) and the bot starts
     # without Q&A; only a missing one is built here.
     if knowledge.problem == NOT_BUILT:
@@ -413,7 +414,9 @@ def _build_bot(settings: Settings) -> Any:
             typer.echo(knowledge.ingest().summary(), err=True)
         except IngestBusy as exc:  # another replica builds it; this one follows when published
             typer.echo(f"not building the Q&A index here: {exc}", err=True)
-    knowledge.warm_up()
+            busy = True
+    if not busy:
+        knowledge.warm_up()
     bot = TrainBot(settings=settings, db=db, library=library, knowledge=knowledge)
     freeze_startup_objects()
     return bot

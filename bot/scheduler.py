@@ -67,6 +67,7 @@ class BotScheduler:
         self.settings = settings
         self.runtime = runtime
         self._running: set[asyncio.Task[Any]] = set()
+        self._following: asyncio.Task[None] | None = None
 
     # -- jobs --------------------------------------------------------------------------
 
@@ -112,10 +113,18 @@ class BotScheduler:
         await self._tracked(run, "nightly re-ingest")
 
     async def follow_index(self) -> None:
-        """Job: switch to a Q&A index version another process published (shared index)."""
+        """Job: switch to a Q&A index version another process published (shared index).
+
+        Opening a new version may take longer than the interval; the job then returns at
+        once instead of queueing behind it.
+        """
         knowledge = self.runtime.knowledge
-        if knowledge is not None:
-            await self._tracked(lambda: asyncio.to_thread(knowledge.follow), "index check")
+        if knowledge is None or (self._following is not None and not self._following.done()):
+            return
+        self._following = asyncio.create_task(
+            self._tracked(lambda: asyncio.to_thread(knowledge.follow), "index check"),
+            name="index-check",
+        )
 
     async def nightly_retention(self) -> None:
         """Job: remove what is older than ``TRAINBOT_RETENTION_DAYS`` (docs/privacy.md)."""

@@ -45,12 +45,13 @@ def course_due_every_day(directory: Path) -> Path:
     return directory
 
 
-def enrol(url: str, telegram: FakeTelegram, count: int) -> list[int]:
-    """``count`` people on Telegram, enrolled on the frontline track, due now."""
+def enrol(url: str, telegram: FakeTelegram, count: int, *, first: int = FIRST_USER) -> list[int]:
+    """``count`` people on Telegram (ids from ``first``), enrolled on the frontline track,
+    due now."""
     db = Database(url)
     db.upgrade()
     now = datetime.now(UTC)
-    ids = [FIRST_USER + index for index in range(count)]
+    ids = [first + index for index in range(count)]
     with db.session() as session:
         for user_id in ids:
             telegram.add_user(user_id, f"P{user_id}", language_code="en")
