@@ -4,6 +4,7 @@ real Chroma server (``chroma run``), on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -192,3 +193,49 @@ def test_a_version_that_cannot_be_used_leaves_the_one_in_use(
     assert f"index version {second} cannot be used" in caplog.text
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(IndexVersion)) == 2
+
+
+def test_questions_asked_while_versions_switch_are_all_answered(
+    tmp_path: Path,
+    course: Path,
+    database: Database,
+    chroma_server: str,
+    e5: LocalE5Embeddings,
+) -> None:
+    ingester = process("ingester", tmp_path, course, database, chroma_server)
+    reader = process("reader", tmp_path, course, database, chroma_server)
+    ingester._embeddings = reader._embeddings = e5
+    ingester.ingest(progress=False)
+    answers: list[str] = []
+    failures: list[BaseException] = []
+    done = threading.Event()
+
+    def ask_all_along() -> None:
+        while not done.is_set():
+            try:
+                answer = reader.ask(QUESTION)
+            except BaseException as exc:  # any failure is what the test looks for
+                failures.append(exc)
+                return
+            if not answer.answered:
+                failures.append(AssertionError(f"declined: {answer.text}"))
+                return
+            answers.append(answer.text)
+
+    asker = threading.Thread(target=ask_all_along)
+    asker.start()
+    try:
+        for days in ("forty", "fifty"):
+            (course / "materials" / "recall.md").write_text(
+                RECALL.format(days=days), encoding="utf-8"
+            )
+            assert ingester.ingest(progress=False).published is not None
+            reader.follow()  # as the scheduler's index check would
+    finally:
+        done.set()
+        asker.join(30)
+    assert not failures
+    assert len(answers) >= 3
+    assert "fifty" in answers[-1] or "fifty" in reader.ask(QUESTION).text
+    seen = {word for text in answers for word in ("thirty", "forty", "fifty") if word in text}
+    assert "thirty" in seen
