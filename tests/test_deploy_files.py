@@ -750,3 +750,32 @@ def test_the_chroma_unit_serves_where_the_replicas_look() -> None:
     address = f"http://{argv[argv.index('--host') + 1]}:{argv[argv.index('--port') + 1]}"
     guide = (REPO / "docs" / "deploy.md").read_text(encoding="utf-8")
     assert f"TRAINBOT_CHROMA_URL={address}" in guide
+
+
+def undeclared_data_files(pyproject: Mapping[str, Any], root: Path) -> list[str]:
+    """Files in the packages that ``pip install .`` (the image) would leave out.
+
+    A development checkout (``pip install -e .``) reads every file from the source tree;
+    an installed wheel has only the Python modules and the declared package data.
+    """
+    declared: dict[str, list[str]] = pyproject["tool"]["setuptools"]["package-data"]
+    missing = []
+    for package in ("adapters", "bot", "knowledge", "quizzes"):
+        for path in sorted((root / package).rglob("*")):
+            if not path.is_file() or path.suffix in (".py", ".pyc") or "__pycache__" in path.parts:
+                continue
+            relative = path.relative_to(root / package)
+            if not any(relative.match(pattern) for pattern in declared.get(package, [])):
+                missing.append(str(path.relative_to(root)))
+    return missing
+
+
+def test_the_installed_package_carries_every_data_file(tmp_path: Path) -> None:
+    """The image installs trainbot with ``pip install .``: no data file may stay behind."""
+    import tomllib
+
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    assert undeclared_data_files(pyproject, REPO) == []
+    (tmp_path / "knowledge").mkdir()
+    (tmp_path / "knowledge" / "new-list.yaml").write_text("[]\n", encoding="utf-8")
+    assert undeclared_data_files(pyproject, tmp_path) == ["knowledge/new-list.yaml"]
