@@ -304,6 +304,13 @@ def check_compose(compose: Mapping[str, Any]) -> list[str]:
             )
         if "healthcheck" in service and service["healthcheck"].get("disable"):
             problems.append(f"{name}: its healthcheck is disabled")
+    courses = {
+        name: [str(v).rsplit(":", 2)[0] for v in service.get("volumes", []) if "/app/content" in v]
+        for name, service in services.items()
+        if name in bots or name == "ingest"
+    }
+    if len({tuple(mounts) for mounts in courses.values()}) != 1 or not all(courses.values()):
+        problems.append(f"the replicas and the ingest job do not mount one course: {courses}")
     for name, service in services.items():
         depends = service.get("depends_on") or []
         for other in depends if isinstance(depends, list) else depends.keys():
@@ -561,6 +568,7 @@ def test_compose_has_the_topology_with_real_commands(compose: dict[str, Any]) ->
         (lambda c: c["services"]["migrate"].update(command=["db"]), "no command given"),
         (lambda c: c["services"].pop("bot-2"), "1 bot replica(s)"),
         (lambda c: c["services"].pop("postgres"), "no postgres service"),
+        (lambda c: c["services"]["ingest"].pop("volumes"), "do not mount one course"),
         (lambda c: c["services"].pop("proxy"), "no reverse proxy"),
         (lambda c: c["services"]["bot-1"].update(stop_grace_period="15s"), "stop_grace_period"),
         (lambda c: c["services"]["bot-1"].pop("stop_grace_period"), "stop_grace_period 10s"),
