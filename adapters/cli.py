@@ -583,8 +583,9 @@ def run(
 
 
 async def _serve(settings: Settings) -> int:
-    from adapters.runner import configured_front_doors, serve
+    from adapters.runner import configured_front_doors, quiet_http_client_logs, serve
 
+    quiet_http_client_logs()  # a first ingest against a Chroma server is many HTTP requests
     bot = _build_bot(settings)
     return await serve(bot, settings, configured_front_doors(bot, settings))
 

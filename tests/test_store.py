@@ -320,3 +320,28 @@ def test_a_platform_identity_is_enrolled_once(database: Database) -> None:
 def test_naive_datetimes_are_refused(database: Database) -> None:
     with pytest.raises(Exception, match="naive datetime"), database.session() as session:
         session.add(_person("500", created_at=datetime(2026, 1, 1)))
+
+
+@pytest.mark.postgres
+def test_processes_starting_at_once_migrate_one_after_another(postgres_url: str) -> None:
+    """A rolling upgrade starts replicas together; each runs the migrations at start."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    script = "import sys; from bot.store.db import upgrade; upgrade(sys.argv[1])"
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, postgres_url],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for _ in range(3)
+    ]
+    outputs = [process.communicate(timeout=120)[0].decode() for process in processes]
+    assert [process.returncode for process in processes] == [0, 0, 0], outputs
+    database = Database(postgres_url)
+    assert "index_versions" in inspect(database.engine).get_table_names()
+    database.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import text
 
 from bot.store.db import create_db_engine, normalise_url
 from bot.store.models import Base
@@ -33,6 +34,11 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+MIGRATION_LOCK = 727_001
+"""PostgreSQL advisory lock held while migrating: several bot processes starting at once (a
+rolling upgrade) migrate one after another, the later ones finding nothing to do."""
+
+
 def run_migrations_online() -> None:
     """Apply migrations over a live connection."""
     engine = create_db_engine(_url())
@@ -44,6 +50,8 @@ def run_migrations_online() -> None:
             compare_type=True,
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                connection.execute(text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
             context.run_migrations()
     engine.dispose()
 
