@@ -5,8 +5,7 @@ of the current version from the store (:mod:`bot.shared_index`): it downloads th
 unpacks it, opens it and warms it (the keyword index built, the HNSW index of its Chroma
 collection loaded). The alternative was a shared volume every process mounts; its cost is
 opening the same files from a local disk, measured here in the same process as the
-baseline. The copy of the vectors a new version starts from is timed too: it is what a
-re-ingest pays before embedding the changed materials.
+baseline.
 
 Indexes of 1,000 to 30,000 passages are made from the sample course's own passages (new ids
 and paths, the same texts) with random unit vectors, so the sizes are those of a real
@@ -18,6 +17,7 @@ Needs ``TRAINBOT_BENCH_POSTGRES_URL`` (a server where databases may be created) 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import secrets
@@ -44,7 +44,7 @@ from bot.qa import KnowledgeService
 from bot.settings import load_settings
 from bot.store.db import Database, normalise_url
 from knowledge.embeddings import LocalE5Embeddings, embeddings_id
-from knowledge.index import COLLECTION, KnowledgeIndex, chroma_client, copy_collection
+from knowledge.index import COLLECTION, KnowledgeIndex, chroma_client, content_tag
 from knowledge.tokenize import tokenize
 
 logger = logging.getLogger("benchmarks.index_artifact")
@@ -87,7 +87,7 @@ def _start_chroma(directory: Path) -> tuple[subprocess.Popen[bytes], str]:
 
 def _synthetic_index(
     directory: Path, size: int, client: Any, e5: LocalE5Embeddings, base: KnowledgeIndex
-) -> str:
+) -> tuple[str, int]:
     """An index of ``size`` passages (the sample's, repeated) in a new collection."""
     collection = f"{COLLECTION}-bench{secrets.token_hex(4)}"
     index = KnowledgeIndex(
@@ -109,14 +109,15 @@ def _synthetic_index(
         chunk = replace(sample, id=f"{path}#{number % per_file}", path=path)
         index.chunks[chunk.id] = chunk
         index.tokens[chunk.id] = tokenize(chunk.embedding_text())
+        sha = hashlib.sha256(path.encode()).hexdigest()
         entry = index.files.setdefault(
-            path, {"sha256": "0" * 64, "size": 0, "mtime_ns": 0, "chunks": [], "vectors": 0}
+            path, {"sha256": sha, "size": 0, "mtime_ns": 0, "chunks": [], "vectors": 0}
         )
         entry["chunks"].append(chunk.id)
         entry["vectors"] += SENTENCES_PER_PASSAGE
         for sentence in range(SENTENCES_PER_PASSAGE):
-            ids.append(f"{chunk.id}~{sentence}")
-            metadatas.append({"path": path, "chunk": chunk.id})
+            ids.append(f"{content_tag(sha)}/{chunk.id}~{sentence}")
+            metadatas.append({"path": path, "chunk": chunk.id, "sha": content_tag(sha)})
     index.lexicon = base.lexicon
     index.calibration = base.calibration
     index._save()  # the files a real ingest writes, without embedding
@@ -133,7 +134,7 @@ def _synthetic_index(
             embeddings=vectors[start : start + 5000],
             metadatas=metadatas[start : start + 5000],
         )
-    return collection
+    return collection, len(ids)
 
 
 def run() -> dict[str, Any]:
@@ -163,7 +164,7 @@ def run() -> dict[str, Any]:
         for size in SIZES:
             logger.info("shared index: %d passages", size)
             built = work / f"built-{size}"
-            collection = _synthetic_index(built, size, client, e5, base)
+            collection, vectors = _synthetic_index(built, size, client, e5, base)
             blob = shared_index.pack(built)
             with db.session() as session:
                 shared_index.publish(
@@ -195,20 +196,17 @@ def run() -> dict[str, Any]:
                     chroma_url=chroma_url,
                     collection=collection,
                     check_location=False,
+                    versioned=True,
                 ).warm_up()
                 local.append(time.perf_counter() - began)
-            began = time.perf_counter()
-            copied = copy_collection(client, collection, f"{collection}-copy")
-            copy_seconds = time.perf_counter() - began
             rows.append(
                 {
                     "passages": size,
-                    "vectors": copied,
+                    "vectors": vectors,
                     "zip_bytes": len(blob),
                     "files_bytes": sum(p.stat().st_size for p in built.iterdir() if p.is_file()),
                     "follow": statistics.median(follow),
                     "local": statistics.median(local),
-                    "copy": copy_seconds,
                 }
             )
             logger.info("shared index: %s", rows[-1])
@@ -231,19 +229,19 @@ def markdown(data: dict[str, Any]) -> list[str]:
         "With a Chroma server, each bot process loads the current index version from the "
         "store: download, unpack, open, warm (`bot/shared_index.py`). The baseline opens and "
         "warms the same files from the local disk in the same process, which is what a "
-        "shared volume would cost. *Copy* is the vector copy a re-ingest starts from. "
+        "shared volume would cost. "
         f"Medians of {data['repeats']} loads; passages are the sample course's, repeated, with "
         f"{SENTENCES_PER_PASSAGE} random 384-dimension vectors each.",
         "",
         "| passages | vectors | zip in the store | files unpacked | load from the store | "
-        "open local files | ratio | copy of the vectors |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "open local files | ratio |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in data["rows"]:
         lines.append(
             f"| {row['passages']:,} | {row['vectors']:,} | {row['zip_bytes'] / 1e6:.1f} MB | "
             f"{row['files_bytes'] / 1e6:.1f} MB | {row['follow']:.2f} s | {row['local']:.2f} s | "
-            f"{row['follow'] / row['local']:.1f}× | {row['copy']:.1f} s |"
+            f"{row['follow'] / row['local']:.1f}× |"
         )
     lines += [
         "",

@@ -41,7 +41,7 @@ from knowledge.index import (
     KnowledgeIndex,
     KnowledgeIndexError,
     chroma_client,
-    copy_collection,
+    collect_garbage,
     forget_chroma_client,
     remove_index,
 )
@@ -421,6 +421,7 @@ class KnowledgeService:
             chroma_url=self.settings.chroma_url,
             collection=version.collection,
             check_location=False,
+            versioned=True,
         )
         warning = index.check_vectors()
         if warning is not None:
@@ -481,7 +482,13 @@ class KnowledgeService:
     def _build_version(
         self, materials: Path, *, rebuild: bool, progress: bool | None, owner: str
     ) -> IngestReport:
-        """Build the next version from the current one and publish it (if it differs)."""
+        """Build the next version from the current one and publish it (if it differs).
+
+        The next version adds the changed materials' vectors to the current version's
+        collection (a file's vectors are keyed by its content, so the processes still on
+        the current version keep theirs). The first build, and a rebuild, start a new
+        collection.
+        """
         assert self.db is not None
         url = self.settings.chroma_url
         model, model_id = self._embedding_model(), embeddings_id(self.settings.embeddings)
@@ -494,25 +501,36 @@ class KnowledgeService:
         try:
             if base is not None:
                 shared_index.unpack(base_files, work)
-                previous = KnowledgeIndex(
+                index = KnowledgeIndex(
                     work,
                     model,
                     model_id,
                     chroma_url=url,
                     collection=base.collection,
                     check_location=False,
+                    versioned=True,
                 )
-                if not previous.pending_changes(materials, parallel_dir=self.settings.content_dir):
+                if not index.pending_changes(materials, parallel_dir=self.settings.content_dir):
                     self.follow()
-                    return IngestReport(
-                        skipped=sorted(previous.files), chunks_total=len(previous.chunks)
-                    )
+                    return IngestReport(skipped=sorted(index.files), chunks_total=len(index.chunks))
+                return self._publish(
+                    client, index, materials, base=base, progress=progress, owner=owner
+                )
             collection = f"{COLLECTION}-{token}"
             with self.db.session() as session:
                 shared_index.begin_build(session, collection, owner=owner, now=datetime.now(UTC))
             try:
-                report = self._publish(
-                    client, work, collection, materials, base=base, progress=progress, owner=owner
+                index = KnowledgeIndex(
+                    work,
+                    model,
+                    model_id,
+                    chroma_url=url,
+                    collection=collection,
+                    check_location=False,
+                    versioned=True,
+                )
+                return self._publish(
+                    client, index, materials, base=None, progress=progress, owner=owner
                 )
             except BaseException:
                 self._drop_collections(client, [collection])
@@ -520,63 +538,58 @@ class KnowledgeService:
             finally:
                 with self.db.session() as session:
                     shared_index.end_build(session, collection)
-            if report.published is not None:
-                logger.info("ingest: published Q&A index version %d", report.published)
-                self.follow()
-            return report
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
     def _publish(
         self,
         client: Any,
-        work: Path,
-        collection: str,
+        index: KnowledgeIndex,
         materials: Path,
         *,
         base: shared_index.PublishedIndex | None,
         progress: bool | None,
         owner: str,
     ) -> IngestReport:
-        """Ingest into ``collection`` (from a copy of the base's vectors) and publish it.
+        """Ingest the materials into ``index``, publish the result and collect the garbage.
 
         Nothing is published when the result is the base again (a material that could not
-        be read, say); the new collection is then deleted.
+        be read, say). After publishing, the collections no kept version uses are deleted,
+        and so are the vectors no kept version names.
         """
         assert self.db is not None
-        model_id = embeddings_id(self.settings.embeddings)
-        if base is not None:
-            copy_collection(client, base.collection, collection)
-        index = KnowledgeIndex(
-            work,
-            self._embedding_model(),
-            model_id,
-            chroma_url=self.settings.chroma_url,
-            collection=collection,
-            check_location=False,
-        )
         report = index.ingest(materials, parallel_dir=self.settings.content_dir, progress=progress)
-        blob = shared_index.pack(work)
+        blob = shared_index.pack(index.directory)
         if base is not None and shared_index.digest(blob) == base.digest:
-            self._drop_collections(client, [collection])
             return report
         with self.db.session() as session:
             report.published = shared_index.publish(
                 session,
-                collection=collection,
-                embeddings=model_id,
+                collection=index.collection_name,
+                embeddings=index.embeddings_id,
                 blob=blob,
                 summary=report.summary(),
                 owner=owner,
                 now=datetime.now(UTC),
             )
             retired = shared_index.retire(session)
+            kept = shared_index.kept_tags(session)
             abandoned = shared_index.abandoned_builds(session, owner=owner)
-        self._drop_collections(client, retired + abandoned)
+        self._drop_collections(client, sorted({*retired, *abandoned} - set(kept)))
+        for collection, tags in kept.items():
+            try:
+                deleted = collect_garbage(client.get_collection(collection), tags)
+            except Exception:  # a tidy-up: the next publication tries again
+                logger.exception("could not delete the unused vectors of %s", collection)
+                continue
+            if deleted:
+                logger.info("deleted %d vectors no published index version uses", deleted)
         if abandoned:
             with self.db.session() as session:
                 for name in abandoned:
                     shared_index.end_build(session, name)
+        logger.info("ingest: published Q&A index version %d", report.published)
+        self.follow()
         return report
 
     @staticmethod

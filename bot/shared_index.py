@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import logging
 import shutil
 import zipfile
@@ -35,7 +36,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bot.store.models import IndexVersion, NamedLease
-from knowledge.index import INDEX_FILES
+from knowledge.index import INDEX_FILES, content_tag
 
 logger = logging.getLogger(__name__)
 
@@ -204,6 +205,21 @@ def abandoned_builds(session: Session, *, owner: str) -> list[str]:
 def kept_collections(session: Session) -> set[str]:
     """The collections of the versions still published."""
     return set(session.scalars(select(IndexVersion.collection)))
+
+
+def content_tags(blob: bytes) -> set[str]:
+    """The content tags of the files a packed index names (its vectors' ``sha``)."""
+    with zipfile.ZipFile(io.BytesIO(blob)) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+    return {content_tag(entry["sha256"]) for entry in manifest["files"].values()}
+
+
+def kept_tags(session: Session) -> dict[str, set[str]]:
+    """For each collection still in use, the content tags its published versions name."""
+    kept: dict[str, set[str]] = {}
+    for collection, blob in session.execute(select(IndexVersion.collection, IndexVersion.files)):
+        kept.setdefault(collection, set()).update(content_tags(bytes(blob)))
+    return kept
 
 
 def local_dir(index_dir: Path, version: int) -> Path:

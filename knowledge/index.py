@@ -248,6 +248,12 @@ class KnowledgeIndex:
         check_location: refuse an index whose manifest names another Chroma location. A
             published index (:mod:`bot.shared_index`) names its own collection, and the
             processes reading it may reach the one server by different URLs.
+        versioned: the collection is shared by the versions of a published index. A
+            file's vectors are written once under its content hash (id ``<hash>/<chunk
+            id>~<n>``, metadata ``sha``) and never deleted by an ingest, so a process still
+            on the last version keeps finding its own; searching uses only the vectors of
+            the files this manifest names, and :func:`collect_garbage` deletes the rest
+            once no published version names them.
 
     Raises:
         IndexMismatchError: the index was built with another model or Chroma location.
@@ -263,9 +269,11 @@ class KnowledgeIndex:
         chroma_url: str = "",
         collection: str = COLLECTION,
         check_location: bool = True,
+        versioned: bool = False,
     ) -> None:
         self.directory = directory
         self.check_location = check_location
+        self.versioned = versioned
         self.embeddings = embeddings
         self.embeddings_id = embeddings_id
         self.chroma_url = chroma_url
@@ -278,6 +286,7 @@ class KnowledgeIndex:
         self._bm25_ids: list[str] = []
         self._document_frequency: dict[str, int] = {}
         self._background: dict[str, np.ndarray] | None = None
+        self._tags: dict[str, str] | None = None
         self.lexicon = self._read_lexicon()
         self._read_manifest()
         self.calibration = self._read_calibration()
@@ -392,6 +401,11 @@ class KnowledgeIndex:
         )
 
     @property
+    def collection_name(self) -> str:
+        """The Chroma collection's name."""
+        return self._collection_name
+
+    @property
     def collection(self) -> Any:
         """The Chroma collection (created on first use, cosine distance)."""
         if self._collection is None:
@@ -443,7 +457,7 @@ class KnowledgeIndex:
                 f"manifest lists: dense search is degraded (answers rely more on keywords); "
                 f"{REBUILD}"
             )
-        if stored > expected:
+        if stored > expected and not self.versioned:  # versioned: the other versions' vectors
             return (
                 f"the vector store holds {stored} sentence vectors, {stored - expected} more "
                 f"than the manifest lists (an interrupted ingest?); they are ignored, {REBUILD}"
@@ -489,7 +503,7 @@ class KnowledgeIndex:
             for path in list_materials(materials_dir)
         }
         for name in sorted(set(self.files) - set(present)):
-            self._remove_file(name)
+            self._drop_file(name)
             report.removed.append(name)
 
         pending: list[tuple[str, str, list[Chunk]]] = []
@@ -526,12 +540,23 @@ class KnowledgeIndex:
                 for number, text in enumerate(sentence_units(chunk))
             ]
             vectors = self._embed([text for _, _, text in units])
-            self._remove_file(name)
+            self._drop_file(name)
             if units:
+                tag = content_tag(digest)
                 self.collection.upsert(
-                    ids=[f"{chunk.id}~{number}" for chunk, number, _ in units],
+                    ids=[
+                        f"{tag}/{chunk.id}~{number}" if self.versioned else f"{chunk.id}~{number}"
+                        for chunk, number, _ in units
+                    ],
                     embeddings=vectors,
-                    metadatas=[{"path": chunk.path, "chunk": chunk.id} for chunk, _, _ in units],
+                    metadatas=[
+                        {
+                            "path": chunk.path,
+                            "chunk": chunk.id,
+                            **({"sha": tag} if self.versioned else {}),
+                        }
+                        for chunk, _, _ in units
+                    ],
                 )
             for chunk in chunks:
                 self.chunks[chunk.id] = chunk
@@ -623,15 +648,25 @@ class KnowledgeIndex:
             return self.embeddings.embed_passages(texts)
         return self.embeddings.embed_documents(texts)
 
-    def _remove_file(self, name: str) -> None:
+    def _drop_file(self, name: str) -> None:
+        """Take a file's passages out of the index (and its vectors, unless versioned)."""
         entry = self.files.pop(name, None)
+        self._tags = None
         ids = list(entry["chunks"]) if entry else []
         for chunk_id in ids:
             self.chunks.pop(chunk_id, None)
             self.tokens.pop(chunk_id, None)
+        if self.versioned:
+            return  # the versions still published use them; collect_garbage deletes them
         # Delete by path too: a crash after a previous upsert may have left ids the
         # manifest never recorded.
         self.collection.delete(where={"path": name})
+
+    def _content_tags(self) -> dict[str, str]:
+        """Each file's content tag, as its vectors carry it (versioned indexes)."""
+        if self._tags is None:
+            self._tags = {name: content_tag(entry["sha256"]) for name, entry in self.files.items()}
+        return self._tags
 
     # -- searching --------------------------------------------------------------------
 
@@ -685,8 +720,11 @@ class KnowledgeIndex:
             self._collection = None
             raise self._vector_store_error(exc) from exc
         best: dict[str, float] = {}
+        tags = self._content_tags() if self.versioned else None
         for metadata, distance in zip(result["metadatas"][0], result["distances"][0], strict=True):
             chunk_id = str(metadata["chunk"])
+            if tags is not None and tags.get(str(metadata["path"])) != metadata.get("sha"):
+                continue  # another version's vector of this file
             if chunk_id in self.chunks and chunk_id not in best:
                 best[chunk_id] = 1.0 - float(distance)
         return sorted(best.items(), key=lambda item: -item[1])[:k]
@@ -815,24 +853,25 @@ class KnowledgeIndex:
         self.embeddings.embed_query("warm up")
 
 
-def copy_collection(client: Any, source: str, target: str, *, batch: int = 2000) -> int:
-    """Copy every vector of the Chroma collection ``source`` into a new one, ``target``.
+def content_tag(sha256: str) -> str:
+    """The part of a file's SHA-256 its vectors carry in a versioned index."""
+    return sha256[:16]
 
-    A new index version starts from the vectors of the one before it, so only changed
-    materials are embedded again while readers keep searching the old collection.
+
+def collect_garbage(collection: Any, keep: set[str]) -> int:
+    """Delete the vectors of a versioned collection whose content tag is not in ``keep``.
 
     Returns:
-        How many vectors were copied.
+        How many vectors were deleted.
     """
-    old = client.get_collection(source, embedding_function=None)
-    new = client.create_collection(target, embedding_function=None, metadata=old.metadata)
-    copied = 0
-    while True:
-        part = old.get(include=["embeddings", "metadatas"], limit=batch, offset=copied)
-        if not part["ids"]:
-            return copied
-        new.add(ids=part["ids"], embeddings=part["embeddings"], metadatas=part["metadatas"])
-        copied += len(part["ids"])
+    before = int(collection.count())
+    if keep:
+        collection.delete(where={"sha": {"$nin": sorted(keep)}})
+    else:
+        ids = collection.get(include=[])["ids"]
+        if ids:
+            collection.delete(ids=ids)
+    return before - int(collection.count())
 
 
 def _progress_bar(total: int, enabled: bool | None) -> Callable[[int], None] | None:

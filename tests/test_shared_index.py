@@ -3,6 +3,7 @@ real Chroma server (``chroma run``), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from datetime import UTC, datetime, timedelta
@@ -17,7 +18,7 @@ from bot.settings import load_settings
 from bot.store.db import Database
 from bot.store.models import IndexVersion
 from knowledge.embeddings import LocalE5Embeddings
-from knowledge.index import COLLECTION, chroma_client
+from knowledge.index import COLLECTION, chroma_client, content_tag
 
 RECALL = "# Win-back\n\nUsers who have not ordered for {days} days get one win-back coupon.\n"
 CONSENT = "# Consent\n\nOnly message customers who opted in to marketing messages.\n"
@@ -100,7 +101,7 @@ def test_one_process_publishes_the_others_answer_from_it_and_follow_a_new_versio
     ]
 
 
-def test_old_versions_and_their_collections_are_retired(
+def test_old_versions_are_retired_with_the_vectors_only_they_used(
     tmp_path: Path,
     course: Path,
     database: Database,
@@ -117,11 +118,29 @@ def test_old_versions_and_their_collections_are_retired(
         published.append(report.published)
     assert versions(database) == published[-shared_index.KEEP :]
     with database.session() as session:
-        kept = shared_index.kept_collections(session)
-    present = collections(chroma_server)
-    assert kept <= present
-    first_collection = f"{COLLECTION}-"  # every version has a collection of its own
-    assert len({name for name in kept if name.startswith(first_collection)}) == shared_index.KEEP
+        kept = shared_index.kept_tags(session)
+    [(collection, tags)] = kept.items()  # the versions of one course share a collection
+    stored = chroma_client(Path("unused"), chroma_server).get_collection(collection)
+    on_server = {metadata["sha"] for metadata in stored.get(include=["metadatas"])["metadatas"]}
+    assert on_server == tags
+    assert tag_of(RECALL.format(days="ten")) not in on_server  # only the retired version had it
+    assert {tag_of(RECALL.format(days=d)) for d in ("twenty", "thirty", "forty")} <= on_server
+
+    # A rebuild starts a collection of its own; the old one goes once no version uses it.
+    rebuilt = ingester.ingest(rebuild=True, progress=False)
+    assert rebuilt.published is not None
+    with database.session() as session:
+        assert len(shared_index.kept_tags(session)) == 2
+    for days in ("fifty", "sixty", "seventy"):
+        (course / "materials" / "recall.md").write_text(RECALL.format(days=days), encoding="utf-8")
+        assert ingester.ingest(progress=False).published is not None
+    with database.session() as session:
+        assert collection not in shared_index.kept_tags(session)
+    assert collection not in collections(chroma_server)
+
+
+def tag_of(text: str) -> str:
+    return content_tag(hashlib.sha256(text.encode()).hexdigest())
 
 
 def test_a_second_ingest_is_refused_while_one_runs(
@@ -164,6 +183,17 @@ def test_a_killed_ingests_collection_is_deleted_by_the_next_publisher(
     assert other_deployment in present, "a collection this store never began is not ours"
     with database.session() as session:
         assert shared_index.abandoned_builds(session, owner="anyone") == []
+        [live] = shared_index.kept_tags(session)
+
+    # An ingest killed after writing vectors into the live collection leaves them behind;
+    # the next publication deletes them.
+    stray = {"path": "recall.md", "chunk": "recall.md#0", "sha": "f" * 16}
+    client.get_collection(live).add(
+        ids=[f"{'f' * 16}/recall.md#0~0"], embeddings=[[0.1] * 384], metadatas=[stray]
+    )
+    (course / "materials" / "recall.md").write_text(RECALL.format(days="sixty"), encoding="utf-8")
+    assert ingester.ingest(progress=False).published is not None
+    assert client.get_collection(live).get(where={"sha": "f" * 16})["ids"] == []
 
 
 def test_a_version_that_cannot_be_used_leaves_the_one_in_use(
