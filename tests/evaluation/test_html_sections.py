@@ -1,8 +1,9 @@
-"""The HTML report's level 1/2/3 section and "content to improve", rendered by headless Chromium.
+"""The HTML report's level 1/2/3 section, "content to improve" and the business-impact
+section, rendered by headless Chromium.
 
 Like tests/reports/test_html_render.py: the page is opened and screenshotted, then the
-same page without the new sections; the new tables' header rows and the list below them
-must show up as pixels, in both languages.
+same page without the new sections; the new tables' header rows, the list below them and
+the impact section's caveat must show up as pixels, in both languages.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ from bot.store.db import Database
 from quizzes.loader import load_course
 from tests.conftest import SAMPLE_CONTENT
 from tests.evaluation.eval_world import TIMEZONE, WEEK, build_application, build_improve
+from tests.reports import kpi_world
 from tests.reports.test_html_render import TABLE_HEADER, _chromium, _count
 
 WINDOW = (1400, 6000)
+CAVEAT_BACKGROUND = "#fff6e0"  # p.caveat in render._CSS
 
 
 def _summary(db: Database, language: str) -> WeeklySummary:
@@ -93,3 +96,38 @@ def test_the_new_sections_render(sqlite_database: Database, tmp_path: Path, lang
     assert _count(with_sections, TABLE_HEADER) - _count(without, TABLE_HEADER) > 20_000
     # And the page goes on below them: the ranked list with its evidence, line by line.
     assert _last_ink(with_sections) - _last_ink(without) > 900
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_business_impact_section_renders(
+    sqlite_database: Database, tmp_path: Path, language: str
+) -> None:
+    """The hand-built KPIs of tests/reports/kpi_world.py: two KPI tables (complaint_rate for
+    2 teams, retention_30d for 4, 3 indicator rows a team) and the association-not-proof
+    caveat, drawn on the page."""
+    chromium = _chromium()
+    kpi_world.build(sqlite_database)
+    summary = build_summary(
+        sqlite_database,
+        load_course(SAMPLE_CONTENT),
+        week=kpi_world.REPORT_WEEK,
+        timezone=kpi_world.TIMEZONE,
+        language=language,
+        include_people=False,
+        kpi_weeks=8,
+        now=datetime(2026, 11, 25, 2, tzinfo=UTC),
+    )
+    assert summary.impact is not None and len(summary.impact.metrics) == 2
+    page = to_html(summary, language, b"")
+    for anchor in ('id="business-impact"', 'id="impact-1"', 'id="impact-2"', 'class="caveat"'):
+        assert anchor in page
+    with_section = _shot(chromium, page, tmp_path, "with")
+    without = _shot(
+        chromium, to_html(replace(summary, impact=None), language, b""), tmp_path, "without"
+    )
+    # Two more tables: their header rows (team, indicator and 8 weeks) in the header colour.
+    assert _count(with_section, TABLE_HEADER) - _count(without, TABLE_HEADER) > 20_000
+    # The section's own caveat box, beside the level 1/2/3 section's (on both pages).
+    assert _count(with_section, CAVEAT_BACKGROUND) - _count(without, CAVEAT_BACKGROUND) > 20_000
+    # And its 18 rows of figures below the headings.
+    assert _last_ink(with_section) - _last_ink(without) > 600
