@@ -23,8 +23,15 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    disable_created_metrics,
     generate_latest,
 )
+
+from bot.store.models import DeliveryKind
+
+# A "<name>_created" timestamp beside every series doubles the output and tells an
+# operator nothing a process start time does not.
+disable_created_metrics()
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -87,6 +94,15 @@ INDEX_VERSION = Gauge(
     "The version of the Q&A index this process answers from (0: not known).",
     registry=REGISTRY,
 )
+
+
+# Every combination starts at 0, so a rate or an alert sees the series before its first
+# event (a counter that appears only when it first moves hides that first increase).
+for _kind in DeliveryKind:
+    for _outcome in DELIVERY_OUTCOMES:
+        DELIVERIES.labels(kind=_kind.value, outcome=_outcome)
+for _outcome in QUESTION_OUTCOMES:
+    QUESTIONS.labels(outcome=_outcome)
 
 
 def delivery(kind: str, outcome: str) -> None:
