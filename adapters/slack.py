@@ -599,7 +599,12 @@ class SlackAdapter:
         return await self._reachable.check()
 
     async def _auth_test(self) -> None:
-        await self.client.auth_test()
+        try:
+            await self.client.auth_test()
+        except SlackApiError as exc:
+            # The SDK's message names only the URL; the error word says what is wrong.
+            status = getattr(exc.response, "status_code", 0) or 0
+            raise ConnectionError(f"auth.test answered {_error_code(exc) or status}") from None
 
     async def _close_session(self) -> None:
         if self._session is not None:

@@ -258,6 +258,43 @@ async def test_the_telegram_door_is_ready_when_the_bot_api_answers(bot: TrainBot
     assert telegram.token.partition(":")[2] not in check.detail
 
 
+async def test_the_slack_door_is_ready_when_auth_test_answers_and_counts_its_errors(
+    bot: TrainBot,
+) -> None:
+    from adapters.slack import SlackAdapter
+    from bot.events import Conversation, ConversationKind, Reply
+    from bot.ports import RecipientUnreachable
+    from tests.fake_slack import BOT_TOKEN, FakeSlack
+
+    slack = FakeSlack()
+    await slack.start()
+    settings = bot.ctx.settings
+    settings.slack_bot_token = BOT_TOKEN
+    settings.slack_signing_secret = slack.signing_secret
+    settings.slack_api_url = slack.api_url
+    door = SlackAdapter(bot, settings, host="127.0.0.1", port=0)
+    code = {"platform": "slack", "code": "channel_not_found"}
+    before = metrics.value("trainbot_platform_errors_total", **code)
+    try:
+        assert await door.ready() == Check(DOWN, "not started")
+        await door.start()
+        tests_at_start = len(slack.calls_of("auth.test"))
+        assert await door.ready() == Check(OK)
+        assert await door.ready() == Check(OK)
+        assert len(slack.calls_of("auth.test")) == tests_at_start + 1
+        slack.fail_next("chat.postMessage", error="channel_not_found")
+        with pytest.raises(RecipientUnreachable):
+            await door.send(Conversation("slack", "CGONE", ConversationKind.CHANNEL), Reply("hi"))
+        door._reachable.ttl = 0
+        slack.fail_next("auth.test", error="invalid_auth")
+        check = await door.ready()
+    finally:
+        await door.stop()
+        await slack.stop()
+    assert check.status == DOWN and "invalid_auth" in check.detail
+    assert metrics.value("trainbot_platform_errors_total", **code) == before + 1
+
+
 # -- the metrics ----------------------------------------------------------------------------
 
 
