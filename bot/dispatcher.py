@@ -33,6 +33,10 @@ send whose outcome is unknown. Only the sends in flight at that instant (at most
 Database and CPU work run in worker threads, one slice of people at a time, so the event
 loop keeps answering chat while a pass with thousands of people runs.
 
+Each outcome is also counted in :mod:`bot.metrics` (``trainbot_deliveries_total``), and
+each accepted push's lag from the moment it was due (``trainbot_dispatch_lag_seconds``;
+docs/operations.md says how "due" is known for a push taken over or tried again).
+
 The same pass pushes level 2 of the evaluation (docs/evaluation.md): a learner's
 application check-in about a lesson completed N days before (:mod:`bot.checkins`, at the
 lesson time, one a day), and each manager's and peer observer's checklist about the people
