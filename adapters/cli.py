@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import click
 import typer
 
-from bot import logsafety
+from bot import jsonlog, logsafety
 from bot.errors import TrainbotError
 from bot.settings import Settings, load_settings
 from quizzes.loader import ContentError
@@ -108,7 +108,17 @@ def _settings(db: str | None = None, *, read_only: bool = False) -> Settings:
     if not _VERBOSE:
         logging.getLogger().setLevel(settings.log_level.upper())
     logsafety.install(settings)  # now the configured secrets and TRAINBOT_LOG_CONTENT are known
+    jsonlog.use(settings.log_format)
     return settings
+
+
+def _tell_operator(text: str, *, level: int = logging.WARNING) -> None:
+    """A line for whoever runs the command: on stderr, or a log line when logs are JSON
+    (a log collector reading stderr expects nothing but JSON objects there)."""
+    if jsonlog.active():
+        logger.log(level, "%s", text)
+    else:
+        typer.echo(text, err=True)
 
 
 def _quiet_logs_for_console() -> None:
@@ -407,13 +417,13 @@ def _build_bot(settings: Settings) -> Any:
     # A damaged index is logged (with the command that repairs it) and the bot starts
     # without Q&A; only a missing one is built here.
     if knowledge.problem == NOT_BUILT:
-        typer.echo(
-            f"building the Q&A index from {knowledge.materials_dir} (first start only)...", err=True
+        _tell_operator(
+            f"building the Q&A index from {knowledge.materials_dir} (first start only)..."
         )
         try:
-            typer.echo(knowledge.ingest().summary(), err=True)
+            _tell_operator(knowledge.ingest().summary())
         except IngestBusy as exc:  # another replica builds it; this one follows when published
-            typer.echo(f"not building the Q&A index here: {exc}", err=True)
+            _tell_operator(f"not building the Q&A index here: {exc}")
             busy = True
     if not busy:
         knowledge.warm_up()
@@ -1594,10 +1604,10 @@ def main() -> None:
         show()
         sys.exit(int(getattr(exc, "exit_code", 2)))
     except ContentError as exc:
-        typer.echo(f"trainbot: {exc}", err=True)
+        _tell_operator(f"trainbot: {exc}", level=logging.ERROR)
         sys.exit(1)
     except TrainbotError as exc:
-        typer.echo(f"trainbot: {exc}", err=True)
+        _tell_operator(f"trainbot: {exc}", level=logging.ERROR)
         sys.exit(exc.exit_code)
     except Exception:
         # Through the log handler rather than Python's own hook, so the traceback passes

@@ -7,6 +7,10 @@ the dispatcher as its outbound ports, waits for SIGTERM or SIGINT, then stops th
 scheduler first (no new runs, no new claims), gives the sends under way
 ``TRAINBOT_STOP_GRACE`` to finish and releases the claims it did not begin, and stops the
 doors. It logs "stopped" and returns 0.
+
+With ``TRAINBOT_OPS_PORT`` set, the operations endpoints (:mod:`adapters.ops`) listen
+first, so ``/healthz`` answers while the doors connect; ``/readyz`` says "starting" until
+everything is up and "stopping" from the stop signal on, and the endpoints close last.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from bot import logsafety
 from bot.events import Conversation, Reply
 
 if TYPE_CHECKING:
+    from adapters.ops import Check, OpsServer
     from bot.app import TrainBot
     from bot.scheduler import BotScheduler
     from bot.settings import Settings
@@ -47,6 +52,10 @@ class FrontDoor(Protocol):
 
     async def send(self, conversation: Conversation, reply: Reply) -> str | None:
         """The outbound port (see :mod:`bot.ports`)."""
+        ...
+
+    async def ready(self) -> Check:
+        """Whether the platform answers (a cheap call, cached; see :mod:`adapters.ops`)."""
         ...
 
 
@@ -127,6 +136,32 @@ def install_stop_signals(stop: asyncio.Event) -> Callable[[], None]:
     return remove
 
 
+async def start_ops(
+    bot: TrainBot, settings: Settings, doors: list[FrontDoor], *, port: int | None = None
+) -> OpsServer | None:
+    """Start the operations endpoints when a port is set (``None`` when they are off).
+
+    Args:
+        doors: the started front doors (the list grows as the runner starts them).
+        port: overrides ``TRAINBOT_OPS_PORT`` (0 here picks a free port).
+    """
+    if port is None:
+        if not settings.ops_port:
+            return None
+        port = settings.ops_port
+    from adapters.ops import OpsServer
+
+    ops = OpsServer(
+        db=bot.ctx.db,
+        knowledge=bot.ctx.knowledge,
+        doors=doors,
+        host=settings.ops_listen,
+        port=port,
+    )
+    logger.info("%s", await ops.start())
+    return ops
+
+
 async def serve(
     bot: TrainBot,
     settings: Settings,
@@ -134,6 +169,7 @@ async def serve(
     *,
     stop: asyncio.Event | None = None,
     on_started: Callable[[], Awaitable[None]] | None = None,
+    ops_port: int | None = None,
 ) -> int:
     """Run ``doors`` and the scheduler until ``stop`` is set (or a stop signal arrives).
 
@@ -143,6 +179,8 @@ async def serve(
         doors: the front doors to start, in order.
         stop: set it to shut down; by default SIGTERM/SIGINT set it.
         on_started: awaited once everything is up (tests use it).
+        ops_port: the operations endpoints' port instead of ``TRAINBOT_OPS_PORT``
+            (0 picks a free one; ``None`` follows the setting, where 0 means off).
 
     Returns:
         The process exit code (0 after a clean shutdown).
@@ -153,17 +191,25 @@ async def serve(
     remove_signals = install_stop_signals(stop)
     started: list[FrontDoor] = []
     scheduler: BotScheduler | None = None
+    ops: OpsServer | None = None
     try:
+        ops = await start_ops(bot, settings, started, port=ops_port)
         for door in doors:
             line = await door.start()
             started.append(door)
             logger.info("%s", line)
         scheduler = start_scheduler(settings, bot, {door.platform: door for door in started})
+        if ops is not None:
+            ops.serving()
         if on_started is not None:
             await on_started()
         await stop.wait()
+        if ops is not None:
+            ops.stopping()
         logger.info("stopping: finishing in-flight work")
     finally:
+        if ops is not None:
+            ops.stopping()
         if scheduler is not None:
             await stop_scheduler(scheduler, settings)
         for door in reversed(started):
@@ -173,5 +219,7 @@ async def serve(
                 logger.exception("%s did not stop cleanly", door.platform)
         remove_signals()
         await asyncio.to_thread(bot.close)  # events under way are answered by now
+        if ops is not None:
+            await ops.stop()
     logger.info("stopped")
     return 0

@@ -36,6 +36,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.ops import DOWN, CachedProbe, Check
+from bot import metrics
 from bot.app import COMMANDS
 from bot.audience import no_dm_note, send_replies
 from bot.errors import ConfigError
@@ -498,6 +500,7 @@ class SlackAdapter:
         self._dm_channels: dict[str, str] = {}
         self._last_prune: float | None = None
         self._started = False
+        self._reachable = CachedProbe(self._auth_test)
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -588,6 +591,20 @@ class SlackAdapter:
             self._runner = None
         await self.drain()
         await self._close_session()
+
+    async def ready(self) -> Check:
+        """Whether Slack answers ``auth.test`` (asked at most every 15 s; see adapters.ops)."""
+        if not self._started:
+            return Check(DOWN, "not started")
+        return await self._reachable.check()
+
+    async def _auth_test(self) -> None:
+        try:
+            await self.client.auth_test()
+        except SlackApiError as exc:
+            # The SDK's message names only the URL; the error word says what is wrong.
+            status = getattr(exc.response, "status_code", 0) or 0
+            raise ConnectionError(f"auth.test answered {_error_code(exc) or status}") from None
 
     async def _close_session(self) -> None:
         if self._session is not None:
@@ -767,13 +784,18 @@ class SlackAdapter:
         try:
             return await self._send(conversation, reply)
         except SlackApiError as exc:
+            status = getattr(exc.response, "status_code", 0) or 0
+            metrics.platform_error(PLATFORM, _error_code(exc) or status)
             raise send_error(exc) from exc
         except aiohttp.ConnectionTimeoutError as exc:
+            metrics.platform_error(PLATFORM, "connect_timeout")
             raise TransientSendError(f"slack: {type(exc).__name__}: {exc}") from exc
         except TimeoutError as exc:
             # The request went out and no answer came in time: Slack may have posted it.
+            metrics.platform_error(PLATFORM, "timeout")
             raise SendOutcomeUnknown(f"slack: {type(exc).__name__}: {exc}") from exc
         except aiohttp.ClientError as exc:
+            metrics.platform_error(PLATFORM, "connection")
             raise TransientSendError(f"slack: {type(exc).__name__}: {exc}") from exc
 
     async def _send(self, conversation: Conversation, reply: Reply) -> str | None:

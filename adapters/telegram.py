@@ -43,6 +43,7 @@ from telegram import (
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import (
     BadRequest,
+    Conflict,
     Forbidden,
     InvalidToken,
     NetworkError,
@@ -59,7 +60,8 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from bot import logsafety
+from adapters.ops import DOWN, PLATFORM_TIMEOUT, CachedProbe, Check
+from bot import logsafety, metrics
 from bot.app import COMMANDS
 from bot.audience import send_replies
 from bot.digits import ascii_int
@@ -104,6 +106,7 @@ _INLINE = re.compile(
     r"|(?<![\w*])_(?P<italic>[^\s_](?:[^\n]*?[^\s_])?)_(?!\w)"
 )
 _TAG = re.compile(r"<[^>]+>")
+_STATUS_IN_MESSAGE = re.compile(r"\((5\d\d)\)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -490,6 +493,34 @@ def retry_after_seconds(error: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
+def error_code(error: TelegramError) -> str:
+    """A bounded code for a failed Bot API call (the ``code`` label of platform errors).
+
+    python-telegram-bot turns HTTP statuses into exception classes and keeps a 5xx
+    status only in the message ("Bad Gateway (502)") when the answer had no description,
+    so the status is read back from there when it can be, else ``5xx``.
+    """
+    if isinstance(error, Forbidden):
+        return "403"
+    if isinstance(error, RetryAfter):
+        return "429"
+    if isinstance(error, BadRequest):
+        return "400"
+    if isinstance(error, InvalidToken):
+        return "401"
+    if isinstance(error, Conflict):
+        return "409"
+    if isinstance(error, TimedOut):
+        return "timeout"
+    if isinstance(error, NetworkError):
+        status = _STATUS_IN_MESSAGE.search(str(error))
+        if status is not None:
+            return status.group(1)
+        # No status: a connection that failed, or an answer whose description replaced it.
+        return "network" if isinstance(error.__cause__, httpx.HTTPError) else "5xx"
+    return "other"
+
+
 def as_send_error(error: TelegramError) -> SendError:
     """Map a Telegram error onto the outbound port's errors."""
     text = str(error)
@@ -604,6 +635,7 @@ class TelegramAdapter:
         self.payloads = CallbackPayloads()
         self.me: BotIdentity | None = None
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
+        self._reachable = CachedProbe(self._get_me)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -726,6 +758,16 @@ class TelegramAdapter:
             self._app = None
             await app.shutdown()
 
+    async def ready(self) -> Check:
+        """Whether the Bot API answers ``getMe`` (asked at most every 15 s; see adapters.ops)."""
+        if self._app is None:
+            return Check(DOWN, "not started")
+        return await self._reachable.check()
+
+    async def _get_me(self) -> None:
+        app = self._require_app()
+        await app.bot.get_me(read_timeout=PLATFORM_TIMEOUT, connect_timeout=PLATFORM_TIMEOUT)
+
     def _require_app(self) -> Application[Any, Any, Any, Any, Any, Any]:
         if self._app is None:
             raise RuntimeError("the Telegram adapter is not started")
@@ -746,6 +788,7 @@ class TelegramAdapter:
         try:
             return await self._send(conversation, reply, reply_to=None)
         except TelegramError as exc:
+            metrics.platform_error(PLATFORM, error_code(exc))
             raise as_send_error(exc) from exc
 
     async def _send(
@@ -860,6 +903,7 @@ class TelegramAdapter:
             try:
                 return await self._send(event.conversation, reply, reply_to=reply_to)
             except TelegramError as exc:
+                metrics.platform_error(PLATFORM, error_code(exc))
                 raise as_send_error(exc) from exc
 
         await send_replies(replies, event=event, outbound=self, say_here=say_here)

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from bot import audience, payloads
+from bot import audience, metrics, payloads
 from bot.admission import Verdict, admit
 from bot.clock import Clock, SystemClock
 from bot.context import BotContext
@@ -112,6 +112,7 @@ class TrainBot:
         Personal answers to an event from a group are addressed to the person's private
         chat, followed by the notes for the group (:mod:`bot.audience`).
         """
+        metrics.event(event.conversation.platform)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._workers, self._handle_for_audience, event)
 

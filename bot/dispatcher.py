@@ -33,6 +33,10 @@ send whose outcome is unknown. Only the sends in flight at that instant (at most
 Database and CPU work run in worker threads, one slice of people at a time, so the event
 loop keeps answering chat while a pass with thousands of people runs.
 
+Each outcome is also counted in :mod:`bot.metrics` (``trainbot_deliveries_total``), and
+each accepted push's lag from the moment it was due (``trainbot_dispatch_lag_seconds``;
+docs/operations.md says how "due" is known for a push taken over or tried again).
+
 The same pass pushes level 2 of the evaluation (docs/evaluation.md): a learner's
 application check-in about a lesson completed N days before (:mod:`bot.checkins`, at the
 lesson time, one a day), and each manager's and peer observer's checklist about the people
@@ -60,9 +64,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot import checkins, observations
+from bot import checkins, metrics, observations
 from bot.admission import admitted_people
-from bot.campaigns import PushWindow, hold_until_allowed
+from bot.campaigns import CAMPAIGN_PREFIX, PushWindow, hold_until_allowed
 from bot.clock import Clock
 from bot.events import Conversation, ConversationKind, Reply
 from bot.experiments import forms_for, quiz_selection
@@ -132,6 +136,8 @@ class Due:
     kind: DeliveryKind
     day: date
     slot: str
+    at: time | None = field(default=None, compare=False)
+    """The local time it became due (the dispatch lag is counted from it)."""
 
 
 @dataclass(frozen=True)
@@ -191,18 +197,19 @@ def due_pushes(
         return []
     due: list[Due] = []
     if weekday in track.cadence.lesson_days and local.time() >= times.lesson_at:
-        due.append(Due(person.id, DeliveryKind.LESSON, day, DAILY))
+        due.append(Due(person.id, DeliveryKind.LESSON, day, DAILY, times.lesson_at))
     # Not on the track's lesson days (unless every working day is one): a check-in takes
     # the day's one feedback prompt, and the rating asked after a lesson, while it is
     # fresh, cannot wait, where a check-in about a lesson of two weeks ago can.
     lesson_day = weekday in track.cadence.lesson_days
     every_day = times.working_days <= set(track.cadence.lesson_days)
     if checkin and local.time() >= times.lesson_at and (not lesson_day or every_day):
-        due.append(Due(person.id, DeliveryKind.CHECKIN, day, DAILY))
+        due.append(Due(person.id, DeliveryKind.CHECKIN, day, DAILY, times.lesson_at))
     own = parse_hhmm(person.quiz_time) if person.quiz_time else quiz_at or times.quiz_at
-    if weekday in track.cadence.quiz_days and local.time() >= effective_time(own, quiet):
+    quiz_due = effective_time(own, quiet)
+    if weekday in track.cadence.quiz_days and local.time() >= quiz_due:
         for index in range(track.cadence.quizzes_per_day):
-            due.append(Due(person.id, DeliveryKind.QUIZ, day, slot_name(index)))
+            due.append(Due(person.id, DeliveryKind.QUIZ, day, slot_name(index), quiz_due))
     return due
 
 
@@ -254,6 +261,8 @@ class Dispatcher:
         self._recorder = _Recorder(db)
         self._no_checkin: dict[int, date] = {}
         """People with nothing to check in about on this local day (a pass found none)."""
+        self._due_at: dict[int, datetime] = {}
+        """When the deliveries claimed or taken over in this pass became due, by row id."""
 
     def _now(self) -> datetime:
         return self.clock.now()
@@ -307,6 +316,7 @@ class Dispatcher:
                 if not self._stopping:
                     await self._remind(now, report)
             finally:
+                self._due_at.clear()
                 released = await self.release_claims()
                 if released and self._stopping:
                     logger.info("stopping: %d claimed pushes released for the next run", released)
@@ -446,11 +456,16 @@ class Dispatcher:
                 self._no_checkin[person_id] = asking[person_id][1]
         rows: list[dict[str, Any]] = []
         asked: list[dict[str, Any]] = []  # check-ins (the others may carry a wording)
+        due_at: dict[tuple[int, DeliveryKind, date, str], datetime] = {}
         lease = lease_values(self.owner, now, self.lease)
         no_lease = dict.fromkeys(lease)  # one insert needs the same keys in every row
         for person, dues in open_people:
             state = states.get(person.id)
             for due in dues:
+                if due.at is not None:
+                    due_at[person.id, due.kind, due.day, due.slot] = datetime.combine(
+                        due.day, due.at, tzinfo=self._zone(person)
+                    )
                 item: str | None
                 row: dict[str, Any] = {
                     "person_id": person.id,
@@ -494,13 +509,27 @@ class Dispatcher:
         report.claimed += len(inserted)
         if not inserted:
             return []
-        sendable = session.scalars(
-            select(Delivery.id).where(
-                Delivery.id.in_(inserted), Delivery.status == DeliveryStatus.CLAIMED
-            )
-        ).all()
+        sendable: list[int] = []
+        for inserted_row in session.execute(
+            select(
+                Delivery.id,
+                Delivery.status,
+                Delivery.person_id,
+                Delivery.kind,
+                Delivery.local_date,
+                Delivery.slot,
+            ).where(Delivery.id.in_(inserted))
+        ).all():
+            delivery_id, status, person_id, kind, day, slot = inserted_row
+            if status is not DeliveryStatus.CLAIMED:
+                metrics.delivery(kind.value, metrics.SKIPPED)
+                continue
+            sendable.append(delivery_id)
+            moment = due_at.get((person_id, kind, day, slot))
+            if moment is not None:
+                self._due_at[delivery_id] = moment
         report.skipped += len(inserted) - len(sendable)
-        return list(sendable)
+        return sendable
 
     def _observer_ids(self) -> list[int]:
         """Who observes someone and may get pushes now (ids only, as for learners)."""
@@ -616,6 +645,18 @@ class Dispatcher:
         than a lease.
         """
         with self.db.session() as session:
+            # A campaign's push is due when its claim's expiry says it may go out, which
+            # the take-over overwrites: read it first (for the dispatch lag only).
+            deferred = dict(
+                session.execute(
+                    select(Delivery.id, Delivery.lease_expires_at).where(
+                        expired(Delivery, now, legacy_grace=self.lease),
+                        Delivery.slot.like(f"{CAMPAIGN_PREFIX}%"),
+                        Delivery.lease_owner.is_(None),
+                        Delivery.send_attempts == 0,
+                    )
+                ).all()
+            )
             taken = session.scalars(
                 update(Delivery)
                 .where(
@@ -632,6 +673,10 @@ class Dispatcher:
                     .where(Delivery.id.in_(taken), Delivery.send_started_at.is_not(None))
                     .values(error=TAKEN_OVER_MID_SEND)
                 )
+        for delivery_id in taken:
+            moment = deferred.get(delivery_id)
+            if moment is not None:
+                self._due_at[delivery_id] = moment
         return list(taken)
 
     # -- sending -----------------------------------------------------------------------
@@ -683,11 +728,13 @@ class Dispatcher:
 
     async def _send_one(self, delivery: Delivery, person: Person, report: TickReport) -> bool:
         """Send one claimed delivery; ``False`` when the person's next ones should wait."""
+        kind = delivery.kind.value
         if person.status is not PersonStatus.ACTIVE:
             await self._finish(
                 delivery.id, DeliveryStatus.FAILED, error=f"person is {person.status.value}"
             )
             report.failed += 1
+            metrics.delivery(kind, metrics.FAILED)
             return False
         if delivery.kind is DeliveryKind.OBSERVATION:
             replies = await asyncio.to_thread(self._render_checklist, delivery, person.language)
@@ -703,6 +750,7 @@ class Dispatcher:
             )
             await self._finish(delivery.id, DeliveryStatus.SKIPPED, error=gone)
             report.skipped += 1
+            metrics.delivery(kind, metrics.SKIPPED)
             return True
         conversation = self.conversation_for(person)
         sender = self.outbound[person.platform]
@@ -740,10 +788,12 @@ class Dispatcher:
                 await asyncio.to_thread(self._unreachable, person.id, delivery.id, str(exc))
                 report.unreachable += 1
                 report.failed += 1
+                metrics.delivery(kind, metrics.UNREACHABLE)
                 return False
             except SendError as exc:
                 await self._failed_try(delivery, str(exc), report)
                 return False
+        accepted = self._now()
         message_ref = next((ref for ref in reversed(refs) if ref), None)
         if unconfirmed is None and delivery.error == TAKEN_OVER_MID_SEND:
             unconfirmed = TAKEN_OVER_MID_SEND  # kept: the person may have it twice
@@ -751,7 +801,35 @@ class Dispatcher:
             delivery.id, DeliveryStatus.SENT, message_ref=message_ref, error=unconfirmed
         )
         report.sent += 1
+        if unconfirmed is None:
+            metrics.delivery(kind, metrics.SENT)
+            due = self._due_moment(delivery, person)
+            if due is not None:
+                metrics.dispatch_lag((accepted - due).total_seconds())
+        else:
+            metrics.delivery(kind, metrics.UNCONFIRMED)
         return True
+
+    def _due_moment(self, delivery: Delivery, person: Person) -> datetime | None:
+        """When ``delivery`` became due, as near as this process knows (``None``: unknown).
+
+        Exact for what this pass claimed, and for a campaign's first send; a daily push
+        taken over from another process or tried again counts from its slot time in the
+        person's zone (a push-time experiment's own time is not known here). A retried
+        campaign push and an observation checklist are not counted.
+        """
+        known = self._due_at.pop(delivery.id, None)
+        if known is not None or not delivery.slot.startswith(DAILY):
+            return known
+        times = PushTimes.of(self.settings)
+        if delivery.kind is DeliveryKind.QUIZ:
+            own = parse_hhmm(person.quiz_time) if person.quiz_time else times.quiz_at
+            at = effective_time(own, times.quiet)
+        elif delivery.kind in (DeliveryKind.LESSON, DeliveryKind.CHECKIN):
+            at = times.lesson_at
+        else:
+            return None
+        return datetime.combine(delivery.local_date, at, tzinfo=self._zone(person))
 
     async def _failed_try(self, delivery: Delivery, error: str, report: TickReport) -> None:
         """Record a pass's failed tries: a later pass tries again, or it is given up."""
@@ -763,7 +841,9 @@ class Dispatcher:
                 error=f"gave up after {attempts} passes: {error}"[:1000],
             )
             report.failed += 1
+            metrics.delivery(delivery.kind.value, metrics.FAILED)
             return
+        metrics.delivery(delivery.kind.value, metrics.RETRYING)
         pause = RETRY_PAUSE * 2 ** (attempts - 1)
         # Nobody's lease: any process may try it again once the pause is over.
         await self._recorder.write(
@@ -934,13 +1014,17 @@ class Dispatcher:
                 f"{t(person.language, 'quiz_reminder')}\n\n{replies[0].text}",
                 buttons=replies[0].buttons,
             )
+            reminded = DeliveryKind.REMINDER.value
             try:
                 await self.outbound[person.platform].send(self.conversation_for(person), reminder)
                 report.reminded += 1
+                metrics.delivery(reminded, metrics.SENT)
             except RecipientUnreachable as exc:
                 await asyncio.to_thread(self._unreachable, person.id, delivery_id, str(exc))
+                metrics.delivery(reminded, metrics.UNREACHABLE)
             except SendError as exc:
                 logger.warning("reminder not sent: %s", exc)
+                metrics.delivery(reminded, metrics.FAILED)
 
 
 class _Recorder:

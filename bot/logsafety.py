@@ -251,3 +251,9 @@ def redact(*secrets: str) -> None:
             found |= variants(secret)
     _REDACTOR.add(*(form for form in found if len(form) >= MIN_CONFIGURED_LENGTH))
     install()
+
+
+def scrub(text: str) -> str:
+    """``text`` with every secret known so far replaced (for text shown outside the log,
+    such as the readiness endpoint's details)."""
+    return _REDACTOR.redact(text)

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import leases, shared_index
+from bot import leases, metrics, shared_index
 from bot.errors import ConfigError, TrainbotError
 from bot.settings import Settings
 from knowledge.answer import Answerer
@@ -391,6 +391,7 @@ class KnowledgeService:
                 self._index, self._answerer, self._problem = index, None, None
                 self._version = newest.id
                 reported, self._reported = self._reported, None
+            metrics.set_index_version(newest.id)
             if reported is not None:
                 logger.warning("the Q&A index can be used again")
             logger.info(

@@ -13,8 +13,10 @@ standalone question it stands for.
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING
 
+from bot import metrics
 from bot.events import Button, ButtonPress, ConversationKind, Event, Reply, Text
 from bot.followups import recent_turns, remember_turn
 from bot.handlers.basics import language_for
@@ -58,12 +60,20 @@ def small_talk_reply(intent: Intent, language: str) -> Reply:
     return Reply(f"{said}\n{t(language, 'smalltalk_hint')}", in_thread=True)
 
 
+def _counted(outcome: str, started: float, replies: list[Reply]) -> list[Reply]:
+    """``replies``, once the question is counted by outcome with the time it took."""
+    metrics.question(outcome, time.perf_counter() - started)
+    return replies
+
+
 def ask(ctx: BotContext, event: Event, question: str) -> list[Reply]:
     """Answer ``question`` for the person behind ``event`` and log it.
 
     A typed answer to a pending quiz is graded; small talk and a choice with no quiz
-    waiting get a short reply; only a question is searched and stored.
+    waiting get a short reply; only a question is searched and stored (and counted in
+    the metrics, :mod:`bot.metrics`).
     """
+    started = time.perf_counter()
     language = language_for(ctx, event)
     question = question.strip()
     if not question:
@@ -84,7 +94,7 @@ def ask(ctx: BotContext, event: Event, question: str) -> list[Reply]:
         return [small_talk_reply(intent, language)]
     language = answer_language(question, language)  # an English question reads English
     if ctx.knowledge is None:
-        return [Reply(t(language, "knowledge_unavailable"))]
+        return _counted(metrics.UNAVAILABLE, started, [Reply(t(language, "knowledge_unavailable"))])
     minutes = ctx.settings.followup_minutes
     history: list[Turn] = []
     if minutes > 0:
@@ -97,10 +107,10 @@ def ask(ctx: BotContext, event: Event, question: str) -> list[Reply]:
     try:
         answer = ctx.knowledge.ask(question, history, reply_language=language)
     except KnowledgeDamaged:  # the service logs the cause once, not per question
-        return [Reply(t(language, "knowledge_rebuilding"))]
+        return _counted(metrics.UNAVAILABLE, started, [Reply(t(language, "knowledge_rebuilding"))])
     except KnowledgeUnavailable as exc:
         logger.error("cannot answer: %s", exc)
-        return [Reply(t(language, "knowledge_unavailable"))]
+        return _counted(metrics.UNAVAILABLE, started, [Reply(t(language, "knowledge_unavailable"))])
     with ctx.db.session() as session:
         person = ensure_known(
             session,
@@ -139,14 +149,17 @@ def ask(ctx: BotContext, event: Event, question: str) -> list[Reply]:
     if history and answer.question != query_text(question):
         read_as = t(language, "followup_read_as", question=answer.question) + "\n"
     if not answer.answered:
-        return [Reply(read_as + t(language, "not_covered"), in_thread=True)]
+        return _counted(
+            metrics.DECLINED, started, [Reply(read_as + t(language, "not_covered"), in_thread=True)]
+        )
     buttons = (
         (
             Button(t(language, "feedback_up"), AnswerFeedback(asked_id, helpful=True).encode()),
             Button(t(language, "feedback_down"), AnswerFeedback(asked_id, helpful=False).encode()),
         ),
     )
-    return [Reply(read_as + render_answer(answer, language), buttons=buttons, in_thread=True)]
+    reply = Reply(read_as + render_answer(answer, language), buttons=buttons, in_thread=True)
+    return _counted(metrics.ANSWERED, started, [reply])
 
 
 def feedback(ctx: BotContext, event: ButtonPress, payload: AnswerFeedback) -> list[Reply]:

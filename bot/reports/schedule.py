@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from bot import metrics
 from bot.admission import admitted_people
 from bot.evaluation.improve import for_week, sentiment_model
 from bot.events import Attachment, Conversation, ConversationKind, Reply
@@ -50,6 +51,7 @@ from bot.settings import WEEKDAYS, Settings, parse_hhmm
 from bot.store.models import (
     ChannelPost,
     Delivery,
+    DeliveryKind,
     DeliveryStatus,
     Person,
     PersonStatus,
@@ -381,7 +383,16 @@ def _counted_claim(run: WeeklyRun, claim: Claim) -> bool:
     return claim.held
 
 
+_METRIC_OUTCOMES = {
+    _Outcome.SENT: metrics.SENT,
+    _Outcome.NOTHING: metrics.SKIPPED,
+    _Outcome.FAILED: metrics.FAILED,
+    _Outcome.RETRY: metrics.RETRYING,
+}
+
+
 def _counted_outcome(run: WeeklyRun, outcome: _Outcome, person: Person) -> int:
+    metrics.delivery(DeliveryKind.REPORT.value, _METRIC_OUTCOMES[outcome])
     if outcome is _Outcome.SENT:
         return 1
     if outcome in (_Outcome.FAILED, _Outcome.RETRY):
