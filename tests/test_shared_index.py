@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
-from bot import leases, shared_index
+from bot import leases, metrics, shared_index
 from bot.qa import NOT_BUILT, IngestBusy, KnowledgeService
 from bot.settings import load_settings
 from bot.store.db import Database
@@ -94,6 +94,7 @@ def test_one_process_publishes_the_others_answer_from_it_and_follow_a_new_versio
     answer = reader.ask(QUESTION)
     assert "sixty" in answer.text and "thirty" not in answer.text
     assert reader.version == second.published
+    assert metrics.value("trainbot_index_version") == second.published
     # The reader keeps the version it left, for a question still under way, no more.
     assert sorted(p.name for p in (tmp_path / "reader" / "index" / "versions").iterdir()) == [
         f"v{first.published}",
