@@ -67,6 +67,12 @@ class KnowledgeDamaged(KnowledgeUnavailable):
     """
 
 
+SWITCH_INLINE_BYTES = 2_000_000
+"""A published index version up to this size (zipped) is loaded before the question that
+found it is answered; a larger one in the background (docs/benchmarks.md: about 0.2 s for
+1,000 passages, 0.7 MB; 2.9 s for 10,000, 6.8 MB)."""
+
+
 class IngestBusy(TrainbotError):
     """Another process is re-ingesting the shared index right now."""
 
@@ -322,30 +328,32 @@ class KnowledgeService:
                 raise self._problem
             raise KnowledgeUnavailable(NOT_BUILT)
 
-    def _newest_id(self) -> int | None:
-        assert self.db is not None
-        with self.db.session() as session:
-            return shared_index.latest_id(session)
-
     def check_version(self) -> None:
         """Switch to a newer published version, if there is one (one cheap read).
 
-        Called before each question, so a question asked after an ingest elsewhere
-        finished is answered from the new version. A store that cannot be read leaves the
-        current version in use.
+        Called before each question. A small version (up to :data:`SWITCH_INLINE_BYTES`,
+        a few thousand passages: well under a second to load) is loaded at once, so the
+        question asked after an ingest elsewhere finished is answered from it. A larger
+        one is loaded in the background while this question is answered from the version
+        in use. A store that cannot be read leaves the current version in use.
         """
         if not self.shared or self._version is None:
             return
+        assert self.db is not None
         try:
-            newest = self._newest_id()
+            with self.db.session() as session:
+                newest = shared_index.latest(session)
         except SQLAlchemyError as exc:
             logger.debug("cannot check for a newer Q&A index: %s", exc)
             return
-        if newest is None or newest == self._version:
+        if newest is None or newest.id == self._version:
             return
-        if newest == self._unusable and time.monotonic() < self._retry_at:
+        if newest.id == self._unusable and time.monotonic() < self._retry_at:
             return  # it failed a moment ago: not again for every question
-        self.follow()
+        if newest.size <= SWITCH_INLINE_BYTES:
+            self.follow()
+        elif not self._follow_lock.locked():
+            threading.Thread(target=self.follow, name="index-switch", daemon=True).start()
 
     def follow(self) -> bool:
         """Use the newest published version, if this process is not on it already.

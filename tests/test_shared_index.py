@@ -270,3 +270,31 @@ def test_questions_asked_while_versions_switch_are_all_answered(
     assert "fifty" in answers[-1] or "fifty" in reader.ask(QUESTION).text
     seen = {word for text in answers for word in ("thirty", "forty", "fifty") if word in text}
     assert "thirty" in seen
+
+
+def test_a_large_version_is_loaded_in_the_background_while_questions_go_on(
+    tmp_path: Path,
+    course: Path,
+    database: Database,
+    chroma_server: str,
+    e5: LocalE5Embeddings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import time
+
+    from bot import qa
+
+    ingester = process("ingester", tmp_path, course, database, chroma_server)
+    reader = process("reader", tmp_path, course, database, chroma_server)
+    ingester._embeddings = reader._embeddings = e5
+    first = ingester.ingest(progress=False).published
+    assert "thirty" in reader.ask(QUESTION).text
+    monkeypatch.setattr(qa, "SWITCH_INLINE_BYTES", 0)  # every version counts as large
+    (course / "materials" / "recall.md").write_text(RECALL.format(days="sixty"), encoding="utf-8")
+    second = ingester.ingest(progress=False).published
+    assert "thirty" in reader.ask(QUESTION).text  # answered at once, from the version in use
+    deadline = time.monotonic() + 30
+    while reader.version != second and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert reader.version == second != first
+    assert "sixty" in reader.ask(QUESTION).text
