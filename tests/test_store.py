@@ -29,6 +29,7 @@ from bot.store import (
     TeamManager,
 )
 from bot.store.db import alembic_config
+from tests.conftest import REPO
 
 NOW = datetime(2026, 11, 16, 1, 30, tzinfo=UTC)
 TABLES = {
@@ -320,3 +321,32 @@ def test_a_platform_identity_is_enrolled_once(database: Database) -> None:
 def test_naive_datetimes_are_refused(database: Database) -> None:
     with pytest.raises(Exception, match="naive datetime"), database.session() as session:
         session.add(_person("500", created_at=datetime(2026, 1, 1)))
+
+
+@pytest.mark.postgres
+def test_replicas_starting_together_on_an_empty_store_migrate_it_once(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """Every ``trainbot run`` migrates at start; the replicas of a fresh deployment do so at
+    the same moment on PostgreSQL, and none may fail."""
+    import subprocess
+    import sys
+
+    url = postgres_url
+    script = "import sys; from bot.store.db import Database; Database(sys.argv[1]).upgrade()"
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(tmp_path)}
+    replicas = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, url],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(3)
+    ]
+    errors = [replica.communicate(timeout=120)[1].decode() for replica in replicas]
+    assert [replica.returncode for replica in replicas] == [0, 0, 0], [e[-800:] for e in errors]
+    db = Database(url)
+    with db.session() as session:
+        assert session.execute(text("SELECT count(*) FROM alembic_version")).scalar_one() == 1
+    db.dispose()

@@ -276,7 +276,7 @@ def free_port() -> int:
 
 
 def store_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    """A migrated store: replicas starting at the same moment must not both create it."""
+    """A migrated store (two processes creating a SQLite store at once can collide)."""
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path / 'store.db'}"
     else:

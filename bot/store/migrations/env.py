@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import text
 
 from bot.store.db import create_db_engine, normalise_url
 from bot.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata
+MIGRATION_LOCK = 0x7472_6169_6E62  # "trainb": the advisory lock key of migrations
 
 
 def _url() -> str:
@@ -44,6 +46,13 @@ def run_migrations_online() -> None:
             compare_type=True,
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Replicas of a fresh deployment all migrate at start: one at a time, or
+                # two of them create alembic_version at once and one crashes. The lock ends
+                # with the transaction; the next replica then finds the store at head.
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+                )
             context.run_migrations()
     engine.dispose()
 
