@@ -65,7 +65,8 @@ def configured_front_doors(bot: TrainBot, settings: Settings) -> list[FrontDoor]
     if settings.telegram_token:
         from adapters.telegram import TelegramAdapter
 
-        doors.append(TelegramAdapter(bot, settings))
+        # The store holds the long-polling lease: one poller per token across processes.
+        doors.append(TelegramAdapter(bot, settings, store=bot.ctx.db))
     if settings.slack_bot_token:
         from adapters.slack import SlackAdapter
 

@@ -1,10 +1,14 @@
 """The Telegram front door, built on python-telegram-bot 22.
 
 Long polling by default; a webhook with a secret token when ``TRAINBOT_TELEGRAM_WEBHOOK_URL``
-is set. Updates become neutral events through the pure ``parse_*`` functions and replies
-become Bot API calls through the pure ``render_*`` functions; :class:`TelegramAdapter` only
-runs python-telegram-bot's lifecycle, hands events to the bot, sends what comes back and
-maps Telegram's errors onto the outbound port's (``bot.ports``).
+is set. Telegram hands a token's updates to one long poller only, so a poller holds a named
+lease in the store and a second process is refused; several processes (replicas behind a
+load balancer) run in webhook mode instead, and every update is handled once across them
+(its ``update_id`` is recorded in the store first). Updates become neutral events through
+the pure ``parse_*`` functions and replies become Bot API calls through the pure
+``render_*`` functions; :class:`TelegramAdapter` only runs python-telegram-bot's lifecycle,
+hands events to the bot, sends what comes back and maps Telegram's errors onto the
+outbound port's (``bot.ports``).
 
 Replies use HTML parse mode: ``**bold**`` and ``_italic_`` become tags and everything else
 is escaped, so a question containing ``<b>`` or ``&`` comes back literally; text messages
@@ -16,18 +20,20 @@ Telegram's 4,096-character limit are split on line boundaries. Button payloads l
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+import hmac
 import html
 import logging
 import re
-import secrets
+import time
 import warnings
 from base64 import urlsafe_b64encode
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -89,6 +95,12 @@ from bot.ports import (
 )
 from bot.settings import Settings
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from bot.leases import NamedLeaseKeeper
+    from bot.store.db import Database
+
 logger = logging.getLogger(__name__)
 
 PLATFORM = "telegram"
@@ -107,6 +119,16 @@ _INLINE = re.compile(
 )
 _TAG = re.compile(r"<[^>]+>")
 _STATUS_IN_MESSAGE = re.compile(r"\((5\d\d)\)")
+POLLER_LEASE = timedelta(seconds=30)
+"""How long the long-polling lease lasts without renewal (at most; never longer than
+``TRAINBOT_CLAIM_LEASE``), so a killed poller blocks a new one for at most this long."""
+UPDATES_KEPT = timedelta(days=1)
+"""How long the ids of handled updates are remembered: Telegram retries within minutes and
+keeps an undelivered update for a day."""
+PRUNE_EVERY = timedelta(hours=1)
+CONFLICT_LOG_EVERY = 60.0
+"""Seconds between two log lines about Telegram's 409 Conflict while it lasts."""
+_WEBHOOK_SECRET_LABEL = b"trainbot telegram webhook secret"
 
 
 @dataclass(frozen=True, slots=True)
@@ -542,6 +564,95 @@ def as_send_error(error: TelegramError) -> SendError:
     return SendError(text)
 
 
+# -- several processes ---------------------------------------------------------------------
+
+
+def token_key(token: str) -> str:
+    """A short name for a bot token that does not reveal it: 16 hex of its SHA-256.
+
+    It names the token in the store (the poller lease, handled update ids), so two bots
+    sharing one store never mix, and the token itself is never written there.
+    """
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()[:16]
+
+
+def poller_lease_name(token: str) -> str:
+    """The named lease of the one process long-polling ``token``."""
+    return f"telegram-poller:{token_key(token)}"
+
+
+def poller_lease_length(settings: Settings) -> timedelta:
+    """The poller lease: 30 s, or ``TRAINBOT_CLAIM_LEASE`` when that is shorter (tests)."""
+    return min(POLLER_LEASE, timedelta(seconds=settings.claim_lease))
+
+
+def update_key(token: str, update_id: int) -> str:
+    """How a handled update is recorded in ``processed_events`` (scoped to the bot)."""
+    return f"{token_key(token)}:{update_id}"
+
+
+def webhook_secret(settings: Settings) -> str:
+    """The secret Telegram sends with every webhook request.
+
+    ``TRAINBOT_TELEGRAM_WEBHOOK_SECRET`` when set. Otherwise one derived from the token
+    (an HMAC of a fixed label, 64 hex digits, within Telegram's ``A-Za-z0-9_-`` and 256
+    characters): every replica of the same bot computes the same secret, so a replica
+    starting (each calls ``setWebhook``) never locks the others out, which a random
+    secret per process would. Deriving it gives nothing away: whoever holds the token can
+    call ``setWebhook`` anyway, and the secret does not reveal the token.
+    """
+    if settings.telegram_webhook_secret:
+        return settings.telegram_webhook_secret
+    token = settings.telegram_token.encode("utf-8")
+    return hmac.new(token, _WEBHOOK_SECRET_LABEL, hashlib.sha256).hexdigest()
+
+
+def owner_label(owner: str | None) -> str:
+    """``host:pid`` of a lease owner id (without its random part)."""
+    if not owner:
+        return "unknown"
+    host_pid, _, _ = owner.rpartition(":")
+    return host_pid or owner
+
+
+def second_poller(owner: str | None, free_in: timedelta | None = None) -> str:
+    """The one line refusing a second long poller of the same token.
+
+    Args:
+        owner: the lease holder's owner id (its ``host:pid`` is shown).
+        free_in: how long until the holder's lease runs out, for an operator whose
+            earlier process was killed without letting go.
+    """
+    killed = ""
+    if free_in is not None:
+        seconds = max(1, round(free_in.total_seconds()))
+        killed = f" (if that process was killed, the token is free again in {seconds} s)"
+    return (
+        f"another trainbot process ({owner_label(owner)}) is already long-polling this "
+        f"Telegram bot{killed}; Telegram allows one poller per token: run a single process, "
+        "or run replicas behind a load balancer with TRAINBOT_TELEGRAM_WEBHOOK_URL "
+        "(docs/architecture.md, Telegram with several processes)"
+    )
+
+
+def polling_conflict(error: TelegramError) -> str:
+    """One line for Telegram's 409 Conflict while long polling, saying what to check."""
+    reason = str(error)
+    if "webhook" in reason.lower():
+        cause = (
+            "a webhook is set for this bot (another deployment in webhook mode?); "
+            "run every process with the same TRAINBOT_TELEGRAM_WEBHOOK_URL, or stop the "
+            "other deployment"
+        )
+    else:
+        cause = (
+            "another program is long-polling this bot with the same token (a deployment on "
+            "another store, or a second copy of the token); stop it, or give each "
+            "deployment its own bot"
+        )
+    return f"telegram: Telegram refused getUpdates with 409 ({reason}): {cause}"
+
+
 # -- the adapter ---------------------------------------------------------------------------
 
 
@@ -610,12 +721,20 @@ def unreachable(settings: Settings, error: Exception) -> str:
 class TelegramAdapter:
     """The Telegram front door and outbound port.
 
+    Every update is recorded by ``update_id`` (under the token's :func:`token_key`) through
+    the bot's seen-events port before it is handled, so an update Telegram delivers twice
+    (a webhook call that timed out, retried by the balancer to another replica; updates
+    fetched again after a poller was killed) is answered once, whichever process gets it.
+
     Args:
         bot: the bot core (anything with ``async handle(event) -> list[Reply]``).
         settings: token, API base URL and webhook configuration.
         webhook_listen: the address the webhook server binds (webhook mode; default
             ``settings.telegram_webhook_listen``).
         max_concurrent_updates: updates handled at once (one at a time per chat).
+        store: the store shared by every process; in long-polling mode the adapter holds
+            the token's poller lease there (:meth:`start`). Without one nothing but
+            Telegram's own 409 Conflict keeps a second poller away.
     """
 
     platform = PLATFORM
@@ -627,32 +746,85 @@ class TelegramAdapter:
         *,
         webhook_listen: str | None = None,
         max_concurrent_updates: int = 32,
+        store: Database | None = None,
     ) -> None:
         self.bot = bot
         self.settings = settings
         self.webhook_listen = webhook_listen or settings.telegram_webhook_listen
         self.max_concurrent_updates = max_concurrent_updates
+        self.store = store
         self.payloads = CallbackPayloads()
         self.me: BotIdentity | None = None
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
         self._reachable = CachedProbe(self._get_me)
+        self._poller: NamedLeaseKeeper | None = None
+        self._standby: asyncio.Task[None] | None = None
+        self._last_prune: float | None = None
+        self._last_conflict: float | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> str:
         """Connect, register the command menu and begin receiving updates.
 
+        In long-polling mode with a store, the token's poller lease is taken first
+        (:func:`poller_lease_name`; never the token itself) and renewed every third of
+        :func:`poller_lease_length` until :meth:`stop` releases it. A poller killed
+        without releasing it blocks a new one until the lease runs out, no longer.
+
         Returns:
             One line saying how it connected (never the token).
 
         Raises:
-            ConfigError: when no token is configured.
+            ConfigError: when no token is configured, Telegram refuses it, the Bot API
+                cannot be reached, or another live process already long-polls this token.
         """
         settings = self.settings
         if not settings.telegram_token:
             raise ConfigError("TRAINBOT_TELEGRAM_TOKEN is empty: get a token from @BotFather")
         if self._app is not None:
             raise RuntimeError("the Telegram adapter is already running")
+        if not settings.telegram_webhook_url and self.store is not None:
+            await self._take_poller_lease(self.store)
+        try:
+            return await self._connect()
+        except BaseException:
+            await self._release_poller_lease()
+            raise
+
+    async def _take_poller_lease(self, store: Database) -> None:
+        from bot.leases import NamedLeaseKeeper, named_holder, new_owner
+
+        name = poller_lease_name(self.settings.telegram_token)
+        keeper = NamedLeaseKeeper(
+            store,
+            name,
+            owner=new_owner(),
+            now=lambda: datetime.now(UTC),
+            lease=poller_lease_length(self.settings),
+        )
+        for _ in range(2):  # the holder may let go between the attempt and the look
+            if await keeper.acquire():
+                self._poller = keeper
+                return
+
+            def holder(session: Session) -> tuple[str, timedelta] | None:
+                now = datetime.now(UTC)
+                held = named_holder(session, name, now=now)
+                return (held.owner, held.expires_at - now) if held is not None else None
+
+            found = await store.run(holder)
+            if found is not None:
+                raise ConfigError(second_poller(*found))
+        raise ConfigError(second_poller(None))
+
+    async def _release_poller_lease(self) -> None:
+        keeper, self._poller = self._poller, None
+        if keeper is not None:
+            await keeper.release()
+
+    async def _connect(self) -> str:
+        settings = self.settings
         api_url = settings.telegram_api_url
         # Bot API URLs contain the token, and python-telegram-bot logs them from build() on.
         logsafety.redact(settings.telegram_token)
@@ -690,15 +862,9 @@ class TelegramAdapter:
             updater = app.updater
             assert updater is not None  # the builder always makes one
             if settings.telegram_webhook_url:
-                secret = settings.telegram_webhook_secret
-                if not secret:
-                    # A random secret still keeps strangers out; several processes behind
-                    # one URL need the same configured one.
-                    logger.warning(
-                        "TRAINBOT_TELEGRAM_WEBHOOK_SECRET is empty: using a random secret "
-                        "for this process"
-                    )
-                    secret = secrets.token_urlsafe(32)
+                # Every replica sets the same URL and secret; none deletes the webhook when
+                # it stops (python-telegram-bot's Updater.stop() only closes the server).
+                secret = webhook_secret(settings)
                 logsafety.redact(secret)  # setWebhook's parameters are logged at DEBUG
                 path = urlsplit(settings.telegram_webhook_url).path.lstrip("/")
                 await updater.start_webhook(
@@ -714,7 +880,11 @@ class TelegramAdapter:
                     f"(listening on {self.webhook_listen}:{settings.telegram_webhook_port})"
                 )
             else:
-                await updater.start_polling(allowed_updates=list(ALLOWED_UPDATES))
+                await self._start_polling()
+                if self._poller is not None:
+                    self._standby = asyncio.create_task(
+                        self._step_aside_when_taken_over(self._poller), name="telegram-poller"
+                    )
                 how = "long polling"
         except BaseException:
             await self.stop()
@@ -745,18 +915,91 @@ class TelegramAdapter:
 
     async def stop(self) -> None:
         """Stop receiving, finish in-flight updates, close the sessions. Idempotent."""
+        standby, self._standby = self._standby, None
+        if standby is not None:
+            standby.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await standby
         app = self._app
         if app is None:
+            await self._release_poller_lease()
             return
         try:
             if app.updater is not None and app.updater.running:
-                await app.updater.stop()
+                await app.updater.stop()  # polling or the webhook server; never deleteWebhook
             if app.running:
                 await self.drain()
                 await app.stop()
         finally:
             self._app = None
-            await app.shutdown()
+            try:
+                await app.shutdown()
+            finally:
+                await self._release_poller_lease()
+
+    async def _start_polling(self) -> None:
+        app = self._require_app()
+        updater = app.updater
+        assert updater is not None  # the builder always makes one
+        try:
+            hook = await app.bot.get_webhook_info()
+        except TelegramError as exc:
+            logger.debug("could not read the webhook info: %s", exc)
+        else:
+            if hook.url:
+                # Polling needs the webhook gone (python-telegram-bot deletes it): say so, in
+                # case replicas in webhook mode still rely on it.
+                logger.warning(
+                    "telegram: a webhook was set for this bot (%s); long polling removes it, "
+                    "so any process in webhook mode stops receiving updates",
+                    hook.url,
+                )
+        await updater.start_polling(
+            allowed_updates=list(ALLOWED_UPDATES), error_callback=self._polling_failed
+        )
+
+    async def _step_aside_when_taken_over(self, keeper: NamedLeaseKeeper) -> None:
+        """Stop polling when another process took the lease over; poll again once it is gone.
+
+        The lease is only taken over after it ran out, that is after this process missed
+        its renewals for a whole lease (stalled, suspended, or cut off from the store). The
+        other process started legitimately meanwhile and polls now; fighting it would
+        only earn both of them Telegram's 409 Conflict, so this one stops fetching updates
+        (its pushes carry on: deliveries are claimed in the store) and tries to take the
+        lease back every third of a lease, which succeeds only once the other process
+        released it or died.
+        """
+        period = max(keeper.lease.total_seconds() / 3, 0.05)
+        while True:
+            await keeper.lost.wait()
+            logger.error(
+                "telegram: another process took over long polling for this bot while this "
+                "one was stalled; this process stops polling and resumes only if that one "
+                "goes away"
+            )
+            updater = self._require_app().updater
+            if updater is not None and updater.running:
+                await updater.stop()
+            while True:
+                try:
+                    if await keeper.acquire():
+                        await self._start_polling()
+                        break
+                except Exception:  # the store or Telegram unreachable for now: try again
+                    logger.exception("telegram: could not take long polling back yet")
+                    await keeper.release()
+                await asyncio.sleep(period)
+            logger.warning("telegram: long polling again (the other process is gone)")
+
+    def _polling_failed(self, error: TelegramError) -> None:
+        """Log a failed ``getUpdates`` (python-telegram-bot retries it with a back-off)."""
+        if isinstance(error, Conflict):
+            now = time.monotonic()
+            if self._last_conflict is None or now - self._last_conflict >= CONFLICT_LOG_EVERY:
+                self._last_conflict = now
+                logger.error("%s", polling_conflict(error))
+            return
+        logger.error("telegram: fetching updates failed (retrying): %s", error)
 
     async def ready(self) -> Check:
         """Whether the Bot API answers ``getMe`` (asked at most every 15 s; see adapters.ops)."""
@@ -873,8 +1116,11 @@ class TelegramAdapter:
     # -- receiving -------------------------------------------------------------------------
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Translate one update, let the bot handle it, send the replies."""
+        """Translate one update, let the bot handle it, send the replies (each update once)."""
         if self.me is None:
+            return
+        if not await self._first_time(update.update_id):
+            logger.info("telegram: update %s already handled; repeat ignored", update.update_id)
             return
         raw = update.to_dict()
         query = update.callback_query
@@ -907,6 +1153,16 @@ class TelegramAdapter:
                 raise as_send_error(exc) from exc
 
         await send_replies(replies, event=event, outbound=self, say_here=say_here)
+
+    async def _first_time(self, update_id: int) -> bool:
+        seen = self.bot.seen_events
+        now = time.monotonic()
+        if self._last_prune is None or now - self._last_prune >= PRUNE_EVERY.total_seconds():
+            self._last_prune = now
+            removed = await seen.forget_older(PLATFORM, UPDATES_KEPT)
+            if removed:
+                logger.debug("telegram: forgot %d old update ids", removed)
+        return await seen.first_time(PLATFORM, update_key(self.settings.telegram_token, update_id))
 
     async def _typing(self, conversation: Conversation) -> None:
         app = self._require_app()

@@ -4,9 +4,10 @@
 form and multipart bodies) closely enough for python-telegram-bot to parse every answer
 strictly. It holds long-polling ``getUpdates`` calls until an update arrives, records every
 request, keeps the messages the bot sent (so button presses carry them, edits and all),
-and can be told to answer the next call of a method with 429, 403 or 500. Like Telegram,
+and can be told to answer the next call of a method with 429, 403, 409 or 500. Like Telegram,
 it refuses to let the bot write first: a private chat whose user never wrote in it (never
-pressed Start; ``started``) answers 403 "bot can't initiate conversation with a user".
+pressed Start; ``started``) answers 403 "bot can't initiate conversation with a user", and
+``getUpdates`` answers 409 Conflict while a webhook is set.
 Groups have negative ids and the type ``group`` or ``supergroup``.
 
 :class:`TelegramDriver` chats as one person through it: ``say`` queues a message update,
@@ -425,6 +426,16 @@ class FakeTelegram:
         self.webhook = dict(params)
         return True
 
+    async def _api_getWebhookInfo(self, params: dict[str, Any]) -> Any:
+        info: dict[str, Any] = {
+            "url": str(self.webhook.get("url") or ""),
+            "has_custom_certificate": False,
+            "pending_update_count": 0,
+        }
+        if self.webhook.get("allowed_updates"):
+            info["allowed_updates"] = self.webhook["allowed_updates"]
+        return info
+
     async def _api_close(self, params: dict[str, Any]) -> Any:
         return True
 
@@ -442,6 +453,12 @@ class FakeTelegram:
         return True
 
     async def _api_getUpdates(self, params: dict[str, Any]) -> Any:
+        if self.webhook.get("url"):
+            raise _ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; use "
+                "deleteWebhook to delete the webhook first",
+            )
         offset = int(params.get("offset") or 0)
         limit = int(params.get("limit") or 100)
         timeout = float(params.get("timeout") or 0)

@@ -1,6 +1,7 @@
 """Exactly once under real conditions: real ``trainbot run`` processes against the fake
 Telegram server, with many people due, stopped by SIGTERM, killed with SIGKILL, facing a
-platform slower than the client's timeout, or sharing the store with a second process.
+platform slower than the client's timeout, or sharing the store with a second process (two
+replicas in webhook mode).
 
 Every push is counted where a person would see it, at the fake server, and the store's
 rows must agree with what was sent.
@@ -12,6 +13,7 @@ import asyncio
 import os
 import shutil
 import signal
+import socket
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -168,6 +170,19 @@ def bot_env(
     }
 
 
+def replica_env(env: dict[str, str]) -> dict[str, str]:
+    """``env`` for one of several replicas: webhook mode on a port of its own."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    return {
+        **env,
+        "TRAINBOT_TELEGRAM_WEBHOOK_URL": "https://trainbot.example.com/telegram",
+        "TRAINBOT_TELEGRAM_WEBHOOK_PORT": str(port),
+        "TRAINBOT_TELEGRAM_WEBHOOK_LISTEN": "127.0.0.1",
+    }
+
+
 def pushes_per_person(telegram: FakeTelegram) -> Counter[int]:
     """How many pushes each chat received (carried out by the platform)."""
     return Counter(int(call.params["chat_id"]) for call in telegram.delivered("sendMessage"))
@@ -311,7 +326,8 @@ async def test_two_processes_with_a_pass_longer_than_the_lease_send_once(
     async with FakeTelegram() as telegram:
         ids = enrol(url, telegram, 120)  # 240 pushes at Telegram's 30/s: longer than the lease
         env = bot_env(tmp_path, course, private_index_dir, telegram, url)
-        bots = [await BotProcess(env, tmp_path).start() for _ in range(2)]
+        # Replicas receive Telegram through a webhook: one token has one long poller only.
+        bots = [await BotProcess(replica_env(env), tmp_path).start() for _ in range(2)]
         try:
             await until(lambda: len(telegram.delivered()) >= PUSHES * len(ids), 90, "every push")
             await asyncio.sleep(4)  # more passes of both: nothing more may go out

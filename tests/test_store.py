@@ -29,6 +29,7 @@ from bot.store import (
     TeamManager,
 )
 from bot.store.db import alembic_config
+from tests.conftest import REPO
 
 NOW = datetime(2026, 11, 16, 1, 30, tzinfo=UTC)
 TABLES = {
@@ -323,25 +324,29 @@ def test_naive_datetimes_are_refused(database: Database) -> None:
 
 
 @pytest.mark.postgres
-def test_processes_starting_at_once_migrate_one_after_another(postgres_url: str) -> None:
-    """A rolling upgrade starts replicas together; each runs the migrations at start."""
+def test_replicas_starting_together_on_an_empty_store_migrate_it_once(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """Every ``trainbot run`` migrates at start; the replicas of a fresh deployment do so at
+    the same moment on PostgreSQL, and none may fail."""
     import subprocess
     import sys
 
-    from tests.conftest import REPO
-
-    script = "import sys; from bot.store.db import upgrade; upgrade(sys.argv[1])"
-    processes = [
+    url = postgres_url
+    script = "import sys; from bot.store.db import Database; Database(sys.argv[1]).upgrade()"
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(tmp_path)}
+    replicas = [
         subprocess.Popen(
-            [sys.executable, "-c", script, postgres_url],
-            cwd=REPO,
+            [sys.executable, "-c", script, url],
+            env=env,
             stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
+            stderr=subprocess.PIPE,
         )
         for _ in range(3)
     ]
-    outputs = [process.communicate(timeout=120)[0].decode() for process in processes]
-    assert [process.returncode for process in processes] == [0, 0, 0], outputs
-    database = Database(postgres_url)
-    assert "index_versions" in inspect(database.engine).get_table_names()
-    database.dispose()
+    errors = [replica.communicate(timeout=120)[1].decode() for replica in replicas]
+    assert [replica.returncode for replica in replicas] == [0, 0, 0], [e[-800:] for e in errors]
+    db = Database(url)
+    with db.session() as session:
+        assert session.execute(text("SELECT count(*) FROM alembic_version")).scalar_one() == 1
+    db.dispose()

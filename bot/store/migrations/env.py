@@ -10,6 +10,7 @@ from bot.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata
+MIGRATION_LOCK = 0x7472_6169_6E62  # "trainb": the advisory lock key of migrations
 
 
 def _url() -> str:
@@ -34,11 +35,6 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
-MIGRATION_LOCK = 727_001
-"""PostgreSQL advisory lock held while migrating: several bot processes starting at once (a
-rolling upgrade) migrate one after another, the later ones finding nothing to do."""
-
-
 def run_migrations_online() -> None:
     """Apply migrations over a live connection."""
     engine = create_db_engine(_url())
@@ -51,7 +47,12 @@ def run_migrations_online() -> None:
         )
         with context.begin_transaction():
             if connection.dialect.name == "postgresql":
-                connection.execute(text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+                # Replicas of a fresh deployment all migrate at start: one at a time, or
+                # two of them create alembic_version at once and one crashes. The lock ends
+                # with the transaction; the next replica then finds the store at head.
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+                )
             context.run_migrations()
     engine.dispose()
 
