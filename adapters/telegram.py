@@ -833,7 +833,7 @@ class TelegramAdapter:
             .token(settings.telegram_token)
             .base_url(api_url)
             .base_file_url(file_url_for(api_url))
-            .rate_limiter(AIORateLimiter(max_retries=2))
+            .rate_limiter(AIORateLimiter(overall_max_rate=settings.telegram_rate, max_retries=2))
             .read_timeout(settings.send_timeout)
             .write_timeout(settings.send_timeout)
             .concurrent_updates(ChatOrderedUpdates(self.max_concurrent_updates))

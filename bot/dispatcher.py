@@ -254,7 +254,9 @@ class Dispatcher:
         self.lease = lease
         self.owner = owner or new_owner()
         self.max_send_attempts = max_send_attempts
-        self.limiters = dict(limiters or {}) or {name: limiter_for(name) for name in self.outbound}
+        self.limiters = dict(limiters or {}) or {
+            name: limiter_for(name, telegram_rate=settings.telegram_rate) for name in self.outbound
+        }
         self.slice_size = slice_size
         self.concurrency = concurrency
         self._stopping = False
@@ -898,7 +900,9 @@ class Dispatcher:
 
     def _limiter(self, platform: str) -> RateLimiter:
         """The platform's rate limiter, shared by delivery passes and single sends."""
-        return self.limiters.setdefault(platform, limiter_for(platform))
+        return self.limiters.setdefault(
+            platform, limiter_for(platform, telegram_rate=self.settings.telegram_rate)
+        )
 
     async def send_one(
         self, person_id: int, conversation: Conversation, reply: Reply

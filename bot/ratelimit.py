@@ -59,11 +59,17 @@ class RateLimiter:
                 await result
 
 
-def limiter_for(platform: str) -> RateLimiter:
-    """The documented limits: Telegram about 30 messages/s overall and 1/s per chat;
-    Slack about 1 message/s per conversation; none for the console and tests."""
+TELEGRAM_OVERALL = 30.0
+"""Telegram's documented limit for a bot, in messages per second across all its chats."""
+
+
+def limiter_for(platform: str, *, telegram_rate: float = TELEGRAM_OVERALL) -> RateLimiter:
+    """The documented limits: Telegram about 30 messages/s overall (per bot token, so
+    ``telegram_rate``, this process's share of it, when several processes send for the
+    bot) and 1/s per chat; Slack about 1 message/s per conversation; none for the console
+    and tests."""
     if platform == "telegram":
-        return RateLimiter(overall=30.0, per_chat=1.0)
+        return RateLimiter(overall=telegram_rate, per_chat=1.0)
     if platform == "slack":
         return RateLimiter(per_chat=1.0)
     return RateLimiter()

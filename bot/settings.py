@@ -144,6 +144,7 @@ class Settings(BaseSettings):
     telegram_webhook_secret: str = ""
     telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
     telegram_webhook_listen: str = "0.0.0.0"
+    telegram_rate: float = Field(default=30.0, ge=1, le=30)
 
     # Slack
     slack_bot_token: str = ""

@@ -49,3 +49,21 @@ def test_platform_defaults() -> None:
     assert (telegram.overall, telegram.per_chat) == (30.0, 1.0)
     assert (slack.overall, slack.per_chat) == (None, 1.0)
     assert (console.overall, console.per_chat) == (None, None)
+
+
+def test_replicas_share_telegrams_rate_for_one_bot() -> None:
+    """Telegram's 30 messages/s is per bot token: each of N replicas takes 30/N of it."""
+    from bot.dispatcher import Dispatcher
+    from bot.settings import load_settings
+
+    assert limiter_for("telegram", telegram_rate=15).overall == 15
+    settings = load_settings(telegram_rate=10)
+    dispatcher = Dispatcher(
+        db=None,  # type: ignore[arg-type]  # not used by the constructor
+        library=None,  # type: ignore[arg-type]
+        settings=settings,
+        clock=None,  # type: ignore[arg-type]
+        outbound={"telegram": object(), "slack": object()},  # type: ignore[dict-item]
+    )
+    assert dispatcher.limiters["telegram"].overall == 10
+    assert dispatcher.limiters["slack"].overall is None
