@@ -23,6 +23,7 @@ from benchmarks import (
     followups,
     perf,
     qa_eval,
+    replicas,
     simulated_loop,
     weekly_summary,
     words,
@@ -49,6 +50,7 @@ SECTIONS = (
     "words",
     "experiments",
     "loop",
+    "replicas",
 )
 FULL_REPORT = perf.ROOT / "docs" / "benchmarks.md"
 PARTIAL_REPORT = perf.ROOT / "var" / "benchmarks-partial.md"
@@ -154,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     learners_words: dict[str, Any] = {}
     ab_tests: dict[str, Any] = {}
     loop: dict[str, Any] = {}
+    several: dict[str, Any] = {}
     steps: dict[str, Callable[[], None]] = {
         "qa": lambda: _quality(run),
         "external": lambda: setattr(run, "external", external.run()),
@@ -168,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         "words": lambda: learners_words.update(words.run()),
         "experiments": lambda: ab_tests.update(experiments.run()),
         "loop": lambda: loop.update(simulated_loop.run()),
+        "replicas": lambda: several.update(replicas.run()),
     }
     began = time.perf_counter()
     for name in sections:
@@ -194,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
         experiments.add_to_report(out, ab_tests)
     if loop:  # and the improvement loop on the simulated bot
         simulated_loop.add_to_report(out, loop)
+    if several:  # and the replicas on PostgreSQL and a Chroma server
+        replicas.add_to_report(out, several)
     logger.info("wrote %s (%.1f min in all)", out, run.seconds / 60)
     return 0
 
