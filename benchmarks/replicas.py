@@ -1232,11 +1232,18 @@ def markdown(data: dict[str, Any]) -> list[str]:
         )
     idle = ", ".join(f"{_f(row['idle_tx_per_s'], 1)} with {row['replicas']}" for row in rows)
     starts = ", ".join(f"{_f(row['start_s'])} s for {row['replicas']}" for row in rows)
+    lesson_busy = ", ".join(
+        f"{_share(row['phases']['lesson']['cpu']['total'])} with {row['replicas']}" for row in rows
+    )
     lines += [
         "",
-        f"Idle, the replicas cost the store {idle} transactions/s (ticks every second and "
-        f"the index check). Starting the replicas together until every scheduler ran took "
-        f"{starts}.",
+        f"During the lesson pass the machine's CPU was busy {lesson_busy} replica(s) (medians, "
+        "other work included): where it is near 100%, the cores, not the store or the "
+        "replicas' count, set the rate.",
+        "",
+        f"Idle, the replicas cost the store {idle} transactions/s (a dispatch tick every "
+        "second here, every 60 s by default, and the index check every 30 s). Starting the "
+        f"replicas together until every scheduler ran took {starts}.",
         "",
         f"Index: the published version is {index['size'] / 1024:,.0f} KiB in the store "
         f"(`index_versions.size`, the zip every replica downloads at start) and "
