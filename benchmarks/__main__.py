@@ -24,6 +24,7 @@ from benchmarks import (
     index_artifact,
     perf,
     qa_eval,
+    replicas,
     simulated_loop,
     weekly_summary,
     words,
@@ -51,6 +52,7 @@ SECTIONS = (
     "experiments",
     "loop",
     "artifact",
+    "replicas",
 )
 FULL_REPORT = perf.ROOT / "docs" / "benchmarks.md"
 PARTIAL_REPORT = perf.ROOT / "var" / "benchmarks-partial.md"
@@ -157,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     ab_tests: dict[str, Any] = {}
     loop: dict[str, Any] = {}
     artifact: dict[str, Any] = {}
+    several: dict[str, Any] = {}
     steps: dict[str, Callable[[], None]] = {
         "qa": lambda: _quality(run),
         "external": lambda: setattr(run, "external", external.run()),
@@ -172,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         "experiments": lambda: ab_tests.update(experiments.run()),
         "loop": lambda: loop.update(simulated_loop.run()),
         "artifact": lambda: artifact.update(index_artifact.run()),
+        "replicas": lambda: several.update(replicas.run()),
     }
     began = time.perf_counter()
     for name in sections:
@@ -200,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
         simulated_loop.add_to_report(out, loop)
     if artifact:  # and the shared index's loading times
         index_artifact.add_to_report(out, artifact)
+    if several:  # and the replicas on PostgreSQL and a Chroma server
+        replicas.add_to_report(out, several)
     logger.info("wrote %s (%.1f min in all)", out, run.seconds / 60)
     return 0
 

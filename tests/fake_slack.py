@@ -721,6 +721,10 @@ class SlackGroupDriver:
         """Have the bot push ``reply`` to the DM."""
         return await self.private.pushed(reply)
 
+    async def reply(self, to: str, text: str) -> list[str]:
+        """Reply to the bot's most recent message containing ``to`` in the DM."""
+        return await self.private.reply(to, text)
+
     async def say_in_group(self, text: str) -> tuple[str, str]:
         """Mention the bot with ``text`` in the channel: what it said (there, in the DM)."""
         start = len(self.fake.messages)

@@ -788,6 +788,10 @@ class TelegramGroupDriver:
         """Have the bot push ``reply`` to the private chat."""
         return await self.private.pushed(reply)
 
+    async def reply(self, to: str, text: str) -> list[str]:
+        """Reply to the bot's most recent message containing ``to`` in the private chat."""
+        return await self.private.reply(to, text)
+
     async def say_in_group(self, text: str) -> tuple[str, str]:
         """Address the bot in the group (a ``/command`` as typed, other text after
         ``@bot``): what the bot then said in the group, and privately."""
