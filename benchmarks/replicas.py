@@ -1311,10 +1311,10 @@ def markdown(data: dict[str, Any]) -> list[str]:
             else ""
         ),
         "",
-        "Telegram is not measured here: its adapter sends at most 30 messages/s per process, "
-        "as the Bot API allows per bot token, and that limit is Telegram's per token, so "
-        "several replicas do **not** raise Telegram throughput (together they would only "
-        "meet Telegram's 429s).",
+        "Telegram is not measured here: Telegram allows a bot about 30 messages/s in all, "
+        "whatever the number of processes, so several replicas do **not** raise Telegram "
+        "throughput; each replica sends at most `TRAINBOT_TELEGRAM_RATE` messages/s (30 by "
+        "default; set 30/N for N replicas, or together they meet Telegram's 429s).",
         "",
         f"_This section took {data['seconds'] / 60:.1f} min._",
         "",
