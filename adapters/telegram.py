@@ -1010,6 +1010,37 @@ class TelegramAdapter:
     async def _get_me(self) -> None:
         app = self._require_app()
         await app.bot.get_me(read_timeout=PLATFORM_TIMEOUT, connect_timeout=PLATFORM_TIMEOUT)
+        if self.settings.telegram_webhook_url:
+            await self._keep_webhook(app)
+
+    async def _keep_webhook(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        """Register the webhook again if it is gone or points elsewhere.
+
+        A long-polling process started on the same token deletes it (python-telegram-bot
+        does so before polling), and every replica would then wait for updates that never
+        come while looking healthy. The readiness probe asks at most every 15 s, so the
+        replicas take the bot back that soon; the poller then gets Telegram's 409 and says
+        so in its log.
+        """
+        settings = self.settings
+        info = await app.bot.get_webhook_info(
+            read_timeout=PLATFORM_TIMEOUT, connect_timeout=PLATFORM_TIMEOUT
+        )
+        if info.url == settings.telegram_webhook_url:
+            return
+        logger.warning(
+            "telegram: the webhook is %s, not %s (a long-polling process on this token "
+            "removes it): registering it again",
+            info.url or "not set",
+            settings.telegram_webhook_url,
+        )
+        await app.bot.set_webhook(
+            url=settings.telegram_webhook_url,
+            secret_token=webhook_secret(settings),
+            allowed_updates=list(ALLOWED_UPDATES),
+            read_timeout=PLATFORM_TIMEOUT,
+            connect_timeout=PLATFORM_TIMEOUT,
+        )
 
     def _require_app(self) -> Application[Any, Any, Any, Any, Any, Any]:
         if self._app is None:

@@ -265,6 +265,31 @@ async def test_an_update_delivered_twice_is_answered_once(bot: TrainBot) -> None
     assert server.calls("deleteWebhook") == []
 
 
+async def test_a_webhook_removed_by_a_poller_is_registered_again_by_the_readiness_probe(
+    bot: TrainBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A long poller started by mistake deletes the replicas' webhook; they take it back."""
+    async with FakeTelegram() as server:
+        settings = point_at(bot.ctx.settings, server)
+        settings.telegram_webhook_url = WEBHOOK_URL
+        settings.telegram_webhook_port = free_port()
+        settings.telegram_webhook_listen = "127.0.0.1"
+        adapter = TelegramAdapter(bot, settings)
+        await adapter.start()
+        try:
+            assert (await adapter.ready()).status == "ok"
+            assert len(server.calls("setWebhook")) == 1  # at start; the probe found it set
+            server.webhook = {}  # what a poller's deleteWebhook leaves
+            adapter._reachable = type(adapter._reachable)(adapter._get_me)  # no cached answer
+            with caplog.at_level(logging.WARNING, logger="adapters.telegram"):
+                assert (await adapter.ready()).status == "ok"
+            assert server.webhook["url"] == WEBHOOK_URL
+            assert server.webhook["secret_token"] == webhook_secret(settings)
+            assert "registering it again" in caplog.text
+        finally:
+            await adapter.stop()
+
+
 # -- real processes ---------------------------------------------------------------------------
 
 
