@@ -417,11 +417,9 @@ def _build_bot(settings: Settings) -> Any:
     # A damaged index is logged (with the command that repairs it) and the bot starts
     # without Q&A; only a missing one is built here.
     if knowledge.problem == NOT_BUILT:
-        _tell_operator(
-            f"building the Q&A index from {knowledge.materials_dir} (first start only)..."
-        )
+        building = f"building the Q&A index from {knowledge.materials_dir} (first start only)..."
         try:
-            _tell_operator(knowledge.ingest().summary())
+            _tell_operator(knowledge.ingest(on_start=lambda: _tell_operator(building)).summary())
         except IngestBusy as exc:  # another replica builds it; this one follows when published
             _tell_operator(f"not building the Q&A index here: {exc}")
             busy = True

@@ -21,7 +21,7 @@ import shutil
 import threading
 import time
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -439,7 +439,12 @@ class KnowledgeService:
         return index
 
     def _ingest_shared(
-        self, materials: Path, *, rebuild: bool, progress: bool | None
+        self,
+        materials: Path,
+        *,
+        rebuild: bool,
+        progress: bool | None,
+        on_start: Callable[[], None] | None = None,
     ) -> IngestReport:
         """Re-ingest into a new published version, holding the ``ingest`` lease.
 
@@ -463,6 +468,8 @@ class KnowledgeService:
                     f"another process is re-ingesting the materials ({who}); its version "
                     "will be used by every process when it is published"
                 )
+        if on_start is not None:
+            on_start()
         stop = threading.Event()
 
         def renew() -> None:
@@ -613,7 +620,12 @@ class KnowledgeService:
     # -- using --------------------------------------------------------------------------
 
     def ingest(
-        self, directory: Path | None = None, *, rebuild: bool = False, progress: bool | None = None
+        self,
+        directory: Path | None = None,
+        *,
+        rebuild: bool = False,
+        progress: bool | None = None,
+        on_start: Callable[[], None] | None = None,
     ) -> IngestReport:
         """Bring the index up to date with the materials (all of them when ``rebuild``).
 
@@ -626,10 +638,15 @@ class KnowledgeService:
         """
         if self.shared:
             report = self._ingest_shared(
-                directory or self.materials_dir, rebuild=rebuild, progress=progress
+                directory or self.materials_dir,
+                rebuild=rebuild,
+                progress=progress,
+                on_start=on_start,
             )
             logger.info("ingest: %s", report.summary())
             return report
+        if on_start is not None:
+            on_start()
         with self._lock:
             if rebuild:
                 remove_index(self.settings.index_dir, chroma_url=self.settings.chroma_url)
