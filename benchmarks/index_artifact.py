@@ -17,17 +17,15 @@ Needs ``TRAINBOT_BENCH_POSTGRES_URL`` (a server where databases may be created) 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import secrets
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +44,7 @@ from bot.store.db import Database, normalise_url
 from knowledge.embeddings import LocalE5Embeddings, embeddings_id
 from knowledge.index import COLLECTION, KnowledgeIndex, chroma_client, content_tag
 from knowledge.tokenize import tokenize
+from tests.chroma_server import chroma_server
 
 logger = logging.getLogger("benchmarks.index_artifact")
 
@@ -54,35 +53,6 @@ SIZES = (1_000, 10_000, 30_000)
 SENTENCES_PER_PASSAGE = 4
 REPEATS = 5
 HEADING = "Shared index: loading a published version"
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _start_chroma(directory: Path) -> tuple[subprocess.Popen[bytes], str]:
-    executable = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
-    port = _free_port()
-    process = subprocess.Popen(
-        [executable, "run", "--path", str(directory), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={"PATH": "/usr/bin:/bin", "ANONYMIZED_TELEMETRY": "False", "HOME": str(directory)},
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1):
-                return process, url
-        except OSError:
-            time.sleep(0.3)
-    process.kill()
-    raise RuntimeError("chroma run did not start within 60 s")
 
 
 def _synthetic_index(
@@ -149,7 +119,9 @@ def run() -> dict[str, Any]:
     with engine.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(normalise_url(admin)).set(database=name).render_as_string(hide_password=False)
-    chroma, chroma_url = _start_chroma(work / "chroma")
+    (work / "chroma").mkdir()
+    servers = contextlib.ExitStack()
+    chroma_url = servers.enter_context(chroma_server(work / "chroma")).url
     rows: list[dict[str, Any]] = []
     try:
         db = Database(url)
@@ -212,8 +184,7 @@ def run() -> dict[str, Any]:
             logger.info("shared index: %s", rows[-1])
         db.dispose()
     finally:
-        chroma.terminate()
-        chroma.wait(10)
+        servers.close()
         with engine.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         engine.dispose()

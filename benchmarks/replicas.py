@@ -40,18 +40,15 @@ import logging
 import math
 import os
 import re
-import shutil
 import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -70,6 +67,8 @@ from bot.store.models import Delivery, DeliveryStatus, IndexVersion, Person
 if TYPE_CHECKING:
     from tests.fake_slack import FakeSlack
     from tests.test_exactly_once import BotProcess
+
+from tests.chroma_server import ChromaServer, chroma_server, free_port
 
 logger = logging.getLogger(__name__)
 
@@ -274,67 +273,6 @@ def _url_of(admin: str, database: str) -> str:
     )
 
 
-@dataclass(frozen=True)
-class ChromaServer:
-    """A running ``chroma run`` server."""
-
-    url: str
-    pid: int
-
-
-@contextmanager
-def chroma_server(directory: Path) -> Iterator[ChromaServer]:
-    """A ``chroma run`` server on a free loopback port for the duration."""
-    executable = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
-    if not Path(executable).exists():
-        raise RuntimeError("the 'chroma' command (shipped with chromadb) is not installed")
-    log_path = directory / "chroma.log"
-    for _ in range(3):  # the free port may be taken between choosing and binding it
-        port = _free_port()
-        command = [executable, "run", "--path", str(directory / "chroma"), "--host", "127.0.0.1"]
-        with log_path.open("w") as log:
-            process = subprocess.Popen(
-                [*command, "--port", str(port)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env={
-                    "PATH": "/usr/bin:/bin",
-                    "ANONYMIZED_TELEMETRY": "False",
-                    "HOME": str(directory),
-                },
-            )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and process.poll() is None:
-                try:
-                    with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1) as response:
-                        if response.status == 200:
-                            break
-                except OSError:
-                    time.sleep(0.3)
-            else:
-                continue
-            yield ChromaServer(url, process.pid)
-            return
-        finally:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-    raise RuntimeError(f"chroma run did not start: {log_path.read_text()[-500:]}")
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _stats(engine: Engine, database: str) -> dict[str, int]:
     with engine.connect() as connection:
         row = connection.execute(
@@ -427,7 +365,7 @@ def _replica_env(
     from adapters.slack import EVENTS_PATH
     from tests.fake_slack import BOT_TOKEN
 
-    port = _free_port()
+    port = free_port()
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "PYTHONPATH": str(ROOT),

@@ -8,10 +8,6 @@ import ipaddress
 import os
 import shutil
 import socket
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
@@ -32,6 +28,7 @@ from bot.store.db import Database, normalise_url
 from knowledge.embeddings import LocalE5Embeddings, embeddings_id
 from knowledge.index import KnowledgeIndex
 from knowledge.search import Retriever
+from tests.chroma_server import chroma_server as start_chroma
 from tests.drivers import (
     FRONT_DOORS,
     GROUP_DOORS,
@@ -134,59 +131,19 @@ def postgres_url() -> Iterator[str]:
         admin_engine.dispose()
 
 
-def free_port() -> int:
-    """A loopback port free right now (for a server that cannot be told to pick one)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Chroma server (``chroma run``, shipped with chromadb) for the session; its URL.
 
     Tests give each index a collection or version of its own, so they do not meet.
     """
-    executable = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
-    if not Path(executable).exists():
+    try:
+        with start_chroma(tmp_path_factory.mktemp("chroma-server")) as server:
+            yield server.url
+    except RuntimeError as exc:
         if os.environ.get("CI"):
-            pytest.fail("the 'chroma' command (shipped with chromadb) must be installed in CI")
-        pytest.skip("the 'chroma' command (shipped with chromadb) is not installed")
-    data = tmp_path_factory.mktemp("chroma-server")
-    log_path = data / "server.log"
-    for _ in range(3):  # the free port may be taken between choosing and binding it
-        port = free_port()
-        with log_path.open("w") as log:
-            command = [executable, "run", "--path", str(data / "db"), "--host", "127.0.0.1"]
-            process = subprocess.Popen(
-                [*command, "--port", str(port)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env={"PATH": "/usr/bin:/bin", "ANONYMIZED_TELEMETRY": "False", "HOME": str(data)},
-            )
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            process.kill()
-            process.wait()
-            continue
-        try:
-            yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        return
-    pytest.fail(f"chroma run did not start: {log_path.read_text()[-500:]}")
+            pytest.fail(f"a Chroma server must start in CI: {exc}")
+        pytest.skip(str(exc))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -12,7 +12,6 @@ replica killed with SIGKILL mid-pass loses no push.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from collections import Counter
@@ -24,7 +23,7 @@ from sqlalchemy import select
 from adapters.slack import EVENTS_PATH
 from bot.store.db import Database
 from bot.store.models import IndexVersion
-from tests.conftest import REPO, free_port
+from tests.chroma_server import free_port
 from tests.fake_slack import (
     BOT_TOKEN,
     FakeSlack,
@@ -39,6 +38,7 @@ from tests.test_exactly_once import (
     PUSHES,
     BotProcess,
     assert_store_agrees,
+    bot_env,
     course_due_every_day,
     enrol,
     pushes_per_person,
@@ -63,17 +63,9 @@ def replica_env(
 ) -> tuple[dict[str, str], str]:
     """One replica's environment, and the URL its Slack events arrive at."""
     slack_port = free_port()
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "PYTHONPATH": str(REPO),
-        "HOME": str(tmp_path),
-        "TRAINBOT_DATABASE_URL": url,
+    env = bot_env(tmp_path, course, tmp_path / name / "index", telegram, url) | {
         "TRAINBOT_CHROMA_URL": chroma,
-        "TRAINBOT_CONTENT_DIR": str(course),
-        "TRAINBOT_INDEX_DIR": str(tmp_path / name / "index"),
         "TRAINBOT_INDEX_POLL": "1",
-        "TRAINBOT_TELEGRAM_TOKEN": telegram.token,
-        "TRAINBOT_TELEGRAM_API_URL": telegram.api_url,
         "TRAINBOT_TELEGRAM_WEBHOOK_URL": "https://bot.example.org/telegram",
         "TRAINBOT_TELEGRAM_WEBHOOK_SECRET": "replica-shared-secret",
         "TRAINBOT_TELEGRAM_WEBHOOK_LISTEN": "127.0.0.1",
@@ -82,15 +74,6 @@ def replica_env(
         "TRAINBOT_SLACK_SIGNING_SECRET": slack.signing_secret,
         "TRAINBOT_SLACK_API_URL": slack.api_url,
         "TRAINBOT_SLACK_PORT": str(slack_port),
-        "TRAINBOT_TIMEZONE": "UTC",
-        "TRAINBOT_LANGUAGE": "en",
-        "TRAINBOT_WORKING_DAYS": "mon,tue,wed,thu,fri,sat,sun",
-        "TRAINBOT_QUIET_HOURS": "",
-        "TRAINBOT_QUIZ_TIME": "00:00",
-        "TRAINBOT_LESSON_TIME": "00:00",
-        "TRAINBOT_REMINDER_HOURS": "0",
-        "TRAINBOT_DISPATCH_INTERVAL": "1",
-        "TRAINBOT_CLAIM_LEASE": "3",
         "TRAINBOT_STOP_GRACE": "5",
     }
     return env, f"http://127.0.0.1:{slack_port}{EVENTS_PATH}"

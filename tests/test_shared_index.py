@@ -48,6 +48,16 @@ def process(
     return KnowledgeService(settings, db=database)
 
 
+def two_processes(
+    tmp_path: Path, course: Path, database: Database, chroma_server: str, e5: LocalE5Embeddings
+) -> tuple[KnowledgeService, KnowledgeService]:
+    """One process that ingests and one that reads, with the bundled model loaded once."""
+    ingester = process("ingester", tmp_path, course, database, chroma_server)
+    reader = process("reader", tmp_path, course, database, chroma_server)
+    ingester._embeddings = reader._embeddings = e5
+    return ingester, reader
+
+
 def collections(chroma_server: str) -> set[str]:
     client = chroma_client(Path("unused"), chroma_server)
     return {getattr(item, "name", item) for item in client.list_collections()}
@@ -205,9 +215,7 @@ def test_a_version_that_cannot_be_used_leaves_the_one_in_use(
     e5: LocalE5Embeddings,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    ingester = process("ingester", tmp_path, course, database, chroma_server)
-    reader = process("reader", tmp_path, course, database, chroma_server)
-    ingester._embeddings = reader._embeddings = e5
+    ingester, reader = two_processes(tmp_path, course, database, chroma_server, e5)
     first = ingester.ingest(progress=False).published
     assert reader.ask(QUESTION).answered
     (course / "materials" / "recall.md").write_text(RECALL.format(days="sixty"), encoding="utf-8")
@@ -233,9 +241,7 @@ def test_questions_asked_while_versions_switch_are_all_answered(
     chroma_server: str,
     e5: LocalE5Embeddings,
 ) -> None:
-    ingester = process("ingester", tmp_path, course, database, chroma_server)
-    reader = process("reader", tmp_path, course, database, chroma_server)
-    ingester._embeddings = reader._embeddings = e5
+    ingester, reader = two_processes(tmp_path, course, database, chroma_server, e5)
     ingester.ingest(progress=False)
     answers: list[str] = []
     failures: list[BaseException] = []
@@ -284,9 +290,7 @@ def test_a_large_version_is_loaded_in_the_background_while_questions_go_on(
 
     from bot import qa
 
-    ingester = process("ingester", tmp_path, course, database, chroma_server)
-    reader = process("reader", tmp_path, course, database, chroma_server)
-    ingester._embeddings = reader._embeddings = e5
+    ingester, reader = two_processes(tmp_path, course, database, chroma_server, e5)
     first = ingester.ingest(progress=False).published
     assert "thirty" in reader.ask(QUESTION).text
     monkeypatch.setattr(qa, "SWITCH_INLINE_BYTES", 0)  # every version counts as large
