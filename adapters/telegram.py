@@ -615,21 +615,15 @@ def owner_label(owner: str | None) -> str:
     return host_pid or owner
 
 
-def second_poller(owner: str | None, free_in: timedelta | None = None) -> str:
+def second_poller(owner: str | None) -> str:
     """The one line refusing a second long poller of the same token.
 
     Args:
         owner: the lease holder's owner id (its ``host:pid`` is shown).
-        free_in: how long until the holder's lease runs out, for an operator whose
-            earlier process was killed without letting go.
     """
-    killed = ""
-    if free_in is not None:
-        seconds = max(1, round(free_in.total_seconds()))
-        killed = f" (if that process was killed, the token is free again in {seconds} s)"
     return (
         f"another trainbot process ({owner_label(owner)}) is already long-polling this "
-        f"Telegram bot{killed}; Telegram allows one poller per token: run a single process, "
+        "Telegram bot; Telegram allows one poller per token: run a single process, "
         "or run replicas behind a load balancer with TRAINBOT_TELEGRAM_WEBHOOK_URL "
         "(docs/architecture.md, Telegram with several processes)"
     )
@@ -803,20 +797,34 @@ class TelegramAdapter:
             now=lambda: datetime.now(UTC),
             lease=poller_lease_length(self.settings),
         )
-        for _ in range(2):  # the holder may let go between the attempt and the look
+
+        def holder(session: Session) -> tuple[str, timedelta] | None:
+            now = datetime.now(UTC)
+            held = named_holder(session, name, now=now)
+            return (held.owner, held.expires_at - now) if held is not None else None
+
+        waited_for: str | None = None
+        for _ in range(4):  # the holder may let go between the attempt and the look
             if await keeper.acquire():
                 self._poller = keeper
                 return
-
-            def holder(session: Session) -> tuple[str, timedelta] | None:
-                now = datetime.now(UTC)
-                held = named_holder(session, name, now=now)
-                return (held.owner, held.expires_at - now) if held is not None else None
-
             found = await store.run(holder)
-            if found is not None:
-                raise ConfigError(second_poller(*found))
-        raise ConfigError(second_poller(None))
+            if found is None:
+                continue
+            owner, left = found
+            if owner == waited_for:  # it renewed while this one waited: it is alive
+                raise ConfigError(second_poller(owner))
+            # A process killed a moment ago (a restart after a crash) still holds the lease
+            # until it runs out: wait that long once, rather than refuse a legitimate restart.
+            logger.info(
+                "telegram: %s holds the long-polling lease for %.0f s more; waiting in case "
+                "it was stopped or killed",
+                owner_label(owner),
+                left.total_seconds(),
+            )
+            await asyncio.sleep(left.total_seconds() + 0.5)
+            waited_for = owner
+        raise ConfigError(second_poller(waited_for))
 
     async def _release_poller_lease(self) -> None:
         keeper, self._poller = self._poller, None
