@@ -66,7 +66,7 @@ def _synthetic_index(
         embeddings_id("local"),
         chroma_url="bench",
         collection=collection,
-        check_location=False,
+        versioned=True,
     )
     samples = list(base.chunks.values())
     rng = np.random.default_rng(size)
@@ -167,7 +167,6 @@ def run() -> dict[str, Any]:
                     embeddings_id("local"),
                     chroma_url=chroma_url,
                     collection=collection,
-                    check_location=False,
                     versioned=True,
                 ).warm_up()
                 local.append(time.perf_counter() - began)

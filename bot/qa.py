@@ -413,6 +413,17 @@ class KnowledgeService:
             )
             return True
 
+    def _versioned_index(self, directory: Path, collection: str) -> KnowledgeIndex:
+        """An index of the published kind: files in ``directory``, vectors in ``collection``."""
+        return KnowledgeIndex(
+            directory,
+            self._embedding_model(),
+            embeddings_id(self.settings.embeddings),
+            chroma_url=self.settings.chroma_url,
+            collection=collection,
+            versioned=True,
+        )
+
     def _open_version(self, version: shared_index.PublishedIndex) -> KnowledgeIndex:
         """Download (unless kept from before), open and warm a published version."""
         assert self.db is not None
@@ -423,15 +434,7 @@ class KnowledgeService:
             if shared_index.digest(blob) != version.digest:
                 raise ValueError("its files do not match their digest")
             shared_index.unpack(blob, directory)
-        index = KnowledgeIndex(
-            directory,
-            self._embedding_model(),
-            embeddings_id(self.settings.embeddings),
-            chroma_url=self.settings.chroma_url,
-            collection=version.collection,
-            check_location=False,
-            versioned=True,
-        )
+        index = self._versioned_index(directory, version.collection)
         warning = index.check_vectors()
         if warning is not None:
             logger.warning("Q&A index version %d: %s", version.id, warning)
@@ -506,26 +509,16 @@ class KnowledgeService:
         collection.
         """
         assert self.db is not None
-        url = self.settings.chroma_url
-        model, model_id = self._embedding_model(), embeddings_id(self.settings.embeddings)
         with self.db.session() as session:
             base = None if rebuild else shared_index.latest(session)
             base_files = shared_index.files_of(session, base.id) if base is not None else b""
         token = secrets.token_hex(6)
         work = self.settings.index_dir / "builds" / token
-        client = chroma_client(work / "chroma", url)
+        client = chroma_client(work / "chroma", self.settings.chroma_url)
         try:
             if base is not None:
                 shared_index.unpack(base_files, work)
-                index = KnowledgeIndex(
-                    work,
-                    model,
-                    model_id,
-                    chroma_url=url,
-                    collection=base.collection,
-                    check_location=False,
-                    versioned=True,
-                )
+                index = self._versioned_index(work, base.collection)
                 if not index.pending_changes(materials, parallel_dir=self.settings.content_dir):
                     self.follow()
                     return IngestReport(skipped=sorted(index.files), chunks_total=len(index.chunks))
@@ -536,15 +529,7 @@ class KnowledgeService:
             with self.db.session() as session:
                 shared_index.begin_build(session, collection, owner=owner, now=datetime.now(UTC))
             try:
-                index = KnowledgeIndex(
-                    work,
-                    model,
-                    model_id,
-                    chroma_url=url,
-                    collection=collection,
-                    check_location=False,
-                    versioned=True,
-                )
+                index = self._versioned_index(work, collection)
                 return self._publish(
                     client, index, materials, base=None, progress=progress, owner=owner
                 )

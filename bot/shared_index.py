@@ -1,23 +1,27 @@
 """One Q&A index for every bot process: versions published in the store.
 
 With a Chroma server (``TRAINBOT_CHROMA_URL``) several bot processes answer questions, on
-one machine or many. The vectors of a version live in a collection of their own on the
-server; the rest of the index (manifest, passages and their keywords, lexicon,
+one machine or many. The vectors live on the server, in a collection the versions of a
+course share (a file's vectors keyed by its content, :class:`knowledge.index.KnowledgeIndex`
+``versioned``); the rest of the index (manifest, passages and their keywords, lexicon,
 calibration) is small and travels as one zip in the store's ``index_versions`` table, so
 a process that never built the index answers from it, and every process answers from the
 same one.
 
 - **Publishing.** One process at a time re-ingests: it holds the ``ingest`` named lease
-  (:mod:`bot.leases`). It starts from the current version (its files, and a copy of its
-  vectors in a new collection), embeds only what changed, and publishes the result as the
-  next version. Readers keep searching the old collection meanwhile, so nobody reads a
-  half-written index.
+  (:mod:`bot.leases`). It starts from the current version's files, adds the vectors of the
+  changed materials to the shared collection, and publishes the result as the next
+  version. Readers on the old version search only the vectors their own manifest names
+  meanwhile, so nobody reads a half-written index. The first build and a rebuild start a
+  new collection.
 - **Following.** A process checks the latest version before each question (one indexed
   read) and every ``TRAINBOT_INDEX_POLL`` seconds; a newer one is downloaded, opened and
-  warmed, then swapped in under the service's lock. A question never sees a missing index.
-- **Retiring.** The newest :data:`KEEP` versions are kept; older rows and their
-  collections are deleted by the publisher. A process still on a retired version (it
-  slept through :data:`KEEP` publications) fails one search, takes the newest and carries on.
+  warmed, then swapped in under the service's lock (a large one in the background). A
+  question never sees a missing index.
+- **Retiring.** The newest :data:`KEEP` versions are kept; the publisher deletes older
+  rows, the vectors no kept version names, and collections no kept version uses. A
+  process still on a retired version (it slept through :data:`KEEP` publications) may
+  miss vectors until its next question takes the newest.
 """
 
 from __future__ import annotations
@@ -82,11 +86,6 @@ def latest(session: Session) -> PublishedIndex | None:
     """The current version (the highest id), or ``None`` when none was published."""
     row = session.execute(select(*_COLUMNS).order_by(IndexVersion.id.desc()).limit(1)).first()
     return PublishedIndex(*row) if row is not None else None
-
-
-def latest_id(session: Session) -> int | None:
-    """The current version's id only: the cheap check made before each question."""
-    return session.scalar(select(IndexVersion.id).order_by(IndexVersion.id.desc()).limit(1))
 
 
 def files_of(session: Session, version: int) -> bytes:
@@ -200,11 +199,6 @@ def abandoned_builds(session: Session, *, owner: str) -> list[str]:
         )
     )
     return sorted(name.removeprefix(BUILD_PREFIX) for name in names)
-
-
-def kept_collections(session: Session) -> set[str]:
-    """The collections of the versions still published."""
-    return set(session.scalars(select(IndexVersion.collection)))
 
 
 def content_tags(blob: bytes) -> set[str]:

@@ -245,15 +245,14 @@ class KnowledgeIndex:
         embeddings_id: identity of that model, stored with the index.
         chroma_url: a Chroma server URL; empty for embedded Chroma under ``directory``.
         collection: the Chroma collection name.
-        check_location: refuse an index whose manifest names another Chroma location. A
-            published index (:mod:`bot.shared_index`) names its own collection, and the
-            processes reading it may reach the one server by different URLs.
         versioned: the collection is shared by the versions of a published index. A
             file's vectors are written once under its content hash (id ``<hash>/<chunk
             id>~<n>``, metadata ``sha``) and never deleted by an ingest, so a process still
             on the last version keeps finding its own; searching uses only the vectors of
             the files this manifest names, and :func:`collect_garbage` deletes the rest
-            once no published version names them.
+            once no published version names them. Its manifest's Chroma location is not
+            checked: the processes reading a published index may reach the one server by
+            different URLs.
 
     Raises:
         IndexMismatchError: the index was built with another model or Chroma location.
@@ -268,11 +267,9 @@ class KnowledgeIndex:
         *,
         chroma_url: str = "",
         collection: str = COLLECTION,
-        check_location: bool = True,
         versioned: bool = False,
     ) -> None:
         self.directory = directory
-        self.check_location = check_location
         self.versioned = versioned
         self.embeddings = embeddings
         self.embeddings_id = embeddings_id
@@ -360,7 +357,7 @@ class KnowledgeIndex:
                 f"the index in {self.directory} was built with embeddings {built_with!r}, but "
                 f"{self.embeddings_id!r} is configured; rebuild it with 'trainbot ingest --rebuild'"
             )
-        if self.check_location and manifest.get("chroma_url", "") != self.chroma_url:
+        if not self.versioned and manifest.get("chroma_url", "") != self.chroma_url:
             raise IndexMismatchError(
                 f"the index in {self.directory} was built against Chroma "
                 f"{manifest.get('chroma_url') or '(embedded)'}, but "
